@@ -1,0 +1,94 @@
+"""The records that cross room boundaries: samples, statuses and status changes.
+
+Collectors produce `Sample`s and `DeviceStatus`es; the state keeps them; exporters, the
+tier engine, alerts and the store consume them. Nothing else crosses a boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+EMPTY_LABELS: Mapping[str, str] = MappingProxyType({})
+
+
+class Status(StrEnum):
+    """Health of a device or a component, as its profile's status rules derive it."""
+
+    OK = "ok"
+    DEGRADED = "degraded"  # still doing its job, but exposed (a UPS on battery)
+    FAILED = "failed"  # not doing its job (a UPS on bypass or off, a phase overloaded)
+    UNKNOWN = "unknown"  # cannot be told (device unreachable, value missing)
+
+    @property
+    def severity(self) -> int:
+        """Order used to fold several statuses into one: the worst wins."""
+        return _SEVERITY[self]
+
+    @classmethod
+    def worst(cls, statuses: list[Status] | tuple[Status, ...]) -> Status:
+        return max(statuses, key=_SEVERITY.__getitem__, default=cls.OK)
+
+
+_SEVERITY = {Status.OK: 0, Status.UNKNOWN: 1, Status.DEGRADED: 2, Status.FAILED: 3}
+
+
+class NodeStatus(StrEnum):
+    """Status of a topology node as the tier engine sees it.
+
+    `bypass` and `off` are kept apart from `failed` because the report counts time on
+    bypass as exposure, and an operator reading "not now: UPS-B is on bypass" needs the word.
+    """
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    BYPASS = "bypass"
+    OFF = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One measured value: a Prometheus-style metric name, its labels, value and time.
+
+    `ts` is seconds since the epoch (UTC) of the poll that produced it.
+    """
+
+    name: str
+    labels: Mapping[str, str]
+    value: float
+    ts: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "labels": dict(self.labels), "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentStatus:
+    """Status of one component of a device (the device itself, a UPS output, a PDU phase).
+
+    `conditions` are machine-readable tags the status rules attach (`on_battery`, `bypass`,
+    `battery_low`, `overload`, ...): the tier engine and the report read them, the alert
+    rules key on them. `reason` is the human sentence.
+    """
+
+    component: str
+    status: Status
+    reason: str = ""
+    conditions: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A component's status moved. Emitted by the state, consumed by store, alerts, tier."""
+
+    device: str
+    component: str
+    old: Status | None  # None: first status ever seen for this component
+    new: Status
+    reason: str
+    ts: float
+    conditions: frozenset[str] = field(default_factory=frozenset)
