@@ -12,6 +12,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 EMPTY_LABELS: Mapping[str, str] = MappingProxyType({})
+DEVICE_COMPONENT = "device"  # the component name a device's own status goes by
 
 
 class Status(StrEnum):
@@ -79,11 +80,17 @@ class ComponentStatus:
     status: Status
     reason: str = ""
     conditions: frozenset[str] = field(default_factory=frozenset)
+    # whether this component's status counts toward its device's status (a PDU phase does;
+    # a switch port that is down does not make the switch down)
+    rollup: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
-    """A component's status moved. Emitted by the state, consumed by store, alerts, tier."""
+    """A component's status moved. Emitted by the state, consumed by store, alerts, tier.
+
+    The device as a whole is the component named `DEVICE_COMPONENT`.
+    """
 
     device: str
     component: str

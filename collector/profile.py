@@ -1,0 +1,346 @@
+"""Device profiles: the YAML schema, and its compiled form the poller runs.
+
+A profile says which OIDs to GET (scalars) and which table columns to walk, how each value
+becomes a Prometheus sample (name, unit scale, enum names, values that mean "not
+available"), which columns label a table's rows, and the status rules that derive a
+component's status (ok / degraded / failed / unknown). Device knowledge is data: a new UPS
+model is a new profile file. See docs/profiles.md for the guide.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from collector.snmp.client import Missing, Value
+
+_OID = r"^\d+(\.\d+)+$"
+_METRIC = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+_LABEL = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+
+Oid = Annotated[str, Field(pattern=_OID)]
+MetricName = Annotated[str, Field(pattern=_METRIC)]
+LabelName = Annotated[str, Field(pattern=_LABEL)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricDef(_Strict):
+    """One value: a scalar OID (ends in .0 as GET asks it) or a table column."""
+
+    name: MetricName
+    oid: Oid
+    help: str = ""
+    type: Literal["gauge", "counter"] = "gauge"
+    scale: float = 1.0  # multiply the raw value (tenths of a degree -> 0.1)
+    offset: float = 0.0  # then add (rarely needed)
+    # raw integer -> state name; status rules compare against the names
+    enum: dict[int, str] | None = None
+    # `value`: one series carrying the raw number; `state_set`: one series per state, 1 or 0
+    enum_as: Literal["value", "state_set"] = "value"
+    # raw values the device uses to say "cannot measure" (-1 on a PDU without voltage
+    # sensing): they give no sample, never a bogus number
+    unavailable: list[int] = Field(default_factory=list)
+    # what the reboot detector reads: sysUpTime, snmpEngineBoots, hrSystemUptime
+    role: Literal["uptime", "engine_boots", "host_uptime"] | None = None
+
+    @model_validator(mode="after")
+    def _counter_named_total(self) -> MetricDef:
+        if self.type == "counter" and not self.name.endswith("_total"):
+            raise ValueError(f"counter {self.name!r} must end in _total")
+        if self.enum_as == "state_set" and not self.enum:
+            raise ValueError("enum_as: state_set needs an enum")
+        return self
+
+
+class InfoDef(_Strict):
+    """An `_info` series whose labels are string values (sysDescr, firmware, serial)."""
+
+    name: MetricName
+    help: str = ""
+    labels: dict[LabelName, Oid]
+
+    @field_validator("name")
+    @classmethod
+    def _info_suffix(cls, value: str) -> str:
+        if not value.endswith("_info"):
+            raise ValueError(f"info metric {value!r} must end in _info")
+        return value
+
+
+class IndexPart(_Strict):
+    """How a piece of a table row's index becomes a label."""
+
+    label: LabelName
+    # int: one arc; ipv4: four arcs; string: a length arc then that many character arcs;
+    # implied_string: the rest of the index as characters
+    type: Literal["int", "ipv4", "string", "implied_string"] = "int"
+
+
+class LabelDef(_Strict):
+    """A column whose value labels each row (ifName, the phase number, a sensor name)."""
+
+    label: LabelName
+    oid: Oid
+    format: Literal["text", "hex", "number"] = "text"
+
+
+class Condition(_Strict):
+    """One test on one metric's latest value (in the same row, or the scalars)."""
+
+    metric: MetricName
+    # enum names (or raw numbers) that match
+    in_: list[str | int] | None = Field(default=None, alias="in")
+    not_in: list[str | int] | None = None
+    above: float | str | None = None  # a number, or the name of another metric
+    below: float | str | None = None
+    at_least: float | str | None = None
+    at_most: float | str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        tests = [self.in_, self.not_in, self.above, self.below, self.at_least, self.at_most]
+        if sum(t is not None for t in tests) != 1:
+            raise ValueError("give exactly one of in, not_in, above, below, at_least, at_most")
+        return self
+
+
+class When(_Strict):
+    all: list[Condition | When] | None = None
+    any: list[Condition | When] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> When:
+        if (self.all is None) == (self.any is None):
+            raise ValueError("give either all or any")
+        return self
+
+
+class StatusRule(_Strict):
+    when: Condition | When
+    status: Literal["degraded", "failed", "unknown"]
+    # machine-readable tag for the tier engine, alerts and the report (on_battery, bypass ...)
+    condition: str | None = None
+    reason: str = ""  # human text; {label} placeholders take the row's labels
+
+
+class TableDef(_Strict):
+    name: str
+    index: list[IndexPart] = Field(default_factory=lambda: [IndexPart(label="index")])
+    labels: list[LabelDef] = Field(default_factory=list)
+    metrics: list[MetricDef] = Field(default_factory=list)
+    # component name per row, from the row's labels: "phase {phase}", "port {ifName}"
+    component: str | None = None
+    status: list[StatusRule] = Field(default_factory=list)
+    # whether a row's status counts toward the device's own status (a PDU phase does;
+    # an access port that is down does not make the switch down)
+    rollup: bool = True
+
+    @model_validator(mode="after")
+    def _component_with_rules(self) -> TableDef:
+        if self.status and not self.component:
+            raise ValueError(f"table {self.name!r}: status rules need a component template")
+        return self
+
+
+class ProfileDef(_Strict):
+    name: str
+    description: str = ""
+    # sysObjectID prefixes that select this profile for `profile: auto`
+    sys_object_id: list[Oid] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)  # profiles always polled alongside
+    component: str | None = None  # component that the scalar status rules describe
+    scalars: list[MetricDef] = Field(default_factory=list)
+    info: list[InfoDef] = Field(default_factory=list)
+    tables: list[TableDef] = Field(default_factory=list)
+    status: list[StatusRule] = Field(default_factory=list)
+    # trap OIDs this profile understands (used by the trap receiver)
+    traps: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rules_reference_metrics(self) -> ProfileDef:
+        scalar_names = {m.name for m in self.scalars}
+        for rule in self.status:
+            for name in _rule_metrics(rule.when):
+                if name not in scalar_names:
+                    raise ValueError(f"status rule refers to unknown scalar metric {name!r}")
+        for table in self.tables:
+            names = {m.name for m in table.metrics} | scalar_names
+            for rule in table.status:
+                for name in _rule_metrics(rule.when):
+                    if name not in names:
+                        raise ValueError(
+                            f"table {table.name!r}: status rule refers to unknown metric {name!r}"
+                        )
+            labels = {p.label for p in table.index} | {lab.label for lab in table.labels}
+            for field_name in _template_fields(table.component or ""):
+                if field_name not in labels:
+                    raise ValueError(
+                        f"table {table.name!r}: component template uses {{{field_name}}}, "
+                        f"which is not a label of the table"
+                    )
+        if self.status and not self.component:
+            raise ValueError("scalar status rules need `component:`")
+        return self
+
+
+def _rule_metrics(when: Condition | When) -> list[str]:
+    if isinstance(when, Condition):
+        names = [when.metric]
+        for ref in (when.above, when.below, when.at_least, when.at_most):
+            if isinstance(ref, str):
+                names.append(ref)
+        return names
+    out: list[str] = []
+    for item in when.all or when.any or []:
+        out.extend(_rule_metrics(item))
+    return out
+
+
+def _template_fields(template: str) -> list[str]:
+    return [f for _, f, _, _ in string.Formatter().parse(template) if f]
+
+
+# --------------------------------------------------------------------------- value helpers
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def as_number(value: Value) -> float | None:
+    """A numeric reading, or None (missing, or text that is not a number)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bytes):
+        try:
+            return float(value.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            return None
+    return None
+
+
+def as_text(value: Value, fmt: str = "text") -> str | None:
+    if value is None or isinstance(value, Missing):
+        return None
+    if isinstance(value, bytes):
+        if fmt == "hex":
+            return value.hex(":")
+        text = value.decode("utf-8", errors="replace").rstrip("\x00").strip()
+        return _CONTROL.sub("", text)
+    if fmt == "hex" and isinstance(value, int):
+        return f"{value:x}"
+    return str(value)
+
+
+def decode_index(suffix: str, parts: list[IndexPart]) -> dict[str, str] | None:
+    """Row index suffix ('3' or '4.101.116.104.48') -> labels, or None if it does not fit."""
+    arcs = suffix.split(".")
+    labels: dict[str, str] = {}
+    pos = 0
+    try:
+        for part in parts:
+            if part.type == "int":
+                labels[part.label] = arcs[pos]
+                pos += 1
+            elif part.type == "ipv4":
+                labels[part.label] = ".".join(arcs[pos : pos + 4])
+                if len(arcs[pos : pos + 4]) != 4:
+                    return None
+                pos += 4
+            elif part.type == "string":
+                length = int(arcs[pos])
+                chars = arcs[pos + 1 : pos + 1 + length]
+                if len(chars) != length:
+                    return None
+                labels[part.label] = "".join(chr(int(c)) for c in chars)
+                pos += 1 + length
+            else:  # implied_string
+                labels[part.label] = "".join(chr(int(c)) for c in arcs[pos:])
+                pos = len(arcs)
+    except (IndexError, ValueError):
+        return None
+    return labels if pos == len(arcs) else None
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    when: Condition | When
+    status: str
+    condition: str | None
+    reason: str
+
+    def matches(self, values: Mapping[str, float], names: Mapping[str, str]) -> bool | None:
+        """True/False, or None when a metric the rule needs has no value."""
+        return _eval(self.when, values, names)
+
+
+def _eval(when: Condition | When, values: Mapping[str, float], names: Mapping[str, str]
+          ) -> bool | None:
+    if isinstance(when, When):
+        results = [_eval(item, values, names) for item in (when.all or when.any or [])]
+        if when.all is not None:
+            if any(r is False for r in results):
+                return False
+            return None if any(r is None for r in results) else True
+        if any(r is True for r in results):
+            return True
+        return None if any(r is None for r in results) else False
+    value = values.get(when.metric)
+    if value is None:
+        return None
+    if when.in_ is not None or when.not_in is not None:
+        wanted = when.in_ if when.in_ is not None else when.not_in
+        assert wanted is not None
+        name = names.get(when.metric)
+        hit = any((name == w) if isinstance(w, str) else (value == w) for w in wanted)
+        return hit if when.in_ is not None else not hit
+    for threshold, op in ((when.above, float.__gt__), (when.below, float.__lt__),
+                          (when.at_least, float.__ge__), (when.at_most, float.__le__)):
+        if threshold is None:
+            continue
+        limit = values.get(threshold) if isinstance(threshold, str) else threshold
+        if limit is None:
+            return None
+        return bool(op(float(value), float(limit)))
+    return None
+
+
+class Profile:
+    """A loaded profile with its lookups compiled for the poller's hot path."""
+
+    def __init__(self, definition: ProfileDef) -> None:
+        self.definition = definition
+        self.name = definition.name
+        self.rules = [CompiledRule(r.when, r.status, r.condition, r.reason)
+                      for r in definition.status]
+
+    @cached_property
+    def get_oids(self) -> list[str]:
+        oids = [m.oid for m in self.definition.scalars]
+        for info in self.definition.info:
+            oids.extend(info.labels.values())
+        return list(dict.fromkeys(oids))
+
+    @cached_property
+    def walk_roots(self) -> list[str]:
+        roots: list[str] = []
+        for table in self.definition.tables:
+            roots.extend(lab.oid for lab in table.labels)
+            roots.extend(m.oid for m in table.metrics)
+        return list(dict.fromkeys(roots))
+
+    def __repr__(self) -> str:
+        return f"Profile({self.name!r})"
+
+
+def parse_profile(data: object) -> ProfileDef:
+    return ProfileDef.model_validate(data)

@@ -1,0 +1,300 @@
+"""Profile + client -> samples and component statuses for one device.
+
+`PollPlan` compiles a device's profiles once (which OIDs to GET, which columns to walk, how
+each maps to a sample) so that each poll is two requests to the client and one pass over
+the answer. `poll()` is stateless: everything it needs comes in, everything it found goes
+out in a `PollResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from collector.profile import (
+    CompiledRule,
+    MetricDef,
+    Profile,
+    TableDef,
+    as_number,
+    as_text,
+    decode_index,
+)
+from collector.snmp.client import Missing, SnmpClient, SnmpError, Value, WalkResult
+from tierwatch.model import ComponentStatus, Sample, Status
+
+
+@dataclass(frozen=True, slots=True)
+class MetricMeta:
+    """What the exporter writes in # HELP and # TYPE for a metric family."""
+
+    type: str  # gauge, counter, info, stateset
+    help: str
+
+
+@dataclass(slots=True)
+class PollResult:
+    device: str
+    ts: float  # when the poll started (epoch seconds)
+    duration: float = 0.0
+    samples: list[Sample] = field(default_factory=list)
+    components: list[ComponentStatus] = field(default_factory=list)
+    varbinds: int = 0
+    error: str | None = None  # reason code for poll_errors_total{reason}; None when ok
+    message: str = ""  # the error in words (never with a secret in it)
+    # the readings the reboot detector needs (role -> value), when present
+    roles: dict[str, float] = field(default_factory=dict)
+    # HELP and TYPE of the metric families in `samples` (the plan's, shared)
+    metadata: Mapping[str, MetricMeta] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self, status: str) -> dict[str, object]:
+        return {
+            "device": self.device,
+            "status": status,
+            "samples": [s.to_json() for s in self.samples],
+            "components": [
+                {"component": c.component, "status": str(c.status), "reason": c.reason}
+                for c in self.components
+            ],
+            "error": self.error,
+            "message": self.message,
+        }
+
+
+class _Component:
+    """Folds the rule results for one component across profiles."""
+
+    __slots__ = ("conditions", "evaluated", "reasons", "rollup", "status")
+
+    def __init__(self, rollup: bool) -> None:
+        self.status = Status.OK
+        self.reasons: list[str] = []
+        self.conditions: set[str] = set()
+        self.evaluated = False  # at least one rule could be evaluated
+        self.rollup = rollup
+
+    def apply(self, rules: Sequence[CompiledRule], values: Mapping[str, float],
+              names: Mapping[str, str], labels: Mapping[str, str]) -> None:
+        for rule in rules:
+            hit = rule.matches(values, names)
+            if hit is None:
+                continue
+            self.evaluated = True
+            if not hit:
+                continue
+            status = Status(rule.status)
+            if status.severity > self.status.severity:
+                self.status = status
+            if rule.condition:
+                self.conditions.add(rule.condition)
+            self.reasons.append(_fill(rule.reason, labels) if rule.reason else rule.status)
+
+    def result(self, name: str) -> ComponentStatus:
+        if not self.evaluated:
+            return ComponentStatus(name, Status.UNKNOWN, "no data for its status rules",
+                                   rollup=self.rollup)
+        return ComponentStatus(name, self.status, "; ".join(dict.fromkeys(self.reasons)),
+                               frozenset(self.conditions), self.rollup)
+
+
+class _Fallback(dict[str, str]):
+    """Template labels; one the row lacks (no ifName on an old agent) becomes the index."""
+
+    def __init__(self, labels: Mapping[str, str], fallback: str) -> None:
+        super().__init__(labels)
+        self.fallback = fallback
+
+    def __missing__(self, key: str) -> str:
+        return self.fallback
+
+
+def _fill(template: str, labels: Mapping[str, str], fallback: str = "?") -> str:
+    try:
+        return template.format_map(_Fallback(labels, fallback))
+    except (ValueError, IndexError):
+        return template
+
+
+class PollPlan:
+    """A device's profiles compiled: the requests to make and the mapping of the answers."""
+
+    def __init__(self, profiles: Sequence[Profile]) -> None:
+        self.profiles = list(profiles)
+        self.get_oids: list[str] = list(
+            dict.fromkeys(oid for p in self.profiles for oid in p.get_oids)
+        )
+        self.walk_roots: list[str] = list(
+            dict.fromkeys(root for p in self.profiles for root in p.walk_roots)
+        )
+        self.metadata: dict[str, MetricMeta] = {}
+        self._table_rules: dict[int, list[CompiledRule]] = {}
+        for profile in self.profiles:
+            d = profile.definition
+            for table in d.tables:
+                self._table_rules[id(table)] = [
+                    CompiledRule(r.when, r.status, r.condition, r.reason) for r in table.status
+                ]
+            for metric in d.scalars:
+                self._meta(metric)
+            for info in d.info:
+                self.metadata.setdefault(info.name, MetricMeta("info", info.help))
+            for table in d.tables:
+                for metric in table.metrics:
+                    self._meta(metric)
+
+    def _meta(self, metric: MetricDef) -> None:
+        kind = "stateset" if metric.enum_as == "state_set" else metric.type
+        help_text = metric.help
+        if metric.enum and metric.enum_as == "value":
+            states = ", ".join(f"{k}={v}" for k, v in sorted(metric.enum.items()))
+            help_text = f"{help_text} ({states})" if help_text else states
+        self.metadata.setdefault(metric.name, MetricMeta(kind, help_text))
+
+    def map(self, got: Mapping[str, Value], walked: WalkResult,
+            base_labels: Mapping[str, str], ts: float) -> tuple[list[Sample],
+                                                                list[ComponentStatus],
+                                                                dict[str, float]]:
+        """Turn the agent's answers into samples, component statuses and role readings."""
+        samples: list[Sample] = []
+        components: dict[str, _Component] = {}
+        roles: dict[str, float] = {}
+        for profile in self.profiles:
+            d = profile.definition
+            values: dict[str, float] = {}
+            names: dict[str, str] = {}
+            for metric in d.scalars:
+                raw = got.get(metric.oid)
+                if raw is None or isinstance(raw, Missing):
+                    continue
+                number = _emit(samples, metric, raw, base_labels, ts, values, names)
+                if number is not None and metric.role:
+                    roles[metric.role] = number
+            for info in d.info:
+                info_labels = dict(base_labels)
+                for label, oid in info.labels.items():
+                    text = as_text(got.get(oid))
+                    if text is not None:
+                        info_labels[label] = text
+                if len(info_labels) > len(base_labels):
+                    samples.append(Sample(info.name, info_labels, 1.0, ts))
+            if profile.rules and d.component:
+                comp = components.setdefault(d.component, _Component(rollup=True))
+                comp.apply(profile.rules, values, names, base_labels)
+            for table in d.tables:
+                self._map_table(table, walked, base_labels, ts, values, names,
+                                samples, components)
+        statuses = [comp.result(name) for name, comp in components.items()]
+        return samples, statuses, roles
+
+    def _map_table(self, table: TableDef, walked: WalkResult, base: Mapping[str, str],
+                   ts: float, scalar_values: dict[str, float], scalar_names: dict[str, str],
+                   samples: list[Sample], components: dict[str, _Component]) -> None:
+        # one labels dict per row, shared by every sample of that row
+        row_labels: dict[str, dict[str, str] | None] = {}
+
+        def labels_for(suffix: str) -> dict[str, str] | None:
+            labels = row_labels.get(suffix, False)
+            if labels is False:
+                index = decode_index(suffix, table.index)
+                labels = None if index is None else {**base, **index}
+                row_labels[suffix] = labels
+            return labels  # type: ignore[return-value]
+
+        for label_def in table.labels:
+            for suffix, raw in walked.get(label_def.oid, ()):
+                labels = labels_for(suffix)
+                if labels is None:
+                    continue
+                if label_def.format == "number":
+                    number = as_number(raw)
+                    text = None if number is None else f"{number:g}"
+                else:
+                    text = as_text(raw, label_def.format)
+                if text is not None:
+                    labels[label_def.label] = text
+
+        rules = self._table_rules[id(table)]
+        row_values: dict[str, dict[str, float]] = {}
+        row_names: dict[str, dict[str, str]] = {}
+        for metric in table.metrics:
+            for suffix, raw in walked.get(metric.oid, ()):
+                labels = labels_for(suffix)
+                if labels is None or raw is None or isinstance(raw, Missing):
+                    continue
+                values = row_values.get(suffix)
+                if values is None:
+                    values = row_values[suffix] = dict(scalar_values)
+                    row_names[suffix] = dict(scalar_names)
+                _emit(samples, metric, raw, labels, ts, values, row_names[suffix])
+        if not (rules and table.component):
+            return
+        for suffix, values in row_values.items():
+            labels = row_labels[suffix]
+            assert labels is not None
+            name = _fill(table.component, labels, suffix)
+            comp = components.setdefault(name, _Component(rollup=table.rollup))
+            comp.apply(rules, values, row_names[suffix], labels)
+
+
+def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[str, str],
+          ts: float, values: dict[str, float], names: dict[str, str]) -> float | None:
+    """Append the sample(s) for one reading; record it for the status rules."""
+    number = as_number(raw)
+    if number is None:
+        return None
+    if metric.unavailable and number in metric.unavailable:
+        return None
+    if metric.enum is not None:
+        state = metric.enum.get(int(number))
+        values[metric.name] = number
+        if state is not None:
+            names[metric.name] = state
+        if metric.enum_as == "state_set":
+            for state_name in dict.fromkeys(metric.enum.values()):  # names may repeat
+                samples.append(Sample(metric.name, {**labels, "state": state_name},
+                                      1.0 if state_name == state else 0.0, ts))
+            return number
+        samples.append(Sample(metric.name, labels, number, ts))
+        return number
+    value = number * metric.scale + metric.offset if (metric.scale != 1.0 or metric.offset) \
+        else float(number)
+    values[metric.name] = value
+    samples.append(Sample(metric.name, labels, value, ts))
+    return value
+
+
+async def poll(device_id: str, client: SnmpClient, plan: PollPlan,
+               base_labels: Mapping[str, str], now: float | None = None) -> PollResult:
+    """Poll one device once. Errors are returned in the result, never raised."""
+    ts = time.time() if now is None else now
+    started = time.perf_counter()
+    result = PollResult(device=device_id, ts=ts, metadata=plan.metadata)
+    try:
+        got = await client.get(plan.get_oids) if plan.get_oids else {}
+        walked = await client.walk(plan.walk_roots) if plan.walk_roots else {}
+    except SnmpError as exc:
+        result.error = exc.reason
+        result.message = str(exc) or exc.__class__.__name__
+        result.duration = time.perf_counter() - started
+        return result
+    result.varbinds = len(got) + sum(len(rows) for rows in walked.values())
+    if plan.get_oids and all(isinstance(v, Missing) for v in got.values()) and not any(
+        walked.values()
+    ):
+        # the agent answers but has none of what the profile asks: a profile that does not
+        # fit this device, worth an error rather than an empty "ok"
+        result.error = "no_data"
+        result.message = "the agent has none of the OIDs the profile asks for"
+    result.samples, result.components, result.roles = plan.map(got, walked, base_labels, ts)
+    result.duration = time.perf_counter() - started
+    return result
+
+
+def device_status(result: PollResult) -> Status:
+    """The device's own status from a successful poll: the worst rolled-up component."""
+    return Status.worst([c.status for c in result.components if c.rollup])

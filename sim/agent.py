@@ -1,0 +1,443 @@
+"""The simulated data center: one SNMP v1/v2c agent per device, with fault injection.
+
+Each device serves a model's .snmprec data (sim/data/) on its own UDP port on loopback.
+Faults are OID values laid over the data (sim/models.yaml names them per model), plus two
+that every device has: `silent` (the agent stops answering) and `port-down` (an interface
+goes down). The fault set lives in `faults.json` in the run directory: `tierwatch sim fault`
+writes it, the agents re-read it when it changes, so a person, a test and the demo all
+inject faults the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pyasn1.codec.ber import decoder, encoder
+from pyasn1.error import PyAsn1Error
+from pysnmp.proto import api, rfc1902, rfc1905
+from pysnmp.proto.api import verdec
+from pysnmp.proto.error import ProtocolError
+
+from sim import snmprec
+
+log = logging.getLogger(__name__)
+
+SIM_DIR = Path(__file__).resolve().parent
+DATA_DIR = SIM_DIR / "data"
+MODELS_FILE = SIM_DIR / "models.yaml"
+INVENTORY_FILE = SIM_DIR / "datacenter.yaml"
+IF_OPER_STATUS = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
+GENERIC_FAULTS = {
+    "silent": "the agent stops answering (a dead management card, a cut cable)",
+    "port-down": "an interface goes down (ifOperStatus down); --port N picks it (default 1)",
+}
+
+
+class SimError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    data: dict[tuple[int, ...], snmprec.Entry]
+    faults: dict[str, dict[tuple[int, ...], Any]]  # fault -> OID -> value
+    descriptions: dict[str, str]
+
+
+def _oid(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in str(text).strip(".").split("."))
+
+
+def load_models(path: Path = MODELS_FILE) -> dict[str, Model]:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    models: dict[str, Model] = {}
+    for name, body in (spec.get("models") or {}).items():
+        data = snmprec.load(DATA_DIR / body["data"])
+        faults: dict[str, dict[tuple[int, ...], Any]] = {}
+        descriptions: dict[str, str] = {}
+        for fault, fspec in (body.get("faults") or {}).items():
+            overlay = {}
+            for oid_text, value in (fspec.get("set") or {}).items():
+                oid = _oid(oid_text)
+                if oid not in data:
+                    raise SimError(f"{path}: models.{name}.faults.{fault}: {oid_text} is not "
+                                   f"in {body['data']}")
+                overlay[oid] = value
+            faults[fault] = overlay
+            descriptions[fault] = fspec.get("description", "")
+        models[name] = Model(name, data, faults, descriptions)
+    return models
+
+
+@dataclass
+class SimDevice:
+    id: str
+    model: Model
+    community: str
+    overrides: dict[tuple[int, ...], Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    faults: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    requests: int = 0
+    malformed: int = 0
+
+    def __post_init__(self) -> None:
+        self._oids = sorted(self.model.data)
+
+    def available_faults(self) -> dict[str, str]:
+        faults = dict(self.model.descriptions)
+        faults["silent"] = GENERIC_FAULTS["silent"]
+        if any(oid[:-1] == IF_OPER_STATUS for oid in self._oids):
+            faults["port-down"] = GENERIC_FAULTS["port-down"]
+        return faults
+
+    @property
+    def silent(self) -> bool:
+        return any(name == "silent" for name, _ in self.faults)
+
+    def _overlay(self) -> dict[tuple[int, ...], Any]:
+        merged = dict(self.overrides)
+        for name, params in self.faults:
+            if name == "port-down":
+                merged[(*IF_OPER_STATUS, int(params.get("port", 1)))] = 2
+            else:
+                merged.update(self.model.faults.get(name, {}))
+        return merged
+
+    def value(self, oid: tuple[int, ...], overlay: Mapping[tuple[int, ...], Any]
+              ) -> tuple[int, Any] | None:
+        entry = self.model.data.get(oid)
+        if entry is None:
+            return None
+        if oid in overlay:
+            value = overlay[oid]
+            if entry.tag in (4, 68) and isinstance(value, str):
+                value = value.encode("utf-8")
+            return entry.tag, value
+        return entry.tag, entry.at(time.monotonic() - self.started)
+
+    def next_oid(self, oid: tuple[int, ...], v1: bool) -> tuple[int, ...] | None:
+        i = bisect.bisect_right(self._oids, oid)
+        while i < len(self._oids):
+            candidate = self._oids[i]
+            if not (v1 and self.model.data[candidate].tag == 70):  # no Counter64 on v1
+                return candidate
+            i += 1
+        return None
+
+
+def _asn1(tag: int, value: Any) -> Any:
+    if tag == 2:
+        return rfc1902.Integer32(int(value))
+    if tag == 4:
+        return rfc1902.OctetString(value if isinstance(value, bytes) else str(value).encode())
+    if tag == 5:
+        return rfc1902.Null("")
+    if tag == 6:
+        return rfc1902.ObjectIdentifier(str(value))
+    if tag == 64:
+        return rfc1902.IpAddress(str(value))
+    if tag == 65:
+        return rfc1902.Counter32(int(value) % 2**32)
+    if tag == 66:
+        return rfc1902.Gauge32(max(0, min(int(value), 2**32 - 1)))
+    if tag == 67:
+        return rfc1902.TimeTicks(int(value) % 2**32)
+    if tag == 68:
+        return rfc1902.Opaque(value if isinstance(value, bytes) else str(value).encode())
+    if tag == 70:
+        return rfc1902.Counter64(int(value) % 2**64)
+    raise SimError(f"unsupported tag {tag}")
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+class _Responder(asyncio.DatagramProtocol):
+    def __init__(self, device: SimDevice, faults: FaultFile) -> None:
+        self.device = device
+        self.faults = faults
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.faults.refresh()
+        device = self.device
+        device.requests += 1
+        if device.silent:
+            return
+        try:
+            answer = self._answer(data)
+        except (PyAsn1Error, ProtocolError, ValueError, KeyError) as exc:
+            device.malformed += 1
+            log.debug("sim %s: undecodable request from %s: %s", device.id, addr, exc)
+            return
+        except Exception:  # the simulator must outlive any request a test throws at it
+            device.malformed += 1
+            log.exception("sim %s: request from %s failed", device.id, addr)
+            return
+        if answer is not None and self.transport is not None:
+            self.transport.sendto(answer, addr)
+
+    def _answer(self, data: bytes) -> bytes | None:
+        version = int(verdec.decode_message_version(data))
+        module = api.PROTOCOL_MODULES[version]
+        message, _ = decoder.decode(data, asn1Spec=module.Message())
+        if bytes(module.apiMessage.get_community(message)) != self.device.community.encode():
+            return None  # a wrong community gets silence, as real agents answer it
+        request = module.apiMessage.get_pdu(message)
+        response_msg = module.apiMessage.get_response(message)
+        response = module.apiMessage.get_pdu(response_msg)
+        v1 = version == api.SNMP_VERSION_1
+        overlay = self.device._overlay()
+        wanted = [oid for oid, _ in module.apiPDU.get_varbinds(request)]
+        out: list[tuple[Any, Any]] = []
+        error: tuple[int, int] | None = None
+        if request.isSameTypeWith(module.GetRequestPDU()):
+            for i, oid in enumerate(wanted):
+                found = self.device.value(tuple(oid), overlay)
+                if found is None or (v1 and found[0] == 70):
+                    if v1:
+                        error = (2, i + 1)
+                        break
+                    out.append((oid, rfc1905.noSuchObject))
+                else:
+                    out.append((oid, _asn1(*found)))
+        elif request.isSameTypeWith(module.GetNextRequestPDU()):
+            for i, oid in enumerate(wanted):
+                pair = self._next(tuple(oid), overlay, v1)
+                if pair is None:
+                    if v1:
+                        error = (2, i + 1)
+                        break
+                    out.append((oid, rfc1905.endOfMibView))
+                else:
+                    out.append(pair)
+        elif not v1 and request.isSameTypeWith(module.GetBulkRequestPDU()):
+            non_rep = int(module.apiBulkPDU.get_non_repeaters(request))
+            max_rep = min(int(module.apiBulkPDU.get_max_repetitions(request)), 200)
+            for oid in wanted[:non_rep]:
+                out.append(self._next(tuple(oid), overlay, False) or (oid, rfc1905.endOfMibView))
+            cursors = [tuple(oid) for oid in wanted[non_rep:]]
+            for _ in range(max_rep):
+                if not cursors or all(c is None for c in cursors):
+                    break
+                for j, cursor in enumerate(cursors):
+                    if cursor is None:
+                        continue  # after endOfMibView the column repeats it
+                    pair = self._next(cursor, overlay, False)
+                    if pair is None:
+                        out.append((cursor, rfc1905.endOfMibView))
+                        cursors[j] = None  # type: ignore[call-overload]
+                    else:
+                        out.append(pair)
+                        cursors[j] = tuple(pair[0])
+                if len(out) > 1500:  # keep the answer within a UDP datagram's reach
+                    break
+        else:
+            return None  # SET and traps are not simulated
+        if error is not None:
+            module.apiPDU.set_error_status(response, error[0])
+            module.apiPDU.set_error_index(response, error[1])
+            module.apiPDU.set_varbinds(response, [(oid, rfc1902.Null("")) for oid in wanted])
+        else:
+            module.apiPDU.set_varbinds(response, out)
+        return bytes(encoder.encode(response_msg))
+
+    def _next(self, oid: tuple[int, ...], overlay: Mapping[tuple[int, ...], Any], v1: bool
+              ) -> tuple[Any, Any] | None:
+        nxt = self.device.next_oid(oid, v1)
+        if nxt is None:
+            return None
+        found = self.device.value(nxt, overlay)
+        assert found is not None
+        return rfc1902.ObjectName(nxt), _asn1(*found)
+
+
+# --------------------------------------------------------------------------- faults file
+
+
+class FaultFile:
+    """faults.json in the run directory: {device: [[fault, {params}], ...]}."""
+
+    def __init__(self, path: Path, devices: Mapping[str, SimDevice]) -> None:
+        self.path = path
+        self.devices = devices
+        self._mtime: int | None = None
+        self._checked = 0.0
+
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < 0.05:
+            return
+        self._checked = now
+        try:
+            mtime = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = None
+        if mtime == self._mtime and not force:
+            return
+        self._mtime = mtime
+        data = read_faults(self.path)
+        for device_id, device in self.devices.items():
+            device.faults = [(name, params) for name, params in data.get(device_id, [])]
+
+
+def read_faults(path: Path) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("sim: cannot read %s: %s", path, exc)
+        return {}
+    return {dev: [(str(f), dict(p)) for f, p in items] for dev, items in raw.items()}
+
+
+def write_faults(path: Path, faults: Mapping[str, list[tuple[str, dict[str, Any]]]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({k: v for k, v in faults.items() if v}, indent=1),
+                   encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class DeviceSpec:
+    id: str
+    model: str
+    community: str = "public"
+    port: int = 0  # 0: any free port
+    set: dict[str, Any] = field(default_factory=dict)
+
+
+def load_inventory(path: Path = INVENTORY_FILE) -> list[DeviceSpec]:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [DeviceSpec(**item) for item in spec.get("devices", [])]
+
+
+class Simulator:
+    """All simulated devices of one run, serving on loopback until stopped."""
+
+    def __init__(self, run_dir: Path, inventory: list[DeviceSpec] | None = None,
+                 host: str = "127.0.0.1", models: dict[str, Model] | None = None) -> None:
+        self.run_dir = run_dir
+        self.host = host
+        self.models = models or load_models()
+        self.specs = inventory if inventory is not None else load_inventory()
+        self.devices: dict[str, SimDevice] = {}
+        self.addresses: dict[str, tuple[str, int]] = {}
+        self._transports: list[asyncio.DatagramTransport] = []
+        for spec in self.specs:
+            if spec.model not in self.models:
+                raise SimError(f"device {spec.id}: unknown model {spec.model!r}")
+            overrides = {_oid(k): v for k, v in spec.set.items()}
+            self.devices[spec.id] = SimDevice(spec.id, self.models[spec.model], spec.community,
+                                              overrides)
+        self.fault_file = FaultFile(run_dir / "faults.json", self.devices)
+
+    async def start(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.fault_file.refresh(force=True)
+        loop = asyncio.get_running_loop()
+        for spec in self.specs:
+            device = self.devices[spec.id]
+            sock = _bind(self.host, spec.port)
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda d=device: _Responder(d, self.fault_file), sock=sock)
+            self._transports.append(transport)
+            self.addresses[spec.id] = sock.getsockname()[:2]
+        self._write_inventory()
+
+    def _write_inventory(self) -> None:
+        info = {
+            "pid": os.getpid(),
+            "devices": {
+                dev_id: {
+                    "address": f"{host}:{port}",
+                    "model": self.devices[dev_id].model.name,
+                    "faults": self.devices[dev_id].available_faults(),
+                }
+                for dev_id, (host, port) in self.addresses.items()
+            },
+        }
+        (self.run_dir / "sim.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+
+    async def stop(self) -> None:
+        for transport in self._transports:
+            transport.close()
+        self._transports.clear()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        if port == 0:
+            raise
+        sock.bind((host, 0))  # the usual port is taken: any free one will do
+    sock.setblocking(False)
+    return sock
+
+
+# --------------------------------------------------------------------------- control
+
+
+def inject(run_dir: Path, device: str, fault: str, params: dict[str, Any] | None = None
+           ) -> None:
+    """Add a fault to a running simulator (validated against what it serves)."""
+    info = read_inventory(run_dir)
+    devices = info["devices"]
+    if device not in devices:
+        raise SimError(f"unknown device {device!r} (simulated: {', '.join(sorted(devices))})")
+    available = devices[device]["faults"]
+    if fault not in available:
+        raise SimError(f"{device} has no fault {fault!r} (it has: {', '.join(sorted(available))})")
+    path = run_dir / "faults.json"
+    faults = read_faults(path)
+    current = [f for f in faults.get(device, []) if f[0] != fault]
+    current.append((fault, params or {}))
+    faults[device] = current
+    write_faults(path, faults)
+
+
+def clear(run_dir: Path, device: str | None = None) -> None:
+    info = read_inventory(run_dir)
+    path = run_dir / "faults.json"
+    if device is None:
+        write_faults(path, {})
+        return
+    if device not in info["devices"]:
+        raise SimError(f"unknown device {device!r}")
+    faults = read_faults(path)
+    faults.pop(device, None)
+    write_faults(path, faults)
+
+
+def read_inventory(run_dir: Path) -> dict[str, Any]:
+    try:
+        info: dict[str, Any] = json.loads((run_dir / "sim.json").read_text(encoding="utf-8"))
+        return info
+    except FileNotFoundError:
+        raise SimError(f"no simulator runs in {run_dir} (start one with `tierwatch demo` "
+                       f"or `tierwatch sim serve`)") from None

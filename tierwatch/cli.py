@@ -1,0 +1,42 @@
+"""The `tierwatch` command: a typer app assembled from the rooms' command modules."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from tierwatch.commands import core, demo
+
+app = typer.Typer(
+    name="tierwatch",
+    help="Tier III monitoring of a data center and its dedicated network.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    log_level: str = typer.Option(
+        os.environ.get("TIERWATCH_LOG_LEVEL", "info"), "--log-level",
+        help="debug, info, warning or error", show_default=True),
+) -> None:
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # APScheduler logs every job run at INFO; our own poll logs say what matters
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+for module in (core, demo):
+    module.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,173 @@
+"""run, check, poll: the commands that need nothing but a config (or an address)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from collector.profiles import ProfileError, known_profiles, load_profiles
+from collector.snmp.client import Credentials, EngineUnavailable, Target, open_client
+from collector.snmp.poller import PollPlan, PollResult, device_status, poll
+from tierwatch.config import ConfigError, load_with_warnings, split_host_port
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="tierwatch.yaml to use")]
+
+
+def load_or_exit(path: Path, show_warnings: bool = False) -> object:
+    try:
+        result = load_with_warnings(path)
+    except ConfigError as exc:
+        for line in exc.problems:
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(1) from None
+    if show_warnings:
+        for line in result.warnings:
+            typer.echo(f"warning: {line}", err=True)
+    return result.config
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
+    app.command("run")(run)
+    app.command("poll")(poll_command)
+
+
+def check(config: ConfigOpt) -> None:
+    """Validate a config file: print every problem with its key path; exit 1 on any."""
+    try:
+        result = load_with_warnings(config)
+    except ConfigError as exc:
+        for line in exc.warnings:
+            typer.echo(f"warning: {line}", err=True)
+        for line in exc.problems:
+            typer.echo(f"error: {line}", err=True)
+        typer.echo(f"{config}: {len(exc.problems)} problem(s)", err=True)
+        raise typer.Exit(1) from None
+    for line in result.warnings:
+        typer.echo(f"warning: {line}", err=True)
+    cfg = result.config
+    typer.echo(f"{config}: ok ({len(cfg.devices)} devices, {len(cfg.credentials)} credentials)")
+
+
+def run(
+    config: ConfigOpt,
+    listen: Annotated[Optional[str], typer.Option(help="override server.listen")] = None,
+) -> None:
+    """Poll the configured devices and serve /metrics until interrupted."""
+    from tierwatch.runner import run_forever
+
+    cfg = load_or_exit(config, show_warnings=True)
+    asyncio.run(run_forever(cfg, listen=listen))  # type: ignore[arg-type]
+
+
+def poll_command(
+    target: Annotated[str, typer.Argument(
+        help="a device id from the config, or udp://HOST[:PORT] to poll without a config")],
+    config: Annotated[Optional[Path], typer.Option("--config", "-c")] = None,
+    profile: Annotated[list[str], typer.Option(help="profile(s) for udp:// targets")] = [],  # noqa: B006
+    version: Annotated[str, typer.Option(help="1, 2c or 3")] = "2c",
+    community: Annotated[str, typer.Option(envvar="TIERWATCH_COMMUNITY",
+                                           help="community (or $TIERWATCH_COMMUNITY)")] = "public",
+    user: Annotated[str, typer.Option(help="SNMPv3 user")] = "",
+    auth_protocol: Annotated[Optional[str], typer.Option(help="MD5, SHA, SHA224 ... SHA512")] = None,
+    auth_key: Annotated[str, typer.Option(envvar="TIERWATCH_AUTH_KEY",
+                                          help="(or $TIERWATCH_AUTH_KEY)")] = "",
+    priv_protocol: Annotated[Optional[str], typer.Option(help="DES, AES, AES192, AES256")] = None,
+    priv_key: Annotated[str, typer.Option(envvar="TIERWATCH_PRIV_KEY",
+                                          help="(or $TIERWATCH_PRIV_KEY)")] = "",
+    timeout: Annotated[float, typer.Option(help="seconds per attempt")] = 2.0,
+    retries: Annotated[int, typer.Option()] = 1,
+    engine: Annotated[str, typer.Option(help="SNMP engine")] = "pysnmp",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Poll one device once and print what tierwatch would record."""
+    if target.startswith("udp://"):
+        host, port = split_host_port(target.removeprefix("udp://"), default_port=161)
+        assert port is not None
+        if not profile:
+            typer.echo(f"error: --profile is needed (known: {', '.join(sorted(known_profiles()))})",
+                       err=True)
+            raise typer.Exit(2)
+        try:
+            creds = Credentials(
+                version=_version(version), community=community, user=user,
+                auth_protocol=auth_protocol.upper() if auth_protocol else None,  # type: ignore[arg-type]
+                auth_key=auth_key,
+                priv_protocol=priv_protocol.upper() if priv_protocol else None,  # type: ignore[arg-type]
+                priv_key=priv_key,
+            )
+            plan = PollPlan(load_profiles(profile))
+        except (ProfileError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        snmp_target = Target(host.strip("[]"), port, creds, timeout=timeout, retries=retries)
+        device_id = target
+        labels = {"device": device_id}
+        result = asyncio.run(_poll(snmp_target, plan, device_id, labels, engine))
+    else:
+        if config is None:
+            typer.echo("error: give --config FILE with a device id, or a udp:// target", err=True)
+            raise typer.Exit(2)
+        from tierwatch.service import Service
+
+        cfg = load_or_exit(config)
+        service_result = asyncio.run(_poll_configured(Service, cfg, target))
+        result = service_result
+    status = str(device_status(result)) if result.ok else "unknown"
+    if as_json:
+        typer.echo(json.dumps(result.to_json(status), ensure_ascii=False, indent=1))
+    else:
+        _print_human(result, status)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _version(text: str) -> str:
+    value = text.lower().removeprefix("v")
+    if value not in ("1", "2c", "3"):
+        raise ValueError("--version must be 1, 2c or 3")
+    return value
+
+
+async def _poll(target: Target, plan: PollPlan, device_id: str, labels: dict[str, str],
+                engine: str) -> PollResult:
+    try:
+        client = open_client(target, engine)
+    except EngineUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        return await poll(device_id, client, plan, labels)
+    finally:
+        await client.close()
+
+
+async def _poll_configured(service_cls: type, cfg: object, device_id: str) -> PollResult:
+    service = service_cls(cfg)
+    if device_id not in service.devices:
+        known = ", ".join(sorted(service.devices)) or "none"
+        typer.echo(f"error: no device {device_id!r} in the config (devices: {known})", err=True)
+        raise typer.Exit(2)
+    try:
+        result: PollResult = await service.poll_once(device_id)
+        return result
+    finally:
+        await service.stop()
+
+
+def _print_human(result: PollResult, status: str) -> None:
+    if not result.ok:
+        typer.echo(f"{result.device}: {result.error}: {result.message}")
+        return
+    typer.echo(f"{result.device}: {status} ({result.varbinds} varbinds in "
+               f"{result.duration * 1000:.0f} ms)")
+    for comp in result.components:
+        reason = f" - {comp.reason}" if comp.reason and comp.status != "ok" else ""
+        typer.echo(f"  [{comp.status}] {comp.component}{reason}")
+    for sample in result.samples:
+        labels = ",".join(f'{k}="{v}"' for k, v in sample.labels.items() if k != "device")
+        typer.echo(f"  {sample.name}{{{labels}}} {sample.value:g}")

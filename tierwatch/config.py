@@ -1,0 +1,478 @@
+"""tierwatch.yaml: the pydantic model, validated once at the edge.
+
+`load(path)` reads the file, validates every key (unknown keys are errors), resolves
+`${ENV_VAR}` secrets and cross-checks references (credentials, profiles, topology). Every
+problem is reported at once with its key path and, where known, its line:
+
+    tierwatch.yaml:14: devices[3].credentials: unknown credentials 'ops-v4'
+
+Secrets are `SecretStr`: their values never reach a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from collector.snmp.client import Credentials
+
+# --------------------------------------------------------------------------- value types
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: object) -> float:
+    """`30s`, `1m`, `1m30s`, `500ms`, `2h` or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 1m or a number of seconds")
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 30s, 1m or a number of seconds")
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 1m, 1m30s, 500ms)")
+    return total
+
+
+def _at_least_1s(value: float) -> float:
+    if value < 1.0:
+        raise ValueError("must be at least 1s")
+    return value
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be more than 0")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
+Interval = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_at_least_1s)]
+
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def _version(value: object) -> str:
+    text = str(value).strip().lower().removeprefix("v")
+    if text in ("1", "2c", "3"):
+        return text
+    if text == "2":
+        return "2c"
+    raise ValueError("SNMP version must be 1, 2c or 3")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class SiteConfig(Strict):
+    name: str
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+
+class ServerConfig(Strict):
+    listen: str = "127.0.0.1:9650"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_host_port(value, default_port=None)
+        return value
+
+
+class SnmpDefaults(Strict):
+    interval: Interval = 30.0
+    timeout: Duration = 2.0  # per request attempt
+    retries: int = Field(default=1, ge=0, le=10)
+    max_repetitions: int = Field(default=25, ge=1, le=200)
+
+
+class SnmpConfig(Strict):
+    engine: Literal["pysnmp", "native", "snmpkit"] = "pysnmp"
+    defaults: SnmpDefaults = SnmpDefaults()
+    # polls in flight at once over all devices
+    concurrency: int = Field(default=64, ge=1, le=10_000)
+    # consecutive failed polls before a device is declared unreachable (status unknown)
+    unreachable_after: int = Field(default=3, ge=1, le=100)
+    # random delay added to each device's first poll, as a share of its interval
+    jitter: float = Field(default=0.1, ge=0.0, le=1.0)
+    # extra directories of profile files, searched before the shipped ones
+    profile_dirs: list[Path] = Field(default_factory=list)
+
+
+class CredentialConfig(Strict):
+    version: Annotated[Literal["1", "2c", "3"], BeforeValidator(_version)]
+    community: SecretStr | None = None
+    user: str | None = None
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
+    auth_key: SecretStr | None = None
+    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
+    priv_key: SecretStr | None = None
+    context: str = ""
+
+    @field_validator("auth_protocol", "priv_protocol", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.upper().replace("-", "")
+            return {"SHA1": "SHA", "AES128": "AES"}.get(value, value)
+        return value
+
+    @model_validator(mode="after")
+    def _fields_for_version(self) -> CredentialConfig:
+        if self.version in ("1", "2c"):
+            if self.community is None:
+                raise ValueError(f"version {self.version} needs a community")
+            extra = [k for k in ("user", "auth_protocol", "auth_key", "priv_protocol",
+                                 "priv_key") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"{', '.join(extra)} only apply to version 3")
+        else:
+            if not self.user:
+                raise ValueError("version 3 needs a user")
+            if self.community is not None:
+                raise ValueError("community does not apply to version 3 (use user and keys)")
+            if (self.auth_protocol is None) != (self.auth_key is None):
+                raise ValueError("auth_protocol and auth_key go together")
+            if (self.priv_protocol is None) != (self.priv_key is None):
+                raise ValueError("priv_protocol and priv_key go together")
+            if self.priv_protocol and not self.auth_protocol:
+                raise ValueError("privacy needs authentication (authPriv)")
+        return self
+
+    def secret_fields(self) -> Iterable[tuple[str, SecretStr]]:
+        for key in ("community", "auth_key", "priv_key"):
+            value = getattr(self, key)
+            if value is not None:
+                yield key, value
+
+
+def _profile_list(value: object) -> object:
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+class DeviceConfig(Strict):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=128)]
+    address: str
+    credentials: str
+    profile: Annotated[list[str], BeforeValidator(_profile_list), Field(min_length=1)] = ["auto"]
+    name: str | None = None
+    interval: Interval | None = None
+    timeout: Duration | None = None
+    retries: int | None = Field(default=None, ge=0, le=10)
+    max_repetitions: int | None = Field(default=None, ge=1, le=200)
+    # extra labels put on every sample of this device (room, rack, owner ...)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        split_host_port(value.removeprefix("udp://"), default_port=161)
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key) or key.startswith("__"):
+                raise ValueError(f"{key!r} is not a valid Prometheus label name")
+            if key == "device":
+                raise ValueError("'device' is set by tierwatch itself")
+        return value
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, port = split_host_port(self.address.removeprefix("udp://"), default_port=161)
+        assert port is not None
+        return host, port
+
+
+class StoreConfig(Strict):
+    # SQLAlchemy URL; SQLite by default, PostgreSQL for shared and sharded installs
+    url: str = "sqlite:///tierwatch.sqlite"
+
+
+class Config(Strict):
+    site: SiteConfig
+    server: ServerConfig = ServerConfig()
+    snmp: SnmpConfig = SnmpConfig()
+    credentials: dict[str, CredentialConfig] = Field(default_factory=dict)
+    devices: list[DeviceConfig] = Field(default_factory=list)
+    store: StoreConfig = StoreConfig()
+
+    # Where the file came from; set by load(), not read from YAML.
+    source: Path | None = Field(default=None, exclude=True)
+
+    def device(self, device_id: str) -> DeviceConfig:
+        for device in self.devices:
+            if device.id == device_id:
+                return device
+        raise KeyError(device_id)
+
+    def resolved_credentials(self, name: str) -> Credentials:
+        """Credentials with secrets read from the environment (checked by load())."""
+        cred = self.credentials[name]
+        return Credentials(
+            version=cred.version,
+            community=_reveal(cred.community),
+            user=cred.user or "",
+            auth_protocol=cred.auth_protocol,
+            auth_key=_reveal(cred.auth_key),
+            priv_protocol=cred.priv_protocol,
+            priv_key=_reveal(cred.priv_key),
+            context=cred.context,
+        )
+
+
+def _reveal(secret: SecretStr | None) -> str:
+    if secret is None:
+        return ""
+    raw = secret.get_secret_value()
+    ref = _ENV_REF.match(raw)
+    if ref:
+        return os.environ.get(ref.group(1), "")
+    return raw
+
+
+def split_host_port(value: str, default_port: int | None) -> tuple[str, int | None]:
+    """'host', 'host:port', '[v6]:port' -> (host, port). Raises ValueError with the reason."""
+    text = value.strip()
+    if not text:
+        raise ValueError("address is empty")
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise ValueError(f"{value!r}: missing ']' after an IPv6 address")
+        port_text = rest.removeprefix(":") if rest else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""  # a bare IPv6 address or a host name
+    if not host:
+        raise ValueError(f"{value!r}: no host")
+    if not port_text:
+        if default_port is None:
+            raise ValueError(f"{value!r}: needs host:port")
+        return host, default_port
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{value!r}: port must be a number from 0 to 65535")
+    return host, int(port_text)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class ConfigError(Exception):
+    """The file cannot be used. `problems` are complete lines: 'file:line: key.path: message'."""
+
+    problems: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+@dataclass
+class LoadResult:
+    config: Config
+    warnings: list[str]
+
+
+def load(path: str | Path) -> Config:
+    """Load and validate a config file; raise ConfigError listing every problem."""
+    return load_with_warnings(path).config
+
+
+def load_with_warnings(path: str | Path) -> LoadResult:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{where}: not valid YAML: {problem}"]) from None
+    lines = _line_index(root)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}:1: the file must be a mapping of sections (site, devices ...)"])
+
+    def where(key_path: str) -> str:
+        line = _nearest_line(lines, key_path)
+        return f"{path}:{line}" if line else str(path)
+
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{where(p)}: {p}: {msg}" for p, msg in _pydantic_problems(exc)]
+        raise ConfigError(problems) from None
+
+    problems = [f"{where(p)}: {p}: {msg}" for p, msg in cross_check(config)]
+    warnings = [f"{where(p)}: {p}: {msg}" for p, msg in _literal_secret_warnings(config)]
+    if problems:
+        raise ConfigError(problems, warnings)
+    return LoadResult(config.model_copy(update={"source": path}), warnings)
+
+
+def cross_check(config: Config) -> list[tuple[str, str]]:
+    """References between sections, and what a single field validator cannot see."""
+    from collector.profiles import known_profiles  # deferred: profiles load YAML files
+
+    problems: list[tuple[str, str]] = []
+    seen: dict[str, int] = {}
+    known = known_profiles(config.snmp.profile_dirs)
+    for i, device in enumerate(config.devices):
+        key = f"devices[{i}]"
+        if device.id in seen:
+            problems.append((f"{key}.id", f"duplicate device id {device.id!r} "
+                             f"(first at devices[{seen[device.id]}])"))
+        seen.setdefault(device.id, i)
+        if device.credentials not in config.credentials:
+            names = ", ".join(sorted(config.credentials)) or "none defined"
+            problems.append((f"{key}.credentials",
+                             f"unknown credentials {device.credentials!r} (known: {names})"))
+        for j, name in enumerate(device.profile):
+            if name == "auto":
+                if len(device.profile) > 1:
+                    problems.append((f"{key}.profile[{j}]",
+                                     "'auto' cannot be combined with other profiles"))
+            elif name not in known:
+                problems.append((f"{key}.profile[{j}]" if len(device.profile) > 1
+                                 else f"{key}.profile",
+                                 f"unknown profile {name!r} (known: {', '.join(sorted(known))})"))
+    for name, cred in config.credentials.items():
+        for key, secret in cred.secret_fields():
+            ref = _ENV_REF.match(secret.get_secret_value())
+            if ref and ref.group(1) not in os.environ:
+                problems.append((f"credentials.{name}.{key}",
+                                 f"environment variable {ref.group(1)} is not set"))
+    return problems
+
+
+def _literal_secret_warnings(config: Config) -> list[tuple[str, str]]:
+    warnings = []
+    for name, cred in config.credentials.items():
+        for key, secret in cred.secret_fields():
+            if not _ENV_REF.match(secret.get_secret_value()):
+                warnings.append((f"credentials.{name}.{key}",
+                                 "secret written literally in the file; prefer ${ENV_VAR}"))
+    return warnings
+
+
+def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        parts: list[str] = []
+        for item in err["loc"]:
+            if isinstance(item, int):
+                parts.append(f"[{item}]")
+            elif _is_branch_tag(str(item)):
+                continue  # pydantic names union branches in loc; operators do not need them
+            else:
+                parts.append(("." if parts else "") + str(item))
+        key = "".join(parts) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see docs/configuration.md)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        out.append((key, msg))
+    return out
+
+
+def _is_branch_tag(item: str) -> bool:
+    return item in {"str", "int", "float", "list[str]", "dict[str,any]", "function-after",
+                    "function-before", "function-plain", "literal['1','2c','3']"} or (
+        item.startswith(("function-", "literal[", "tagged-union[", "json-or-python["))
+    )
+
+
+def _line_index(root: yaml.Node | None) -> dict[str, int]:
+    """Map key paths ('devices[3].credentials') to 1-based line numbers in the YAML text."""
+    index: dict[str, int] = {}
+
+    def walk(node: yaml.Node, key: str) -> None:
+        index.setdefault(key, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for k_node, v_node in node.value:
+                child = f"{key}.{k_node.value}" if key else str(k_node.value)
+                index[child] = k_node.start_mark.line + 1
+                walk(v_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{key}[{i}]")
+
+    if root is not None:
+        walk(root, "")
+    return index
+
+
+def _nearest_line(index: dict[str, int], key_path: str) -> int | None:
+    """The line of the key, or of its closest ancestor that the file has."""
+    probe = key_path
+    while probe:
+        if probe in index:
+            return index[probe]
+        cut = max(probe.rfind("."), probe.rfind("["))
+        probe = probe[:cut] if cut > 0 else ""
+    return None
+
+
+def dump_redacted(config: Config) -> dict[str, Any]:
+    """The effective config as plain data, every secret replaced by '**********'."""
+    return config.model_dump(mode="json", exclude={"source"})

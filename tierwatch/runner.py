@@ -1,0 +1,42 @@
+"""Run the service and its HTTP server until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from api.main import create_app
+from tierwatch.config import Config
+from tierwatch.httpserver import HttpServer
+from tierwatch.service import Service
+
+log = logging.getLogger(__name__)
+
+
+async def start(config: Config, listen: str | None = None) -> tuple[Service, HttpServer]:
+    service = Service(config)
+    server = HttpServer(create_app(service), listen or config.server.listen)
+    await server.start()
+    await service.start()
+    log.info("tierwatch serving %s/metrics for %d devices", server.url, len(service.devices))
+    return service, server
+
+
+async def run_forever(config: Config, listen: str | None = None,
+                      on_started: Callable[[Service, HttpServer], Awaitable[None]] | None = None
+                      ) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    service, server = await start(config, listen)
+    try:
+        if on_started is not None:
+            await on_started(service, server)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await service.stop()
+        await server.stop()

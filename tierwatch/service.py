@@ -1,0 +1,202 @@
+"""Builds everything from the config and runs it on one asyncio loop.
+
+One APScheduler job per device (interval, first run spread by jitter). A poll still running
+at the next tick is skipped and counted, never queued; a semaphore bounds the polls in
+flight; each poll has a timeout; one device's failure is a counted error, never a stopped
+loop. Other rooms (tier, alerts, agents, exporters) attach as `Component`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from collector.profiles import load_profiles, select_auto
+from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
+from collector.snmp.poller import PollPlan, PollResult, poll
+from exporters.prometheus import MetricsExporter
+from tierwatch.config import Config, DeviceConfig
+from tierwatch.state import State
+
+log = logging.getLogger(__name__)
+
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+
+
+class Component(Protocol):
+    """A part of the service with a lifetime: started after the state, stopped before."""
+
+    async def start(self, service: Service) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class DeviceRuntime:
+    config: DeviceConfig
+    target: Target
+    client: SnmpClient
+    interval: float
+    base_labels: dict[str, str]
+    plan: PollPlan | None = None  # None until `profile: auto` has been resolved
+    profiles: list[str] = field(default_factory=list)
+    running: bool = False
+
+
+def build_target(config: Config, device: DeviceConfig) -> Target:
+    host, port = device.host_port
+    d = config.snmp.defaults
+    return Target(
+        host=host,
+        port=port,
+        credentials=config.resolved_credentials(device.credentials),
+        timeout=device.timeout or d.timeout,
+        retries=d.retries if device.retries is None else device.retries,
+        max_repetitions=device.max_repetitions or d.max_repetitions,
+    )
+
+
+class Service:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.state = State([d.id for d in config.devices], config.snmp.unreachable_after)
+        self.exporter = MetricsExporter(self.state)
+        self.devices: dict[str, DeviceRuntime] = {}
+        self.components: list[Component] = []
+        self.scheduler: AsyncIOScheduler | None = None
+        self.started_at: float | None = None
+        self._semaphore = asyncio.Semaphore(config.snmp.concurrency)
+        factory = engine_factory(config.snmp.engine)
+        for device in config.devices:
+            target = build_target(config, device)
+            self.devices[device.id] = DeviceRuntime(
+                config=device,
+                target=target,
+                client=factory(target),
+                interval=device.interval or config.snmp.defaults.interval,
+                base_labels={"device": device.id, **device.labels},
+                profiles=[] if device.profile == ["auto"] else list(device.profile),
+            )
+            if device.profile != ["auto"]:
+                runtime = self.devices[device.id]
+                runtime.plan = PollPlan(load_profiles(device.profile,
+                                                      config.snmp.profile_dirs))
+
+    def add_component(self, component: Component) -> None:
+        self.components.append(component)
+
+    # ------------------------------------------------------------------ polling
+
+    async def _resolve_auto(self, runtime: DeviceRuntime) -> None:
+        got = await runtime.client.get([SYS_OBJECT_ID])
+        oid = got.get(SYS_OBJECT_ID)
+        names = select_auto(oid if isinstance(oid, str) else "", self.config.snmp.profile_dirs)
+        runtime.profiles = names
+        runtime.plan = PollPlan(load_profiles(names, self.config.snmp.profile_dirs))
+        log.info("device %s: sysObjectID %s -> profiles %s", runtime.config.id, oid,
+                 ", ".join(names))
+
+    async def poll_once(self, device_id: str) -> PollResult:
+        """Poll a device now and fold the result into the state."""
+        runtime = self.devices[device_id]
+        runtime.running = True
+        try:
+            async with self._semaphore:
+                result = await self._poll(runtime)
+        finally:
+            runtime.running = False
+        self.state.update(result)
+        if not result.ok:
+            log.info("poll %s failed (%s): %s", device_id, result.error, result.message)
+        return result
+
+    async def _poll(self, runtime: DeviceRuntime) -> PollResult:
+        started = time.time()
+        # A poll gets its interval, and at least the time one request needs to fail
+        # (timeout x attempts) plus a margin, so an unreachable device is reported as a
+        # timeout rather than cut short. Polls that overrun make the next tick skip.
+        attempt_budget = runtime.target.timeout * (runtime.target.retries + 1)
+        deadline = max(runtime.interval, attempt_budget * 2 + 1.0)
+        try:
+            async with asyncio.timeout(deadline):
+                if runtime.plan is None:
+                    await self._resolve_auto(runtime)
+                assert runtime.plan is not None
+                return await poll(runtime.config.id, runtime.client, runtime.plan,
+                                  runtime.base_labels, now=started)
+        except TimeoutError:
+            return PollResult(runtime.config.id, started, time.time() - started,
+                              error="poll_timeout",
+                              message=f"poll did not finish within {deadline:g}s")
+        except SnmpError as exc:  # from auto resolution
+            return PollResult(runtime.config.id, started, time.time() - started,
+                              error=exc.reason, message=str(exc))
+
+    async def _poll_job(self, device_id: str) -> None:
+        try:
+            await self.poll_once(device_id)
+        except asyncio.CancelledError:
+            return  # shutting down: the poll is abandoned, nothing to record
+        except Exception:  # never let one device stop the scheduler; count and log it
+            log.exception("poll of %s crashed", device_id)
+            self.state.update(PollResult(device_id, time.time(), error="internal",
+                                         message="internal error (see log)"))
+
+    def _on_skipped(self, event: JobEvent) -> None:
+        device_id = event.job_id
+        self.state.count_skipped(device_id)
+        log.warning("previous poll of %s has not completed; scheduled poll skipped", device_id)
+
+    # ------------------------------------------------------------------ lifetime
+
+    async def start(self) -> None:
+        self.started_at = time.time()
+        self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
+        self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        now = time.time()
+        for device_id, runtime in self.devices.items():
+            spread = random.uniform(0, self.config.snmp.jitter * runtime.interval)
+            first = _from_epoch(now + spread, self.config.site.timezone)
+            self.scheduler.add_job(
+                self._poll_job, IntervalTrigger(seconds=runtime.interval),
+                args=[device_id], id=device_id, name=f"poll {device_id}",
+                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(runtime.interval)),
+                next_run_time=first,
+            )
+        self.scheduler.start()
+        for component in self.components:
+            await component.start(self)
+
+    async def stop(self) -> None:
+        for component in reversed(self.components):
+            try:
+                await component.stop()
+            except Exception:
+                log.exception("stopping %r failed", component)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        for runtime in self.devices.values():
+            await runtime.client.close()
+
+    def ready(self) -> bool:
+        return self.state.first_round_done()
+
+    def device_profiles(self) -> Mapping[str, list[str]]:
+        return {k: v.profiles for k, v in self.devices.items()}
+
+
+def _from_epoch(ts: float, tz: str) -> object:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromtimestamp(ts, ZoneInfo(tz))
