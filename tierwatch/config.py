@@ -168,7 +168,8 @@ class CredentialConfig(Strict):
             extra = [k for k in ("user", "auth_protocol", "auth_key", "priv_protocol",
                                  "priv_key") if getattr(self, k) is not None]
             if extra:
-                raise ValueError(f"{', '.join(extra)} only apply to version 3")
+                verb = "applies" if len(extra) == 1 else "apply"
+                raise ValueError(f"{', '.join(extra)} only {verb} to version 3")
         else:
             if not self.user:
                 raise ValueError("version 3 needs a user")
@@ -196,7 +197,7 @@ def _profile_list(value: object) -> object:
 
 
 class DeviceConfig(Strict):
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", max_length=128)]
+    id: str
     address: str
     credentials: str
     profile: Annotated[list[str], BeforeValidator(_profile_list), Field(min_length=1)] = ["auto"]
@@ -207,6 +208,14 @@ class DeviceConfig(Strict):
     max_repetitions: int | None = Field(default=None, ge=1, le=200)
     # extra labels put on every sample of this device (room, rack, owner ...)
     labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}", value):
+            raise ValueError(f"{value!r}: a device id is letters, digits, '.', '_', ':' and "
+                             "'-', starting with a letter or digit")
+        return value
 
     @field_validator("address")
     @classmethod

@@ -1,0 +1,183 @@
+"""tierwatch.yaml: strict validation, key paths in every error, secrets never shown."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.procs import env_with_repo, tierwatch_cmd
+from tierwatch.config import ConfigError, parse, parse_duration
+
+GOOD = """
+site: {name: Can Tho City Data Center, timezone: Asia/Ho_Chi_Minh}
+server: {listen: "127.0.0.1:9650"}
+credentials:
+  campus-v2: {version: 2c, community: "${SNMP_COMMUNITY}"}
+  ops-v3: {version: 3, user: ops, auth_protocol: SHA256, auth_key: "${SNMP_AUTH_KEY}",
+           priv_protocol: AES256, priv_key: "${SNMP_PRIV_KEY}"}
+devices:
+  - {id: ups-a, address: "10.10.0.11", credentials: ops-v3, profile: apc-ups, interval: 30s}
+  - {id: core-1, address: "10.10.0.2:161", credentials: campus-v2, profile: [system, if-mib]}
+"""
+
+SECRETS = {"SNMP_COMMUNITY": "c0mmunity-s3cret", "SNMP_AUTH_KEY": "auth-s3cret-key",
+           "SNMP_PRIV_KEY": "priv-s3cret-key"}
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in SECRETS.items():
+        monkeypatch.setenv(key, value)
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        parse(textwrap.dedent(text), Path("tw.yaml"))
+    return err.value.problems
+
+
+def test_the_issue_example_loads(secrets: None) -> None:
+    result = parse(GOOD, Path("tw.yaml"))
+    config = result.config
+    assert [d.id for d in config.devices] == ["ups-a", "core-1"]
+    assert config.devices[0].interval == 30.0
+    assert config.devices[0].profile == ["apc-ups"]
+    assert config.devices[1].host_port == ("10.10.0.2", 161)
+    creds = config.resolved_credentials("ops-v3")
+    assert (creds.version, creds.user, creds.auth_protocol, creds.priv_protocol) == (
+        "3", "ops", "SHA256", "AES256")
+    assert creds.auth_key == SECRETS["SNMP_AUTH_KEY"]
+    assert result.warnings == []  # every secret is an ${ENV} reference
+
+
+def test_only_site_is_required() -> None:
+    config = parse("site: {name: X}\n").config
+    assert config.devices == []
+    assert config.server.listen == "127.0.0.1:9650"
+    assert config.snmp.defaults.interval == 30.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", 30.0), ("1m", 60.0), ("1m30s", 90.0), ("500ms", 0.5), ("2h", 7200.0),
+        (15, 15.0), ("2.5", 2.5),
+    ],
+)
+def test_durations(text: object, expected: float) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("fragment", "key", "words"),
+    [
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: ops-v4, profile: system}",
+         "devices[0].credentials", "unknown credentials 'ops-v4'"),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, profile: apc-upz}",
+         "devices[0].profile", "unknown profile 'apc-upz'"),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, interval: 500ms}",
+         "devices[0].interval", "at least 1s"),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, interval: soon}",
+         "devices[0].interval", "not a duration"),
+        ("devices:\n  - {id: a, address: '10.0.0.1:99999', credentials: v2}",
+         "devices[0].address", "port must be"),
+        ("devices:\n  - {id: a, adress: 10.0.0.1, credentials: v2}",
+         "devices[0].adress", "unknown key"),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: v2}\n"
+         "  - {id: a, address: 10.0.0.2, credentials: v2}",
+         "devices[1].id", "duplicate device id 'a'"),
+        ("credentials:\n  bad: {version: 3, user: ops, auth_protocol: SHA1024, auth_key: x}",
+         "credentials.bad.auth_protocol", "SHA256"),
+        ("credentials:\n  bad: {version: 3, user: ops, priv_protocol: AES, priv_key: x}",
+         "credentials.bad", "privacy needs authentication"),
+        ("credentials:\n  bad: {version: 4, community: x}", "credentials.bad.version",
+         "1, 2c or 3"),
+        ("credentials:\n  bad: {version: 2c, community: '${NOT_SET_ANYWHERE_42}'}",
+         "credentials.bad.community", "NOT_SET_ANYWHERE_42 is not set"),
+        ("snmp: {engine: turbo}", "snmp.engine", "pysnmp"),
+        ("site: {name: X, timezone: Mars/Olympus}", "site.timezone", "unknown time zone"),
+    ],
+)
+def test_each_problem_names_its_key(fragment: str, key: str, words: str) -> None:
+    base = "credentials:\n  v2: {version: 2c, community: public}\n"
+    text = fragment if fragment.startswith("site") else "site: {name: X}\n" + (
+        "" if fragment.startswith("credentials") else base) + fragment
+    found = problems(text)
+    assert any(f": {key}: " in p and words in p for p in found), found
+
+
+def test_every_problem_is_reported_at_once_with_its_line() -> None:
+    text = textwrap.dedent("""\
+        site: {name: X}
+        credentials:
+          v2: {version: 2c, community: public}
+        devices:
+          - {id: a, address: 10.0.0.1, credentials: v2}
+          - {id: b, address: 10.0.0.2, credentials: nope}
+          - {id: c, address: 10.0.0.3, credentials: v2, profile: nope}
+        """)
+    found = problems(text)
+    assert len(found) == 2
+    assert found[0].startswith("tw.yaml:6: devices[1].credentials:")
+    assert found[1].startswith("tw.yaml:7: devices[2].profile:")
+
+
+def test_literal_secret_warns_without_showing_it() -> None:
+    result = parse("site: {name: X}\ncredentials:\n  v2: {version: 2c, community: hunter2}\n")
+    assert len(result.warnings) == 1
+    assert "credentials.v2.community" in result.warnings[0]
+    assert "hunter2" not in result.warnings[0]
+
+
+def test_secrets_never_in_repr_or_dump(secrets: None) -> None:
+    config = parse(GOOD, Path("tw.yaml")).config
+    text = repr(config) + str(config.model_dump(mode="json"))
+    text += repr(config.resolved_credentials("ops-v3"))
+    text += repr(config.resolved_credentials("campus-v2"))
+    for secret in SECRETS.values():
+        assert secret not in text
+
+
+def test_check_cli_exit_codes_and_output(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("site: {name: X}\ncredentials:\n  v2: {version: 2c, community: s3cr3t-x}\n"
+                   "devices:\n  - {id: a, address: 10.0.0.1, credentials: ops-v4}\n")
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(bad)), env=env_with_repo(),
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "devices[0].credentials: unknown credentials 'ops-v4'" in run.stderr
+    assert "s3cr3t-x" not in run.stdout + run.stderr
+
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD)
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(good)),
+                         env=env_with_repo(**SECRETS), capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "2 devices" in run.stdout
+    assert not any(s in run.stdout + run.stderr for s in SECRETS.values())
+
+
+def test_check_cli_on_broken_yaml(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("site: {name: X\ndevices: [\n")
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(bad)), env=env_with_repo(),
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "not valid YAML" in run.stderr and "broken.yaml:" in run.stderr
+
+
+def test_check_cli_on_missing_file(tmp_path: Path) -> None:
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(tmp_path / "nope.yaml")),
+                         env=env_with_repo(), capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "cannot read" in run.stderr
+
+
+def test_shipped_demo_config_is_valid() -> None:
+    from tierwatch.commands.demo import DEMO_CONFIG
+
+    result = parse(DEMO_CONFIG.read_text(encoding="utf-8"), DEMO_CONFIG)
+    assert result.config.devices
