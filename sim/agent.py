@@ -235,16 +235,17 @@ class _Responder(asyncio.DatagramProtocol):
             for oid in wanted[:non_rep]:
                 out.append(self._next(tuple(oid), overlay, False) or (oid, rfc1905.endOfMibView))
             cursors = [tuple(oid) for oid in wanted[non_rep:]]
+            ended = [False] * len(cursors)
             for _ in range(max_rep):
-                if not cursors or all(c is None for c in cursors):
+                if not cursors or all(ended):
                     break
+                # every repetition carries one varbind per column, in request order: a
+                # column past the end repeats endOfMibView so the layout stays row-major
                 for j, cursor in enumerate(cursors):
-                    if cursor is None:
-                        continue  # after endOfMibView the column repeats it
-                    pair = self._next(cursor, overlay, False)
+                    pair = None if ended[j] else self._next(cursor, overlay, False)
                     if pair is None:
+                        ended[j] = True
                         out.append((cursor, rfc1905.endOfMibView))
-                        cursors[j] = None  # type: ignore[call-overload]
                     else:
                         out.append(pair)
                         cursors[j] = tuple(pair[0])

@@ -127,6 +127,8 @@ class SnmpDefaults(Strict):
     timeout: Duration = 2.0  # per request attempt
     retries: int = Field(default=1, ge=0, le=10)
     max_repetitions: int = Field(default=25, ge=1, le=200)
+    # a walk that returns more rows than this is cut and counted (an agent that never ends)
+    max_rows: int = Field(default=100_000, ge=1)
 
 
 class SnmpConfig(Strict):

@@ -62,6 +62,7 @@ def build_target(config: Config, device: DeviceConfig) -> Target:
         timeout=device.timeout or d.timeout,
         retries=d.retries if device.retries is None else device.retries,
         max_repetitions=device.max_repetitions or d.max_repetitions,
+        max_rows=d.max_rows,
     )
 
 

@@ -1,0 +1,73 @@
+"""Misbehaving SNMP agents for bad-input tests, built on the simulator's responder.
+
+Each serves normal .snmprec-style data but breaks the protocol in one way:
+
+* `non_increasing`: asked for the successor of an existing row, it answers that same row;
+* `endless`: every GETNEXT answer is a new, larger OID under the asked column, forever;
+* `truncated`: every answer is cut in half (undecodable);
+* `garbage`: every answer is random bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pysnmp.proto import rfc1902
+
+from sim import snmprec
+from sim.agent import FaultFile, Model, SimDevice, _asn1, _Responder
+
+
+def model_from(values: Mapping[str, tuple[int, Any]], name: str = "bad") -> Model:
+    """A simulator model from {oid: (tag, value)}."""
+    data = {}
+    for oid, (tag, value) in values.items():
+        key = tuple(int(x) for x in oid.split("."))
+        data[key] = snmprec.Entry(key, tag, value)
+    return Model(name, data, {}, {})
+
+
+class _BadResponder(_Responder):
+    def __init__(self, device: SimDevice, faults: FaultFile, mode: str) -> None:
+        super().__init__(device, faults)
+        self.mode = mode
+        self.served = 0
+
+    def _next(self, oid, overlay, v1):  # type: ignore[no-untyped-def]
+        self.served += 1
+        if self.mode == "non_increasing" and oid in self.device.model.data:
+            return rfc1902.ObjectName(oid), _asn1(2, 1)  # the same OID again
+        if self.mode == "endless":
+            return rfc1902.ObjectName(oid + (1,)), _asn1(2, self.served)
+        return super()._next(oid, overlay, v1)
+
+    def _answer(self, data: bytes) -> bytes | None:
+        answer = super()._answer(data)
+        if answer is None:
+            return None
+        if self.mode == "truncated":
+            return answer[: len(answer) // 2]
+        if self.mode == "garbage":
+            return os.urandom(len(answer))
+        return answer
+
+
+@contextlib.asynccontextmanager
+async def bad_agent(mode: str, values: Mapping[str, tuple[int, Any]],
+                    community: str = "public") -> AsyncIterator[tuple[str, int]]:
+    """Serve `values` on a free loopback UDP port, misbehaving in `mode`."""
+    device = SimDevice("bad", model_from(values), community)
+    faults = FaultFile(Path("/nonexistent-tierwatch-dir/faults.json"), {})  # never any
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: _BadResponder(device, faults, mode), local_addr=("127.0.0.1", 0))
+    try:
+        host, port = transport.get_extra_info("sockname")[:2]
+        yield host, port
+    finally:
+        transport.close()

@@ -1,0 +1,120 @@
+"""Bad agents never crash tierwatch or stall its scheduler: each is a counted error.
+
+The service runs its real scheduler against loopback agents: a healthy one, and agents
+that are unreachable, answer a different community, lack the profile's OIDs, return
+non-increasing OIDs, never end a walk, or send truncated or garbage packets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+
+import pytest
+
+from sim.agent import FaultFile, SimDevice, _Responder
+from tests.helpers.bad_agents import bad_agent, model_from
+from tierwatch.config import parse
+from tierwatch.model import Status
+from tierwatch.service import Service
+
+SYS = {
+    "1.3.6.1.2.1.1.1.0": (4, b"test agent"),
+    "1.3.6.1.2.1.1.2.0": (6, "1.3.6.1.4.1.8072.3.2.10"),
+    "1.3.6.1.2.1.1.3.0": (67, 4200),
+    "1.3.6.1.2.1.1.5.0": (4, b"agent"),
+}
+IF = {f"1.3.6.1.2.1.2.2.1.{col}.{i}": (2, 1) for col in (7, 8) for i in range(1, 6)}
+IF.update({f"1.3.6.1.2.1.31.1.1.1.1.{i}": (4, f"eth{i}".encode()) for i in range(1, 6)})
+HEALTHY = {**SYS, **IF}
+
+
+def closed_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def good_agent(values, community="public"):  # type: ignore[no-untyped-def]
+    device = SimDevice("ok", model_from(values), community)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: _Responder(device, FaultFile.__new__(FaultFile)), local_addr=("127.0.0.1", 0))
+    try:
+        yield transport.get_extra_info("sockname")[:2]
+    finally:
+        transport.close()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_fault_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FaultFile, "refresh", lambda self, force=False: None)
+
+
+async def test_bad_agents_are_counted_and_never_stall_the_scheduler() -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        ok = await stack.enter_async_context(good_agent(HEALTHY))
+        wrong_community = await stack.enter_async_context(good_agent(HEALTHY, "other"))
+        no_such = await stack.enter_async_context(good_agent(SYS))  # no IF-MIB at all
+        missing_rows = dict(HEALTHY)
+        for key in [k for k in missing_rows if k.startswith("1.3.6.1.2.1.2.2.1.8.")][:3]:
+            del missing_rows[key]  # a table with holes: ifOperStatus for rows 1-3 absent
+        holes = await stack.enter_async_context(good_agent(missing_rows))
+        non_inc = await stack.enter_async_context(bad_agent("non_increasing", HEALTHY))
+        endless = await stack.enter_async_context(bad_agent("endless", HEALTHY))
+        truncated = await stack.enter_async_context(bad_agent("truncated", HEALTHY))
+        garbage = await stack.enter_async_context(bad_agent("garbage", HEALTHY))
+        agents = {
+            "healthy": ok, "wrong-community": wrong_community, "no-such-object": no_such,
+            "holes": holes, "non-increasing": non_inc, "endless": endless,
+            "truncated": truncated, "garbage": garbage,
+            "unreachable": ("127.0.0.1", closed_udp_port()),
+        }
+        lines = "\n".join(
+            f"  - {{id: {name}, address: '{h}:{p}', credentials: v2, profile: if-mib}}"
+            for name, (h, p) in agents.items())
+        config = parse(
+            "site: {name: T}\n"
+            "snmp: {defaults: {interval: 1s, timeout: 0.3s, retries: 0, max_repetitions: 5,"
+            " max_rows: 200},"
+            " unreachable_after: 2, jitter: 0}\n"
+            "credentials:\n  v2: {version: 2c, community: public}\n"
+            f"devices:\n{lines}\n"
+        ).config
+        service = Service(config)  # max_rows 200: an endless walk is cut early
+        await service.start()
+        try:
+            await asyncio.sleep(5.5)
+        finally:
+            await service.stop()
+
+    devices = service.state.devices
+    healthy = devices["healthy"]
+    assert healthy.polls_total >= 4, "the scheduler kept polling the healthy device"
+    assert healthy.status == Status.OK and healthy.reachable
+    assert not healthy.poll_errors_total
+
+    expected_reason = {
+        "wrong-community": "timeout",
+        "unreachable": "timeout",
+        "non-increasing": "walk",
+        "endless": "walk",
+        "truncated": "timeout",  # an undecodable answer is dropped; the request times out
+        "garbage": "timeout",
+    }
+    for name, reason in expected_reason.items():
+        dev = devices[name]
+        assert dev.poll_errors_total.get(reason, 0) >= 2, (name, dev.poll_errors_total)
+        assert dev.status == Status.UNKNOWN and dev.reachable is False, name
+        assert dev.samples == []
+
+    no_such_dev = devices["no-such-object"]
+    assert no_such_dev.reachable  # the agent answers: the device is up,
+    assert no_such_dev.samples and not no_such_dev.components  # but has no interfaces
+
+    holes_dev = devices["holes"]
+    assert holes_dev.reachable and holes_dev.status == Status.OK
+    oper = [s for s in holes_dev.samples if s.name == "if_oper_status"]
+    assert sorted(s.labels["if_index"] for s in oper) == ["4", "5"]
