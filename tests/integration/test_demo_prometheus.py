@@ -56,5 +56,6 @@ def test_demo_metrics_pass_promtool(tmp_path: Path) -> None:
                                capture_output=True)
         # promtool also lints names (units, _total, snake_case labels): keep it clean
         assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
-        status, ready = http_get(demo.base_url + "/readyz")
-        assert status == 200, ready
+        # ready once every device has been polled at least once
+        wait_for(lambda: http_get(demo.base_url + "/readyz")[0] == 200, 3 * INTERVAL,
+                 "/readyz to answer 200 after the first poll round")
