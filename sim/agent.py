@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import json
 import logging
 import os
@@ -363,7 +364,7 @@ class Simulator:
             device = self.devices[spec.id]
             sock = _bind(self.host, spec.port)
             transport, _ = await loop.create_datagram_endpoint(
-                lambda d=device: _Responder(d, self.fault_file), sock=sock)
+                functools.partial(_Responder, device, self.fault_file), sock=sock)
             self._transports.append(transport)
             self.addresses[spec.id] = sock.getsockname()[:2]
         self._write_inventory()

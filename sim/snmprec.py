@@ -39,10 +39,10 @@ class Entry:
             return self.value
         p = dict(self.params)
         if self.variation == "uptime":
-            base = int(self.value or 0)  # type: ignore[arg-type]
+            base = int(self.value or 0)
             return (base + int(elapsed * 100)) % 2**32
         # numeric
-        value = p.get("initial", float(self.value or 0))  # type: ignore[arg-type]
+        value = p.get("initial", float(self.value or 0))
         value += p.get("rate", 0.0) * elapsed
         amplitude = p.get("wave", 0.0)
         if amplitude:
@@ -51,7 +51,7 @@ class Entry:
             value = max(value, p["min"])
         if "max" in p:
             value = min(value, p["max"])
-        number = int(round(value))
+        number = round(value)
         wrap = COUNTER_WRAP.get(self.tag)
         return number % wrap if wrap else number
 

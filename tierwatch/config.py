@@ -354,9 +354,9 @@ def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{where}: not valid YAML: {problem}"]) from None
+        raise ConfigError([f"{at}: not valid YAML: {problem}"]) from None
     lines = _line_index(root)
     if data is None:
         data = {}

@@ -26,6 +26,7 @@ from collector.snmp.poller import PollPlan, PollResult, poll
 from exporters.prometheus import MetricsExporter
 from tierwatch.config import Config, DeviceConfig
 from tierwatch.state import State
+from tierwatch.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Service:
         self.devices: dict[str, DeviceRuntime] = {}
         self.components: list[Component] = []
         self.scheduler: AsyncIOScheduler | None = None
+        self.store: Store | None = None  # opened by start(): a one-off poll needs none
         self.started_at: float | None = None
         self._semaphore = asyncio.Semaphore(config.snmp.concurrency)
         factory = engine_factory(config.snmp.engine)
@@ -160,7 +162,12 @@ class Service:
     # ------------------------------------------------------------------ lifetime
 
     async def start(self) -> None:
+        from tierwatch.history import History
+
         self.started_at = time.time()
+        if self.store is None:
+            self.store = Store.open(self.config.store.url)
+        self.components.insert(0, History(self.store))
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         now = time.time()
@@ -188,6 +195,8 @@ class Service:
             self.scheduler = None
         for runtime in self.devices.values():
             await runtime.client.close()
+        if self.store is not None:
+            self.store.close()
 
     def ready(self) -> bool:
         return self.state.first_round_done()

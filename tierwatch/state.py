@@ -22,6 +22,9 @@ from tierwatch.model import (
 
 log = logging.getLogger(__name__)
 
+# the device-level condition of a device that stopped answering
+UNREACHABLE_CONDITIONS = frozenset({"unreachable"})
+
 # sysUpTime is TimeTicks (1/100 s) in 32 bits: it wraps after 497.1 days
 UPTIME_WRAP_SECONDS = 2**32 / 100.0
 
@@ -97,10 +100,7 @@ class State:
         dev.last_poll_ts = result.ts
         dev.last_poll_duration = result.duration
         dev.varbinds_total += result.varbinds
-        if result.ok:
-            changes = self._success(dev, result)
-        else:
-            changes = self._failure(dev, result)
+        changes = self._success(dev, result) if result.ok else self._failure(dev, result)
         self._publish(changes)
         return changes
 
@@ -159,8 +159,8 @@ class State:
                                             text, result.ts))
             dev.components[name] = ComponentStatus(name, Status.UNKNOWN, text,
                                                    rollup=comp.rollup)
-        changes.extend(self._set_device_status(dev, Status.UNKNOWN, text, frozenset(),
-                                               result.ts))
+        changes.extend(self._set_device_status(dev, Status.UNKNOWN, text,
+                                               UNREACHABLE_CONDITIONS, result.ts))
         return changes
 
     def _set_device_status(self, dev: DeviceState, status: Status, reason: str,

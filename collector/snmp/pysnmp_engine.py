@@ -11,22 +11,22 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from pyasn1.type import univ
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
-    UdpTransportTarget,
     Udp6TransportTarget,
+    UdpTransportTarget,
     UsmUserData,
     bulk_cmd,
     get_cmd,
     next_cmd,
 )
-from pysnmp.proto import errind, rfc1902, rfc1905
 from pysnmp.hlapi.v3arch.asyncio import auth as pysnmp_auth
-from pyasn1.type import univ
+from pysnmp.proto import errind, rfc1902, rfc1905
 
 from collector.snmp.client import (
     END_OF_MIB_VIEW,

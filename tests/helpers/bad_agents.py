@@ -43,7 +43,7 @@ class _BadResponder(_Responder):
         if self.mode == "non_increasing" and oid in self.device.model.data:
             return rfc1902.ObjectName(oid), _asn1(2, 1)  # the same OID again
         if self.mode == "endless":
-            return rfc1902.ObjectName(oid + (1,)), _asn1(2, self.served)
+            return rfc1902.ObjectName((*oid, 1)), _asn1(2, self.served)
         return super()._next(oid, overlay, v1)
 
     def _answer(self, data: bytes) -> bytes | None:

@@ -104,7 +104,7 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
 
 
 def http_json(url: str, timeout: float = 5.0) -> Any:
-    status, body = http_get(url, timeout)
+    _status, body = http_get(url, timeout)
     return json.loads(body)
 
 

@@ -37,7 +37,7 @@ def test_render_parses_and_groups_devices_per_family() -> None:
     assert text.count("# TYPE ups_battery_charge_ratio gauge") == 1
     got = families(text)
     assert sorted(v for _, v in got["ups_battery_charge_ratio"]) == [0.5, 0.9]
-    labels_b = [lab for lab, _ in got["ups_battery_charge_ratio"] if lab["device"] == "b"][0]
+    labels_b = next(lab for lab, _ in got["ups_battery_charge_ratio"] if lab["device"] == "b")
     assert labels_b["note"] == 'quote " back \\ slash\nnewline'
     assert got["if_hc_in_octets_total"][0][1] == 12345678901234.0
     assert ({"device": "a"}, 1.0) in got["tierwatch_device_up"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.helpers.bad_agents import bad_agent, model_from
 from tierwatch.config import parse
 from tierwatch.model import Status
 from tierwatch.service import Service
+from tierwatch.store import Store
 
 SYS = {
     "1.3.6.1.2.1.1.1.0": (4, b"test agent"),
@@ -53,7 +55,7 @@ def _quiet_fault_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(FaultFile, "refresh", lambda self, force=False: None)
 
 
-async def test_bad_agents_are_counted_and_never_stall_the_scheduler() -> None:
+async def test_bad_agents_are_counted_and_never_stall_the_scheduler(tmp_path: Path) -> None:
     async with contextlib.AsyncExitStack() as stack:
         ok = await stack.enter_async_context(good_agent(HEALTHY))
         wrong_community = await stack.enter_async_context(good_agent(HEALTHY, "other"))
@@ -80,6 +82,7 @@ async def test_bad_agents_are_counted_and_never_stall_the_scheduler() -> None:
             "snmp: {defaults: {interval: 1s, timeout: 0.3s, retries: 0, max_repetitions: 5,"
             " max_rows: 200},"
             " unreachable_after: 2, jitter: 0}\n"
+            f"store: {{url: 'sqlite:///{tmp_path}/store.sqlite'}}\n"
             "credentials:\n  v2: {version: 2c, community: public}\n"
             f"devices:\n{lines}\n"
         ).config
@@ -109,6 +112,11 @@ async def test_bad_agents_are_counted_and_never_stall_the_scheduler() -> None:
         assert dev.poll_errors_total.get(reason, 0) >= 2, (name, dev.poll_errors_total)
         assert dev.status == Status.UNKNOWN and dev.reachable is False, name
         assert dev.samples == []
+
+    # each unreachable device has an open device outage in the store
+    open_outages = {o.subject for o in Store.open(f"sqlite:///{tmp_path}/store.sqlite")
+                    .open_outages("device")}
+    assert open_outages == set(expected_reason)
 
     no_such_dev = devices["no-such-object"]
     assert no_such_dev.reachable  # the agent answers: the device is up,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal
 
 import typer
 
@@ -55,7 +55,7 @@ def check(config: ConfigOpt) -> None:
 
 def run(
     config: ConfigOpt,
-    listen: Annotated[Optional[str], typer.Option(help="override server.listen")] = None,
+    listen: Annotated[str | None, typer.Option(help="override server.listen")] = None,
 ) -> None:
     """Poll the configured devices and serve /metrics until interrupted."""
     from tierwatch.runner import run_forever
@@ -67,16 +67,16 @@ def run(
 def poll_command(
     target: Annotated[str, typer.Argument(
         help="a device id from the config, or udp://HOST[:PORT] to poll without a config")],
-    config: Annotated[Optional[Path], typer.Option("--config", "-c")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
     profile: Annotated[list[str], typer.Option(help="profile(s) for udp:// targets")] = [],  # noqa: B006
     version: Annotated[str, typer.Option(help="1, 2c or 3")] = "2c",
     community: Annotated[str, typer.Option(envvar="TIERWATCH_COMMUNITY",
                                            help="community (or $TIERWATCH_COMMUNITY)")] = "public",
     user: Annotated[str, typer.Option(help="SNMPv3 user")] = "",
-    auth_protocol: Annotated[Optional[str], typer.Option(help="MD5, SHA, SHA224 ... SHA512")] = None,
+    auth_protocol: Annotated[str | None, typer.Option(help="MD5, SHA, SHA224 ... SHA512")] = None,
     auth_key: Annotated[str, typer.Option(envvar="TIERWATCH_AUTH_KEY",
                                           help="(or $TIERWATCH_AUTH_KEY)")] = "",
-    priv_protocol: Annotated[Optional[str], typer.Option(help="DES, AES, AES192, AES256")] = None,
+    priv_protocol: Annotated[str | None, typer.Option(help="DES, AES, AES192, AES256")] = None,
     priv_key: Annotated[str, typer.Option(envvar="TIERWATCH_PRIV_KEY",
                                           help="(or $TIERWATCH_PRIV_KEY)")] = "",
     timeout: Annotated[float, typer.Option(help="seconds per attempt")] = 2.0,
@@ -126,11 +126,11 @@ def poll_command(
         raise typer.Exit(1)
 
 
-def _version(text: str) -> str:
+def _version(text: str) -> Literal["1", "2c", "3"]:
     value = text.lower().removeprefix("v")
     if value not in ("1", "2c", "3"):
         raise ValueError("--version must be 1, 2c or 3")
-    return value
+    return value  # type: ignore[return-value]
 
 
 async def _poll(target: Target, plan: PollPlan, device_id: str, labels: dict[str, str],

@@ -7,7 +7,7 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -35,10 +35,10 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def demo(
-    listen: Annotated[Optional[str], typer.Option(
+    listen: Annotated[str | None, typer.Option(
         help="address of /metrics and the API (port 0: any free port)")] = None,
     run_dir: RunDirOpt = DEFAULT_RUN_DIR,
-    interval: Annotated[Optional[float], typer.Option(help="poll interval in seconds")] = None,
+    interval: Annotated[float | None, typer.Option(help="poll interval in seconds")] = None,
 ) -> None:
     """Start the simulated data center and the monitor on loopback; Ctrl-C stops both."""
     asyncio.run(_demo(listen, run_dir.resolve(), interval))
@@ -149,9 +149,9 @@ def sim_serve(run_dir: RunDirOpt = DEFAULT_RUN_DIR,
 
 @sim_app.command("fault")
 def sim_fault(device: str, fault: str, run_dir: RunDirOpt = DEFAULT_RUN_DIR,
-              port: Annotated[Optional[int], typer.Option(help="port-down: ifIndex")] = None
+              port: Annotated[int | None, typer.Option(help="port-down: ifIndex")] = None
               ) -> None:
-    """Inject a fault (on-battery, on-bypass, battery-low, phase-overload, port-down, silent ...)."""
+    """Inject a fault: on-battery, on-bypass, battery-low, port-down, silent ..."""
     try:
         sim_agent.inject(run_dir, device, fault, {"port": port} if port else None)
     except sim_agent.SimError as exc:
@@ -160,7 +160,7 @@ def sim_fault(device: str, fault: str, run_dir: RunDirOpt = DEFAULT_RUN_DIR,
 
 
 @sim_app.command("clear")
-def sim_clear(device: Annotated[Optional[str], typer.Argument()] = None,
+def sim_clear(device: Annotated[str | None, typer.Argument()] = None,
               run_dir: RunDirOpt = DEFAULT_RUN_DIR) -> None:
     """Clear the faults of one device, or of all."""
     try:

@@ -1,0 +1,87 @@
+"""The store: migrations that match the model, and history that survives a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from tierwatch.model import Status, StatusChange
+from tierwatch.store import Store, metadata
+
+
+def test_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_open_twice_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    Store.open(url).close()
+    Store.open(url).close()
+
+
+def test_outage_open_at_shutdown_is_open_after_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    store = Store.open(url)
+    store.start_instance("main", now=1000.0, max_silence=60)
+    store.open_outage("load", "R7", 1100.0, "no path: PDU-7A failed", subsystem="power",
+                      affected=["R7"])
+    store.heartbeat("main", 1200.0)
+    store.close()
+
+    store = Store.open(url)  # restarted 30 minutes later
+    gap = store.start_instance("main", now=3000.0, max_silence=60)
+    assert gap is not None and (gap.start, gap.end) == (1200.0, 3000.0)
+    (outage,) = store.open_outages()
+    assert (outage.subject, outage.start, outage.end) == ("R7", 1100.0, None)
+    assert [(g.start, g.end) for g in store.unmonitored()] == [(1200.0, 3000.0)]
+    assert store.close_outage("load", "R7", 3100.0)
+    assert store.open_outages() == []
+    assert [(o.start, o.end) for o in store.outages(since=0, until=5000)] == [(1100.0, 3100.0)]
+
+
+def test_a_second_open_for_the_same_subject_is_the_same_outage(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
+    first = store.open_outage("load", "R1", 10.0, "x")
+    assert store.open_outage("load", "R1", 20.0, "y") == first
+    assert len(store.outages()) == 1
+
+
+def test_outages_filtered_by_overlap(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
+    for subject, start, end in [("a", 0, 10), ("b", 20, 30), ("c", 40, None)]:
+        store.open_outage("load", subject, start, "x")
+        if end is not None:
+            store.close_outage("load", subject, end)
+    assert [o.subject for o in store.outages(since=5, until=25)] == ["a", "b"]
+    assert [o.subject for o in store.outages(since=35)] == ["c"]
+
+
+def test_status_changes_are_recorded(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
+    store.record_changes([
+        StatusChange("ups-a", "ups", Status.OK, Status.DEGRADED, "on battery", 5.0,
+                     frozenset({"on_battery"})),
+        StatusChange("ups-a", "device", None, Status.DEGRADED, "ups: on battery", 5.0),
+    ])
+    rows = store.transitions()
+    assert [(r.kind, r.subject, r.old, r.new) for r in rows] == [
+        ("component", "ups-a/ups", "ok", "degraded"), ("device", "ups-a", None, "degraded")]
+    assert rows[0].conditions == '["on_battery"]'
+
+
+def test_maintenance_windows(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
+    wid = store.add_maintenance("Thay ắc quy UPS-A", 100.0, 200.0, {"devices": ["ups-a"]},
+                                "an.nguyen", now=50.0)
+    (row,) = store.maintenance()
+    assert row.title == "Thay ắc quy UPS-A" and row.id == wid
+    assert store.delete_maintenance(wid, now=60.0)
+    assert store.maintenance() == []
+    with pytest.raises(ValueError):
+        store.add_maintenance("bad", 200.0, 100.0, {}, "x", now=0.0)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the store (run by tierwatch.store.migrate at start)."""

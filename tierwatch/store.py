@@ -1,0 +1,403 @@
+"""Durable history: status transitions, outages, exposure, unmonitored time, maintenance.
+
+SQLAlchemy Core over SQLite (the embedded default) or PostgreSQL (shared and sharded
+installs), by URL alone. The schema is owned by Alembic migrations (tierwatch/migrations);
+`Store.open()` brings any database to the newest revision before use.
+
+Times are UTC epoch seconds (floats): interval arithmetic is what the store is for, and
+every reader converts to the site's time zone only when it shows a time to a person.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from tierwatch.model import StatusChange
+
+log = logging.getLogger(__name__)
+
+metadata = MetaData()
+
+# every status a device, component, topology node or load went through
+transitions = Table(
+    "status_transitions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("kind", String(16), nullable=False),  # device | component | node | load
+    Column("subject", String(255), nullable=False),  # device id, "device/component", node id
+    Column("subsystem", String(32)),
+    Column("old", String(16)),
+    Column("new", String(16), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("conditions", Text, nullable=False, default="[]"),  # JSON list
+    Index("ix_transitions_subject_ts", "kind", "subject", "ts"),
+    Index("ix_transitions_ts", "ts"),
+)
+
+# a load (or a device) not served: from `start_ts` until `end_ts` (NULL while open)
+outages = Table(
+    "outages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # load | device
+    Column("subject", String(255), nullable=False),
+    Column("subsystem", String(32)),
+    Column("start_ts", Float, nullable=False),
+    Column("end_ts", Float),
+    Column("cause", Text, nullable=False, default=""),
+    Column("planned", Boolean, nullable=False, default=False),
+    Column("affected", Text, nullable=False, default="[]"),  # JSON list of load ids
+    Column("maintenance_id", Integer),
+    Index("ix_outages_subject", "kind", "subject", "start_ts"),
+    Index("ix_outages_open", "end_ts"),
+)
+
+# time exposed without being down: on battery, on bypass, a SPOF present, N instead of N+1
+exposures = Table(
+    "exposures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),  # on_battery | bypass | spof | no_spare ...
+    Column("subject", String(255), nullable=False),
+    Column("subsystem", String(32)),
+    Column("start_ts", Float, nullable=False),
+    Column("end_ts", Float),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_exposures_subject", "kind", "subject", "start_ts"),
+)
+
+# time nobody was watching: tierwatch was down (from the last heartbeat to the next start)
+unmonitored = Table(
+    "unmonitored", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("start_ts", Float, nullable=False),
+    Column("end_ts", Float, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+)
+
+# the instance's last sign of life; the gap to the next start is unmonitored time
+heartbeats = Table(
+    "heartbeats", metadata,
+    Column("instance", String(64), primary_key=True),
+    Column("started_ts", Float, nullable=False),
+    Column("ts", Float, nullable=False),
+)
+
+maintenance_windows = Table(
+    "maintenance_windows", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("start_ts", Float, nullable=False),
+    Column("end_ts", Float, nullable=False),
+    # none | daily | weekly | monthly: the window repeats from start_ts, same length
+    Column("recurrence", String(16), nullable=False, default="none"),
+    Column("until_ts", Float),  # last possible start of a recurring window
+    Column("scope", Text, nullable=False, default="{}"),  # JSON: devices, components, ...
+    Column("created_by", String(128), nullable=False, default=""),
+    Column("created_ts", Float, nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("silence_id", String(64)),  # Alertmanager silence created for it, if any
+    Column("deleted_ts", Float),
+)
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: float
+    end: float | None  # None: still open
+
+
+@dataclass(frozen=True)
+class Outage:
+    id: int
+    kind: str
+    subject: str
+    subsystem: str | None
+    start: float
+    end: float | None
+    cause: str
+    planned: bool
+    affected: list[str] = field(default_factory=list)
+    maintenance_id: int | None = None
+
+
+def _outage(row: Any) -> Outage:
+    return Outage(row.id, row.kind, row.subject, row.subsystem, row.start_ts, row.end_ts,
+                  row.cause, bool(row.planned), json.loads(row.affected or "[]"),
+                  row.maintenance_id)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the newest schema revision."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False}
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                kwargs["poolclass"] = StaticPool  # one shared in-memory database
+            else:
+                path = url.split("///", 1)[-1]
+                if path:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, **kwargs)
+        if url.startswith("sqlite"):
+            from sqlalchemy import event
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA busy_timeout=5000")
+                cur.close()
+
+        migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ transitions
+
+    def record_changes(self, changes: Sequence[StatusChange]) -> None:
+        """Device and component transitions from the state."""
+        if not changes:
+            return
+        rows = [{
+            "ts": c.ts,
+            "kind": "device" if c.component == "device" else "component",
+            "subject": c.device if c.component == "device" else f"{c.device}/{c.component}",
+            "subsystem": None,
+            "old": str(c.old) if c.old is not None else None,
+            "new": str(c.new),
+            "reason": c.reason,
+            "conditions": json.dumps(sorted(c.conditions)),
+        } for c in changes]
+        with self.engine.begin() as conn:
+            conn.execute(insert(transitions), rows)
+
+    def record_transition(self, kind: str, subject: str, old: str | None, new: str, ts: float,
+                          reason: str = "", subsystem: str | None = None,
+                          conditions: Iterable[str] = ()) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(transitions).values(
+                ts=ts, kind=kind, subject=subject, subsystem=subsystem, old=old, new=new,
+                reason=reason, conditions=json.dumps(sorted(conditions))))
+
+    def transitions(self, kind: str | None = None, subject: str | None = None,
+                    since: float | None = None, until: float | None = None) -> list[Any]:
+        query = select(transitions).order_by(transitions.c.ts, transitions.c.id)
+        if kind:
+            query = query.where(transitions.c.kind == kind)
+        if subject:
+            query = query.where(transitions.c.subject == subject)
+        if since is not None:
+            query = query.where(transitions.c.ts >= since)
+        if until is not None:
+            query = query.where(transitions.c.ts < until)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    # ------------------------------------------------------------------ outages
+
+    def open_outage(self, kind: str, subject: str, start: float, cause: str,
+                    subsystem: str | None = None, planned: bool = False,
+                    affected: Iterable[str] = (), maintenance_id: int | None = None) -> int:
+        """Open an outage unless one is already open for the subject; returns its id."""
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(outages.c.id).where(
+                outages.c.kind == kind, outages.c.subject == subject,
+                outages.c.end_ts.is_(None))).scalar()
+            if existing is not None:
+                return int(existing)
+            result = conn.execute(insert(outages).values(
+                kind=kind, subject=subject, subsystem=subsystem, start_ts=start, cause=cause,
+                planned=planned, affected=json.dumps(sorted(set(affected))),
+                maintenance_id=maintenance_id))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def close_outage(self, kind: str, subject: str, end: float) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(update(outages).where(
+                outages.c.kind == kind, outages.c.subject == subject,
+                outages.c.end_ts.is_(None)).values(end_ts=end))
+            return bool(result.rowcount)
+
+    def open_outages(self, kind: str | None = None) -> list[Outage]:
+        query = select(outages).where(outages.c.end_ts.is_(None))
+        if kind:
+            query = query.where(outages.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [_outage(r) for r in conn.execute(query.order_by(outages.c.start_ts))]
+
+    def outages(self, since: float | None = None, until: float | None = None,
+                kind: str | None = None, subject: str | None = None,
+                subsystem: str | None = None) -> list[Outage]:
+        """Outages overlapping [since, until)."""
+        query = select(outages).order_by(outages.c.start_ts, outages.c.id)
+        if since is not None:
+            query = query.where(or_(outages.c.end_ts.is_(None), outages.c.end_ts > since))
+        if until is not None:
+            query = query.where(outages.c.start_ts < until)
+        if kind:
+            query = query.where(outages.c.kind == kind)
+        if subject:
+            query = query.where(outages.c.subject == subject)
+        if subsystem:
+            query = query.where(outages.c.subsystem == subsystem)
+        with self.engine.connect() as conn:
+            return [_outage(r) for r in conn.execute(query)]
+
+    # ------------------------------------------------------------------ exposure
+
+    def open_exposure(self, kind: str, subject: str, start: float,
+                      subsystem: str | None = None, detail: str = "") -> None:
+        with self.engine.begin() as conn:
+            open_ = conn.execute(select(exposures.c.id).where(
+                exposures.c.kind == kind, exposures.c.subject == subject,
+                exposures.c.end_ts.is_(None))).scalar()
+            if open_ is None:
+                conn.execute(insert(exposures).values(kind=kind, subject=subject,
+                                                      subsystem=subsystem, start_ts=start,
+                                                      detail=detail))
+
+    def close_exposure(self, kind: str, subject: str, end: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(exposures).where(
+                exposures.c.kind == kind, exposures.c.subject == subject,
+                exposures.c.end_ts.is_(None)).values(end_ts=end))
+
+    def exposures(self, since: float | None = None, until: float | None = None,
+                  kind: str | None = None) -> list[Any]:
+        query = select(exposures).order_by(exposures.c.start_ts)
+        if since is not None:
+            query = query.where(or_(exposures.c.end_ts.is_(None), exposures.c.end_ts > since))
+        if until is not None:
+            query = query.where(exposures.c.start_ts < until)
+        if kind:
+            query = query.where(exposures.c.kind == kind)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    # ------------------------------------------------------------------ monitoring gaps
+
+    def start_instance(self, instance: str, now: float, max_silence: float) -> Interval | None:
+        """Record a start; if the last heartbeat is older than `max_silence`, the time since
+        is unmonitored (returned). Outages open at shutdown stay open: nothing closes them
+        but a fresh observation."""
+        gap: Interval | None = None
+        with self.engine.begin() as conn:
+            row = conn.execute(select(heartbeats).where(
+                heartbeats.c.instance == instance)).first()
+            if row is not None and now - row.ts > max_silence:
+                gap = Interval(row.ts, now)
+                conn.execute(insert(unmonitored).values(
+                    start_ts=row.ts, end_ts=now, reason="tierwatch was not running"))
+            if row is None:
+                conn.execute(insert(heartbeats).values(instance=instance, started_ts=now,
+                                                       ts=now))
+            else:
+                conn.execute(update(heartbeats).where(heartbeats.c.instance == instance)
+                             .values(started_ts=now, ts=now))
+        if gap:
+            log.warning("no heartbeat from %.0f to %.0f: recorded as unmonitored", gap.start,
+                        gap.end or now)
+        return gap
+
+    def heartbeat(self, instance: str, now: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(heartbeats).where(heartbeats.c.instance == instance)
+                         .values(ts=now))
+
+    def add_unmonitored(self, start: float, end: float, reason: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(unmonitored).values(start_ts=start, end_ts=end, reason=reason))
+
+    def unmonitored(self, since: float | None = None, until: float | None = None
+                    ) -> list[Interval]:
+        query = select(unmonitored).order_by(unmonitored.c.start_ts)
+        if since is not None:
+            query = query.where(unmonitored.c.end_ts > since)
+        if until is not None:
+            query = query.where(unmonitored.c.start_ts < until)
+        with self.engine.connect() as conn:
+            return [Interval(r.start_ts, r.end_ts) for r in conn.execute(query)]
+
+    # ------------------------------------------------------------------ maintenance
+
+    def add_maintenance(self, title: str, start: float, end: float, scope: dict[str, Any],
+                        created_by: str, now: float, recurrence: str = "none",
+                        until: float | None = None, comment: str = "") -> int:
+        if end <= start:
+            raise ValueError("a maintenance window must end after it starts")
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(maintenance_windows).values(
+                title=title, start_ts=start, end_ts=end, recurrence=recurrence, until_ts=until,
+                scope=json.dumps(scope, sort_keys=True), created_by=created_by,
+                created_ts=now, comment=comment))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def maintenance(self, include_deleted: bool = False) -> list[Any]:
+        query = select(maintenance_windows).order_by(maintenance_windows.c.start_ts)
+        if not include_deleted:
+            query = query.where(maintenance_windows.c.deleted_ts.is_(None))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def delete_maintenance(self, window_id: int, now: float) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(update(maintenance_windows).where(and_(
+                maintenance_windows.c.id == window_id,
+                maintenance_windows.c.deleted_ts.is_(None))).values(deleted_ts=now))
+            return bool(result.rowcount)
+
+    def set_maintenance_silence(self, window_id: int, silence_id: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(maintenance_windows).where(
+                maintenance_windows.c.id == window_id).values(silence_id=silence_id))
+
+    def purge_maintenance(self, window_id: int) -> None:
+        """Remove a window for good (tests and admin clean-up only)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(maintenance_windows).where(
+                maintenance_windows.c.id == window_id))
