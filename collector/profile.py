@@ -33,6 +33,85 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ScaleFrom(_Strict):
+    """A multiplier (and an offset) read at poll time from another object of the device.
+
+    `column`: a column of the same table, so each row has its own multiplier
+    (hrStorageAllocationUnits, entPhySensorScale). `scalar`: one object for the whole device
+    (the temperature unit a Geist monitor is set to). Without `factors` or `exponents` the
+    object's value is the multiplier itself. A row whose object is missing, or has a value
+    the maps do not list, gives no sample: a reading of unknown scale is never a number.
+    """
+
+    column: Oid | None = None
+    scalar: Oid | None = None
+    factors: dict[int, float] | None = None  # raw value -> multiplier
+    exponents: dict[int, int] | None = None  # raw value -> power of ten
+    offsets: dict[int, float] | None = None  # raw value -> added after multiplying
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScaleFrom:
+        if (self.column is None) == (self.scalar is None):
+            raise ValueError("scale_from: give exactly one of column, scalar")
+        if self.factors is not None and self.exponents is not None:
+            raise ValueError("scale_from: give factors or exponents, not both")
+        return self
+
+    def adjust(self, raw: float) -> tuple[float, float] | None:
+        """(multiplier, offset) for the object's raw value, or None when it is not listed."""
+        key = int(raw)
+        if self.factors is not None:
+            if key not in self.factors:
+                return None
+            factor = self.factors[key]
+        elif self.exponents is not None:
+            if key not in self.exponents:
+                return None
+            factor = 10.0 ** self.exponents[key]
+        else:
+            factor = raw
+        if self.offsets is not None:
+            if key not in self.offsets:
+                return None
+            return factor, self.offsets[key]
+        return factor, 0.0
+
+
+class NamedAs(_Strict):
+    """The metric a row becomes under `name_by`, with its own extra scale (percent -> ratio)."""
+
+    name: MetricName
+    scale: float = 1.0
+    help: str = ""
+
+
+class NameBy(_Strict):
+    """Per-row metric name from a type column (entPhySensorType: celsius, voltsDC ...).
+
+    Rows whose type is not listed give no sample.
+    """
+
+    column: Oid
+    names: dict[int, NamedAs]
+
+    @field_validator("names", mode="before")
+    @classmethod
+    def _plain_names(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: {"name": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
+class OnlyIf(_Strict):
+    """A row gives a sample only while another column of it holds one of these values
+    (entPhySensorOperStatus ok, a Geist sensor that is available)."""
+
+    column: Oid
+    in_: list[int] = Field(alias="in", min_length=1)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
 class MetricDef(_Strict):
     """One value: a scalar OID (ends in .0 as GET asks it) or a table column."""
 
@@ -51,14 +130,48 @@ class MetricDef(_Strict):
     unavailable: list[int] = Field(default_factory=list)
     # what the reboot detector reads: sysUpTime, snmpEngineBoots, hrSystemUptime
     role: Literal["uptime", "engine_boots", "host_uptime"] | None = None
+    # --- optional per-row arithmetic, read from other objects at poll time (tables) ---
+    scale_from: ScaleFrom | None = None
+    # a column holding decimal places (EntitySensorPrecision): 1..9 divide by 10^p, others 1
+    precision_from: Oid | None = None
+    name_by: NameBy | None = None
+    only_if: OnlyIf | None = None
 
     @model_validator(mode="after")
     def _counter_named_total(self) -> MetricDef:
-        if self.type == "counter" and not self.name.endswith("_total"):
-            raise ValueError(f"counter {self.name!r} must end in _total")
+        for name in self.all_names():
+            if self.type == "counter" and not name.endswith("_total"):
+                raise ValueError(f"counter {name!r} must end in _total")
         if self.enum_as == "state_set" and not self.enum:
             raise ValueError("enum_as: state_set needs an enum")
+        if self.enum is not None and (self.name_by or self.scale_from or self.precision_from):
+            raise ValueError("an enum metric cannot use name_by, scale_from or precision_from")
         return self
+
+    def all_names(self) -> list[str]:
+        """The metric names this definition can produce (one, or one per name_by entry)."""
+        if self.name_by is None:
+            return [self.name]
+        return list(dict.fromkeys(n.name for n in self.name_by.names.values()))
+
+    @property
+    def row_columns(self) -> list[str]:
+        """Columns of the same table this metric reads per row besides its own."""
+        cols = []
+        if self.scale_from is not None and self.scale_from.column:
+            cols.append(self.scale_from.column)
+        if self.precision_from:
+            cols.append(self.precision_from)
+        if self.name_by is not None:
+            cols.append(self.name_by.column)
+        if self.only_if is not None:
+            cols.append(self.only_if.column)
+        return cols
+
+    @property
+    def per_row(self) -> bool:
+        """Whether mapping a reading needs more than the reading itself."""
+        return bool(self.row_columns) or self.scale_from is not None
 
 
 class InfoDef(_Strict):
@@ -83,6 +196,8 @@ class IndexPart(_Strict):
     # int: one arc; ipv4: four arcs; string: a length arc then that many character arcs;
     # implied_string: the rest of the index as characters
     type: Literal["int", "ipv4", "string", "implied_string"] = "int"
+    # decoded text -> label text ("1": A, "2": B for an ATS's two sources)
+    map: dict[str, str] | None = None
 
 
 class LabelDef(_Strict):
@@ -91,6 +206,18 @@ class LabelDef(_Strict):
     label: LabelName
     oid: Oid
     format: Literal["text", "hex", "number"] = "text"
+    # a second column read where this one is missing or empty (entPhysicalDescr for a
+    # sensor without an entPhysicalName)
+    fallback: Oid | None = None
+    # text -> label text (an OID value such as hrStorageType -> a short name)
+    map: dict[str, str] | None = None
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _text_keys(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
 
 
 class Condition(_Strict):
@@ -169,13 +296,18 @@ class ProfileDef(_Strict):
 
     @model_validator(mode="after")
     def _rules_reference_metrics(self) -> ProfileDef:
+        for metric in self.scalars:
+            if metric.row_columns:
+                raise ValueError(
+                    f"scalar {metric.name!r}: name_by, precision_from, only_if and "
+                    f"scale_from.column need a table row; use scale_from.scalar")
         scalar_names = {m.name for m in self.scalars}
         for rule in self.status:
             for name in _rule_metrics(rule.when):
                 if name not in scalar_names:
                     raise ValueError(f"status rule refers to unknown scalar metric {name!r}")
         for table in self.tables:
-            names = {m.name for m in table.metrics} | scalar_names
+            names = {n for m in table.metrics for n in m.all_names()} | scalar_names
             for rule in table.status:
                 for name in _rule_metrics(rule.when):
                     if name not in names:
@@ -266,9 +398,19 @@ def decode_index(suffix: str, parts: list[IndexPart]) -> dict[str, str] | None:
             else:  # implied_string
                 labels[part.label] = "".join(chr(int(c)) for c in arcs[pos:])
                 pos = len(arcs)
+            if part.map is not None:
+                text = labels[part.label]
+                labels[part.label] = part.map.get(text, text)
     except (IndexError, ValueError):
         return None
     return labels if pos == len(arcs) else None
+
+
+def precision_divisor(raw: float) -> float:
+    """EntitySensorPrecision (RFC 3433): 1..9 are decimal places; 0 and -8..-1 (a count of
+    accurate digits) leave the value as it is."""
+    places = int(raw)
+    return 10.0**places if 1 <= places <= 9 else 1.0
 
 
 @dataclass(frozen=True)
@@ -328,14 +470,22 @@ class Profile:
         oids = [m.oid for m in self.definition.scalars]
         for info in self.definition.info:
             oids.extend(info.labels.values())
+        metrics = [*self.definition.scalars,
+                   *(m for t in self.definition.tables for m in t.metrics)]
+        oids.extend(m.scale_from.scalar for m in metrics if m.scale_from and m.scale_from.scalar)
         return list(dict.fromkeys(oids))
 
     @cached_property
     def walk_roots(self) -> list[str]:
         roots: list[str] = []
         for table in self.definition.tables:
-            roots.extend(lab.oid for lab in table.labels)
-            roots.extend(m.oid for m in table.metrics)
+            for lab in table.labels:
+                roots.append(lab.oid)
+                if lab.fallback:
+                    roots.append(lab.fallback)
+            for m in table.metrics:
+                roots.append(m.oid)
+                roots.extend(m.row_columns)
         return list(dict.fromkeys(roots))
 
     def __repr__(self) -> str:

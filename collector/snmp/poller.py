@@ -20,6 +20,7 @@ from collector.profile import (
     as_number,
     as_text,
     decode_index,
+    precision_divisor,
 )
 from collector.snmp.client import Missing, SnmpClient, SnmpError, Value, WalkResult
 from tierwatch.model import ComponentStatus, Sample, Status
@@ -153,6 +154,10 @@ class PollPlan:
         if metric.enum and metric.enum_as == "value":
             states = ", ".join(f"{k}={v}" for k, v in sorted(metric.enum.items()))
             help_text = f"{help_text} ({states})" if help_text else states
+        if metric.name_by is not None:
+            for named in metric.name_by.names.values():
+                self.metadata.setdefault(named.name, MetricMeta(kind, named.help or help_text))
+            return
         self.metadata.setdefault(metric.name, MetricMeta(kind, help_text))
 
     def map(self, got: Mapping[str, Value], walked: WalkResult,
@@ -171,7 +176,14 @@ class PollPlan:
                 raw = got.get(metric.oid)
                 if raw is None or isinstance(raw, Missing):
                     continue
-                number = _emit(samples, metric, raw, base_labels, ts, values, names)
+                if metric.scale_from is not None:
+                    adjust = _scalar_adjust(metric, got)
+                    if adjust is None:
+                        continue
+                    number = _emit(samples, metric, raw, base_labels, ts, values, names,
+                                   None, *adjust)
+                else:
+                    number = _emit(samples, metric, raw, base_labels, ts, values, names)
                 if number is not None and metric.role:
                     roles[metric.role] = number
             for info in d.info:
@@ -186,14 +198,15 @@ class PollPlan:
                 comp = components.setdefault(d.component, _Component(rollup=True))
                 comp.apply(profile.rules, values, names, base_labels)
             for table in d.tables:
-                self._map_table(table, walked, base_labels, ts, values, names,
+                self._map_table(table, got, walked, base_labels, ts, values, names,
                                 samples, components)
         statuses = [comp.result(name) for name, comp in components.items()]
         return samples, statuses, roles
 
-    def _map_table(self, table: TableDef, walked: WalkResult, base: Mapping[str, str],
-                   ts: float, scalar_values: dict[str, float], scalar_names: dict[str, str],
-                   samples: list[Sample], components: dict[str, _Component]) -> None:
+    def _map_table(self, table: TableDef, got: Mapping[str, Value], walked: WalkResult,
+                   base: Mapping[str, str], ts: float, scalar_values: dict[str, float],
+                   scalar_names: dict[str, str], samples: list[Sample],
+                   components: dict[str, _Component]) -> None:
         # one labels dict per row, shared by every sample of that row
         row_labels: dict[str, dict[str, str] | None] = {}
 
@@ -206,31 +219,53 @@ class PollPlan:
             return labels  # type: ignore[return-value]
 
         for label_def in table.labels:
+            label = label_def.label
             for suffix, raw in walked.get(label_def.oid, ()):
                 labels = labels_for(suffix)
                 if labels is None:
                     continue
-                if label_def.format == "number":
-                    number = as_number(raw)
-                    text = None if number is None else f"{number:g}"
-                else:
-                    text = as_text(raw, label_def.format)
+                text = _label_text(label_def.format, label_def.map, raw)
                 if text is not None:
-                    labels[label_def.label] = text
+                    labels[label] = text
+            if label_def.fallback:
+                for suffix, raw in walked.get(label_def.fallback, ()):
+                    labels = labels_for(suffix)
+                    if labels is None or labels.get(label):
+                        continue
+                    text = _label_text(label_def.format, label_def.map, raw)
+                    if text is not None:
+                        labels[label] = text
 
         rules = self._table_rules[id(table)]
         row_values: dict[str, dict[str, float]] = {}
         row_names: dict[str, dict[str, str]] = {}
+        columns: dict[str, dict[str, Value]] = {}  # only the columns per-row metrics read
         for metric in table.metrics:
+            per_row = metric.per_row
+            scalar_adjust: tuple[float, float] | None = None
+            row: tuple[str | None, float, float] | None = None
+            if per_row:
+                for oid in metric.row_columns:
+                    if oid not in columns:
+                        columns[oid] = dict(walked.get(oid, ()))
+                scalar_adjust = (_scalar_adjust(metric, got)
+                                 if metric.scale_from and metric.scale_from.scalar else None)
             for suffix, raw in walked.get(metric.oid, ()):
                 labels = labels_for(suffix)
                 if labels is None or raw is None or isinstance(raw, Missing):
                     continue
+                if per_row:
+                    row = _row_adjust(metric, suffix, columns, scalar_adjust)
+                    if row is None:
+                        continue
                 values = row_values.get(suffix)
                 if values is None:
                     values = row_values[suffix] = dict(scalar_values)
                     row_names[suffix] = dict(scalar_names)
-                _emit(samples, metric, raw, labels, ts, values, row_names[suffix])
+                if row is not None:
+                    _emit(samples, metric, raw, labels, ts, values, row_names[suffix], *row)
+                else:
+                    _emit(samples, metric, raw, labels, ts, values, row_names[suffix])
         if not (rules and table.component):
             return
         for suffix, values in row_values.items():
@@ -241,9 +276,69 @@ class PollPlan:
             comp.apply(rules, values, row_names[suffix], labels)
 
 
+def _label_text(fmt: str, mapping: Mapping[str, str] | None, raw: Value) -> str | None:
+    if fmt == "number":
+        number = as_number(raw)
+        text = None if number is None else f"{number:g}"
+    else:
+        text = as_text(raw, fmt)
+    if mapping is not None and text is not None:
+        return mapping.get(text, text)
+    return text
+
+
+def _scalar_adjust(metric: MetricDef, got: Mapping[str, Value]) -> tuple[float, float] | None:
+    """(multiplier, offset) from a `scale_from.scalar` object, or None if it cannot be read."""
+    assert metric.scale_from is not None and metric.scale_from.scalar is not None
+    raw = as_number(got.get(metric.scale_from.scalar))
+    return None if raw is None else metric.scale_from.adjust(raw)
+
+
+def _row_adjust(metric: MetricDef, suffix: str, columns: Mapping[str, Mapping[str, Value]],
+                scalar_adjust: tuple[float, float] | None
+                ) -> tuple[str | None, float, float] | None:
+    """(metric name, multiplier, offset) for one row, or None when the row gives no sample:
+    a gate column says no, or its scale, precision or type cannot be read or is unlisted."""
+    only_if = metric.only_if
+    if only_if is not None:
+        gate = as_number(columns[only_if.column].get(suffix))
+        if gate is None or int(gate) not in only_if.in_:
+            return None
+    factor, offset = 1.0, 0.0
+    scale_from = metric.scale_from
+    if scale_from is not None:
+        if scale_from.column is not None:
+            raw = as_number(columns[scale_from.column].get(suffix))
+            adjust = None if raw is None else scale_from.adjust(raw)
+        else:
+            adjust = scalar_adjust
+        if adjust is None:
+            return None
+        factor, offset = adjust
+    if metric.precision_from:
+        places = as_number(columns[metric.precision_from].get(suffix))
+        if places is None:
+            return None
+        factor /= precision_divisor(places)
+    name: str | None = None
+    if metric.name_by is not None:
+        kind = as_number(columns[metric.name_by.column].get(suffix))
+        named = None if kind is None else metric.name_by.names.get(int(kind))
+        if named is None:
+            return None
+        name = named.name
+        factor *= named.scale
+    return name, factor, offset
+
+
 def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[str, str],
-          ts: float, values: dict[str, float], names: dict[str, str]) -> float | None:
-    """Append the sample(s) for one reading; record it for the status rules."""
+          ts: float, values: dict[str, float], names: dict[str, str],
+          name: str | None = None, factor: float = 1.0, add: float = 0.0) -> float | None:
+    """Append the sample(s) for one reading; record it for the status rules.
+
+    `name`, `factor` and `add` come from the per-row arithmetic (name_by, scale_from,
+    precision_from): value = raw x scale x factor + offset + add.
+    """
     number = as_number(raw)
     if number is None:
         return None
@@ -263,8 +358,11 @@ def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[
         return number
     value = number * metric.scale + metric.offset if (metric.scale != 1.0 or metric.offset) \
         else float(number)
-    values[metric.name] = value
-    samples.append(Sample(metric.name, labels, value, ts))
+    if factor != 1.0 or add:
+        value = number * metric.scale * factor + metric.offset + add
+    name = name or metric.name
+    values[name] = value
+    samples.append(Sample(name, labels, value, ts))
     return value
 
 
