@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from collector.snmp.client import Missing, Value
 
@@ -31,6 +31,18 @@ LabelName = Annotated[str, Field(pattern=_LABEL)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def split_scale(scale: float) -> tuple[float, float]:
+    """A scale as (multiplier, divisor): 0.1 becomes (1, 10), so a reading of 232 tenths is
+    computed as 232 / 10 = 23.2 (the double nearest the decimal) rather than
+    232 x 0.1 = 23.200000000000003, which could cross a status threshold it should not."""
+    if 0 < abs(scale) < 1:
+        inverse = 1 / scale
+        whole = round(inverse)
+        if whole and abs(inverse - whole) <= 1e-9 * abs(inverse):
+            return 1.0, float(whole)
+    return float(scale), 1.0
 
 
 class ScaleFrom(_Strict):
@@ -57,24 +69,30 @@ class ScaleFrom(_Strict):
             raise ValueError("scale_from: give factors or exponents, not both")
         return self
 
-    def adjust(self, raw: float) -> tuple[float, float] | None:
-        """(multiplier, offset) for the object's raw value, or None when it is not listed."""
+    def adjust(self, raw: float) -> tuple[float, float, float] | None:
+        """(multiplier, divisor, offset) for the object's raw value, or None when the maps
+        do not list it. Negative powers of ten come back as divisors (see split_scale)."""
         key = int(raw)
+        mul, div = 1.0, 1.0
         if self.factors is not None:
             if key not in self.factors:
                 return None
-            factor = self.factors[key]
+            mul, div = split_scale(self.factors[key])
         elif self.exponents is not None:
             if key not in self.exponents:
                 return None
-            factor = 10.0 ** self.exponents[key]
+            exponent = self.exponents[key]
+            if exponent >= 0:
+                mul = 10.0**exponent
+            else:
+                div = 10.0**-exponent
         else:
-            factor = raw
+            mul = float(raw)
         if self.offsets is not None:
             if key not in self.offsets:
                 return None
-            return factor, self.offsets[key]
-        return factor, 0.0
+            return mul, div, self.offsets[key]
+        return mul, div, 0.0
 
 
 class NamedAs(_Strict):
@@ -83,6 +101,10 @@ class NamedAs(_Strict):
     name: MetricName
     scale: float = 1.0
     help: str = ""
+
+    @property
+    def mul_div(self) -> tuple[float, float]:
+        return split_scale(self.scale)
 
 
 class NameBy(_Strict):
@@ -136,6 +158,16 @@ class MetricDef(_Strict):
     precision_from: Oid | None = None
     name_by: NameBy | None = None
     only_if: OnlyIf | None = None
+    # `scale` as (multiplier, divisor), worked out once for the poller's hot path
+    _mul: float = PrivateAttr(default=1.0)
+    _div: float = PrivateAttr(default=1.0)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._mul, self._div = split_scale(self.scale)
+
+    @property
+    def mul_div(self) -> tuple[float, float]:
+        return self._mul, self._div
 
     @model_validator(mode="after")
     def _counter_named_total(self) -> MetricDef:

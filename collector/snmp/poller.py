@@ -181,7 +181,7 @@ class PollPlan:
                     if adjust is None:
                         continue
                     number = _emit(samples, metric, raw, base_labels, ts, values, names,
-                                   None, *adjust)
+                                   (None, *adjust))
                 else:
                     number = _emit(samples, metric, raw, base_labels, ts, values, names)
                 if number is not None and metric.role:
@@ -242,8 +242,8 @@ class PollPlan:
         columns: dict[str, dict[str, Value]] = {}  # only the columns per-row metrics read
         for metric in table.metrics:
             per_row = metric.per_row
-            scalar_adjust: tuple[float, float] | None = None
-            row: tuple[str | None, float, float] | None = None
+            scalar_adjust: tuple[float, float, float] | None = None
+            row: tuple[str | None, float, float, float] | None = None
             if per_row:
                 for oid in metric.row_columns:
                     if oid not in columns:
@@ -263,7 +263,7 @@ class PollPlan:
                     values = row_values[suffix] = dict(scalar_values)
                     row_names[suffix] = dict(scalar_names)
                 if row is not None:
-                    _emit(samples, metric, raw, labels, ts, values, row_names[suffix], *row)
+                    _emit(samples, metric, raw, labels, ts, values, row_names[suffix], row)
                 else:
                     _emit(samples, metric, raw, labels, ts, values, row_names[suffix])
         if not (rules and table.component):
@@ -287,24 +287,29 @@ def _label_text(fmt: str, mapping: Mapping[str, str] | None, raw: Value) -> str 
     return text
 
 
-def _scalar_adjust(metric: MetricDef, got: Mapping[str, Value]) -> tuple[float, float] | None:
-    """(multiplier, offset) from a `scale_from.scalar` object, or None if it cannot be read."""
+def _scalar_adjust(metric: MetricDef, got: Mapping[str, Value]
+                   ) -> tuple[float, float, float] | None:
+    """(multiplier, divisor, offset) from a `scale_from.scalar` object, or None if it cannot
+    be read."""
     assert metric.scale_from is not None and metric.scale_from.scalar is not None
     raw = as_number(got.get(metric.scale_from.scalar))
     return None if raw is None else metric.scale_from.adjust(raw)
 
 
+Adjust = tuple[str | None, float, float, float]  # metric name, multiplier, divisor, offset
+
+
 def _row_adjust(metric: MetricDef, suffix: str, columns: Mapping[str, Mapping[str, Value]],
-                scalar_adjust: tuple[float, float] | None
-                ) -> tuple[str | None, float, float] | None:
-    """(metric name, multiplier, offset) for one row, or None when the row gives no sample:
-    a gate column says no, or its scale, precision or type cannot be read or is unlisted."""
+                scalar_adjust: tuple[float, float, float] | None) -> Adjust | None:
+    """(metric name, multiplier, divisor, offset) for one row, or None when the row gives no
+    sample: a gate column says no, or its scale, precision or type cannot be read or is not
+    listed."""
     only_if = metric.only_if
     if only_if is not None:
         gate = as_number(columns[only_if.column].get(suffix))
         if gate is None or int(gate) not in only_if.in_:
             return None
-    factor, offset = 1.0, 0.0
+    mul, div, offset = 1.0, 1.0, 0.0
     scale_from = metric.scale_from
     if scale_from is not None:
         if scale_from.column is not None:
@@ -314,12 +319,12 @@ def _row_adjust(metric: MetricDef, suffix: str, columns: Mapping[str, Mapping[st
             adjust = scalar_adjust
         if adjust is None:
             return None
-        factor, offset = adjust
+        mul, div, offset = adjust
     if metric.precision_from:
         places = as_number(columns[metric.precision_from].get(suffix))
         if places is None:
             return None
-        factor /= precision_divisor(places)
+        div *= precision_divisor(places)
     name: str | None = None
     if metric.name_by is not None:
         kind = as_number(columns[metric.name_by.column].get(suffix))
@@ -327,17 +332,20 @@ def _row_adjust(metric: MetricDef, suffix: str, columns: Mapping[str, Mapping[st
         if named is None:
             return None
         name = named.name
-        factor *= named.scale
-    return name, factor, offset
+        named_mul, named_div = named.mul_div
+        mul *= named_mul
+        div *= named_div
+    return name, mul, div, offset
 
 
 def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[str, str],
           ts: float, values: dict[str, float], names: dict[str, str],
-          name: str | None = None, factor: float = 1.0, add: float = 0.0) -> float | None:
+          adjust: Adjust | None = None) -> float | None:
     """Append the sample(s) for one reading; record it for the status rules.
 
-    `name`, `factor` and `add` come from the per-row arithmetic (name_by, scale_from,
-    precision_from): value = raw x scale x factor + offset + add.
+    `adjust` comes from the per-row arithmetic (name_by, scale_from, precision_from):
+    value = raw x scale x multiplier / divisor + offset + adjust offset, with scales below 1
+    applied as divisions so tenths and hundredths come out as the decimals they are.
     """
     number = as_number(raw)
     if number is None:
@@ -356,11 +364,16 @@ def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[
             return number
         samples.append(Sample(metric.name, labels, number, ts))
         return number
-    value = number * metric.scale + metric.offset if (metric.scale != 1.0 or metric.offset) \
-        else float(number)
-    if factor != 1.0 or add:
-        value = number * metric.scale * factor + metric.offset + add
-    name = name or metric.name
+    mul, div = metric.mul_div
+    name = metric.name
+    if adjust is not None:
+        row_name, row_mul, row_div, row_offset = adjust
+        value = number * mul * row_mul / (div * row_div) + metric.offset + row_offset
+        name = row_name or name
+    elif mul != 1.0 or div != 1.0 or metric.offset:
+        value = number * mul / div + metric.offset
+    else:
+        value = float(number)
     values[name] = value
     samples.append(Sample(name, labels, value, ts))
     return value

@@ -268,3 +268,26 @@ def test_rule_may_name_a_name_by_metric_but_not_an_unknown_one():
                                 "status": "degraded"}]}
     with pytest.raises(ValidationError, match="unknown metric 'sensor_amperes'"):
         parse_profile({"name": "t", "tables": [bad]})
+
+
+# ------------------------------------------------------ decimals stay the decimals they are
+
+
+@pytest.mark.parametrize(("raw", "scale", "expected"),
+                         [(232, 0.1, 23.2), (348, 0.1, 34.8), (95, 0.01, 0.95), (48, 0.1, 4.8),
+                          (185432161, 0.01, 1854321.61)])
+async def test_scaled_readings_equal_their_decimal(raw, scale, expected):
+    prof = profile(scalars=[{"name": "x", "oid": "1.3.6.1.4.1.99999.9.0", "scale": scale}])
+    result = await run(prof, {"1.3.6.1.4.1.99999.9.0": raw})
+    assert sample_value(result.samples, "x") == expected  # exactly, not approximately
+
+
+async def test_a_reading_on_the_threshold_does_not_cross_it():
+    # 270 tenths x 0.1 used to come out as 27.000000000000004, "above 27"
+    prof = profile(component="room", scalars=[
+        {"name": "t_celsius", "oid": "1.3.6.1.4.1.99999.9.0", "scale": 0.1}],
+        status=[{"when": {"metric": "t_celsius", "above": 27}, "status": "degraded"}])
+    at_limit = await run(prof, {"1.3.6.1.4.1.99999.9.0": 270})
+    assert component(at_limit, "room").status == "ok"
+    past = await run(prof, {"1.3.6.1.4.1.99999.9.0": 271})
+    assert component(past, "room").status == "degraded"
