@@ -14,7 +14,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from collector.profiles import load_profiles
 from collector.snmp.client import FakeSnmpClient, Value
+from collector.snmp.poller import PollPlan, PollResult, poll
 from sim import agent, snmprec
 
 OverlayKey = str | tuple[int, ...]
@@ -44,8 +46,9 @@ def _wire(tag: int, value: Any) -> Value:
     return number  # INTEGER / Integer32
 
 
-def values_from_snmprec(path: Path, overlay: Mapping[OverlayKey, Any] | None = None,
-                        elapsed: float = 0.0) -> dict[str, Value]:
+def values_from_snmprec(
+    path: Path, overlay: Mapping[OverlayKey, Any] | None = None, elapsed: float = 0.0
+) -> dict[str, Value]:
     entries = snmprec.load(Path(path))
     over = {_oid_text(k): v for k, v in (overlay or {}).items()}
     values: dict[str, Value] = {}
@@ -59,8 +62,9 @@ def values_from_snmprec(path: Path, overlay: Mapping[OverlayKey, Any] | None = N
     return values
 
 
-def client_from_snmprec(path: Path | str, overlay: Mapping[OverlayKey, Any] | None = None,
-                        elapsed: float = 0.0) -> FakeSnmpClient:
+def client_from_snmprec(
+    path: Path | str, overlay: Mapping[OverlayKey, Any] | None = None, elapsed: float = 0.0
+) -> FakeSnmpClient:
     """A fake agent serving the .snmprec file, with `overlay` OIDs set to other values."""
     return FakeSnmpClient(values_from_snmprec(Path(path), overlay, elapsed))
 
@@ -81,7 +85,24 @@ def model_data_path(model: str) -> Path:
     return agent.DATA_DIR / spec["models"][model]["data"]
 
 
-def client_for_model(model: str, faults: Iterable[str] = (),
-                     elapsed: float = 0.0) -> FakeSnmpClient:
+def client_for_model(
+    model: str, faults: Iterable[str] = (), elapsed: float = 0.0
+) -> FakeSnmpClient:
     """A fake agent for a simulated model of sim/models.yaml, with some of its faults on."""
     return client_from_snmprec(model_data_path(model), model_overlay(model, faults), elapsed)
+
+
+async def poll_model(
+    model: str,
+    profiles: Iterable[str],
+    faults: Iterable[str] = (),
+    overlay: Mapping[OverlayKey, Any] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> PollResult:
+    """One poll of a simulated model through the named profiles (and their includes), with
+    some of the model's faults on and any further OIDs overlaid."""
+    merged: dict[OverlayKey, Any] = dict(model_overlay(model, faults))
+    merged.update(overlay or {})
+    client = client_from_snmprec(model_data_path(model), merged)
+    plan = PollPlan(load_profiles(list(profiles)))
+    return await poll(model, client, plan, dict(labels or {"device": model}), now=0.0)

@@ -8,24 +8,28 @@ from collector.snmp.poller import PollResult
 from tierwatch.model import ComponentStatus, Sample
 
 
-def matching(samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None
-             ) -> list[Sample]:
+def matching(
+    samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None
+) -> list[Sample]:
     """Samples of `name` whose labels include `labels`."""
     want = dict(labels or {})
-    return [s for s in samples
-            if s.name == name and all(s.labels.get(k) == v for k, v in want.items())]
+    return [
+        s for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in want.items())
+    ]
 
 
-def sample_value(samples: Iterable[Sample], name: str,
-                 labels: Mapping[str, str] | None = None) -> float | None:
+def sample_value(
+    samples: Iterable[Sample], name: str, labels: Mapping[str, str] | None = None
+) -> float | None:
     """The value of the one sample matching name and labels; None if there is none.
 
     More than one match is an error: the test's labels do not pick a single series.
     """
     found = matching(samples, name, labels)
     if len(found) > 1:
-        raise AssertionError(f"{len(found)} samples match {name}{labels or ''}: "
-                             f"{[dict(s.labels) for s in found]}")
+        raise AssertionError(
+            f"{len(found)} samples match {name}{labels or ''}: {[dict(s.labels) for s in found]}"
+        )
     return found[0].value if found else None
 
 

@@ -36,23 +36,32 @@ async def run(prof: Profile, values: dict[str, Value]):
 
 
 async def test_scale_from_column_uses_the_value_as_multiplier():
-    prof = profile(tables=[{
-        "name": "storage",
-        "metrics": [{"name": "used_bytes", "oid": f"{T}.6",
-                     "scale_from": {"column": f"{T}.4"}}],
-    }])
-    result = await run(prof, {col(4, 1): 4096, col(6, 1): 100,
-                              col(4, 2): 65536, col(6, 2): 3})
+    prof = profile(
+        tables=[
+            {
+                "name": "storage",
+                "metrics": [
+                    {"name": "used_bytes", "oid": f"{T}.6", "scale_from": {"column": f"{T}.4"}}
+                ],
+            }
+        ]
+    )
+    result = await run(prof, {col(4, 1): 4096, col(6, 1): 100, col(4, 2): 65536, col(6, 2): 3})
     assert sample_value(result.samples, "used_bytes", {"index": "1"}) == 409600
     assert sample_value(result.samples, "used_bytes", {"index": "2"}) == 196608
 
 
 async def test_row_without_its_scale_gives_no_sample():
-    prof = profile(tables=[{
-        "name": "storage",
-        "metrics": [{"name": "used_bytes", "oid": f"{T}.6",
-                     "scale_from": {"column": f"{T}.4"}}],
-    }])
+    prof = profile(
+        tables=[
+            {
+                "name": "storage",
+                "metrics": [
+                    {"name": "used_bytes", "oid": f"{T}.6", "scale_from": {"column": f"{T}.4"}}
+                ],
+            }
+        ]
+    )
     result = await run(prof, {col(6, 1): 100, col(4, 2): 2, col(6, 2): 5})
     assert matching(result.samples, "used_bytes", {"index": "1"}) == []
     assert sample_value(result.samples, "used_bytes", {"index": "2"}) == 10
@@ -63,27 +72,37 @@ async def test_row_without_its_scale_gives_no_sample():
 SENSOR: dict[str, Any] = {
     "name": "sensors",
     "index": [{"label": "entPhysicalIndex"}],
-    "metrics": [{
-        "name": "sensor_value",
-        "oid": f"{T}.4",
-        "unavailable": [-1000000000, 1000000000],
-        "scale_from": {"column": f"{T}.2",
-                       "exponents": {k: 3 * (k - 9) for k in range(1, 18)}},
-        "precision_from": f"{T}.3",
-        "name_by": {"column": f"{T}.1", "names": {
-            8: "sensor_celsius",
-            4: "sensor_volts",
-            9: {"name": "sensor_humidity_ratio", "scale": 0.01},
-        }},
-        "only_if": {"column": f"{T}.5", "in": [1]},
-    }],
+    "metrics": [
+        {
+            "name": "sensor_value",
+            "oid": f"{T}.4",
+            "unavailable": [-1000000000, 1000000000],
+            "scale_from": {"column": f"{T}.2", "exponents": {k: 3 * (k - 9) for k in range(1, 18)}},
+            "precision_from": f"{T}.3",
+            "name_by": {
+                "column": f"{T}.1",
+                "names": {
+                    8: "sensor_celsius",
+                    4: "sensor_volts",
+                    9: {"name": "sensor_humidity_ratio", "scale": 0.01},
+                },
+            },
+            "only_if": {"column": f"{T}.5", "in": [1]},
+        }
+    ],
 }
 
 
-def sensor_row(row: int, kind: int, scale: int, precision: int, value: int, status: int = 1
-               ) -> dict[str, Value]:
-    return {col(1, row): kind, col(2, row): scale, col(3, row): precision,
-            col(4, row): value, col(5, row): status}
+def sensor_row(
+    row: int, kind: int, scale: int, precision: int, value: int, status: int = 1
+) -> dict[str, Value]:
+    return {
+        col(1, row): kind,
+        col(2, row): scale,
+        col(3, row): precision,
+        col(4, row): value,
+        col(5, row): status,
+    }
 
 
 @pytest.mark.parametrize(
@@ -98,8 +117,9 @@ def sensor_row(row: int, kind: int, scale: int, precision: int, value: int, stat
         (8, 9, -2, 27, "sensor_celsius", 27.0),  # negative precision: accurate digits only
     ],
 )
-async def test_sensor_value_follows_scale_precision_and_type(kind, scale, precision, raw, name,
-                                                             expected):
+async def test_sensor_value_follows_scale_precision_and_type(
+    kind, scale, precision, raw, name, expected
+):
     result = await run(profile(tables=[SENSOR]), sensor_row(7, kind, scale, precision, raw))
     assert sample_value(result.samples, name, {"entPhysicalIndex": "7"}) == pytest.approx(expected)
     assert [s.name for s in result.samples] == [name]
@@ -113,8 +133,10 @@ async def test_sensor_value_follows_scale_precision_and_type(kind, scale, precis
         (sensor_row(1, 12, 9, 0, 1), "a type the profile does not list (truthvalue)"),
         (sensor_row(1, 8, 42, 0, 30), "a scale outside the map"),
         (sensor_row(1, 8, 9, 0, 1000000000), "overflow"),
-        ({k: v for k, v in sensor_row(1, 8, 9, 0, 30).items() if k != col(3, 1)},
-         "no precision column"),
+        (
+            {k: v for k, v in sensor_row(1, 8, 9, 0, 30).items() if k != col(3, 1)},
+            "no precision column",
+        ),
     ],
 )
 async def test_sensor_rows_that_cannot_be_read_give_no_sample(row, why):
@@ -130,11 +152,20 @@ def test_plan_walks_the_columns_the_arithmetic_reads():
 
 
 async def test_status_rules_see_the_per_row_name():
-    table = {**SENSOR, "component": "sensor {entPhysicalIndex}",
-             "status": [{"when": {"metric": "sensor_celsius", "above": 40},
-                         "status": "failed", "condition": "hot"}]}
-    result = await run(profile(tables=[table]),
-                       {**sensor_row(1, 8, 9, 1, 455), **sensor_row(2, 8, 9, 1, 250)})
+    table = {
+        **SENSOR,
+        "component": "sensor {entPhysicalIndex}",
+        "status": [
+            {
+                "when": {"metric": "sensor_celsius", "above": 40},
+                "status": "failed",
+                "condition": "hot",
+            }
+        ],
+    }
+    result = await run(
+        profile(tables=[table]), {**sensor_row(1, 8, 9, 1, 455), **sensor_row(2, 8, 9, 1, 250)}
+    )
     assert component(result, "sensor 1").status == "failed"
     assert component(result, "sensor 1").conditions == {"hot"}
     assert component(result, "sensor 2").status == "ok"
@@ -147,18 +178,32 @@ def test_precision_divisor_follows_rfc3433(places, divisor):
 
 # ----------------------------------------------------- scale_from from a scalar, offsets
 
-FAHRENHEIT_TO_CELSIUS = {"scalar": "1.3.6.1.4.1.99999.2.0",
-                         "factors": {0: 5 / 9, 1: 1.0}, "offsets": {0: -160 / 9, 1: 0.0}}
+FAHRENHEIT_TO_CELSIUS = {
+    "scalar": "1.3.6.1.4.1.99999.2.0",
+    "factors": {0: 5 / 9, 1: 1.0},
+    "offsets": {0: -160 / 9, 1: 0.0},
+}
 
 
-@pytest.mark.parametrize(("units", "raw", "celsius"),
-                         [(1, 245, 24.5), (0, 770, 25.0), (0, 896, 32.0)])
+@pytest.mark.parametrize(
+    ("units", "raw", "celsius"), [(1, 245, 24.5), (0, 770, 25.0), (0, 896, 32.0)]
+)
 async def test_scale_from_scalar_converts_a_device_wide_unit(units, raw, celsius):
-    prof = profile(tables=[{
-        "name": "climate",
-        "metrics": [{"name": "temperature_celsius", "oid": f"{T}.5", "scale": 0.1,
-                     "scale_from": FAHRENHEIT_TO_CELSIUS}],
-    }])
+    prof = profile(
+        tables=[
+            {
+                "name": "climate",
+                "metrics": [
+                    {
+                        "name": "temperature_celsius",
+                        "oid": f"{T}.5",
+                        "scale": 0.1,
+                        "scale_from": FAHRENHEIT_TO_CELSIUS,
+                    }
+                ],
+            }
+        ]
+    )
     assert "1.3.6.1.4.1.99999.2.0" in prof.get_oids
     result = await run(prof, {col(5, 1): raw, "1.3.6.1.4.1.99999.2.0": units})
     assert sample_value(result.samples, "temperature_celsius") == pytest.approx(celsius)
@@ -166,18 +211,37 @@ async def test_scale_from_scalar_converts_a_device_wide_unit(units, raw, celsius
 
 async def test_unknown_device_unit_gives_no_temperature():
     prof = profile(
-        scalars=[{"name": "probe_celsius", "oid": "1.3.6.1.4.1.99999.3.0", "scale": 0.1,
-                  "scale_from": FAHRENHEIT_TO_CELSIUS}],
-        tables=[{"name": "climate",
-                 "metrics": [{"name": "temperature_celsius", "oid": f"{T}.5", "scale": 0.1,
-                              "scale_from": FAHRENHEIT_TO_CELSIUS}]}])
+        scalars=[
+            {
+                "name": "probe_celsius",
+                "oid": "1.3.6.1.4.1.99999.3.0",
+                "scale": 0.1,
+                "scale_from": FAHRENHEIT_TO_CELSIUS,
+            }
+        ],
+        tables=[
+            {
+                "name": "climate",
+                "metrics": [
+                    {
+                        "name": "temperature_celsius",
+                        "oid": f"{T}.5",
+                        "scale": 0.1,
+                        "scale_from": FAHRENHEIT_TO_CELSIUS,
+                    }
+                ],
+            }
+        ],
+    )
     without_unit = await run(prof, {col(5, 1): 245, "1.3.6.1.4.1.99999.3.0": 200})
     assert without_unit.samples == []
-    odd_unit = await run(prof, {col(5, 1): 245, "1.3.6.1.4.1.99999.3.0": 200,
-                                "1.3.6.1.4.1.99999.2.0": 7})
+    odd_unit = await run(
+        prof, {col(5, 1): 245, "1.3.6.1.4.1.99999.3.0": 200, "1.3.6.1.4.1.99999.2.0": 7}
+    )
     assert odd_unit.samples == []
-    celsius = await run(prof, {col(5, 1): 245, "1.3.6.1.4.1.99999.3.0": 200,
-                               "1.3.6.1.4.1.99999.2.0": 1})
+    celsius = await run(
+        prof, {col(5, 1): 245, "1.3.6.1.4.1.99999.3.0": 200, "1.3.6.1.4.1.99999.2.0": 1}
+    )
     assert sample_value(celsius.samples, "probe_celsius") == pytest.approx(20.0)
 
 
@@ -185,37 +249,67 @@ async def test_unknown_device_unit_gives_no_temperature():
 
 
 async def test_label_fallback_fills_only_missing_or_empty_names():
-    prof = profile(tables=[{
-        "name": "things",
-        "labels": [{"label": "sensor", "oid": f"{T}.7", "fallback": f"{T}.2"}],
-        "metrics": [{"name": "thing_value", "oid": f"{T}.9"}],
-    }])
-    result = await run(prof, {
-        col(7, 1): b"Inlet", col(2, 1): b"Temp sensor 1", col(9, 1): 1,
-        col(7, 2): b"", col(2, 2): b"PSU 2 output", col(9, 2): 2,
-        col(2, 3): b"Fan tray", col(9, 3): 3,
-    })
+    prof = profile(
+        tables=[
+            {
+                "name": "things",
+                "labels": [{"label": "sensor", "oid": f"{T}.7", "fallback": f"{T}.2"}],
+                "metrics": [{"name": "thing_value", "oid": f"{T}.9"}],
+            }
+        ]
+    )
+    result = await run(
+        prof,
+        {
+            col(7, 1): b"Inlet",
+            col(2, 1): b"Temp sensor 1",
+            col(9, 1): 1,
+            col(7, 2): b"",
+            col(2, 2): b"PSU 2 output",
+            col(9, 2): 2,
+            col(2, 3): b"Fan tray",
+            col(9, 3): 3,
+        },
+    )
     names = {s.labels["index"]: s.labels["sensor"] for s in result.samples}
     assert names == {"1": "Inlet", "2": "PSU 2 output", "3": "Fan tray"}
 
 
 async def test_label_and_index_maps_rename_values():
-    prof = profile(tables=[{
-        "name": "inputs",
-        "index": [{"label": "source", "map": {"1": "A", "2": "B"}}, {"label": "phase"}],
-        "labels": [{"label": "type", "oid": f"{T}.2",
-                    "map": {"1.3.6.1.2.1.25.2.1.4": "fixedDisk"}}],
-        "metrics": [{"name": "input_volts", "oid": f"{T}.3"}],
-    }])
-    result = await run(prof, {
-        col(2, "1.1"): "1.3.6.1.2.1.25.2.1.4", col(3, "1.1"): 229,
-        col(2, "2.1"): "1.3.6.1.2.1.25.2.1.99", col(3, "2.1"): 231,
-    })
-    assert sample_value(result.samples, "input_volts",
-                        {"source": "A", "phase": "1", "type": "fixedDisk"}) == 229
+    prof = profile(
+        tables=[
+            {
+                "name": "inputs",
+                "index": [{"label": "source", "map": {"1": "A", "2": "B"}}, {"label": "phase"}],
+                "labels": [
+                    {"label": "type", "oid": f"{T}.2", "map": {"1.3.6.1.2.1.25.2.1.4": "fixedDisk"}}
+                ],
+                "metrics": [{"name": "input_volts", "oid": f"{T}.3"}],
+            }
+        ]
+    )
+    result = await run(
+        prof,
+        {
+            col(2, "1.1"): "1.3.6.1.2.1.25.2.1.4",
+            col(3, "1.1"): 229,
+            col(2, "2.1"): "1.3.6.1.2.1.25.2.1.99",
+            col(3, "2.1"): 231,
+        },
+    )
+    assert (
+        sample_value(
+            result.samples, "input_volts", {"source": "A", "phase": "1", "type": "fixedDisk"}
+        )
+        == 229
+    )
     # a value the map does not list keeps its own text
-    assert sample_value(result.samples, "input_volts",
-                        {"source": "B", "type": "1.3.6.1.2.1.25.2.1.99"}) == 231
+    assert (
+        sample_value(
+            result.samples, "input_volts", {"source": "B", "type": "1.3.6.1.2.1.25.2.1.99"}
+        )
+        == 231
+    )
 
 
 # ------------------------------------------------------------------ what the schema refuses
@@ -224,34 +318,121 @@ async def test_label_and_index_maps_rename_values():
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"scalars": [{"name": "x", "oid": "1.3.6.1.4.1.1.1.0",
-                       "scale_from": {"column": "1.3.6.1.4.1.1.2"}}]},
-         "need a table row"),
-        ({"scalars": [{"name": "x", "oid": "1.3.6.1.4.1.1.1.0",
-                       "scale_from": {"column": "1.3.6.1.4.1.1.2",
-                                      "scalar": "1.3.6.1.4.1.1.3.0"}}]},
-         "exactly one of column, scalar"),
-        ({"tables": [{"name": "t", "metrics": [{
-            "name": "x", "oid": "1.3.6.1.4.1.1.1",
-            "scale_from": {"column": "1.3.6.1.4.1.1.2", "factors": {1: 2.0},
-                           "exponents": {1: 3}}}]}]},
-         "factors or exponents"),
-        ({"tables": [{"name": "t", "metrics": [{
-            "name": "x_total", "oid": "1.3.6.1.4.1.1.1", "type": "counter",
-            "name_by": {"column": "1.3.6.1.4.1.1.2", "names": {1: "y_joules"}}}]}]},
-         "must end in _total"),
-        ({"tables": [{"name": "t", "metrics": [{
-            "name": "x", "oid": "1.3.6.1.4.1.1.1", "enum": {1: "a"},
-            "name_by": {"column": "1.3.6.1.4.1.1.2", "names": {1: "y"}}}]}]},
-         "enum metric cannot"),
-        ({"tables": [{"name": "t", "metrics": [{
-            "name": "x", "oid": "1.3.6.1.4.1.1.1",
-            "only_if": {"column": "1.3.6.1.4.1.1.2", "in": []}}]}]},
-         "at least 1"),
-        ({"tables": [{"name": "t", "metrics": [{
-            "name": "x", "oid": "1.3.6.1.4.1.1.1",
-            "name_by": {"column": "1.3.6.1.4.1.1.2", "names": {1: "bad name"}}}]}]},
-         "pattern"),
+        (
+            {
+                "scalars": [
+                    {
+                        "name": "x",
+                        "oid": "1.3.6.1.4.1.1.1.0",
+                        "scale_from": {"column": "1.3.6.1.4.1.1.2"},
+                    }
+                ]
+            },
+            "need a table row",
+        ),
+        (
+            {
+                "scalars": [
+                    {
+                        "name": "x",
+                        "oid": "1.3.6.1.4.1.1.1.0",
+                        "scale_from": {"column": "1.3.6.1.4.1.1.2", "scalar": "1.3.6.1.4.1.1.3.0"},
+                    }
+                ]
+            },
+            "exactly one of column, scalar",
+        ),
+        (
+            {
+                "tables": [
+                    {
+                        "name": "t",
+                        "metrics": [
+                            {
+                                "name": "x",
+                                "oid": "1.3.6.1.4.1.1.1",
+                                "scale_from": {
+                                    "column": "1.3.6.1.4.1.1.2",
+                                    "factors": {1: 2.0},
+                                    "exponents": {1: 3},
+                                },
+                            }
+                        ],
+                    }
+                ]
+            },
+            "factors or exponents",
+        ),
+        (
+            {
+                "tables": [
+                    {
+                        "name": "t",
+                        "metrics": [
+                            {
+                                "name": "x_total",
+                                "oid": "1.3.6.1.4.1.1.1",
+                                "type": "counter",
+                                "name_by": {"column": "1.3.6.1.4.1.1.2", "names": {1: "y_joules"}},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "must end in _total",
+        ),
+        (
+            {
+                "tables": [
+                    {
+                        "name": "t",
+                        "metrics": [
+                            {
+                                "name": "x",
+                                "oid": "1.3.6.1.4.1.1.1",
+                                "enum": {1: "a"},
+                                "name_by": {"column": "1.3.6.1.4.1.1.2", "names": {1: "y"}},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "enum metric cannot",
+        ),
+        (
+            {
+                "tables": [
+                    {
+                        "name": "t",
+                        "metrics": [
+                            {
+                                "name": "x",
+                                "oid": "1.3.6.1.4.1.1.1",
+                                "only_if": {"column": "1.3.6.1.4.1.1.2", "in": []},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "at least 1",
+        ),
+        (
+            {
+                "tables": [
+                    {
+                        "name": "t",
+                        "metrics": [
+                            {
+                                "name": "x",
+                                "oid": "1.3.6.1.4.1.1.1",
+                                "name_by": {"column": "1.3.6.1.4.1.1.2", "names": {1: "bad name"}},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "pattern",
+        ),
     ],
 )
 def test_schema_refuses(body, message):
@@ -261,11 +442,16 @@ def test_schema_refuses(body, message):
 
 
 def test_rule_may_name_a_name_by_metric_but_not_an_unknown_one():
-    table = {**SENSOR, "component": "sensor {entPhysicalIndex}",
-             "status": [{"when": {"metric": "sensor_volts", "below": 11}, "status": "degraded"}]}
+    table = {
+        **SENSOR,
+        "component": "sensor {entPhysicalIndex}",
+        "status": [{"when": {"metric": "sensor_volts", "below": 11}, "status": "degraded"}],
+    }
     parse_profile({"name": "t", "tables": [table]})
-    bad = {**table, "status": [{"when": {"metric": "sensor_amperes", "above": 1},
-                                "status": "degraded"}]}
+    bad = {
+        **table,
+        "status": [{"when": {"metric": "sensor_amperes", "above": 1}, "status": "degraded"}],
+    }
     with pytest.raises(ValidationError, match="unknown metric 'sensor_amperes'"):
         parse_profile({"name": "t", "tables": [bad]})
 
@@ -273,9 +459,16 @@ def test_rule_may_name_a_name_by_metric_but_not_an_unknown_one():
 # ------------------------------------------------------ decimals stay the decimals they are
 
 
-@pytest.mark.parametrize(("raw", "scale", "expected"),
-                         [(232, 0.1, 23.2), (348, 0.1, 34.8), (95, 0.01, 0.95), (48, 0.1, 4.8),
-                          (185432161, 0.01, 1854321.61)])
+@pytest.mark.parametrize(
+    ("raw", "scale", "expected"),
+    [
+        (232, 0.1, 23.2),
+        (348, 0.1, 34.8),
+        (95, 0.01, 0.95),
+        (48, 0.1, 4.8),
+        (185432161, 0.01, 1854321.61),
+    ],
+)
 async def test_scaled_readings_equal_their_decimal(raw, scale, expected):
     prof = profile(scalars=[{"name": "x", "oid": "1.3.6.1.4.1.99999.9.0", "scale": scale}])
     result = await run(prof, {"1.3.6.1.4.1.99999.9.0": raw})
@@ -284,9 +477,11 @@ async def test_scaled_readings_equal_their_decimal(raw, scale, expected):
 
 async def test_a_reading_on_the_threshold_does_not_cross_it():
     # 270 tenths x 0.1 used to come out as 27.000000000000004, "above 27"
-    prof = profile(component="room", scalars=[
-        {"name": "t_celsius", "oid": "1.3.6.1.4.1.99999.9.0", "scale": 0.1}],
-        status=[{"when": {"metric": "t_celsius", "above": 27}, "status": "degraded"}])
+    prof = profile(
+        component="room",
+        scalars=[{"name": "t_celsius", "oid": "1.3.6.1.4.1.99999.9.0", "scale": 0.1}],
+        status=[{"when": {"metric": "t_celsius", "above": 27}, "status": "degraded"}],
+    )
     at_limit = await run(prof, {"1.3.6.1.4.1.99999.9.0": 270})
     assert component(at_limit, "room").status == "ok"
     past = await run(prof, {"1.3.6.1.4.1.99999.9.0": 271})
