@@ -13,10 +13,10 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collector.snmp.client import Missing, Value
 
@@ -33,6 +33,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+@lru_cache(maxsize=1024)
 def split_scale(scale: float) -> tuple[float, float]:
     """A scale as (multiplier, divisor): 0.1 becomes (1, 10), so a reading of 232 tenths is
     computed as 232 / 10 = 23.2 (the double nearest the decimal) rather than
@@ -158,16 +159,9 @@ class MetricDef(_Strict):
     precision_from: Oid | None = None
     name_by: NameBy | None = None
     only_if: OnlyIf | None = None
-    # `scale` as (multiplier, divisor), worked out once for the poller's hot path
-    _mul: float = PrivateAttr(default=1.0)
-    _div: float = PrivateAttr(default=1.0)
-
-    def model_post_init(self, context: Any, /) -> None:
-        self._mul, self._div = split_scale(self.scale)
-
     @property
     def mul_div(self) -> tuple[float, float]:
-        return self._mul, self._div
+        return split_scale(self.scale)
 
     @model_validator(mode="after")
     def _counter_named_total(self) -> MetricDef:

@@ -21,6 +21,7 @@ from collector.profile import (
     as_text,
     decode_index,
     precision_divisor,
+    split_scale,
 )
 from collector.snmp.client import Missing, SnmpClient, SnmpError, Value, WalkResult
 from tierwatch.model import ComponentStatus, Sample, Status
@@ -364,14 +365,18 @@ def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[
             return number
         samples.append(Sample(metric.name, labels, number, ts))
         return number
-    mul, div = metric.mul_div
     name = metric.name
+    scale = metric.scale
     if adjust is not None:
+        mul, div = split_scale(scale)
         row_name, row_mul, row_div, row_offset = adjust
         value = number * mul * row_mul / (div * row_div) + metric.offset + row_offset
         name = row_name or name
-    elif mul != 1.0 or div != 1.0 or metric.offset:
+    elif scale != 1.0:
+        mul, div = split_scale(scale)
         value = number * mul / div + metric.offset
+    elif metric.offset:
+        value = number + metric.offset
     else:
         value = float(number)
     values[name] = value
