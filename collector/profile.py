@@ -159,6 +159,18 @@ class MetricDef(_Strict):
     precision_from: Oid | None = None
     name_by: NameBy | None = None
     only_if: OnlyIf | None = None
+    # constant labels on every sample of this metric, so that objects the MIB splits into
+    # atsStatusSourceAStatus and atsStatusSourceBStatus become ats_source_status{source=...}
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    # the name status rules use for this metric (default: `name`); needed when two
+    # definitions share a name and differ by their constant labels
+    id: MetricName | None = None
+
+    @property
+    def key(self) -> str:
+        """What status rules call this metric."""
+        return self.id or self.name
+
     @property
     def mul_div(self) -> tuple[float, float]:
         return split_scale(self.scale)
@@ -172,12 +184,17 @@ class MetricDef(_Strict):
             raise ValueError("enum_as: state_set needs an enum")
         if self.enum is not None and (self.name_by or self.scale_from or self.precision_from):
             raise ValueError("an enum metric cannot use name_by, scale_from or precision_from")
+        if self.name_by is not None and self.id is not None:
+            raise ValueError("name_by metrics are known to rules by their per-row names; no id")
+        if "state" in self.labels:
+            raise ValueError("'state' is the label of state sets")
         return self
 
     def all_names(self) -> list[str]:
-        """The metric names this definition can produce (one, or one per name_by entry)."""
+        """The names status rules know this definition by (its key, or one per name_by
+        entry, which are also the sample names)."""
         if self.name_by is None:
-            return [self.name]
+            return [self.key]
         return list(dict.fromkeys(n.name for n in self.name_by.names.values()))
 
     @property
@@ -327,7 +344,13 @@ class ProfileDef(_Strict):
                 raise ValueError(
                     f"scalar {metric.name!r}: name_by, precision_from, only_if and "
                     f"scale_from.column need a table row; use scale_from.scalar")
-        scalar_names = {m.name for m in self.scalars}
+        for metrics, where in [(self.scalars, "scalars"),
+                               *((t.metrics, f"table {t.name!r}") for t in self.tables)]:
+            keys = [m.key for m in metrics if m.name_by is None]
+            doubled = sorted({k for k in keys if keys.count(k) > 1})
+            if doubled:
+                raise ValueError(f"{where}: {doubled} defined twice; give each an `id`")
+        scalar_names = {m.key for m in self.scalars}
         for rule in self.status:
             for name in _rule_metrics(rule.when):
                 if name not in scalar_names:

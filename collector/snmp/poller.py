@@ -353,11 +353,14 @@ def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[
         return None
     if metric.unavailable and number in metric.unavailable:
         return None
+    if metric.labels:
+        labels = {**labels, **metric.labels}
     if metric.enum is not None:
         state = metric.enum.get(int(number))
-        values[metric.name] = number
+        key = metric.id or metric.name
+        values[key] = number
         if state is not None:
-            names[metric.name] = state
+            names[key] = state
         if metric.enum_as == "state_set":
             for state_name in dict.fromkeys(metric.enum.values()):  # names may repeat
                 samples.append(Sample(metric.name, {**labels, "state": state_name},
@@ -379,7 +382,7 @@ def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[
         value = number + metric.offset
     else:
         value = float(number)
-    values[name] = value
+    values[metric.id or name] = value
     samples.append(Sample(name, labels, value, ts))
     return value
 

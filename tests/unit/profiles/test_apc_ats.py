@@ -41,6 +41,10 @@ async def test_readings_in_base_units():
     assert sample_value(s, "ats_output_phase_state", {**out, "state": "normal"}) == 1
     assert sample_value(s, "ats_output_frequency_hertz", {"output": "1"}) == 50
     assert sample_value(s, "ats_rating_amperes") == 16
+    assert sample_value(s, "ats_source_status", {"source": "A"}) == 2  # ok
+    assert sample_value(s, "ats_source_status", {"source": "B"}) == 2
+    supplies = {x.labels["supply"] for x in matching(s, "ats_power_supply_status")}
+    assert supplies == {"5V", "24V source A", "24V source B", "+12V", "-12V"}
     info = next(x for x in s if x.name == "ats_info")
     assert (info.labels["model"], info.labels["serial"]) == ("AP7724", "5A1731E01234")
     assert component(result, "ats").status == "ok"
@@ -53,6 +57,8 @@ async def test_source_b_readings():
     assert sample_value(s, "ats_selected_source", {"state": "B"}) == 1
     assert sample_value(s, "ats_input_volts", {"source": "A", "phase": "1"}) == 0
     assert sample_value(s, "ats_redundancy_state", {"state": "lost"}) == 1
+    assert sample_value(s, "ats_source_status", {"source": "A"}) == 1  # fail
+    assert sample_value(s, "ats_source_status", {"source": "B"}) == 2
 
 
 @pytest.mark.parametrize(

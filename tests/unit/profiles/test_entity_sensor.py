@@ -52,7 +52,7 @@ async def test_each_sensor_has_one_reading_except_the_unavailable_one():
     ]
     assert sample_value(result.samples, "entity_sensor_status", {"sensor": nim}) == 2
     # a sensor without entPhysicalName is labelled with its entPhysicalDescr
-    assert sample_value(result.samples, "entity_sensor_status", {"entPhysicalIndex": "1030"}) == 1
+    assert sample_value(result.samples, "entity_sensor_status", {"ent_physical_index": "1030"}) == 1
     assert all(c.status == "ok" for c in result.components if c.rollup)
 
 
@@ -77,10 +77,10 @@ async def test_psu_fail_readings():
 
 async def test_interfaces_alongside():
     result = await poll_model(MODEL, PROFILES)
-    wan = {"ifName": "Gi0/0/0"}
+    wan = {"if_name": "Gi0/0/0"}
     assert sample_value(result.samples, "if_hc_in_octets_total", wan) == 9_000_000_000
     assert sample_value(result.samples, "if_speed_bytes", wan) == 125_000_000  # 1000 Mbit/s
     alias = next(
-        x for x in result.samples if x.name == "if_oper_status" and x.labels["ifName"] == "Gi0/0/1"
-    ).labels["ifAlias"]
+        x for x in result.samples if x.name == "if_oper_status" and x.labels["if_name"] == "Gi0/0/1"
+    ).labels["if_alias"]
     assert alias == "WAN: Viettel (kênh dự phòng)"

@@ -17,15 +17,15 @@ MODEL = "net-snmp-linux"
 async def test_storage_in_bytes():
     result = await poll_model(MODEL, ["host-resources"])
     s = result.samples
-    root = {"hrStorageDescr": "/"}
+    root = {"hr_storage_descr": "/"}
     assert sample_value(s, "host_storage_size_bytes", root) == 24674867 * 4096
     assert sample_value(s, "host_storage_used_bytes", root) == 38_429_130_752  # 9382112 x 4096
-    assert sample_value(s, "host_storage_used_bytes", {"hrStorageDescr": "/boot"}) == 98234 * 1024
-    ram = {"hrStorageDescr": "Physical memory"}
+    assert sample_value(s, "host_storage_used_bytes", {"hr_storage_descr": "/boot"}) == 98234 * 1024
+    ram = {"hr_storage_descr": "Physical memory"}
     assert sample_value(s, "host_storage_size_bytes", ram) == 67_423_363_072  # 65843128 KiB
     assert sample_value(s, "host_storage_allocation_failures_total", root) == 0
     types = {
-        x.labels["hrStorageDescr"]: x.labels["hrStorageType"]
+        x.labels["hr_storage_descr"]: x.labels["hr_storage_type"]
         for x in matching(s, "host_storage_size_bytes")
     }
     assert types["/"] == "fixedDisk"
@@ -48,9 +48,9 @@ async def test_system_figures():
 async def test_processor_load_as_ratio():
     result = await poll_model(MODEL, ["host-resources"])
     loads = {
-        x.labels["hrDeviceIndex"]: x.value
+        x.labels["hr_device_index"]: x.value
         for x in matching(result.samples, "host_processor_load_ratio")
     }
     assert loads == {"196608": 0.23, "196609": 0.31, "196610": 0.18, "196611": 0.27}
     cpu = matching(result.samples, "host_processor_load_ratio")[0]
-    assert cpu.labels["hrDeviceDescr"].startswith("GenuineIntel: Intel(R) Xeon(R) Silver 4214R")
+    assert cpu.labels["hr_device_descr"].startswith("GenuineIntel: Intel(R) Xeon(R) Silver 4214R")

@@ -71,7 +71,7 @@ async def test_row_without_its_scale_gives_no_sample():
 
 SENSOR: dict[str, Any] = {
     "name": "sensors",
-    "index": [{"label": "entPhysicalIndex"}],
+    "index": [{"label": "ent_physical_index"}],
     "metrics": [
         {
             "name": "sensor_value",
@@ -121,7 +121,9 @@ async def test_sensor_value_follows_scale_precision_and_type(
     kind, scale, precision, raw, name, expected
 ):
     result = await run(profile(tables=[SENSOR]), sensor_row(7, kind, scale, precision, raw))
-    assert sample_value(result.samples, name, {"entPhysicalIndex": "7"}) == pytest.approx(expected)
+    assert sample_value(result.samples, name, {"ent_physical_index": "7"}) == pytest.approx(
+        expected
+    )
     assert [s.name for s in result.samples] == [name]
 
 
@@ -154,7 +156,7 @@ def test_plan_walks_the_columns_the_arithmetic_reads():
 async def test_status_rules_see_the_per_row_name():
     table = {
         **SENSOR,
-        "component": "sensor {entPhysicalIndex}",
+        "component": "sensor {ent_physical_index}",
         "status": [
             {
                 "when": {"metric": "sensor_celsius", "above": 40},
@@ -444,7 +446,7 @@ def test_schema_refuses(body, message):
 def test_rule_may_name_a_name_by_metric_but_not_an_unknown_one():
     table = {
         **SENSOR,
-        "component": "sensor {entPhysicalIndex}",
+        "component": "sensor {ent_physical_index}",
         "status": [{"when": {"metric": "sensor_volts", "below": 11}, "status": "degraded"}],
     }
     parse_profile({"name": "t", "tables": [table]})
@@ -486,3 +488,59 @@ async def test_a_reading_on_the_threshold_does_not_cross_it():
     assert component(at_limit, "room").status == "ok"
     past = await run(prof, {"1.3.6.1.4.1.99999.9.0": 271})
     assert component(past, "room").status == "degraded"
+
+
+# ------------------------------------------------- constant labels, and rule ids for them
+
+TWIN = {
+    "component": "ats",
+    "scalars": [
+        {
+            "name": "source_status",
+            "id": "source_a",
+            "labels": {"source": "A"},
+            "oid": "1.3.6.1.4.1.99999.5.1.0",
+            "enum": {1: "fail", 2: "ok"},
+        },
+        {
+            "name": "source_status",
+            "id": "source_b",
+            "labels": {"source": "B"},
+            "oid": "1.3.6.1.4.1.99999.5.2.0",
+            "enum": {1: "fail", 2: "ok"},
+        },
+    ],
+    "status": [
+        {
+            "when": {"metric": "source_b", "in": ["fail"]},
+            "status": "degraded",
+            "condition": "source_b_lost",
+        }
+    ],
+}
+
+
+async def test_constant_labels_split_one_metric_and_ids_keep_rules_apart():
+    result = await run(
+        profile(**TWIN), {"1.3.6.1.4.1.99999.5.1.0": 2, "1.3.6.1.4.1.99999.5.2.0": 1}
+    )
+    assert sample_value(result.samples, "source_status", {"source": "A"}) == 2
+    assert sample_value(result.samples, "source_status", {"source": "B"}) == 1
+    assert component(result, "ats").conditions == {"source_b_lost"}
+    healthy = await run(
+        profile(**TWIN), {"1.3.6.1.4.1.99999.5.1.0": 1, "1.3.6.1.4.1.99999.5.2.0": 2}
+    )
+    assert component(healthy, "ats").status == "ok"  # A failing does not trip B's rule
+
+
+def test_a_name_defined_twice_needs_ids():
+    body = {"scalars": [{**m, "id": None} for m in TWIN["scalars"]]}
+    with pytest.raises(ValidationError, match="defined twice"):
+        parse_profile({"name": "t", **body})
+    with pytest.raises(ValidationError, match="label of state sets"):
+        parse_profile(
+            {
+                "name": "t",
+                "scalars": [{"name": "x", "oid": "1.3.6.1.4.1.1.1.0", "labels": {"state": "on"}}],
+            }
+        )

@@ -61,6 +61,24 @@ NOT_BASE = {
     "tenths",
     "hundredths",
 }
+# words promtool's linter reads as abbreviated units ("_b_" is bytes): `promtool check
+# metrics` fails on a name holding one (tests/integration runs promtool on the demo)
+PROMLINT_ABBREVIATIONS = {
+    "s",
+    "ms",
+    "us",
+    "ns",
+    "sec",
+    "b",
+    "kb",
+    "mb",
+    "gb",
+    "tb",
+    "pb",
+    "m",
+    "h",
+    "d",
+}
 HELP_NAMES_OBJECT = re.compile(r"\([a-z][A-Za-z0-9]+")
 
 
@@ -122,6 +140,12 @@ def test_metric_names_follow_the_rules(path: Path):
                 problems.append(f"{name}: a counter must end in _total")
             if metric.type != "counter" and name.endswith("_total"):
                 problems.append(f"{name}: only counters end in _total")
+            if PROMLINT_ABBREVIATIONS & set(name.split("_")):
+                problems.append(
+                    f"{name}: promtool reads "
+                    f"{sorted(PROMLINT_ABBREVIATIONS & set(name.split('_')))} "
+                    f"as an abbreviated unit"
+                )
             if NOT_BASE & set(words):
                 problems.append(f"{name}: {sorted(NOT_BASE & set(words))} is not a base unit")
             for unit in UNITS:
@@ -137,6 +161,15 @@ def test_metric_names_follow_the_rules(path: Path):
         if not HELP_NAMES_OBJECT.search(info.help):
             problems.append(f"{info.name}: help does not name its MIB objects")
     assert problems == []
+
+
+@pytest.mark.parametrize("path", PROFILE_FILES, ids=lambda p: p.stem)
+def test_label_names_are_snake_case(path: Path):
+    d = definitions(path)
+    names = [lab for info in d.info for lab in info.labels]
+    for table in d.tables:
+        names += [part.label for part in table.index] + [lab.label for lab in table.labels]
+    assert [n for n in names if not re.fullmatch(r"[a-z][a-z0-9_]*", n)] == []
 
 
 def test_one_metric_name_has_one_type_across_profiles():
