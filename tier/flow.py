@@ -1,0 +1,146 @@
+"""Feasible(H): can the nodes of a view carry every load's demand? (TIER-MODEL formula 2)
+
+The flow network: SOURCE feeds every source with its rating (no rating: unlimited); a node
+with a capacity is split into an in-node and an out-node joined by its capacity (sources
+get their rating on the SOURCE edge instead); edges between nodes are unlimited; every
+target (a load class or a pass-through load) drains to SINK with its demand. networkx's
+preflow-push finds the maximum flow.
+
+A target is served when it is reachable and the flow can satisfy it. When the flow falls
+short, the targets marked "capacity short" are the ones that can still reach SINK in the
+residual network: those whose demand is unmet, and those whose supply could be shifted to
+an unmet one (they share its bottleneck). That set is fixed by the network (it is the sink
+side of networkx's canonical minimum cut), so the answer does not depend on which of many
+maximum flows the algorithm happened to find.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import networkx as nx
+from networkx.algorithms.flow import preflow_push
+
+from tier.graph import SINK, SOURCE, View
+
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a view (less some removed nodes) does for a set of targets."""
+
+    unreachable: frozenset[Hashable] = frozenset()
+    short: frozenset[Hashable] = frozenset()
+    # Flow through each node id in the maximum flow found (only what `serve` was asked for).
+    through: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unreachable and not self.short
+
+
+def tolerance(total: float) -> float:
+    return 1e-9 * max(1.0, total)
+
+
+def _split(view: View, node: Hashable) -> bool:
+    if not isinstance(node, str) or node in view.sub.sources:
+        return False
+    return view.sub.specs[node].capacity is not None
+
+
+def _inlet(view: View, node: Hashable) -> Hashable:
+    return ("i", node) if _split(view, node) else node
+
+
+def _outlet(view: View, node: Hashable) -> Hashable:
+    return ("o", node) if _split(view, node) else node
+
+
+def serve(
+    view: View,
+    demand: Mapping[Hashable, float],
+    targets: frozenset[Hashable] | None = None,
+    removed: frozenset[str] = frozenset(),
+    with_through: bool = False,
+) -> Outcome:
+    """Which of `targets` (default: all) the view, less `removed`, leaves unreachable or short.
+
+    `demand` maps each target node to its demand. A removed target is not asked about.
+    """
+    graph = view.graph
+    wanted = frozenset(view.members) if targets is None else targets
+    wanted = frozenset(t for t in wanted if t not in removed)
+    if removed:
+        reachable = nx.descendants(nx.restricted_view(graph, removed, []), SOURCE)
+    else:
+        reachable = set(view.idom)
+    unreachable = frozenset(t for t in wanted if t not in reachable)
+    live = [t for t in wanted if t in reachable]
+    total = sum(demand[t] for t in live)
+    if total <= tolerance(0.0):
+        return Outcome(unreachable=unreachable)
+
+    network = _network(view, demand, frozenset(live), removed, reachable)
+    residual = preflow_push(network, SOURCE, SINK)
+    tol = tolerance(total)
+    through: Mapping[str, float] = _EMPTY
+    if with_through:
+        through = _through(view, network, residual, reachable)
+    if residual.graph["flow_value"] >= total - tol:
+        return Outcome(unreachable=unreachable, through=through)
+    open_edges = nx.subgraph_view(
+        residual,
+        filter_edge=lambda u, v: residual[u][v]["capacity"] - residual[u][v]["flow"] > tol,
+    )
+    contended = nx.ancestors(open_edges, SINK)
+    short = frozenset(t for t in live if _outlet(view, t) in contended)
+    return Outcome(unreachable=unreachable, short=short, through=through)
+
+
+def _network(
+    view: View,
+    demand: Mapping[Hashable, float],
+    live: frozenset[Hashable],
+    removed: frozenset[str],
+    reachable: set[Hashable],
+) -> nx.DiGraph:
+    specs = view.sub.specs
+    network: nx.DiGraph = nx.DiGraph()
+    network.add_nodes_from((SOURCE, SINK))
+    for node in reachable:
+        if not isinstance(node, str) and node not in live:
+            continue  # a load class nobody asked about
+        if _split(view, node):
+            network.add_edge(("i", node), ("o", node), capacity=specs[node].capacity)
+        for succ in view.graph.succ[node]:
+            if succ in reachable and succ not in removed:
+                network.add_edge(_outlet(view, node), _inlet(view, succ))
+    for source in view.graph.succ[SOURCE]:
+        if source in removed:
+            continue
+        capacity = specs[source].capacity
+        if capacity is None:
+            network.add_edge(SOURCE, source)
+        else:
+            network.add_edge(SOURCE, source, capacity=capacity)
+    for target in live:
+        network.add_edge(_outlet(view, target), SINK, capacity=demand[target])
+    return network
+
+
+def _through(
+    view: View, network: nx.DiGraph, residual: nx.DiGraph, reachable: set[Hashable]
+) -> Mapping[str, float]:
+    flows: dict[str, float] = {}
+    for node in reachable:
+        if not isinstance(node, str):
+            continue
+        if _split(view, node):
+            flows[node] = residual[("i", node)][("o", node)]["flow"]
+        else:
+            flows[node] = sum(max(0.0, residual[node][w]["flow"]) for w in network.succ[node])
+    return MappingProxyType(flows)

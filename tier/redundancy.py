@@ -1,0 +1,136 @@
+"""Capacity groups: how many units are required, how many spare, and the label (formula 1).
+
+For a group with demand D and unit capacities c_1 >= c_2 >= ... (the available units in the
+live view, every unit in the design view):
+
+* required N_req = the least m with c_1 + .. + c_m >= D. When all units together fall
+  short, N_req counts the units there are plus as many more of the group's largest unit
+  size as would close the gap (so "N-1" says one unit is missing).
+* spare R = the largest k such that the units beyond the k largest still cover D; R = -1
+  when all units together fall short.
+* label: "N-x" (x = N_req - available units) when short, "N" when R = 0, "N+R" otherwise,
+  and "2N" when the group has two sides (tier/graph.py `_two_sides`: the units reached
+  through one cord of a load are one side, exactly two sides, every load has a cord on
+  each) and each side's available capacity alone covers D.
+
+A group's demand is its declared demand, else the sum of the demands (measured where
+given) of the loads downstream of any of its units, every node present: a failed unit does
+not make the demand it should carry go away.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from tier.graph import GroupDef, SubsystemGraph
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    id: str
+    kind: str
+    demand: float
+    required: int
+    installed: int
+    available: int
+    spare: int
+    label: str
+    capacity_installed: float
+    capacity_available: float
+    unavailable_units: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "required": self.required,
+            "installed": self.installed,
+            "available": self.available,
+            "spare": self.spare,
+            "label": self.label,
+            "demand": self.demand,
+            "capacity_installed": self.capacity_installed,
+            "capacity_available": self.capacity_available,
+            "unavailable_units": list(self.unavailable_units),
+        }
+
+
+def required_and_spare(
+    capacities: Sequence[float], demand: float, unit_size: float | None = None
+) -> tuple[int, int]:
+    """(N_req, R) for units of these capacities against a demand.
+
+    `unit_size` is the size assumed for units that would have to be added when the given
+    ones fall short (default: the largest given).
+    """
+    ordered = sorted(capacities, reverse=True)
+    total = sum(ordered)
+    eps = 1e-9 * max(1.0, demand)
+    if total < demand - eps:
+        size = unit_size if unit_size is not None else (ordered[0] if ordered else 0.0)
+        missing = math.ceil((demand - total) / size - 1e-9) if size > 0 else 1
+        return len(ordered) + max(1, missing), -1
+    running = 0.0
+    required = 0
+    for capacity in ordered:
+        if running >= demand - eps:
+            break
+        running += capacity
+        required += 1
+    spare = 0
+    remaining = total
+    for capacity in ordered:
+        if remaining - capacity < demand - eps:
+            break
+        remaining -= capacity
+        spare += 1
+    return required, spare
+
+
+def label(required: int, available: int, spare: int, two_n: bool) -> str:
+    if spare < 0:
+        return f"N-{max(1, required - available)}"
+    if spare == 0:
+        return "N"
+    return "2N" if two_n else f"N+{spare}"
+
+
+def group_demand(group: GroupDef, demands: Mapping[str, float]) -> float:
+    if group.declared_demand is not None:
+        return group.declared_demand
+    return sum(demands[load] for load in group.serves)
+
+
+def group_state(
+    sub: SubsystemGraph,
+    group: GroupDef,
+    unavailable: frozenset[str],
+    demands: Mapping[str, float],
+) -> GroupState:
+    capacity = {unit: sub.specs[unit].capacity or 0.0 for unit in group.units}
+    up = [unit for unit in group.units if unit not in unavailable]
+    demand = group_demand(group, demands)
+    largest = max(capacity.values(), default=0.0)
+    required, spare = required_and_spare([capacity[u] for u in up], demand, largest)
+    two_n = False
+    if group.sides is not None and spare >= 1:
+        eps = 1e-9 * max(1.0, demand)
+        two_n = all(
+            sum(capacity[u] for u in side if u not in unavailable) >= demand - eps
+            for side in group.sides
+        )
+    return GroupState(
+        id=group.id,
+        kind=group.kind,
+        demand=demand,
+        required=required,
+        installed=len(group.units),
+        available=len(up),
+        spare=spare,
+        label=label(required, len(up), spare, two_n),
+        capacity_installed=sum(capacity.values()),
+        capacity_available=sum(capacity[u] for u in up),
+        unavailable_units=tuple(u for u in group.units if u in unavailable),
+    )

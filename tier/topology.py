@@ -1,0 +1,349 @@
+"""The `topology:` section of tierwatch.yaml, and the checks a graph needs beyond its schema.
+
+One section per subsystem (`power`, `cooling`, `network`), each a list of capacity `groups`
+(optional declared demands) and a list of `nodes`. A node is fed from other nodes; a node
+with a `demand` (or a `demand_metric`) is a load and its `fed_from` entries are its cords.
+
+Rules that decide how a topology is read (the engine in tier/graph.py follows them):
+
+* Sources. A node is a source when it has no `fed_from` and its kind is a source kind of
+  its subsystem: power {generator, utility}; cooling {chiller, crac, cooling_tower,
+  dry_cooler} (a CRAC with no `fed_from` is a self-contained DX unit: its own compressor
+  is its source; a CRAC fed from a loop is not a source); network {carrier}. Any other
+  node with no `fed_from` is a configuration error: it would be a source by accident.
+* Utility is shown but not counted: at Tier III the engine-generators are the primary
+  source and losing the utility is not a failure, so utility nodes and their edges are left
+  out of every tier computation (a load fed only from the utility is not served).
+* Capacity groups. Nodes of one kind with a `capacity` form a group whose id is the kind,
+  unless a node names its `group`. Loads and utility nodes never join a group. A group's
+  demand is its declared demand (`groups:`), else the demand of the loads it serves.
+* Node ids are unique across the whole topology (statuses are keyed by node id).
+* `unavailable_when` lists the node statuses that take a node out of service (default:
+  failed, unknown, bypass, off). `degraded` (a UPS on battery) leaves it available but
+  exposed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from tierwatch.model import NodeStatus
+
+SUBSYSTEMS: tuple[str, ...] = ("power", "cooling", "network")
+
+NodeKind = Literal[
+    # power
+    "generator",
+    "utility",
+    "ats",
+    "sts",
+    "switchboard",
+    "transformer",
+    "busway",
+    "ups",
+    "pdu",
+    "rpp",
+    "rack",
+    "server",
+    # cooling
+    "chiller",
+    "cooling_tower",
+    "dry_cooler",
+    "pump",
+    "loop",
+    "crac",
+    "crah",
+    "inrow",
+    "zone",
+    # network
+    "carrier",
+    "router",
+    "firewall",
+    "core",
+    "distribution",
+    "access",
+    "switch",
+    "district",
+    "site",
+]
+
+SOURCE_KINDS: dict[str, frozenset[str]] = {
+    "power": frozenset({"generator", "utility"}),
+    "cooling": frozenset({"chiller", "crac", "cooling_tower", "dry_cooler"}),
+    "network": frozenset({"carrier"}),
+}
+# Shown in the output but left out of every tier computation.
+NOT_COUNTED_KINDS: frozenset[str] = frozenset({"utility"})
+
+DEFAULT_UNAVAILABLE_WHEN: tuple[NodeStatus, ...] = (
+    NodeStatus.FAILED,
+    NodeStatus.UNKNOWN,
+    NodeStatus.BYPASS,
+    NodeStatus.OFF,
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Feed(_Strict):
+    """One `fed_from` entry: a feeder id and the mode of the connection."""
+
+    id: str = Field(min_length=1)
+    # manual: a normally open tie or a maintenance bypass, closed by hand for planned work.
+    mode: Literal["auto", "manual"] = "auto"
+
+    @property
+    def manual(self) -> bool:
+        return self.mode == "manual"
+
+
+class DemandMetric(_Strict):
+    """Where a load's measured demand comes from; the service reads it, the model declares it."""
+
+    device: str = Field(min_length=1)
+    metric: str = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    scale: float = 1.0  # e.g. 0.001 for a rack PDU reporting watts into a kW topology
+
+
+class GroupSpec(_Strict):
+    """A capacity group's declared demand (e.g. generators also carry the mechanical load)."""
+
+    id: str = Field(min_length=1)
+    demand: float
+    kind: NodeKind | None = None
+
+    @field_validator("demand")
+    @classmethod
+    def _non_negative(cls, value: float, info: ValidationInfo) -> float:
+        if value < 0:
+            raise ValueError(f"group {info.data.get('id')!r}: demand must be >= 0, got {value:g}")
+        return value
+
+
+class NodeSpec(_Strict):
+    """One node of a subsystem graph."""
+
+    id: str = Field(min_length=1)
+    kind: NodeKind
+    capacity: float | None = None  # kW, kW of cooling or Mbit/s
+    demand: float | None = None
+    demand_metric: DemandMetric | None = None
+    fed_from: tuple[Feed, ...] = ()
+    device: str | None = None
+    component: str | None = None
+    unavailable_when: tuple[NodeStatus, ...] = DEFAULT_UNAVAILABLE_WHEN
+    group: str | None = None
+    compartment: str | None = None
+    name: str | None = None
+
+    @field_validator("capacity", "demand")
+    @classmethod
+    def _non_negative(cls, value: float | None, info: ValidationInfo) -> float | None:
+        # Named here (not with ge=0) so the message says which node, not only which index.
+        if value is not None and value < 0:
+            raise ValueError(
+                f"node {info.data.get('id')!r}: {info.field_name} must be >= 0, got {value:g}"
+            )
+        return value
+
+    @field_validator("fed_from", mode="before")
+    @classmethod
+    def _ids_are_auto_feeds(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [{"id": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("unavailable_when")
+    @classmethod
+    def _ok_is_never_unavailable(cls, value: tuple[NodeStatus, ...]) -> tuple[NodeStatus, ...]:
+        if NodeStatus.OK in value:
+            raise ValueError("'ok' cannot make a node unavailable")
+        return value
+
+    @model_validator(mode="after")
+    def _component_needs_device(self) -> NodeSpec:
+        if self.component is not None and self.device is None:
+            raise ValueError(f"node {self.id!r}: component {self.component!r} needs a device")
+        return self
+
+    @property
+    def is_load(self) -> bool:
+        return self.demand is not None or self.demand_metric is not None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class SubsystemTopology(_Strict):
+    groups: tuple[GroupSpec, ...] = ()
+    nodes: tuple[NodeSpec, ...] = ()
+
+
+class TopologyConfig(_Strict):
+    power: SubsystemTopology = SubsystemTopology()
+    cooling: SubsystemTopology = SubsystemTopology()
+    network: SubsystemTopology = SubsystemTopology()
+
+    def subsystems(self) -> Iterator[tuple[str, SubsystemTopology]]:
+        for name in SUBSYSTEMS:
+            yield name, getattr(self, name)
+
+    def node_ids(self) -> set[str]:
+        return {node.id for _, sub in self.subsystems() for node in sub.nodes}
+
+
+def is_source(subsystem: str, node: NodeSpec) -> bool:
+    return not node.fed_from and node.kind in SOURCE_KINDS[subsystem]
+
+
+def group_of(node: NodeSpec) -> str | None:
+    """The capacity group a node belongs to, or None (loads and utility never join one)."""
+    if node.is_load or node.kind in NOT_COUNTED_KINDS:
+        return None
+    if node.group is not None:
+        return node.group
+    return node.kind if node.capacity is not None else None
+
+
+def validate_topology(topo: TopologyConfig, device_ids: set[str] | None = None) -> list[str]:
+    """Every problem of a schema-valid topology, each as "key.path: message".
+
+    Checked: duplicate ids (across subsystems too), feeds naming unknown nodes or another
+    subsystem's node, a node fed twice from one feeder or from itself, cycles (the nodes in
+    each cycle named), non-source nodes fed from nothing, loads with no path from a source,
+    device bindings to unknown devices (when `device_ids` is given), group declarations and
+    node `group`s that do not fit. Negative capacities and demands are refused by the schema.
+    """
+    problems: list[str] = []
+    first_seen: dict[str, str] = {}
+    for name, sub in topo.subsystems():
+        for i, node in enumerate(sub.nodes):
+            key = f"topology.{name}.nodes[{i}]"
+            if node.id in first_seen:
+                problems.append(f"{key}.id: duplicate id {node.id!r} (first at {first_seen[node.id]})")
+            else:
+                first_seen[node.id] = key
+    for name, sub in topo.subsystems():
+        problems.extend(_validate_subsystem(name, sub, first_seen, device_ids))
+    return problems
+
+
+def _validate_subsystem(
+    name: str,
+    sub: SubsystemTopology,
+    first_seen: dict[str, str],
+    device_ids: set[str] | None,
+) -> list[str]:
+    problems: list[str] = []
+    base = f"topology.{name}"
+    index = {node.id: i for i, node in reversed(list(enumerate(sub.nodes)))}
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(index)
+    edge_key: dict[tuple[str, str], str] = {}
+
+    for i, node in enumerate(sub.nodes):
+        key = f"{base}.nodes[{i}]"
+        seen_feeds: set[str] = set()
+        for j, feed in enumerate(node.fed_from):
+            fkey = f"{key}.fed_from[{j}]"
+            if feed.id == node.id:
+                problems.append(f"{fkey}: node {node.id!r} is fed from itself")
+            elif feed.id in seen_feeds:
+                problems.append(f"{fkey}: node {node.id!r} lists feeder {feed.id!r} twice")
+            elif feed.id not in index:
+                where = first_seen.get(feed.id)
+                hint = f" (it is {where}; feeds stay within one subsystem)" if where else ""
+                problems.append(f"{fkey}: unknown node {feed.id!r}{hint}")
+            else:
+                graph.add_edge(feed.id, node.id)
+                edge_key.setdefault((feed.id, node.id), fkey)
+            seen_feeds.add(feed.id)
+        if not node.fed_from and not is_source(name, node):
+            what = "load" if node.is_load else node.kind
+            sources = ", ".join(sorted(SOURCE_KINDS[name]))
+            problems.append(
+                f"{key}.fed_from: {what} {node.id!r} is fed from nothing and is not a source "
+                f"(sources in {name}: {sources})"
+            )
+        if device_ids is not None:
+            if node.device is not None and node.device not in device_ids:
+                problems.append(f"{key}.device: node {node.id!r}: unknown device {node.device!r}")
+            metric = node.demand_metric
+            if metric is not None and metric.device not in device_ids:
+                problems.append(
+                    f"{key}.demand_metric.device: node {node.id!r}: unknown device {metric.device!r}"
+                )
+        if node.group is not None and group_of(node) is not None and node.capacity is None:
+            problems.append(
+                f"{key}.group: node {node.id!r} names group {node.group!r} but has no capacity"
+            )
+        if node.group is not None and node.is_load:
+            problems.append(f"{key}.group: load {node.id!r} cannot join a capacity group")
+
+    problems.extend(_cycle_problems(graph, edge_key))
+    problems.extend(_unreachable_load_problems(name, sub, graph, base))
+    problems.extend(_group_problems(sub, base))
+    return problems
+
+
+def _cycle_problems(graph: nx.DiGraph, edge_key: dict[tuple[str, str], str]) -> list[str]:
+    problems = []
+    for component in nx.strongly_connected_components(graph):
+        if len(component) < 2:
+            continue
+        cycle = nx.find_cycle(graph.subgraph(component))
+        names = [u for u, _ in cycle] + [cycle[0][0]]
+        # Report it at the fed_from entry that closes the cycle, so the key points at a line.
+        problems.append(f"{edge_key[cycle[-1][:2]]}: cycle {' -> '.join(names)}")
+    return sorted(problems)
+
+
+def _unreachable_load_problems(
+    name: str, sub: SubsystemTopology, graph: nx.DiGraph, base: str
+) -> list[str]:
+    # Utility counts as a source here: such a load is wired, just not counted for the tier.
+    sources = [node.id for node in sub.nodes if is_source(name, node)]
+    reachable: set[str] = set(sources)
+    for source in sources:
+        reachable |= nx.descendants(graph, source)
+    problems = []
+    for i, node in enumerate(sub.nodes):
+        if node.is_load and node.fed_from and node.id not in reachable:
+            problems.append(
+                f"{base}.nodes[{i}].fed_from: load {node.id!r} has no path from any source"
+            )
+    return problems
+
+
+def _group_problems(sub: SubsystemTopology, base: str) -> list[str]:
+    problems = []
+    kinds: dict[str, set[str]] = {}
+    for node in sub.nodes:
+        group = group_of(node)
+        if group is not None:
+            kinds.setdefault(group, set()).add(node.kind)
+    for group, group_kinds in kinds.items():
+        if len(group_kinds) > 1:
+            problems.append(
+                f"{base}.nodes: group {group!r} mixes kinds {', '.join(sorted(group_kinds))}"
+            )
+    declared: set[str] = set()
+    for i, spec in enumerate(sub.groups):
+        key = f"{base}.groups[{i}]"
+        if spec.id in declared:
+            problems.append(f"{key}.id: group {spec.id!r} declared twice")
+        declared.add(spec.id)
+        if spec.id not in kinds:
+            problems.append(f"{key}.id: unknown group {spec.id!r} (no node with a capacity forms it)")
+        elif spec.kind is not None and kinds[spec.id] != {spec.kind}:
+            found = ", ".join(sorted(kinds[spec.id]))
+            problems.append(f"{key}.kind: group {spec.id!r} is declared {spec.kind} but holds {found}")
+    return problems
