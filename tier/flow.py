@@ -19,13 +19,16 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
+
+import math
 
 import networkx as nx
-from networkx.algorithms.flow import preflow_push
+from networkx.algorithms.flow import shortest_augmenting_path
 
 from tier.graph import SINK, SOURCE, View
 
-_EMPTY: Mapping[str, float] = MappingProxyType({})
+_EMPTY: Mapping[Any, int] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,16 +37,26 @@ class Outcome:
 
     unreachable: frozenset[Hashable] = frozenset()
     short: frozenset[Hashable] = frozenset()
-    # Flow through each node id in the maximum flow found (only what `serve` was asked for).
-    through: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    # Flow through each node id, and on each edge of the view, in the maximum flow found,
+    # in flow units (only when `serve` was asked for them).
+    through: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    edge_flow: Mapping[tuple[Hashable, Hashable], int] = field(default_factory=lambda: _EMPTY)
 
     @property
     def ok(self) -> bool:
         return not self.unreachable and not self.short
 
 
-def tolerance(total: float) -> float:
-    return 1e-9 * max(1.0, total)
+RESOLUTION = 1000  # flow units per topology unit
+
+
+def scaled(value: float, up: bool) -> int:
+    """A quantity in integer flow units; demands round up, capacities down."""
+    exact = value * RESOLUTION
+    nearest = round(exact)
+    if abs(exact - nearest) < 1e-6:
+        return int(nearest)
+    return math.ceil(exact) if up else math.floor(exact)
 
 
 def _split(view: View, node: Hashable) -> bool:
@@ -66,47 +79,51 @@ def serve(
     targets: frozenset[Hashable] | None = None,
     removed: frozenset[str] = frozenset(),
     with_through: bool = False,
+    cut: frozenset[tuple[Hashable, Hashable]] = frozenset(),
 ) -> Outcome:
-    """Which of `targets` (default: all) the view, less `removed`, leaves unreachable or short.
+    """Which of `targets` (default: all) the view, less the `removed` nodes and the `cut`
+    edges (pairs of view nodes), leaves unreachable or short.
 
     `demand` maps each target node to its demand. A removed target is not asked about.
     """
     graph = view.graph
     wanted = frozenset(view.members) if targets is None else targets
     wanted = frozenset(t for t in wanted if t not in removed)
-    if removed:
-        reachable = nx.descendants(nx.restricted_view(graph, removed, []), SOURCE)
+    if removed or cut:
+        reachable = nx.descendants(nx.restricted_view(graph, removed, cut), SOURCE)
     else:
         reachable = set(view.idom)
     unreachable = frozenset(t for t in wanted if t not in reachable)
     live = [t for t in wanted if t in reachable]
-    total = sum(demand[t] for t in live)
-    if total <= tolerance(0.0):
+    need = {t: scaled(demand[t], up=True) for t in live}
+    total = sum(need.values())
+    if total == 0:
         return Outcome(unreachable=unreachable)
 
-    network = _network(view, demand, frozenset(live), removed, reachable)
-    residual = preflow_push(network, SOURCE, SINK)
-    tol = tolerance(total)
-    through: Mapping[str, float] = _EMPTY
+    network = _network(view, need, frozenset(live), removed, reachable, cut)
+    residual = shortest_augmenting_path(network, SOURCE, SINK)
+    through: Mapping[str, int] = _EMPTY
+    edge_flow: Mapping[tuple[Hashable, Hashable], int] = _EMPTY
     if with_through:
-        through = _through(view, network, residual, reachable)
-    if residual.graph["flow_value"] >= total - tol:
-        return Outcome(unreachable=unreachable, through=through)
+        through, edge_flow = _through(view, network, residual, reachable)
+    if residual.graph["flow_value"] >= total:
+        return Outcome(unreachable=unreachable, through=through, edge_flow=edge_flow)
     open_edges = nx.subgraph_view(
         residual,
-        filter_edge=lambda u, v: residual[u][v]["capacity"] - residual[u][v]["flow"] > tol,
+        filter_edge=lambda u, v: residual[u][v]["capacity"] > residual[u][v]["flow"],
     )
     contended = nx.ancestors(open_edges, SINK)
     short = frozenset(t for t in live if _outlet(view, t) in contended)
-    return Outcome(unreachable=unreachable, short=short, through=through)
+    return Outcome(unreachable=unreachable, short=short, through=through, edge_flow=edge_flow)
 
 
 def _network(
     view: View,
-    demand: Mapping[Hashable, float],
+    need: Mapping[Hashable, int],
     live: frozenset[Hashable],
     removed: frozenset[str],
     reachable: set[Hashable],
+    cut: frozenset[tuple[Hashable, Hashable]] = frozenset(),
 ) -> nx.DiGraph:
     specs = view.sub.specs
     network: nx.DiGraph = nx.DiGraph()
@@ -115,9 +132,10 @@ def _network(
         if not isinstance(node, str) and node not in live:
             continue  # a load class nobody asked about
         if _split(view, node):
-            network.add_edge(("i", node), ("o", node), capacity=specs[node].capacity)
+            capacity = scaled(specs[node].capacity or 0.0, up=False)
+            network.add_edge(("i", node), ("o", node), capacity=capacity)
         for succ in view.graph.succ[node]:
-            if succ in reachable and succ not in removed:
+            if succ in reachable and (node, succ) not in cut:
                 network.add_edge(_outlet(view, node), _inlet(view, succ))
     for source in view.graph.succ[SOURCE]:
         if source in removed:
@@ -126,21 +144,27 @@ def _network(
         if capacity is None:
             network.add_edge(SOURCE, source)
         else:
-            network.add_edge(SOURCE, source, capacity=capacity)
+            network.add_edge(SOURCE, source, capacity=scaled(capacity, up=False))
     for target in live:
-        network.add_edge(_outlet(view, target), SINK, capacity=demand[target])
+        network.add_edge(_outlet(view, target), SINK, capacity=need[target])
     return network
 
 
 def _through(
     view: View, network: nx.DiGraph, residual: nx.DiGraph, reachable: set[Hashable]
-) -> Mapping[str, float]:
-    flows: dict[str, float] = {}
+) -> tuple[Mapping[str, int], Mapping[tuple[Hashable, Hashable], int]]:
+    flows: dict[str, int] = {}
+    edges: dict[tuple[Hashable, Hashable], int] = {}
     for node in reachable:
+        out = _outlet(view, node)
+        for succ in view.graph.succ[node]:
+            inlet = _inlet(view, succ)
+            if network.has_edge(out, inlet):
+                edges[node, succ] = max(0, residual[out][inlet]["flow"])
         if not isinstance(node, str):
             continue
         if _split(view, node):
             flows[node] = residual[("i", node)][("o", node)]["flow"]
         else:
-            flows[node] = sum(max(0.0, residual[node][w]["flow"]) for w in network.succ[node])
-    return MappingProxyType(flows)
+            flows[node] = sum(max(0, residual[node][w]["flow"]) for w in network.succ[node])
+    return MappingProxyType(flows), MappingProxyType(edges)

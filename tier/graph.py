@@ -70,6 +70,13 @@ class SubsystemGraph:
     groups: tuple[GroupDef, ...]
     has_manual: bool
     _views: dict[tuple[frozenset[str], bool], View] = field(default_factory=dict, repr=False)
+    # Results of pure functions of this graph, keyed by their other inputs (tier/score.py
+    # keeps analyses here, so a re-score does not redo an unchanged design state).
+    memo: dict[object, object] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def load_order(self) -> Mapping[str, int]:
+        return MappingProxyType({load: i for i, load in enumerate(self.loads)})
 
     def cords(self, load: str) -> int:
         """How many counted feeds a load has (its cords)."""
@@ -284,6 +291,25 @@ class View:
             for node in nx.ancestors(self.graph, target):
                 below.setdefault(node, set()).add(target)
         return MappingProxyType({n: frozenset(t) for n, t in below.items()})
+
+    @cached_property
+    def cord_sides(self) -> Mapping[Hashable, Mapping[Hashable, frozenset[int]]]:
+        """For each node, per target below it, which of the target's cords it feeds.
+
+        Cords are numbered in the order of `graph.pred[target]`; a node that is a feeder
+        of cord i, or upstream of it, has i in its set. (Read-only by convention.)
+        """
+        upstream: dict[Hashable, set[Hashable]] = {}
+        sides: dict[Hashable, dict[Hashable, frozenset[int]]] = {}
+        for target in self.members:
+            for i, feeder in enumerate(self.graph.pred[target]):
+                if feeder not in upstream:
+                    upstream[feeder] = nx.ancestors(self.graph, feeder) | {feeder}
+                cord = frozenset((i,))
+                for node in upstream[feeder]:
+                    per = sides.setdefault(node, {})
+                    per[target] = per[target] | cord if target in per else cord
+        return MappingProxyType(sides)
 
     def reachable(self, target: Hashable) -> bool:
         return target in self.idom

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import networkx as nx
 from networkx.algorithms.connectivity import local_node_connectivity
 
-from tier.flow import Outcome, serve, tolerance
+from tier.flow import Outcome, serve
 from tier.graph import SOURCE, View
 
 
@@ -77,6 +77,13 @@ def dominators_of(view: View, targets: Iterable[Hashable]) -> frozenset[str]:
     return frozenset(n for n in found if isinstance(n, str) and n not in view.members)
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    node: str
+    dominated: frozenset[Hashable]  # targets only this node reaches
+    cut: frozenset[tuple[Hashable, Hashable]]  # for a dominator: its edges out of its region
+
+
 def removal_failures(
     view: View,
     demand: Mapping[Hashable, float],
@@ -87,36 +94,48 @@ def removal_failures(
 ) -> dict[str, Drop]:
     """The candidates whose removal leaves some target in `served` unserved.
 
-    `base` must be `serve(view, demand, with_through=True)` (all targets). With
-    `details=False` a dominating node is reported without working out which other loads
-    would also fall short (enough for the SPOF list).
+    `base` must be `serve(view, demand, served, with_through=True)`. With `details=False`
+    a dominating node is reported without working out which other loads would also fall
+    short (enough for the SPOF list).
     """
     tree = view.dominator_tree
     below = view.targets_below
-    tol = tolerance(sum(demand[t] for t in served))
     failures: dict[str, Drop] = {}
-    batchable: list[str] = []
+    batchable: list[_Candidate] = []
     for node in candidates:
         asked = served - {node}
         downstream = below.get(node, frozenset()) & asked
         if not downstream:
             continue  # 1
-        dominated = frozenset(nx.descendants(tree, node)) & asked if node in tree else frozenset()
-        if dominated:
-            if not details or downstream <= dominated:  # 2
-                failures[node] = Drop(dominated, frozenset())
-            else:
-                out = serve(view, demand, asked - dominated, frozenset({node}))
+        region = nx.descendants(tree, node) if node in tree else set()
+        dominated = frozenset(region) & asked
+        if node in view.members:
+            # A pass-through load: its own demand leaves with it, so it is checked alone.
+            out = serve(view, demand, asked - dominated, frozenset({node}))
+            if dominated or not out.ok:
                 failures[node] = Drop(dominated | out.unreachable, out.short)
-        elif base.through.get(node, 0.0) <= tol:
+            continue
+        if not dominated:
+            if base.through.get(node, 0) > 0:
+                batchable.append(_Candidate(node, dominated, frozenset()))
             continue  # 3
-        elif node in view.members:
-            # A pass-through load: its own demand leaves with it, so it is not batched.
-            out = serve(view, demand, asked, frozenset({node}))
-            if not out.ok:
-                failures[node] = Drop(out.unreachable, out.short)
+        if not details:
+            failures[node] = Drop(dominated, frozenset())
+            continue
+        # The exits of the node's region (the nodes it dominates): flow leaving the region
+        # serves loads that have another way in.
+        cut = frozenset(
+            (inner, succ)
+            for inner in (*region, node)
+            if isinstance(inner, str)
+            for succ in view.graph.succ[inner]
+            if succ not in region
+        )
+        if not any(base.edge_flow.get(edge, 0) for edge in cut):
+            # 2: no flow leaves the node's own region, so only its dominated loads go.
+            failures[node] = Drop(dominated, frozenset())
         else:
-            batchable.append(node)
+            batchable.append(_Candidate(node, dominated, cut))
     failures.update(_batched_failures(view, demand, served, batchable))
     return failures
 
@@ -130,41 +149,85 @@ def _twin_key(view: View, node: str) -> tuple[object, ...]:
     )
 
 
-def _batched_failures(
-    view: View, demand: Mapping[Hashable, float], served: frozenset[Hashable], nodes: list[str]
-) -> dict[str, Drop]:
-    twins: dict[tuple[object, ...], list[str]] = {}
-    for node in nodes:  # 4
-        twins.setdefault(_twin_key(view, node), []).append(node)
-    representatives = [group[0] for group in twins.values()]
+def _pack(view: View, candidates: list[_Candidate]) -> list[list[_Candidate]]:
+    """Share candidates out into batches likely to pass as a whole.
 
+    Two candidates conflict when, between them, they feed every cord of some target (with
+    both gone, nothing would be left to carry it); a node that feeds all of a target's cords
+    (a generator of a common bus) does not count for that target. The large candidates are
+    placed first. The packing only decides the work: any batch gives exact answers.
+    """
+    graph = view.graph
+    sides = view.cord_sides
     below = view.targets_below
-    batches: list[tuple[list[str], set[Hashable]]] = []
-    for node in representatives:
-        reach = below[node]
-        for members, used in batches:
-            if used.isdisjoint(reach):
-                members.append(node)
-                used |= reach
+    batches: list[tuple[list[_Candidate], dict[Hashable, frozenset[int]]]] = []
+    order = sorted(candidates, key=lambda c: -len(below[c.node]))
+    for cand in order:
+        mine = {
+            target: cords
+            for target, cords in sides.get(cand.node, {}).items()
+            if target not in cand.dominated and len(cords) < graph.in_degree(target)
+        }
+        for members, covered in batches:
+            if all(
+                len(covered.get(t, frozenset()) | cords) < graph.in_degree(t)
+                for t, cords in mine.items()
+            ):
+                members.append(cand)
+                for t, cords in mine.items():
+                    covered[t] = covered.get(t, frozenset()) | cords
                 break
         else:
-            batches.append(([node], set(reach)))
+            batches.append(([cand], dict(mine)))
+    return [members for members, _ in batches]
+
+
+def _batched_failures(
+    view: View,
+    demand: Mapping[Hashable, float],
+    served: frozenset[Hashable],
+    candidates: list[_Candidate],
+) -> dict[str, Drop]:
+    """Step 5 of the module notes, with dominators in the batches too.
+
+    A dominating node is tested kept for its own region only (its edges leaving the region
+    cut): if the others can do without it then, they can when it is gone and its dominated
+    loads with it. That test only gets harder as a batch grows, so a passing batch clears
+    each member; a dominator that fails it alone gets the exact test (node removed, its
+    dominated loads no longer asked for).
+    """
+    twins: dict[tuple[object, ...], list[_Candidate]] = {}
+    for cand in candidates:  # 4 (a dominator has no twin: its twin would share its loads)
+        key = _twin_key(view, cand.node) if not cand.dominated else (cand.node,)
+        twins.setdefault(key, []).append(cand)
+    representatives = [group[0] for group in twins.values()]
+
+    batches = _pack(view, representatives)
 
     failing: dict[str, Drop] = {}
-    pending = [members for members, _ in batches]
+    pending = list(batches)
     while pending:  # 5
         batch = pending.pop()
-        removed = frozenset(batch)
-        out = serve(view, demand, served - removed, removed)
+        removed = frozenset(c.node for c in batch if not c.dominated)
+        cut = frozenset(edge for c in batch for edge in c.cut)
+        out = serve(view, demand, served - removed, removed, cut=cut)
         if out.ok:
             continue
-        if len(batch) == 1:
-            failing[batch[0]] = Drop(out.unreachable, out.short)
-        else:
+        if len(batch) > 1:
             half = len(batch) // 2
             pending.extend((batch[half:], batch[:half]))
-    result: dict[str, Drop] = {}
+            continue
+        cand = batch[0]
+        if cand.dominated:
+            asked = served - cand.dominated - {cand.node}
+            out = serve(view, demand, asked, frozenset({cand.node}))
+            failing[cand.node] = Drop(cand.dominated | out.unreachable, out.short)
+        else:
+            failing[cand.node] = Drop(out.unreachable, out.short)
+    result: dict[str, Drop] = {
+        c.node: Drop(c.dominated, frozenset()) for c in representatives if c.dominated
+    }
     for group in twins.values():
-        if group[0] in failing:
-            result.update(dict.fromkeys(group, failing[group[0]]))
+        if group[0].node in failing:
+            result.update(dict.fromkeys((c.node for c in group), failing[group[0].node]))
     return result

@@ -245,7 +245,25 @@ def _target_demand(view: View, demands: Mapping[str, float]) -> dict[Hashable, f
     return {t: sum(demands[load] for load in loads) for t, loads in view.members.items()}
 
 
+_MEMO_SIZE = 16
+
+
 def _analyse(
+    sub: SubsystemGraph,
+    unavailable: Mapping[str, str],
+    demands: Mapping[str, float],
+) -> StateAnalysis:
+    key = ("analysis", frozenset(unavailable.items()), tuple(demands[ld] for ld in sub.loads))
+    found = sub.memo.get(key)
+    if isinstance(found, StateAnalysis):
+        return found
+    if len(sub.memo) >= _MEMO_SIZE:
+        sub.memo.pop(next(iter(sub.memo)))
+    result = sub.memo[key] = _analyse_now(sub, unavailable, demands)
+    return result
+
+
+def _analyse_now(
     sub: SubsystemGraph,
     unavailable: Mapping[str, str],
     demands: Mapping[str, float],
@@ -323,7 +341,7 @@ def _analyse(
 def _lost_loads(
     view: View, no_path: frozenset[Hashable], short: frozenset[Hashable]
 ) -> tuple[LostLoad, ...]:
-    order = {load: i for i, load in enumerate(view.sub.loads)}
+    order = view.sub.load_order
     lost = [LostLoad(load, "no path") for t in no_path for load in view.members[t]]
     lost += [LostLoad(load, "capacity short") for t in short for load in view.members[t]]
     return tuple(sorted(lost, key=lambda item: order[item.load]))
