@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from tierwatch.commands import core, demo
+from tierwatch.commands import core, demo, tier
 
 app = typer.Typer(
     name="tierwatch",
@@ -34,7 +34,7 @@ def _root(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
-for module in (core, demo):
+for module in (core, demo, tier):
     module.register(app)
 
 

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from collector.snmp.client import Credentials
+from tier.topology import TopologyConfig, validate_topology
 
 # --------------------------------------------------------------------------- value types
 
@@ -254,6 +255,7 @@ class Config(Strict):
     credentials: dict[str, CredentialConfig] = Field(default_factory=dict)
     devices: list[DeviceConfig] = Field(default_factory=list)
     store: StoreConfig = StoreConfig()
+    topology: TopologyConfig = TopologyConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -412,6 +414,9 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
             if ref and ref.group(1) not in os.environ:
                 problems.append((f"credentials.{name}.{key}",
                                  f"environment variable {ref.group(1)} is not set"))
+    for line in validate_topology(config.topology, {device.id for device in config.devices}):
+        key_path, _, message = line.partition(": ")
+        problems.append((key_path, message))
     return problems
 
 
