@@ -13,7 +13,8 @@ live view, every unit in the design view):
   through one cord of a load are one side, exactly two sides, every load has a cord on
   each) and each side's available capacity alone covers D.
 
-A group's demand is its declared demand, else the sum of the demands (measured where
+A unit is available when its status leaves it in service and something feeds it (a UPS
+whose switchboard is off gives no capacity). A group's demand is its declared demand, else the sum of the demands (measured where
 given) of the loads downstream of any of its units, every node present: a failed unit does
 not make the demand it should carry go away.
 """

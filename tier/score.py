@@ -327,7 +327,9 @@ def _analyse_now(
         MaintenanceDrop(node, _lost_loads(view_all, drop.no_path, drop.short))
         for node, drop in sorted(drops.items())
     )
-    groups = tuple(group_state(sub, g, out, demands) for g in sub.groups)
+    # A unit nothing feeds (its switchboard is off) gives no capacity, whatever its status.
+    dead = frozenset(n for n in sub.structure if n not in out and not view_all.reachable(n))
+    groups = tuple(group_state(sub, g, out | dead, demands) for g in sub.groups)
     return StateAnalysis(
         tier=_tier(groups, loads, spofs, maintainability),
         groups=groups,

@@ -1,0 +1,118 @@
+"""Formula 7: downtime, availability, budget and burn, from intervals; time injected."""
+
+from __future__ import annotations
+
+import pytest
+
+from tier.availability import (
+    DEFAULT_WINDOWS,
+    availability,
+    availability_by_scope,
+    burn_rate,
+    merge,
+    multiwindow_burn,
+    subtract,
+)
+
+DAY = 86400.0
+MONTH = 30 * DAY
+
+
+def test_merge_clips_and_unions() -> None:
+    spans = [(50, 70), (-10, 5), (60, 80), (90, None), (200, 300)]
+    assert merge(spans, 0, 100) == [(0, 5), (50, 80), (90, 100)]
+
+
+def test_subtract() -> None:
+    assert subtract([(0, 10), (20, 30)], [(5, 22), (25, 26)]) == [(0, 5), (22, 25), (26, 30)]
+    assert subtract([(0, 10)], []) == [(0, 10)]
+    assert subtract([(0, 10)], [(0, 10)]) == []
+
+
+def test_tier_iii_month_budget() -> None:
+    report = availability([], (0, MONTH))
+    assert report.budget == pytest.approx((1 - 0.99982) * MONTH)
+    assert report.budget / 60 == pytest.approx(7.776, abs=0.001)  # about 7.8 min per 30 days
+    assert report.availability == 1.0 and report.burn == 0.0 and report.met
+
+
+def test_downtime_is_the_union_of_overlapping_outages() -> None:
+    outages = [(1000, 1300), (1200, 1400), (5000, None)]
+    report = availability(outages, (0, MONTH), now=5100)
+    assert report.downtime == 400 + 100
+    assert report.observed == 5100
+    assert report.availability == pytest.approx(1 - 500 / 5100)
+    assert report.burn == pytest.approx(500 / ((1 - 0.99982) * MONTH))
+    assert report.budget_remaining == pytest.approx(report.budget - 500)
+    assert report.outages == ((1000, 1400), (5000, 5100))
+    assert report.met is False
+
+
+def test_unmonitored_time_is_neither_up_nor_down() -> None:
+    report = availability(
+        [(100, 300)], (0, 1000), unmonitored=[(200, 600)], target=0.9
+    )
+    assert report.unmonitored == 400
+    assert report.monitored == 600
+    assert report.downtime == 100  # 200-300 was not watched
+    assert report.availability == pytest.approx(1 - 100 / 600)
+    assert report.availability_worst == pytest.approx(1 - 500 / 1000)
+    assert report.unmonitored_share == pytest.approx(0.4)
+
+
+def test_exposure_is_summed_apart_from_downtime() -> None:
+    report = availability(
+        [],
+        (0, 1000),
+        exposure={"on_battery": [(10, 40), (30, 50)], "bypass": [(45, 100)], "spof": []},
+    )
+    assert dict(report.exposure) == {"on_battery": 40, "bypass": 55, "spof": 0}
+    assert report.exposure_total == 90
+    assert report.downtime == 0
+
+
+def test_nothing_monitored() -> None:
+    report = availability([(0, 10)], (0, 100), unmonitored=[(0, 100)])
+    assert report.availability is None and report.met is None
+    assert report.availability_worst == 0.0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"outages": [(10, 5)], "period": (0, 100)},
+        {"outages": [], "period": (100, 100)},
+        {"outages": [], "period": (0, 100), "target": 1.0},
+        {"outages": [(float("nan"), 5)], "period": (0, 100)},
+    ],
+)
+def test_bad_inputs(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        availability(**bad)  # type: ignore[arg-type]
+
+
+def test_by_scope() -> None:
+    reports = availability_by_scope(
+        {"R1": [(0, 10)], "R2": []}, (0, 100), unmonitored={"R2": [(50, 100)]}, target=0.5
+    )
+    assert reports["R1"].downtime == 10 and reports["R2"].monitored == 50
+
+
+def test_burn_rates_over_trailing_windows() -> None:
+    now = 10 * DAY
+    outages = [(now - 120, None)]  # down for the last two minutes
+    allowed = 1 - 0.99982
+    assert burn_rate(outages, now, 300) == pytest.approx((120 / 300) / allowed)
+    assert burn_rate(outages, now, 3600) == pytest.approx((120 / 3600) / allowed)
+    assert burn_rate(outages, now, 300, unmonitored=[(now - 300, now)]) is None
+    alerts = multiwindow_burn(outages, now)
+    assert [a.window for a in alerts] == list(DEFAULT_WINDOWS)
+    assert [a.firing for a in alerts] == [True, True, True]
+    # The same two minutes, over 48 minutes ago: the short windows have gone quiet, only
+    # the slow-burn pair (3 days / 6 hours) still fires.
+    ended = [(now - 3000, now - 2880)]
+    assert [a.firing for a in multiwindow_burn(ended, now)] == [False, False, True]
+
+
+def test_no_burn_no_alert() -> None:
+    assert not any(a.firing for a in multiwindow_burn([], 1e6))
