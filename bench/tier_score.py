@@ -43,7 +43,11 @@ def build_topology(racks: int = 1500, seed: int = 1) -> TopologyConfig:
         nodes.append({"id": f"GPB-{side}", "kind": "switchboard", "fed_from": gens})
         for m in (1, 2):
             nodes.append(
-                {"id": f"MSB-{side}{m}", "kind": "switchboard", "fed_from": [f"GPB-{side}", f"U-{side}"]}
+                {
+                    "id": f"MSB-{side}{m}",
+                    "kind": "switchboard",
+                    "fed_from": [f"GPB-{side}", f"U-{side}"],
+                }
             )
     rpps: dict[tuple[str, int], list[str]] = {}
     for side in "AB":
@@ -51,30 +55,59 @@ def build_topology(racks: int = 1500, seed: int = 1) -> TopologyConfig:
             msb = f"MSB-{side}{1 if b <= BLOCKS // 2 else 2}"
             modules = [f"UPS-{side}{b}-{k}" for k in range(1, MODULES + 1)]
             nodes += [
-                {"id": mod, "kind": "ups", "capacity": 500, "fed_from": [msb],
-                 "group": f"ups-{side}{b}", "device": None}
+                {
+                    "id": mod,
+                    "kind": "ups",
+                    "capacity": 500,
+                    "fed_from": [msb],
+                    "group": f"ups-{side}{b}",
+                    "device": None,
+                }
                 for mod in modules
             ]
             uob = f"UOB-{side}{b}"
             nodes.append(
-                {"id": uob, "kind": "switchboard",
-                 "fed_from": [*modules, {"id": msb, "mode": "manual"}]}
+                {
+                    "id": uob,
+                    "kind": "switchboard",
+                    "fed_from": [*modules, {"id": msb, "mode": "manual"}],
+                }
             )
             for p in range(1, PDUS_PER_BLOCK + 1):
                 pdu = f"PDU-{side}{b}-{p:02d}"
-                nodes.append({"id": pdu, "kind": "pdu", "capacity": 150, "fed_from": [uob],
-                              "group": f"pdu-{side}{b}-{p:02d}"})
+                nodes.append(
+                    {
+                        "id": pdu,
+                        "kind": "pdu",
+                        "capacity": 150,
+                        "fed_from": [uob],
+                        "group": f"pdu-{side}{b}-{p:02d}",
+                    }
+                )
                 for r in range(1, RPPS_PER_PDU + 1):
                     rpp = f"RPP-{side}{b}-{p:02d}{'ab'[r - 1]}"
-                    nodes.append({"id": rpp, "kind": "rpp", "capacity": 80, "fed_from": [pdu],
-                                  "group": f"rpp-{side}{b}-{p:02d}{'ab'[r - 1]}"})
+                    nodes.append(
+                        {
+                            "id": rpp,
+                            "kind": "rpp",
+                            "capacity": 80,
+                            "fed_from": [pdu],
+                            "group": f"rpp-{side}{b}-{p:02d}{'ab'[r - 1]}",
+                        }
+                    )
                     rpps.setdefault((side, b), []).append(rpp)
     pairs = [(a, a.replace("RPP-A", "RPP-B")) for b in range(1, BLOCKS + 1) for a in rpps["A", b]]
     for i in range(racks):
         rpp_a, rpp_b = pairs[i % len(pairs)]
         cords = [rpp_a] if rng.random() < 0.10 else [rpp_a, rpp_b]
-        nodes.append({"id": f"R{i + 1:04d}", "kind": "rack",
-                      "demand": round(rng.uniform(3.0, 6.0), 2), "fed_from": cords})
+        nodes.append(
+            {
+                "id": f"R{i + 1:04d}",
+                "kind": "rack",
+                "demand": round(rng.uniform(3.0, 6.0), 2),
+                "fed_from": cords,
+            }
+        )
     for node in nodes:
         node.pop("device", None)
     return TopologyConfig.model_validate({"power": {"groups": groups, "nodes": nodes}})
@@ -109,14 +142,20 @@ def main() -> None:
     power = snap.subsystem("power")
     print(f"nodes: {count} ({len(power.live.loads)} loads)")
     print(f"compile + validate: {compile_s * 1000:.0f} ms")
-    print(f"full score, cold (design + live): median {statistics.median(cold) * 1000:.0f} ms "
-          f"(min {min(cold) * 1000:.0f}, max {max(cold) * 1000:.0f})")
-    print(f"re-score after one status change (design cached): "
-          f"median {statistics.median(warm) * 1000:.0f} ms")
+    print(
+        f"full score, cold (design + live): median {statistics.median(cold) * 1000:.0f} ms "
+        f"(min {min(cold) * 1000:.0f}, max {max(cold) * 1000:.0f})"
+    )
+    print(
+        f"re-score after one status change (design cached): "
+        f"median {statistics.median(warm) * 1000:.0f} ms"
+    )
     print(f"whatif one UPS module: {whatif_s * 1000:.0f} ms -> {answer.verdict[:90]}")
-    print(f"design tier {snap.design_tier}, live tier {snap.live_tier}, score {snap.score}; "
-          f"live SPOFs {len(power.live.spofs)}, "
-          f"maintainability failures {len(power.live.maintainability)}")
+    print(
+        f"design tier {snap.design_tier}, live tier {snap.live_tier}, score {snap.score}; "
+        f"live SPOFs {len(power.live.spofs)}, "
+        f"maintainability failures {len(power.live.maintainability)}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 TIER_III_TARGET = 0.99982
 
@@ -110,7 +111,7 @@ class AvailabilityReport:
         """Whether the target is met over the monitored time (None: nothing monitored)."""
         return None if self.availability is None else self.availability >= self.target
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "period": [self.period_start, self.period_end],
             "observed_s": self.observed,

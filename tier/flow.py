@@ -16,12 +16,11 @@ maximum flows the algorithm happened to find.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-
-import math
 
 import networkx as nx
 from networkx.algorithms.flow import shortest_augmenting_path
@@ -131,20 +130,20 @@ def _network(
     for node in reachable:
         if not isinstance(node, str) and node not in live:
             continue  # a load class nobody asked about
-        if _split(view, node):
-            capacity = scaled(specs[node].capacity or 0.0, up=False)
-            network.add_edge(("i", node), ("o", node), capacity=capacity)
+        if isinstance(node, str) and _split(view, node):
+            node_cap = scaled(specs[node].capacity or 0.0, up=False)
+            network.add_edge(("i", node), ("o", node), capacity=node_cap)
         for succ in view.graph.succ[node]:
             if succ in reachable and (node, succ) not in cut:
                 network.add_edge(_outlet(view, node), _inlet(view, succ))
     for source in view.graph.succ[SOURCE]:
         if source in removed:
             continue
-        capacity = specs[source].capacity
-        if capacity is None:
+        rating = specs[source].capacity
+        if rating is None:
             network.add_edge(SOURCE, source)
         else:
-            network.add_edge(SOURCE, source, capacity=scaled(capacity, up=False))
+            network.add_edge(SOURCE, source, capacity=scaled(rating, up=False))
     for target in live:
         network.add_edge(_outlet(view, target), SINK, capacity=need[target])
     return network
@@ -155,16 +154,22 @@ def _through(
 ) -> tuple[Mapping[str, int], Mapping[tuple[Hashable, Hashable], int]]:
     flows: dict[str, int] = {}
     edges: dict[tuple[Hashable, Hashable], int] = {}
+
+    # networkx leaves zero-capacity edges out of the residual network: they carry nothing.
+    def flow_on(u: Hashable, v: Hashable) -> int:
+        found = residual.succ[u].get(v)
+        return max(0, found["flow"]) if found is not None else 0
+
     for node in reachable:
         out = _outlet(view, node)
         for succ in view.graph.succ[node]:
             inlet = _inlet(view, succ)
             if network.has_edge(out, inlet):
-                edges[node, succ] = max(0, residual[out][inlet]["flow"])
+                edges[node, succ] = flow_on(out, inlet)
         if not isinstance(node, str):
             continue
         if _split(view, node):
-            flows[node] = residual[("i", node)][("o", node)]["flow"]
+            flows[node] = flow_on(("i", node), ("o", node))
         else:
-            flows[node] = sum(max(0, residual[node][w]["flow"]) for w in network.succ[node])
+            flows[node] = sum(flow_on(node, w) for w in network.succ[node])
     return MappingProxyType(flows), MappingProxyType(edges)

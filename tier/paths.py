@@ -67,14 +67,14 @@ def path_counts(view: View) -> dict[Hashable, int]:
 
 
 def dominators_of(view: View, targets: Iterable[Hashable]) -> frozenset[str]:
-    """Every node (not SOURCE, not a target itself) that dominates one of `targets`."""
+    """Every node (not SOURCE, not a load class) that dominates one of `targets`."""
     tree = view.dominator_tree
     found: set[Hashable] = set()
     for target in targets:
         if target in tree:
             found |= nx.ancestors(tree, target)
     found.discard(SOURCE)
-    return frozenset(n for n in found if isinstance(n, str) and n not in view.members)
+    return frozenset(n for n in found if isinstance(n, str))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 WEIGHTS: dict[str, float] = {
     "capacity": 25.0,
@@ -42,7 +43,7 @@ class ScorePart:
     weight: float
     value: float | None  # 0..1, None when neutral (left out)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {"weight": self.weight, "value": self.value}
 
 

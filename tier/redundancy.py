@@ -14,9 +14,9 @@ live view, every unit in the design view):
   each) and each side's available capacity alone covers D.
 
 A unit is available when its status leaves it in service and something feeds it (a UPS
-whose switchboard is off gives no capacity). A group's demand is its declared demand, else the sum of the demands (measured where
-given) of the loads downstream of any of its units, every node present: a failed unit does
-not make the demand it should carry go away.
+whose switchboard is off gives no capacity). A group's demand is its declared demand, else
+the sum of the demands (measured where given) of the loads downstream of any of its units,
+every node present: a failed unit does not make the demand it should carry go away.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tier.graph import GroupDef, SubsystemGraph
 
@@ -42,7 +43,7 @@ class GroupState:
     capacity_available: float
     unavailable_units: tuple[str, ...]
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "kind": self.kind,

@@ -26,6 +26,7 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import networkx as nx
 
@@ -56,7 +57,7 @@ class MaintenanceDrop:
     node: str
     lost: tuple[LostLoad, ...]
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "node": self.node,
             "loads": [lost.load for lost in self.lost],
@@ -75,7 +76,7 @@ class LoadState:
     served_active: bool
     reason: str | None  # why it is not served
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "paths_all": self.paths_all,
@@ -103,7 +104,7 @@ class StateAnalysis:
     def maintainability_failures(self) -> tuple[str, ...]:
         return tuple(drop.node for drop in self.maintainability)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "tier": self.tier,
             "groups": [g.to_json() for g in self.groups],
@@ -133,7 +134,7 @@ class SubsystemSnapshot:
     exposed: tuple[NodeCondition, ...]  # nodes in service but not ok (a UPS on battery)
     not_counted: tuple[str, ...]  # utility: shown, not counted
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         live = self.live.to_json()
         design = self.design.to_json()
         del live["tier"], design["tier"]
@@ -162,7 +163,7 @@ class TierSnapshot:
                 return sub
         raise KeyError(name)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "site": {
                 "design_tier": self.design_tier,
@@ -186,7 +187,7 @@ class WhatIf:
     def ok(self) -> bool:
         return not self.lost
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             **self.after.to_json(),
             "removed": list(self.removed),
@@ -523,7 +524,7 @@ def whatif(
     lost: list[LostLoad] = []
     blocking: dict[str, str] = {}
     always: list[str] = []  # lost even with every other node available
-    for name, sub in topo.subsystems.items():
+    for sub in topo.subsystems.values():
         effective = _effective_demands(sub, demands or {})
         unavailable = _unavailable(sub, checked)
         out_now = frozenset(unavailable)
@@ -588,9 +589,7 @@ def _verdict(
         return f"yes: taking {names} out drops no load (live tier afterwards {after.live_tier})"
     described = _list([f"{item.load} ({item.reason})" for item in lost])
     if always:
-        return (
-            f"no: taking {names} out drops {described}, even with every other node available"
-        )
+        return f"no: taking {names} out drops {described}, even with every other node available"
     why = "; ".join(_describe(node, status) for node, status in sorted(blocking.items()))
     return f"not now: {why}; taking {names} out would drop {described}"
 

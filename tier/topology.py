@@ -228,7 +228,9 @@ def validate_topology(topo: TopologyConfig, device_ids: set[str] | None = None) 
         for i, node in enumerate(sub.nodes):
             key = f"topology.{name}.nodes[{i}]"
             if node.id in first_seen:
-                problems.append(f"{key}.id: duplicate id {node.id!r} (first at {first_seen[node.id]})")
+                problems.append(
+                    f"{key}.id: duplicate id {node.id!r} (first at {first_seen[node.id]})"
+                )
             else:
                 first_seen[node.id] = key
     for name, sub in topo.subsystems():
@@ -279,7 +281,8 @@ def _validate_subsystem(
             metric = node.demand_metric
             if metric is not None and metric.device not in device_ids:
                 problems.append(
-                    f"{key}.demand_metric.device: node {node.id!r}: unknown device {metric.device!r}"
+                    f"{key}.demand_metric.device: node {node.id!r}: "
+                    f"unknown device {metric.device!r}"
                 )
         if node.group is not None and group_of(node) is not None and node.capacity is None:
             problems.append(
@@ -342,8 +345,12 @@ def _group_problems(sub: SubsystemTopology, base: str) -> list[str]:
             problems.append(f"{key}.id: group {spec.id!r} declared twice")
         declared.add(spec.id)
         if spec.id not in kinds:
-            problems.append(f"{key}.id: unknown group {spec.id!r} (no node with a capacity forms it)")
+            problems.append(
+                f"{key}.id: unknown group {spec.id!r} (no node with a capacity forms it)"
+            )
         elif spec.kind is not None and kinds[spec.id] != {spec.kind}:
             found = ", ".join(sorted(kinds[spec.id]))
-            problems.append(f"{key}.kind: group {spec.id!r} is declared {spec.kind} but holds {found}")
+            problems.append(
+                f"{key}.kind: group {spec.id!r} is declared {spec.kind} but holds {found}"
+            )
     return problems

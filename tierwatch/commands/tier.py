@@ -152,12 +152,28 @@ def _state_lines(state: StateAnalysis) -> list[str]:
     if state.groups:
         lines.append("  Capacity groups")
         rows = [
-            [g.id, g.kind, _number(g.demand), str(g.required), str(g.installed),
-             str(g.available), str(g.spare), g.label]
+            [
+                g.id,
+                g.kind,
+                _number(g.demand),
+                str(g.required),
+                str(g.installed),
+                str(g.available),
+                str(g.spare),
+                g.label,
+            ]
             for g in state.groups
         ]
-        headers = ["group", "kind", "demand", "required", "installed", "available", "spare",
-                   "label"]
+        headers = [
+            "group",
+            "kind",
+            "demand",
+            "required",
+            "installed",
+            "available",
+            "spare",
+            "label",
+        ]
         lines += ["    " + row for row in _table(headers, rows)]
     loads = list(state.loads)
     shown = loads
@@ -166,8 +182,14 @@ def _state_lines(state: StateAnalysis) -> list[str]:
     if loads:
         lines.append(f"  Loads ({len(loads)})")
         rows = [
-            [ld.id, _number(ld.demand), str(ld.cords), str(ld.paths_all), str(ld.paths_active),
-             "yes" if ld.served else f"NO: {ld.reason}"]
+            [
+                ld.id,
+                _number(ld.demand),
+                str(ld.cords),
+                str(ld.paths_all),
+                str(ld.paths_active),
+                "yes" if ld.served else f"NO: {ld.reason}",
+            ]
             for ld in shown[:LOADS_SHOWN]
         ]
         if rows:
@@ -175,8 +197,11 @@ def _state_lines(state: StateAnalysis) -> list[str]:
             lines += ["    " + row for row in _table(headers, rows)]
         hidden = len(loads) - len(rows)
         if hidden:
-            lines.append(f"    ... {hidden} more loads, each served with 2 or more paths"
-                         if len(shown) <= LOADS_SHOWN else f"    ... {hidden} more loads")
+            lines.append(
+                f"    ... {hidden} more loads, each served with 2 or more paths"
+                if len(shown) <= LOADS_SHOWN
+                else f"    ... {hidden} more loads"
+            )
     spofs = ", ".join(state.spofs) or "none"
     lines.append(f"  Single points of failure: {spofs}")
     if state.maintainability:

@@ -49,9 +49,7 @@ def test_downtime_is_the_union_of_overlapping_outages() -> None:
 
 
 def test_unmonitored_time_is_neither_up_nor_down() -> None:
-    report = availability(
-        [(100, 300)], (0, 1000), unmonitored=[(200, 600)], target=0.9
-    )
+    report = availability([(100, 300)], (0, 1000), unmonitored=[(200, 600)], target=0.9)
     assert report.unmonitored == 400
     assert report.monitored == 600
     assert report.downtime == 100  # 200-300 was not watched

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.unit.tier.build import manual, node, topology
 from tier.score import score
 from tier.topology import TopologyConfig
-from tests.unit.tier.build import manual, node, topology
 
 
 @dataclass
@@ -196,8 +196,9 @@ CASES = [
         groups={"crac": (2, 3, 2, 0, "N")},
         paths={"Z1": (2, 2, True), "Z2": (2, 2, True)},
         spofs=["CRAC2", "CRAC3"],
-        maintainability={n: {"Z1": "capacity short", "Z2": "capacity short"}
-                         for n in ("CRAC2", "CRAC3")},
+        maintainability={
+            n: {"Z1": "capacity short", "Z2": "capacity short"} for n in ("CRAC2", "CRAC3")
+        },
     ),
     Case(
         name="network: a dual-homed site beside single-homed ones",
@@ -223,8 +224,10 @@ CASES = [
         paths={"S": (1, 1, True), "S2": (1, 1, True), "H": (1, 1, True), "S3": (1, 1, True)},
         spofs=["ACC1", "C2", "CORE1", "E2", "H"],
         maintainability={
-            **{n: {"S": "no path", "S2": "no path", "H": "no path", "S3": "no path"}
-               for n in ("C2", "E2")},
+            **{
+                n: {"S": "no path", "S2": "no path", "H": "no path", "S3": "no path"}
+                for n in ("C2", "E2")
+            },
             **{n: {"S2": "no path"} for n in ("ACC1", "CORE1")},
             "H": {"S3": "no path"},
         },
@@ -285,8 +288,12 @@ def test_site_tier_is_the_lowest_subsystem() -> None:
 def test_no_topology_scores_zero() -> None:
     snap = score(TopologyConfig())
     assert snap.to_json() == {
-        "site": {"design_tier": 0, "live_tier": 0, "score": 0.0,
-                 "score_parts": snap.to_json()["site"]["score_parts"]},
+        "site": {
+            "design_tier": 0,
+            "live_tier": 0,
+            "score": 0.0,
+            "score_parts": snap.to_json()["site"]["score_parts"],
+        },
         "subsystems": {},
     }
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tier.score import score
 from tests.unit.tier.build import FIXTURES, fixture_topology
+from tier.score import score
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -123,13 +123,13 @@ def test_json_contract_types() -> None:
     assert isinstance(site["design_tier"], int) and isinstance(site["live_tier"], int)
     assert isinstance(site["score"], float)
     power = doc["subsystems"]["power"]
-    required = {"design_tier", "live_tier", "groups", "loads", "spofs",
-                "maintainability_failures"}
+    required = {"design_tier", "live_tier", "groups", "loads", "spofs", "maintainability_failures"}
     assert required <= set(power)
     for group in power["groups"]:
         assert {"id", "kind", "required", "installed", "available", "spare", "label"} <= set(group)
-        assert all(isinstance(group[k], int) for k in ("required", "installed", "available",
-                                                       "spare"))
+        assert all(
+            isinstance(group[k], int) for k in ("required", "installed", "available", "spare")
+        )
     for load in power["loads"]:
         assert {"id", "paths_all", "paths_active", "served"} <= set(load)
         assert isinstance(load["served"], bool)
@@ -150,8 +150,7 @@ def test_example2_live_keeps_the_design_view_beside_it() -> None:
     assert power["design"]["maintainability_failures"] == []
     assert power["design"]["loads"][0]["paths_all"] == 2
     details = {d["node"]: d["lost"] for d in power["maintainability_details"]}
-    assert details == {n: [{"load": "R", "reason": "no path"}]
-                       for n in ("PDU-A", "SWB-A", "UPS-A")}
+    assert details == {n: [{"load": "R", "reason": "no path"}] for n in ("PDU-A", "SWB-A", "UPS-A")}
 
 
 def test_ups_on_battery_is_exposed_not_unavailable() -> None:

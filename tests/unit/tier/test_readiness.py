@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.tier.build import fixture_topology
 from tier.readiness import SubsystemFigures, readiness, score_parts
 from tier.score import score
-from tests.unit.tier.build import fixture_topology
 
 
 def parts_of(**kwargs: float | None) -> dict[str, float | None]:

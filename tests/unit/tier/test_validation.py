@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from tests.unit.tier.build import FIXTURES, manual, node, topology
+from tests.unit.tier.test_examples import run_cli
 from tier.graph import TopologyError, compile_topology
 from tier.score import score
 from tier.topology import TopologyConfig, validate_topology
-from tests.unit.tier.build import FIXTURES, manual, node, topology
-from tests.unit.tier.test_examples import run_cli
 
 GOOD = [
     node("G1", "generator", capacity=100),
@@ -45,19 +45,25 @@ def with_changes(*extra: dict[str, Any], drop: tuple[str, ...] = ()) -> list[dic
         ),
         (
             with_changes(node("R2", "rack", "R2", demand=1)),
-            ["topology.power.nodes[4].fed_from[0]: node 'R2' is fed from itself",
-             "topology.power.nodes[4].fed_from: load 'R2' has no path from any source"],
+            [
+                "topology.power.nodes[4].fed_from[0]: node 'R2' is fed from itself",
+                "topology.power.nodes[4].fed_from: load 'R2' has no path from any source",
+            ],
         ),
         (
             with_changes(node("R2", "rack", demand=1)),
-            ["topology.power.nodes[4].fed_from: load 'R2' is fed from nothing and is not a "
-             "source (sources in power: generator, utility)"],
+            [
+                "topology.power.nodes[4].fed_from: load 'R2' is fed from nothing and is not a "
+                "source (sources in power: generator, utility)"
+            ],
         ),
         (
             with_changes(node("PDU", "pdu"), node("R2", "rack", "PDU", demand=1)),
-            ["topology.power.nodes[4].fed_from: pdu 'PDU' is fed from nothing and is not a "
-             "source (sources in power: generator, utility)",
-             "topology.power.nodes[5].fed_from: load 'R2' has no path from any source"],
+            [
+                "topology.power.nodes[4].fed_from: pdu 'PDU' is fed from nothing and is not a "
+                "source (sources in power: generator, utility)",
+                "topology.power.nodes[5].fed_from: load 'R2' has no path from any source",
+            ],
         ),
         (
             with_changes(node("STS", "sts", "G1", capacity=5, group="ups")),
@@ -68,8 +74,16 @@ def with_changes(*extra: dict[str, Any], drop: tuple[str, ...] = ()) -> list[dic
             ["topology.power.nodes[4].group: node 'PDU' names group 'pdus' but has no capacity"],
         ),
     ],
-    ids=["unknown-node", "duplicate", "twice", "self", "no-feed-load", "no-feed-node",
-         "mixed-group", "group-no-capacity"],
+    ids=[
+        "unknown-node",
+        "duplicate",
+        "twice",
+        "self",
+        "no-feed-load",
+        "no-feed-node",
+        "mixed-group",
+        "group-no-capacity",
+    ],
 )
 def test_problems_name_node_and_key(nodes: list[dict[str, Any]], expected: list[str]) -> None:
     assert validate_topology(topology(power=nodes)) == expected
@@ -91,8 +105,11 @@ def test_a_cycle_names_its_nodes() -> None:
 
 
 def test_unknown_device_is_named_when_devices_are_known() -> None:
-    topo = topology(power=with_changes(node("R2", "rack", "SWB", demand=1,
-                                             demand_metric={"device": "pdu-9", "metric": "w"})))
+    topo = topology(
+        power=with_changes(
+            node("R2", "rack", "SWB", demand=1, demand_metric={"device": "pdu-9", "metric": "w"})
+        )
+    )
     assert validate_topology(topo) == []  # device ids not given: not checked
     assert validate_topology(topo, {"ups-1"}) == [
         "topology.power.nodes[4].demand_metric.device: node 'R2': unknown device 'pdu-9'"
@@ -104,8 +121,10 @@ def test_unknown_device_is_named_when_devices_are_known() -> None:
 
 
 def test_group_declarations_are_checked() -> None:
-    topo = topology(power=GOOD, groups={"power": [{"id": "fuel", "demand": 5},
-                                                  {"id": "ups", "demand": 5, "kind": "pdu"}]})
+    topo = topology(
+        power=GOOD,
+        groups={"power": [{"id": "fuel", "demand": 5}, {"id": "ups", "demand": 5, "kind": "pdu"}]},
+    )
     assert validate_topology(topo) == [
         "topology.power.groups[0].id: unknown group 'fuel' (no node with a capacity forms it)",
         "topology.power.groups[1].kind: group 'ups' is declared pdu but holds ups",
@@ -113,8 +132,9 @@ def test_group_declarations_are_checked() -> None:
 
 
 def test_ids_are_unique_across_subsystems() -> None:
-    topo = topology(power=GOOD, cooling=[node("G1", "chiller", capacity=5),
-                                         node("Z", "zone", "G1", demand=1)])
+    topo = topology(
+        power=GOOD, cooling=[node("G1", "chiller", capacity=5), node("Z", "zone", "G1", demand=1)]
+    )
     assert validate_topology(topo) == [
         "topology.cooling.nodes[0].id: duplicate id 'G1' (first at topology.power.nodes[0])"
     ]
@@ -154,9 +174,10 @@ def test_score_refuses_an_invalid_topology() -> None:
     topo = topology(power=with_changes(node("R2", "rack", "X", demand=1)))
     with pytest.raises(TopologyError) as info:
         score(topo)
-    assert info.value.problems == ["topology.power.nodes[4].fed_from[0]: unknown node 'X'",
-                                   "topology.power.nodes[4].fed_from: load 'R2' has no path "
-                                   "from any source"]
+    assert info.value.problems == [
+        "topology.power.nodes[4].fed_from[0]: unknown node 'X'",
+        "topology.power.nodes[4].fed_from: load 'R2' has no path from any source",
+    ]
     with pytest.raises(ValueError):
         compile_topology(topo)
 
@@ -171,7 +192,9 @@ def write(tmp_path: Path, body: str) -> Path:
 
 
 def test_check_reports_topology_problems_with_line_and_key(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         site: {name: t}
         credentials:
           lab: {version: 2c, community: public}
@@ -183,36 +206,45 @@ def test_check_reports_topology_problems_with_line_and_key(tmp_path: Path) -> No
               - {id: G1, kind: generator, capacity: 100}
               - {id: UPS, kind: ups, capacity: 50, fed_from: [G1], device: ups-2}
               - {id: R, kind: rack, demand: 10, fed_from: [UPS, PDU-X]}
-        """)
+        """,
+    )
     done = run_cli("check", "-c", str(path))
     assert done.returncode == 1
-    assert (f"{path}:10: topology.power.nodes[1].device: node 'UPS': unknown device 'ups-2'"
-            in done.stderr)
+    assert (
+        f"{path}:10: topology.power.nodes[1].device: node 'UPS': unknown device 'ups-2'"
+        in done.stderr
+    )
     assert f"{path}:11: topology.power.nodes[2].fed_from[1]: unknown node 'PDU-X'" in done.stderr
 
 
 def test_check_reports_a_negative_capacity_with_its_node(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         site: {name: t}
         topology:
           power:
             nodes:
               - {id: G1, kind: generator, capacity: -100}
-        """)
+        """,
+    )
     done = run_cli("check", "-c", str(path))
     assert done.returncode == 1
     assert "topology.power.nodes[0].capacity: node 'G1': capacity must be >= 0" in done.stderr
 
 
 def test_score_exits_1_on_a_broken_topology(tmp_path: Path) -> None:
-    path = write(tmp_path, """\
+    path = write(
+        tmp_path,
+        """\
         site: {name: t}
         topology:
           power:
             nodes:
               - {id: A, kind: switchboard, fed_from: [B]}
               - {id: B, kind: switchboard, fed_from: [A]}
-        """)
+        """,
+    )
     done = run_cli("score", "-c", str(path))
     assert done.returncode == 1
     assert "topology.power.nodes[" in done.stderr
@@ -235,6 +267,11 @@ def test_assume_must_name_a_known_node_and_status(assume: str, message: str) -> 
 
 
 def test_an_empty_devices_list_and_manual_feed_are_valid() -> None:
-    topo = topology(power=[node("G1", "generator", capacity=1), node("P", "pdu", manual("G1")),
-                           node("R", "rack", "P", demand=1)])
+    topo = topology(
+        power=[
+            node("G1", "generator", capacity=1),
+            node("P", "pdu", manual("G1")),
+            node("R", "rack", "P", demand=1),
+        ]
+    )
     assert validate_topology(topo, set()) == []

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from tier.score import whatif
 from tests.unit.tier.build import FIXTURES, fixture_topology, node, topology
 from tests.unit.tier.test_cases import CAPACITY_BOUND, TWO_N_ACTIVE
 from tests.unit.tier.test_examples import run_cli
+from tier.score import whatif
 
 EXAMPLE_2 = fixture_topology("example2.yaml")
 
@@ -29,8 +29,10 @@ def test_maintenance_over_the_manual_tie_is_fine_when_all_is_well() -> None:
     assert answer.verdict.startswith("yes:")
     after = answer.after.subsystem("power")
     # Afterwards R hangs on path B alone, behind the manual tie.
-    assert [(ld.id, ld.paths_all, ld.paths_active, ld.served, ld.served_active)
-            for ld in after.live.loads] == [("R", 1, 0, True, False)]
+    assert [
+        (ld.id, ld.paths_all, ld.paths_active, ld.served, ld.served_active)
+        for ld in after.live.loads
+    ] == [("R", 1, 0, True, False)]
     assert after.unavailable[0].to_json() == {"id": "UPS-A", "status": "removed"}
     assert after.design.tier == 3 and after.live.tier == 1
 
