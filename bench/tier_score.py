@@ -20,6 +20,8 @@ import argparse
 import random
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tier.graph import compile_topology
@@ -113,6 +115,19 @@ def build_topology(racks: int = 1500, seed: int = 1) -> TopologyConfig:
     return TopologyConfig.model_validate({"power": {"groups": groups, "nodes": nodes}})
 
 
+@contextmanager
+def timed(into: list[tuple[float, float]]) -> Iterator[None]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    yield
+    into.append((time.perf_counter() - wall, time.process_time() - cpu))
+
+
+def summary(samples: list[tuple[float, float]]) -> str:
+    wall = statistics.median(w for w, _ in samples) * 1000
+    cpu = statistics.median(c for _, c in samples) * 1000
+    return f"median {wall:.0f} ms wall, {cpu:.0f} ms CPU (n={len(samples)})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--racks", type=int, default=1500)
@@ -126,31 +141,24 @@ def main() -> None:
     compile_s = time.perf_counter() - started
 
     statuses = {"UPS-A1-2": "bypass", "RPP-B3-07a": "failed", "UPS-B2-1": "degraded"}
-    cold, warm = [], []
+    cold: list[tuple[float, float]] = []
+    warm: list[tuple[float, float]] = []
     for i in range(args.repeat):
-        fresh = compile_topology(topo)  # cold: no view cached from an earlier score
-        started = time.perf_counter()
-        snap = score(fresh, statuses)
-        cold.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        score(fresh, {**statuses, "UPS-A3-1": "failed" if i % 2 else "bypass"})
-        warm.append(time.perf_counter() - started)
-    started = time.perf_counter()
-    answer = whatif(compiled, statuses, ["UPS-B1-1"])
-    whatif_s = time.perf_counter() - started
+        fresh = compile_topology(topo)  # cold: no view or analysis kept from an earlier score
+        with timed(cold):
+            snap = score(fresh, statuses)
+        with timed(warm):  # one more status change: the design state is reused
+            score(fresh, {**statuses, "UPS-A3-1": "failed" if i % 2 else "bypass"})
+    spent: list[tuple[float, float]] = []
+    with timed(spent):
+        answer = whatif(compiled, statuses, ["UPS-B1-1"])
 
     power = snap.subsystem("power")
     print(f"nodes: {count} ({len(power.live.loads)} loads)")
     print(f"compile + validate: {compile_s * 1000:.0f} ms")
-    print(
-        f"full score, cold (design + live): median {statistics.median(cold) * 1000:.0f} ms "
-        f"(min {min(cold) * 1000:.0f}, max {max(cold) * 1000:.0f})"
-    )
-    print(
-        f"re-score after one status change (design cached): "
-        f"median {statistics.median(warm) * 1000:.0f} ms"
-    )
-    print(f"whatif one UPS module: {whatif_s * 1000:.0f} ms -> {answer.verdict[:90]}")
+    print(f"full re-score, cold (design + live): {summary(cold)}")
+    print(f"re-score after one status change (design reused): {summary(warm)}")
+    print(f"whatif one UPS module: {summary(spent)} -> {answer.verdict[:70]}")
     print(
         f"design tier {snap.design_tier}, live tier {snap.live_tier}, score {snap.score}; "
         f"live SPOFs {len(power.live.spofs)}, "

