@@ -31,7 +31,7 @@ from typing import Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tierwatch.model import NodeStatus
+from tierwatch.model import NodeStatus, Status
 
 SUBSYSTEMS: tuple[str, ...] = ("power", "cooling", "network")
 
@@ -198,6 +198,44 @@ class TopologyConfig(_Strict):
 
     def node_ids(self) -> set[str]:
         return {node.id for _, sub in self.subsystems() for node in sub.nodes}
+
+
+def node_bindings(topo: TopologyConfig) -> dict[str, tuple[str, str | None]]:
+    """node id -> (device id, component or None) for every node bound to a device."""
+    return {
+        node.id: (node.device, node.component)
+        for _, sub in topo.subsystems()
+        for node in sub.nodes
+        if node.device is not None
+    }
+
+
+def demand_bindings(topo: TopologyConfig) -> dict[str, DemandMetric]:
+    """load id -> where its measured demand comes from."""
+    return {
+        node.id: node.demand_metric
+        for _, sub in topo.subsystems()
+        for node in sub.nodes
+        if node.demand_metric is not None
+    }
+
+
+# Conditions a device profile attaches to a component status that name a node status of
+# their own (a UPS on bypass is failed as a device status, but the report says "bypass").
+_CONDITION_STATUS = {"bypass": NodeStatus.BYPASS, "off": NodeStatus.OFF}
+
+
+def node_status(status: Status, conditions: frozenset[str] = frozenset()) -> NodeStatus:
+    """The node status for a bound component's status and conditions.
+
+    `bypass` or `off` among the conditions wins over the status (an inverter off and the
+    load on raw mains is exactly what makes a UPS unavailable); otherwise the status maps
+    one to one (`degraded`, e.g. on battery, stays available but exposed).
+    """
+    for condition, named in _CONDITION_STATUS.items():
+        if condition in conditions:
+            return named
+    return NodeStatus(status.value)
 
 
 def is_source(subsystem: str, node: NodeSpec) -> bool:

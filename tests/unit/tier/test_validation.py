@@ -13,7 +13,14 @@ from tests.unit.tier.build import FIXTURES, manual, node, topology
 from tests.unit.tier.test_examples import run_cli
 from tier.graph import TopologyError, compile_topology
 from tier.score import score
-from tier.topology import TopologyConfig, validate_topology
+from tier.topology import (
+    TopologyConfig,
+    demand_bindings,
+    node_bindings,
+    node_status,
+    validate_topology,
+)
+from tierwatch.model import NodeStatus, Status
 
 GOOD = [
     node("G1", "generator", capacity=100),
@@ -275,3 +282,26 @@ def test_an_empty_devices_list_and_manual_feed_are_valid() -> None:
         ]
     )
     assert validate_topology(topo, set()) == []
+
+
+def test_bindings_and_node_status() -> None:
+    topo = topology(
+        power=with_changes(
+            node(
+                "R2",
+                "rack",
+                "SWB",
+                demand=1,
+                device="pdu-9",
+                component="outlet-1",
+                demand_metric={"device": "pdu-9", "metric": "pdu_power_watts", "scale": 0.001},
+            )
+        )
+    )
+    assert node_bindings(topo) == {"UPS": ("ups-1", None), "R2": ("pdu-9", "outlet-1")}
+    metric = demand_bindings(topo)["R2"]
+    assert (metric.device, metric.metric, metric.scale) == ("pdu-9", "pdu_power_watts", 0.001)
+    assert node_status(Status.FAILED, frozenset({"bypass"})) is NodeStatus.BYPASS
+    assert node_status(Status.FAILED, frozenset({"off", "overload"})) is NodeStatus.OFF
+    assert node_status(Status.DEGRADED, frozenset({"on_battery"})) is NodeStatus.DEGRADED
+    assert node_status(Status.UNKNOWN) is NodeStatus.UNKNOWN
