@@ -529,7 +529,7 @@ def whatif(
         effective = _effective_demands(sub, demands or {})
         unavailable = _unavailable(sub, checked)
         out_now = frozenset(unavailable)
-        here = removed & sub.specs.keys()
+        here = frozenset(n for n in removed if n in sub.specs)
         not_served_now = _lost_after(sub, out_now, sub.loads, effective)
         served_before = [
             load for load in sub.loads if load not in here and load not in not_served_now
