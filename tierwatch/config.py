@@ -12,7 +12,6 @@ Secrets are `SecretStr`: their values never reach a repr, a log line or an error
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -33,53 +29,20 @@ from pydantic import (
 )
 
 from collector.snmp.client import Credentials
+from tierwatch.configtypes import (
+    ENV_REF,
+    Duration,
+    Interval,
+    Strict,
+    check_device_id,
+    check_label_names,
+    reveal,
+)
+from tierwatch.configtypes import parse_duration as parse_duration  # used by tests and rooms
 
 # --------------------------------------------------------------------------- value types
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: object) -> float:
-    """`30s`, `1m`, `1m30s`, `500ms`, `2h` or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 1m or a number of seconds")
-    if isinstance(value, int | float):
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError("expected a duration such as 30s, 1m or a number of seconds")
-    text = value.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 1m, 1m30s, 500ms)")
-    return total
-
-
-def _at_least_1s(value: float) -> float:
-    if value < 1.0:
-        raise ValueError("must be at least 1s")
-    return value
-
-
-def _positive(value: float) -> float:
-    if value <= 0:
-        raise ValueError("must be more than 0")
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
-Interval = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_at_least_1s)]
-
-_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_ENV_REF = ENV_REF
 
 
 def _version(value: object) -> str:
@@ -89,10 +52,6 @@ def _version(value: object) -> str:
     if text == "2":
         return "2c"
     raise ValueError("SNMP version must be 1, 2c or 3")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --------------------------------------------------------------------------- sections
@@ -202,7 +161,8 @@ class DeviceConfig(Strict):
     id: str
     address: str
     credentials: str
-    profile: Annotated[list[str], BeforeValidator(_profile_list), Field(min_length=1)] = ["auto"]
+    profile: Annotated[list[str], BeforeValidator(_profile_list), Field(min_length=1)] = [  # noqa: RUF012 (pydantic copies defaults)
+        "auto"]
     name: str | None = None
     interval: Interval | None = None
     timeout: Duration | None = None
@@ -214,10 +174,7 @@ class DeviceConfig(Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}", value):
-            raise ValueError(f"{value!r}: a device id is letters, digits, '.', '_', ':' and "
-                             "'-', starting with a letter or digit")
-        return value
+        return check_device_id(value)
 
     @field_validator("address")
     @classmethod
@@ -228,12 +185,7 @@ class DeviceConfig(Strict):
     @field_validator("labels")
     @classmethod
     def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key) or key.startswith("__"):
-                raise ValueError(f"{key!r} is not a valid Prometheus label name")
-            if key == "device":
-                raise ValueError("'device' is set by tierwatch itself")
-        return value
+        return check_label_names(value)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -279,14 +231,7 @@ class Config(Strict):
         )
 
 
-def _reveal(secret: SecretStr | None) -> str:
-    if secret is None:
-        return ""
-    raw = secret.get_secret_value()
-    ref = _ENV_REF.match(raw)
-    if ref:
-        return os.environ.get(ref.group(1), "")
-    return raw
+_reveal = reveal
 
 
 def split_host_port(value: str, default_port: int | None) -> tuple[str, int | None]:
