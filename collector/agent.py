@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -128,7 +128,7 @@ class _Counting:
         self._families = families
         self.samples = 0
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[object]:
         for family in self._families:
             self.samples += len(getattr(family, "samples", ()))
             yield family
