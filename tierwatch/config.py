@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from collector.agent_config import AgentsConfig, agent_secret_warnings, check_agents
+from collector.probe_config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
 from tierwatch.configtypes import (
     ENV_REF,
@@ -206,6 +208,8 @@ class Config(Strict):
     credentials: dict[str, CredentialConfig] = Field(default_factory=dict)
     devices: list[DeviceConfig] = Field(default_factory=list)
     store: StoreConfig = StoreConfig()
+    agents: AgentsConfig = AgentsConfig()
+    probes: ProbesConfig = ProbesConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -215,6 +219,12 @@ class Config(Strict):
             if device.id == device_id:
                 return device
         raise KeyError(device_id)
+
+    def device_ids(self) -> list[str]:
+        """Every device the live state tracks: SNMP devices, host agents, probed links and
+        sites. A topology node's `device:` may name any of them."""
+        return [*(d.id for d in self.devices), *(h.id for h in self.agents.hosts),
+                *(t.id for _, _, t in self.probes.targets())]
 
     def resolved_credentials(self, name: str) -> Credentials:
         """Credentials with secrets read from the environment (checked by load())."""
@@ -357,11 +367,29 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
             if ref and ref.group(1) not in os.environ:
                 problems.append((f"credentials.{name}.{key}",
                                  f"environment variable {ref.group(1)} is not set"))
+    problems.extend(_ids_across_sections(config))
+    problems.extend(check_agents(config))
+    problems.extend(check_probes(config))
+    return problems
+
+
+def _ids_across_sections(config: Config) -> list[tuple[str, str]]:
+    """Agents, links and sites are devices too: one id, one device, over every section."""
+    first = {d.id: f"devices[{i}]" for i, d in reversed(list(enumerate(config.devices)))}
+    problems = []
+    others = [(f"agents.hosts[{i}]", h.id) for i, h in enumerate(config.agents.hosts)]
+    others += [(f"probes.{kind}[{i}]", t.id) for kind, i, t in config.probes.targets()]
+    for key, device_id in others:
+        if device_id in first:
+            problems.append((f"{key}.id", f"duplicate device id {device_id!r} "
+                                          f"(first at {first[device_id]})"))
+        else:
+            first[device_id] = key
     return problems
 
 
 def _literal_secret_warnings(config: Config) -> list[tuple[str, str]]:
-    warnings = []
+    warnings = agent_secret_warnings(config)
     for name, cred in config.credentials.items():
         for key, secret in cred.secret_fields():
             if not _ENV_REF.match(secret.get_secret_value()):
