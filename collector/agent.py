@@ -107,6 +107,12 @@ def _why(exc: BaseException) -> str:
     return str(exc) or exc.__class__.__name__
 
 
+def _printable(text: str, limit: int = 160) -> str:
+    """A parser message quotes the bad line: keep it short and free of control bytes."""
+    cleaned = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "..."
+
+
 def parse_and_map(body: bytes, content_type: str, plan: AgentPlan,
                   base_labels: Mapping[str, str], ts: float) -> tuple[Mapped, int]:
     """Parse the body with prometheus_client's parser and map it; AgentError('parse')."""
@@ -116,7 +122,7 @@ def parse_and_map(body: bytes, content_type: str, plan: AgentPlan,
     try:
         mapped = plan.map(counted, base_labels, ts)
     except Exception as exc:  # the parser raises ValueError mostly, but any is a bad body
-        raise AgentError("parse", f"not the Prometheus text format: {_why(exc)}"[:300]
+        raise AgentError("parse", f"not the Prometheus text format: {_printable(_why(exc))}"
                          ) from None
     return mapped, counted.samples
 
