@@ -57,7 +57,7 @@ def test_tierwatch_scrapes_a_real_node_exporter(tmp_path: Path) -> None:
             host = {"device": "db-01", "rack": "R07"}
             assert sample_value(text, "tierwatch_device_up", device="db-01") == 1
             assert sample_value(text, "host_cpus", **host) == os.cpu_count()
-            assert sample_value(text, "host_memory_total_bytes", **host) == \
+            assert sample_value(text, "host_memory_size_bytes", **host) == \
                 proc_value("/proc/meminfo", "MemTotal") * 1024
             assert sample_value(text, "host_boot_time_seconds", **host) == \
                 proc_value("/proc/stat", "btime")

@@ -245,3 +245,57 @@ def test_source_label_named_like_a_base_label_is_kept_apart() -> None:
 def test_profile_mistakes_are_reported(data: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_agent_profile(data)
+
+
+AGENT_FILES = sorted(known_agent_profiles().items())
+
+
+@pytest.mark.parametrize(("name", "path"), AGENT_FILES, ids=[n for n, _ in AGENT_FILES])
+def test_agent_metric_names_follow_the_house_rules(name: str, path: Path) -> None:
+    """The naming rules the SNMP profiles keep (tests/unit/profiles), for agent profiles."""
+    from tests.unit.profiles.test_shipped_profiles import (
+        NOT_BASE,
+        PROMLINT_ABBREVIATIONS,
+        UNITS,
+    )
+
+    (profile,) = [p for p in load_agent_profiles([name]) if p.name == name]
+    d = profile.definition
+    problems = []
+    produced = [(m.name, m.type) for m in d.metrics] + [(x.name, "gauge") for x in d.derived]
+    for metric, kind in produced:
+        words = metric.split("_")
+        stem = metric.removesuffix("_total")
+        if (kind == "counter") != metric.endswith("_total"):
+            problems.append(f"{metric}: _total is for counters, and counters only")
+        if PROMLINT_ABBREVIATIONS & set(words):
+            problems.append(f"{metric}: promtool reads an abbreviated unit in it")
+        if NOT_BASE & set(words):
+            problems.append(f"{metric}: {sorted(NOT_BASE & set(words))} is not a base unit")
+        for unit in UNITS:
+            if f"_{unit}_" in f"_{stem}_" and not stem.endswith(f"_{unit}"):
+                problems.append(f"{metric}: the unit {unit!r} must end the name")
+    for metric in d.metrics:
+        for label in [*(metric.labels or []), *metric.rename.values()]:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", label):
+                problems.append(f"{metric.name}: label {label!r} is not snake_case")
+    assert problems == []
+
+
+def test_a_name_means_one_type_across_snmp_and_agent_profiles() -> None:
+    from collector.profiles import SHIPPED, load_profile_file
+
+    kinds: dict[str, set[str]] = {}
+    for path in sorted(SHIPPED.glob("*.yaml")):
+        d = load_profile_file(path).definition
+        for metric in [*d.scalars, *(m for t in d.tables for m in t.metrics)]:
+            kinds.setdefault(metric.name, set()).add(metric.type)
+        for info in d.info:
+            kinds.setdefault(info.name, set()).add("info")
+    for name, _path in AGENT_FILES:
+        for p in load_agent_profiles([name]):
+            for metric in p.definition.metrics:
+                kinds.setdefault(metric.name, set()).add(metric.type)
+            for derived in p.definition.derived:
+                kinds.setdefault(derived.name, set()).add("gauge")
+    assert {n: k for n, k in kinds.items() if len(k) > 1} == {}

@@ -36,7 +36,7 @@ async def test_a_good_answer_becomes_samples_and_statuses(mode: str) -> None:
     assert r.roles == {"boot_time": 1.7e9}
     assert r.metadata["host_cpu_seconds_total"].type == "counter"
     # the agent's HELP text is kept when the profile gives none ... but ours wins here
-    assert r.metadata["host_memory_total_bytes"].help == "Memory installed (MemTotal)"
+    assert r.metadata["host_memory_size_bytes"].help == "Memory installed (MemTotal)"
     assert out.body_bytes == len(SERVER)
     assert out.series_scraped == SERVER.count(b"\nnode_")
     assert out.series_kept == len(r.samples)
