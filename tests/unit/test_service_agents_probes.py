@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from collector.icmp import IcmpSocket, IcmpUnavailable
 from sim.agent import IF_OPER_STATUS, FaultFile, SimDevice, _Responder
+from tests.helpers.agents import sample_value as metric
 from tests.helpers.bad_agents import model_from
 from tests.helpers.http_agents import serve
 from tests.helpers.procs import free_port
@@ -30,22 +30,6 @@ from tierwatch.store import Store
 
 SERVER = (Path(__file__).resolve().parents[1] / "fixtures" / "agents"
           / "node-exporter-1.5-server.prom").read_bytes()
-
-
-def metric(text: str, name: str, **labels: str) -> float | None:
-    """The value of one series in exposition text, or None."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and line.split(" ")[0] != name:
-            continue
-        body = line[len(name):]
-        if body.startswith("{"):
-            inside = body[1:body.index("}")]
-            have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', inside))
-        else:
-            have = {}
-        if all(have.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 async def run_service(config_text: str, seconds: float) -> tuple[Service, str]:
