@@ -31,7 +31,7 @@ def create_app(service: Service) -> FastAPI:
     def readyz() -> JSONResponse:
         ready = service.ready()
         body = {"status": "ready" if ready else "starting",
-                "devices": len(service.devices),
+                "devices": len(service.state.devices),
                 "polled": sum(d.last_poll_ts is not None
                               for d in service.state.devices.values())}
         return JSONResponse(body, status_code=200 if ready else 503)

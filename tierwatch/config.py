@@ -12,7 +12,6 @@ Secrets are `SecretStr`: their values never reach a repr, a log line or an error
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -32,55 +28,24 @@ from pydantic import (
     model_validator,
 )
 
+from collector.agent_config import AgentsConfig, agent_secret_warnings, check_agents
+from collector.probe_config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
 from tier.topology import TopologyConfig, validate_topology
+from tierwatch.configtypes import (
+    ENV_REF,
+    Duration,
+    Interval,
+    Strict,
+    check_device_id,
+    check_label_names,
+    reveal,
+)
+from tierwatch.configtypes import parse_duration as parse_duration  # used by tests and rooms
 
 # --------------------------------------------------------------------------- value types
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: object) -> float:
-    """`30s`, `1m`, `1m30s`, `500ms`, `2h` or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 1m or a number of seconds")
-    if isinstance(value, int | float):
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError("expected a duration such as 30s, 1m or a number of seconds")
-    text = value.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 1m, 1m30s, 500ms)")
-    return total
-
-
-def _at_least_1s(value: float) -> float:
-    if value < 1.0:
-        raise ValueError("must be at least 1s")
-    return value
-
-
-def _positive(value: float) -> float:
-    if value <= 0:
-        raise ValueError("must be more than 0")
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_positive)]
-Interval = Annotated[float, BeforeValidator(parse_duration), AfterValidator(_at_least_1s)]
-
-_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_ENV_REF = ENV_REF
 
 
 def _version(value: object) -> str:
@@ -90,10 +55,6 @@ def _version(value: object) -> str:
     if text == "2":
         return "2c"
     raise ValueError("SNMP version must be 1, 2c or 3")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --------------------------------------------------------------------------- sections
@@ -203,7 +164,8 @@ class DeviceConfig(Strict):
     id: str
     address: str
     credentials: str
-    profile: Annotated[list[str], BeforeValidator(_profile_list), Field(min_length=1)] = ["auto"]
+    profile: Annotated[list[str], BeforeValidator(_profile_list), Field(min_length=1)] = [  # noqa: RUF012 (pydantic copies defaults)
+        "auto"]
     name: str | None = None
     interval: Interval | None = None
     timeout: Duration | None = None
@@ -215,10 +177,7 @@ class DeviceConfig(Strict):
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}", value):
-            raise ValueError(f"{value!r}: a device id is letters, digits, '.', '_', ':' and "
-                             "'-', starting with a letter or digit")
-        return value
+        return check_device_id(value)
 
     @field_validator("address")
     @classmethod
@@ -229,12 +188,7 @@ class DeviceConfig(Strict):
     @field_validator("labels")
     @classmethod
     def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key) or key.startswith("__"):
-                raise ValueError(f"{key!r} is not a valid Prometheus label name")
-            if key == "device":
-                raise ValueError("'device' is set by tierwatch itself")
-        return value
+        return check_label_names(value)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -255,6 +209,8 @@ class Config(Strict):
     credentials: dict[str, CredentialConfig] = Field(default_factory=dict)
     devices: list[DeviceConfig] = Field(default_factory=list)
     store: StoreConfig = StoreConfig()
+    agents: AgentsConfig = AgentsConfig()
+    probes: ProbesConfig = ProbesConfig()
     topology: TopologyConfig = TopologyConfig()
 
     # Where the file came from; set by load(), not read from YAML.
@@ -265,6 +221,12 @@ class Config(Strict):
             if device.id == device_id:
                 return device
         raise KeyError(device_id)
+
+    def device_ids(self) -> list[str]:
+        """Every device the live state tracks: SNMP devices, host agents, probed links and
+        sites. A topology node's `device:` may name any of them."""
+        return [*(d.id for d in self.devices), *(h.id for h in self.agents.hosts),
+                *(t.id for _, _, t in self.probes.targets())]
 
     def resolved_credentials(self, name: str) -> Credentials:
         """Credentials with secrets read from the environment (checked by load())."""
@@ -281,14 +243,7 @@ class Config(Strict):
         )
 
 
-def _reveal(secret: SecretStr | None) -> str:
-    if secret is None:
-        return ""
-    raw = secret.get_secret_value()
-    ref = _ENV_REF.match(raw)
-    if ref:
-        return os.environ.get(ref.group(1), "")
-    return raw
+_reveal = reveal
 
 
 def split_host_port(value: str, default_port: int | None) -> tuple[str, int | None]:
@@ -414,14 +369,33 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
             if ref and ref.group(1) not in os.environ:
                 problems.append((f"credentials.{name}.{key}",
                                  f"environment variable {ref.group(1)} is not set"))
-    for line in validate_topology(config.topology, {device.id for device in config.devices}):
+    problems.extend(_ids_across_sections(config))
+    problems.extend(check_agents(config))
+    problems.extend(check_probes(config))
+    # topology nodes bind to any device: SNMP devices, agent hosts, probed links and sites
+    for line in validate_topology(config.topology, set(config.device_ids())):
         key_path, _, message = line.partition(": ")
         problems.append((key_path, message))
     return problems
 
 
+def _ids_across_sections(config: Config) -> list[tuple[str, str]]:
+    """Agents, links and sites are devices too: one id, one device, over every section."""
+    first = {d.id: f"devices[{i}]" for i, d in reversed(list(enumerate(config.devices)))}
+    problems = []
+    others = [(f"agents.hosts[{i}]", h.id) for i, h in enumerate(config.agents.hosts)]
+    others += [(f"probes.{kind}[{i}]", t.id) for kind, i, t in config.probes.targets()]
+    for key, device_id in others:
+        if device_id in first:
+            problems.append((f"{key}.id", f"duplicate device id {device_id!r} "
+                                          f"(first at {first[device_id]})"))
+        else:
+            first[device_id] = key
+    return problems
+
+
 def _literal_secret_warnings(config: Config) -> list[tuple[str, str]]:
-    warnings = []
+    warnings = agent_secret_warnings(config)
     for name, cred in config.credentials.items():
         for key, secret in cred.secret_fields():
             if not _ENV_REF.match(secret.get_secret_value()):

@@ -1,7 +1,8 @@
-"""The records that cross room boundaries: samples, statuses and status changes.
+"""The records that cross room boundaries: samples, statuses, poll results, status changes.
 
-Collectors produce `Sample`s and `DeviceStatus`es; the state keeps them; exporters, the
-tier engine, alerts and the store consume them. Nothing else crosses a boundary.
+Collectors produce `PollResult`s (samples and component statuses); the state keeps them;
+exporters, the tier engine, alerts and the store consume them. Nothing else crosses a
+boundary.
 """
 
 from __future__ import annotations
@@ -99,3 +100,51 @@ class StatusChange:
     reason: str
     ts: float
     conditions: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class MetricMeta:
+    """What the exporter writes in # HELP and # TYPE for a metric family."""
+
+    type: str  # gauge, counter, info, stateset
+    help: str
+
+
+@dataclass(slots=True)
+class PollResult:
+    """One poll of one device by any collector (SNMP, agent scrape, probe round).
+
+    `State.update()` folds it into the live picture: an ok result sets the statuses, a
+    failed one counts toward unreachable-after-N. A failed result may still carry current
+    samples (a probe round with no answer still measured its loss).
+    """
+
+    device: str
+    ts: float  # when the poll started (epoch seconds)
+    duration: float = 0.0
+    samples: list[Sample] = field(default_factory=list)
+    components: list[ComponentStatus] = field(default_factory=list)
+    varbinds: int = 0
+    error: str | None = None  # reason code for poll_errors_total{reason}; None when ok
+    message: str = ""  # the error in words (never with a secret in it)
+    # the readings the reboot detector needs (role -> value), when present
+    roles: dict[str, float] = field(default_factory=dict)
+    # HELP and TYPE of the metric families in `samples` (the plan's, shared)
+    metadata: Mapping[str, MetricMeta] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self, status: str) -> dict[str, object]:
+        return {
+            "device": self.device,
+            "status": status,
+            "samples": [s.to_json() for s in self.samples],
+            "components": [
+                {"component": c.component, "status": str(c.status), "reason": c.reason}
+                for c in self.components
+            ],
+            "error": self.error,
+            "message": self.message,
+        }

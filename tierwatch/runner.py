@@ -20,7 +20,8 @@ async def start(config: Config, listen: str | None = None) -> tuple[Service, Htt
     server = HttpServer(create_app(service), listen or config.server.listen)
     await server.start()
     await service.start()
-    log.info("tierwatch serving %s/metrics for %d devices", server.url, len(service.devices))
+    log.info("tierwatch serving %s/metrics for %d devices", server.url,
+             len(service.state.devices))
     return service, server
 
 

@@ -24,7 +24,9 @@ from collector.profiles import load_profiles, select_auto
 from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
 from collector.snmp.poller import PollPlan, PollResult, poll
 from exporters.prometheus import MetricsExporter
+from tierwatch.agents import AgentScraper
 from tierwatch.config import Config, DeviceConfig
+from tierwatch.probes import ProbeRunner
 from tierwatch.state import State
 from tierwatch.store import Store
 
@@ -70,7 +72,7 @@ def build_target(config: Config, device: DeviceConfig) -> Target:
 class Service:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.state = State([d.id for d in config.devices], config.snmp.unreachable_after)
+        self.state = State(config.device_ids(), config.snmp.unreachable_after)
         self.exporter = MetricsExporter(self.state)
         self.devices: dict[str, DeviceRuntime] = {}
         self.components: list[Component] = []
@@ -94,6 +96,14 @@ class Service:
                 runtime.plan = PollPlan(load_profiles(device.profile,
                                                       config.snmp.profile_dirs))
 
+        # host agents and network probes: devices of their own kind, polled by components
+        self.agents: AgentScraper | None = None
+        self.probes: ProbeRunner | None = None
+        if config.agents.hosts:
+            self.agents = AgentScraper(config, self.state)
+        if config.probes.links or config.probes.sites:
+            self.probes = ProbeRunner(config, self.state)
+
     def add_component(self, component: Component) -> None:
         self.components.append(component)
 
@@ -109,7 +119,13 @@ class Service:
                  ", ".join(names))
 
     async def poll_once(self, device_id: str) -> PollResult:
-        """Poll a device now and fold the result into the state."""
+        """Poll a device now (SNMP, host agent or probe) and fold the result into the state."""
+        if device_id not in self.devices:
+            if self.agents is not None and device_id in self.agents.hosts:
+                return await self.agents.poll_once(device_id)
+            if self.probes is not None and device_id in self.probes.targets:
+                return await self.probes.poll_once(device_id)
+            raise KeyError(device_id)
         runtime = self.devices[device_id]
         runtime.running = True
         try:
@@ -168,6 +184,9 @@ class Service:
         if self.store is None:
             self.store = Store.open(self.config.store.url)
         self.components.insert(0, History(self.store))
+        for own in (self.agents, self.probes):
+            if own is not None and own not in self.components:
+                self.components.insert(1, own)
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         now = time.time()
@@ -185,7 +204,10 @@ class Service:
             await component.start(self)
 
     async def stop(self) -> None:
-        for component in reversed(self.components):
+        # agents and probes polled once without start() (`tierwatch poll`) hold sockets too
+        unstarted = [c for c in (self.agents, self.probes)
+                     if c is not None and c not in self.components]
+        for component in [*reversed(self.components), *unstarted]:
             try:
                 await component.stop()
             except Exception:

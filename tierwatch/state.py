@@ -11,10 +11,11 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from collector.snmp.poller import MetricMeta, PollResult
 from tierwatch.model import (
     DEVICE_COMPONENT,
     ComponentStatus,
+    MetricMeta,
+    PollResult,
     Sample,
     Status,
     StatusChange,
@@ -28,6 +29,9 @@ UNREACHABLE_CONDITIONS = frozenset({"unreachable"})
 # sysUpTime is TimeTicks (1/100 s) in 32 bits: it wraps after 497.1 days
 UPTIME_WRAP_SECONDS = 2**32 / 100.0
 
+# how far a host's reported boot time may drift (clock steps) before it counts as a reboot
+BOOT_TIME_SLACK_SECONDS = 30.0
+
 
 @dataclass
 class DeviceState:
@@ -40,6 +44,8 @@ class DeviceState:
     conditions: frozenset[str] = frozenset()
     reachable: bool | None = None  # None until the first poll ends
     consecutive_failures: int = 0
+    # failed polls before unreachable, when this device's collector sets its own (probes)
+    unreachable_after: int | None = None
     last_poll_ts: float | None = None
     last_success_ts: float | None = None
     last_error: str | None = None
@@ -76,6 +82,12 @@ class State:
             del self.devices[gone]
         for device_id in wanted:
             self.devices.setdefault(device_id, DeviceState(device_id))
+
+    def set_unreachable_after(self, device_id: str, failures: int) -> None:
+        """This device goes unreachable after `failures` failed polls (its collector's own N)."""
+        dev = self.devices.get(device_id)
+        if dev is not None:
+            dev.unreachable_after = failures
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -142,9 +154,13 @@ class State:
         dev.consecutive_failures += 1
         dev.last_error = reason
         dev.last_error_message = result.message
-        # samples from an earlier poll are not current: they leave /metrics now
-        dev.samples = []
-        if dev.consecutive_failures < self.unreachable_after:
+        # samples from an earlier poll are not current: they leave /metrics now. A failed
+        # poll may bring current ones of its own (a probe round that got no answer still
+        # measured its loss).
+        dev.samples = result.samples
+        if result.samples:
+            dev.metadata = result.metadata
+        if dev.consecutive_failures < (dev.unreachable_after or self.unreachable_after):
             return []  # one lost packet is not an outage; statuses hold until N failures
         changes: list[StatusChange] = []
         was = dev.reachable
@@ -206,10 +222,19 @@ class State:
         """sysUpTime went back: a reboot, unless it is the 497-day counter wrap.
 
         snmpEngineBoots going up, or hrSystemUptime going back too, confirms a reboot. With
-        neither, an uptime that was near the wrap point counts as a wrap.
+        neither, an uptime that was near the wrap point counts as a wrap. A host agent gives
+        its boot time instead: a boot time that moved forward is a reboot.
         """
         prev, cur = dev.roles, result.roles
         dev.roles = dict(cur)
+        if "boot_time" in prev and "boot_time" in cur:
+            # a host's boot time is derived from its clock: NTP steps move it by a little
+            if cur["boot_time"] > prev["boot_time"] + BOOT_TIME_SLACK_SECONDS:
+                dev.reboots_total += 1
+                dev.last_reboot_ts = cur["boot_time"]
+                log.warning("device %s rebooted (boot time %.0f, was %.0f)", dev.id,
+                            cur["boot_time"], prev["boot_time"])
+            return
         if "uptime" not in prev or "uptime" not in cur or cur["uptime"] >= prev["uptime"]:
             return
         if "engine_boots" in prev and "engine_boots" in cur:

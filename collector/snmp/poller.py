@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from collector.profile import (
     CompiledRule,
@@ -24,48 +23,10 @@ from collector.profile import (
     split_scale,
 )
 from collector.snmp.client import Missing, SnmpClient, SnmpError, Value, WalkResult
-from tierwatch.model import ComponentStatus, Sample, Status
 
-
-@dataclass(frozen=True, slots=True)
-class MetricMeta:
-    """What the exporter writes in # HELP and # TYPE for a metric family."""
-
-    type: str  # gauge, counter, info, stateset
-    help: str
-
-
-@dataclass(slots=True)
-class PollResult:
-    device: str
-    ts: float  # when the poll started (epoch seconds)
-    duration: float = 0.0
-    samples: list[Sample] = field(default_factory=list)
-    components: list[ComponentStatus] = field(default_factory=list)
-    varbinds: int = 0
-    error: str | None = None  # reason code for poll_errors_total{reason}; None when ok
-    message: str = ""  # the error in words (never with a secret in it)
-    # the readings the reboot detector needs (role -> value), when present
-    roles: dict[str, float] = field(default_factory=dict)
-    # HELP and TYPE of the metric families in `samples` (the plan's, shared)
-    metadata: Mapping[str, MetricMeta] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def to_json(self, status: str) -> dict[str, object]:
-        return {
-            "device": self.device,
-            "status": status,
-            "samples": [s.to_json() for s in self.samples],
-            "components": [
-                {"component": c.component, "status": str(c.status), "reason": c.reason}
-                for c in self.components
-            ],
-            "error": self.error,
-            "message": self.message,
-        }
+# PollResult and MetricMeta live in tierwatch.model (every collector makes them); importing
+# them from here keeps working.
+from tierwatch.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
 
 
 class _Component:

@@ -50,7 +50,12 @@ def check(config: ConfigOpt) -> None:
     for line in result.warnings:
         typer.echo(f"warning: {line}", err=True)
     cfg = result.config
-    typer.echo(f"{config}: ok ({len(cfg.devices)} devices, {len(cfg.credentials)} credentials)")
+    extra = ""
+    if cfg.agents.hosts or cfg.probes.links or cfg.probes.sites:
+        extra = (f", {len(cfg.agents.hosts)} host agents, {len(cfg.probes.links)} links, "
+                 f"{len(cfg.probes.sites)} sites")
+    typer.echo(f"{config}: ok ({len(cfg.devices)} devices, {len(cfg.credentials)} credentials"
+               f"{extra})")
 
 
 def run(
@@ -148,8 +153,8 @@ async def _poll(target: Target, plan: PollPlan, device_id: str, labels: dict[str
 
 async def _poll_configured(service_cls: type, cfg: object, device_id: str) -> PollResult:
     service = service_cls(cfg)
-    if device_id not in service.devices:
-        known = ", ".join(sorted(service.devices)) or "none"
+    if device_id not in service.state.devices:
+        known = ", ".join(sorted(service.state.devices)) or "none"
         typer.echo(f"error: no device {device_id!r} in the config (devices: {known})", err=True)
         raise typer.Exit(2)
     try:
@@ -163,8 +168,8 @@ def _print_human(result: PollResult, status: str) -> None:
     if not result.ok:
         typer.echo(f"{result.device}: {result.error}: {result.message}")
         return
-    typer.echo(f"{result.device}: {status} ({result.varbinds} varbinds in "
-               f"{result.duration * 1000:.0f} ms)")
+    got = f"{result.varbinds} varbinds" if result.varbinds else f"{len(result.samples)} samples"
+    typer.echo(f"{result.device}: {status} ({got} in {result.duration * 1000:.0f} ms)")
     for comp in result.components:
         reason = f" - {comp.reason}" if comp.reason and comp.status != "ok" else ""
         typer.echo(f"  [{comp.status}] {comp.component}{reason}")
