@@ -24,7 +24,6 @@ import pytest
 from tests.helpers.agents import run_tierwatch
 from tests.helpers.netns import dedicated_network, ip
 from tests.helpers.procs import process, wait_for
-from tierwatch.config import Config
 from tierwatch.store import Store
 
 pytestmark = pytest.mark.integration
@@ -49,8 +48,10 @@ LISTENER = textwrap.dedent("""
 
 
 def tier_engine_is_live() -> bool:
-    """Whether main has the Tier engine's topology section (issue 3) yet."""
-    return "topology" in Config.model_fields
+    """Whether main has the live Tier engine (issue 3: tierwatch/live.py) yet."""
+    import importlib.util
+
+    return importlib.util.find_spec("tierwatch.live") is not None
 
 
 def test_cutting_a_trunk_takes_the_single_homed_site_down(tmp_path: Path) -> None:
