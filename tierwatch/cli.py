@@ -32,6 +32,7 @@ def _root(
     )
     # APScheduler logs every job run at INFO; our own poll logs say what matters
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step
 
 
 for module in (core, demo, tier):
