@@ -1,0 +1,351 @@
+"""The native SNMP engine: our own BER codec and USM behind the seam, on asyncio UDP.
+
+    client = open_client(target)        # cheap; no I/O until the first call
+    values = await client.get(["1.3.6.1.2.1.1.3.0"])
+    table = await client.walk(["1.3.6.1.2.1.2.2.1.2", "1.3.6.1.2.1.2.2.1.10"])
+    await client.close()
+
+All clients on one event loop share one UDP socket (see `transport`). A walk asks for all
+its roots side by side in each GETBULK (GETNEXT on v1) and drops a root from the request
+once its subtree ends. Every failure is one of the seam's errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Callable, Sequence
+
+from collector.snmp import ber, message, transport
+from collector.snmp.ber import (
+    GET_BULK_REQUEST,
+    GET_NEXT_REQUEST,
+    GET_REQUEST,
+    REPORT,
+    RESPONSE,
+)
+from collector.snmp.client import (
+    NO_SUCH_OBJECT,
+    Missing,
+    SnmpAuthError,
+    SnmpDecodeError,
+    SnmpResponseError,
+    SnmpTimeout,
+    SnmpTransportError,
+    SnmpWalkError,
+    Target,
+    Value,
+    WalkResult,
+)
+from collector.snmp.message import NO_SUCH_NAME, TOO_BIG, V1, V2C, V3, error_status_name
+from collector.snmp.usm import REPORT_MEANINGS, UsmSession, report_name
+
+_VERSIONS = {"1": V1, "2c": V2C, "3": V3}
+_EMPTY_VARBINDS = b"\x30\x00"
+
+# Walk suffixes (OID octets after a root -> dotted text and sort key). Table indexes repeat
+# in every column and every poll, so most suffixes are decoded once per process.
+_SUFFIX_CACHE_LIMIT = 100_000
+_suffixes: dict[bytes, tuple[str, bytes]] = {}
+# Dotted OIDs the poller asks for, encoded once.
+_OID_CACHE_LIMIT = 100_000
+_encoded_oids: dict[str, bytes] = {}
+
+
+def encoded_oid(oid: str) -> bytes:
+    raw = _encoded_oids.get(oid)
+    if raw is None:
+        raw = ber.encode_oid_content(oid)
+        if len(_encoded_oids) >= _OID_CACHE_LIMIT:
+            _encoded_oids.clear()
+        _encoded_oids[oid] = raw
+    return raw
+
+
+def _suffix(tail: bytes) -> tuple[str, bytes]:
+    entry = _suffixes.get(tail)
+    if entry is None:
+        entry = (ber.suffix_to_str(tail), ber.suffix_order_key(tail))
+        if len(_suffixes) >= _SUFFIX_CACHE_LIMIT:
+            _suffixes.clear()
+        _suffixes[tail] = entry
+    return entry
+
+
+class _Column:
+    """One root of a walk: where its next request starts and the rows so far."""
+
+    __slots__ = ("done", "last", "last_key", "plen", "prefix", "root", "rows")
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.prefix = encoded_oid(root)
+        self.plen = len(self.prefix)
+        self.last = self.prefix  # OID octets the next request starts from
+        self.last_key = b""  # sort key of the last suffix; the root itself is empty
+        self.rows: list[tuple[str, Value]] = []
+        self.done = False
+
+
+class NativeSnmpClient:
+    """One agent's client. Implements `collector.snmp.client.SnmpClient`."""
+
+    def __init__(self, target: Target) -> None:
+        credentials = target.credentials
+        try:
+            self._version = _VERSIONS[credentials.version]
+        except KeyError:
+            raise ValueError(f"unknown SNMP version {credentials.version!r}") from None
+        self.target = target
+        self._header = b""
+        self._usm: UsmSession | None = None
+        if self._version == V3:
+            self._usm = UsmSession(credentials)
+        else:
+            self._header = message.community_header(self._version, credentials.community.encode())
+        self._shared: transport.SharedSocket | None = None
+        self._address: tuple[str, int] | None = None
+        self._family = socket.AF_INET
+        self.requests = 0  # requests sent, retries included
+        self.timeouts = 0  # attempts that saw no answer
+
+    def __repr__(self) -> str:
+        return f"NativeSnmpClient({self.target}, v{self.target.credentials.version})"
+
+    # -- socket and exchange
+
+    async def _socket(self) -> transport.SharedSocket:
+        shared = self._shared
+        if shared is not None and shared.loop is asyncio.get_running_loop():
+            return shared
+        if shared is not None:  # first used on another loop (tests): move to this one
+            transport.release(shared)
+            self._shared = None
+        if self._address is None:
+            await self._resolve()
+        self._shared = transport.acquire(self._family)
+        return self._shared
+
+    async def _resolve(self) -> None:
+        host, port = self.target.host, self.target.port
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, port, type=socket.SOCK_DGRAM
+                )
+            except OSError as exc:
+                raise SnmpTransportError(f"cannot resolve {host!r}: {exc}") from exc
+            family, _, _, _, sockaddr = infos[0]
+            self._family = socket.AddressFamily(family)
+            self._address = (str(sockaddr[0]), int(sockaddr[1]))
+            return
+        self._family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+        self._address = (str(literal), port)
+
+    async def _exchange(self, build: Callable[[int], bytes]) -> tuple[bytes, int]:
+        """Send the request `build(id)` makes, resend on timeout; (answer, id)."""
+        shared = await self._socket()
+        address = self._address
+        assert address is not None
+        req_id = shared.new_id()
+        data = build(req_id)
+        timeout = self.target.timeout
+        attempts = self.target.retries + 1
+        for _ in range(attempts):
+            self.requests += 1
+            answer = await shared.request(data, address, req_id, timeout)
+            if answer is not None:
+                return answer, req_id
+            self.timeouts += 1
+        raise SnmpTimeout(f"{self.target}: no answer after {attempts} x {timeout:g} s")
+
+    async def _request(
+        self, tag: int, oids: list[bytes], non_repeaters: int = 0, max_repetitions: int = 0
+    ) -> tuple[int, int, list[tuple[bytes, Value]]]:
+        """One PDU round trip: (error-status, error-index, varbinds with OID octets)."""
+        varbinds = ber.encode_null_varbinds(oids)
+        if self._usm is not None:
+            return await self._request_v3(tag, varbinds, non_repeaters, max_repetitions)
+        header = self._header
+
+        def build(req_id: int) -> bytes:
+            pdu = message.encode_pdu(tag, req_id, varbinds, non_repeaters, max_repetitions)
+            return message.encode_community_message(header, pdu)
+
+        data, req_id = await self._exchange(build)
+        version, _, pos, stop = message.parse_community_message(data)
+        rtag, rid, status, index, vb_start, vb_stop = message.parse_pdu_header(data, pos, stop)
+        if version != self._version or rtag != RESPONSE or rid != req_id:
+            raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
+        return status, index, ber.decode_varbinds(data, vb_start, vb_stop)
+
+    async def _request_v3(
+        self, tag: int, varbinds: bytes, non_repeaters: int, max_repetitions: int
+    ) -> tuple[int, int, list[tuple[bytes, Value]]]:
+        usm = self._usm
+        assert usm is not None
+        if not usm.discovered:
+            await self._discover()
+        # Up to two corrections: a new engine ID (agent replaced), then a time re-sync.
+        for _ in range(3):
+
+            def build(msg_id: int) -> bytes:
+                pdu = message.encode_pdu(tag, msg_id, varbinds, non_repeaters, max_repetitions)
+                return usm.encode_request(msg_id, pdu)
+
+            data, msg_id = await self._exchange(build)
+            msg = message.parse_v3_message(data)
+            scoped = usm.open_response(data, msg)
+            try:
+                _, _, pos, stop = message.parse_scoped_pdu(scoped)
+                rtag, rid, status, index, vb_start, vb_stop = message.parse_pdu_header(
+                    scoped, pos, stop
+                )
+                answer = ber.decode_varbinds(scoped, vb_start, vb_stop)
+            except SnmpDecodeError:
+                if msg.flags & message.FLAG_PRIV:
+                    raise SnmpAuthError(
+                        f"{self.target}: answer does not decrypt (privacy password or protocol?)"
+                    ) from None
+                raise
+            if rtag == REPORT:
+                name = report_name(ber.oid_to_str(answer[0][0])) if answer else "empty Report"
+                if name == "usmStatsUnknownEngineIDs":
+                    usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
+                    continue
+                if name == "usmStatsNotInTimeWindows":
+                    if msg.engine_id == usm.engine_id:
+                        usm.sync_time(msg.engine_boots, msg.engine_time)
+                    else:
+                        usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
+                    continue
+                if name.startswith("usmStats"):
+                    raise SnmpAuthError(
+                        f"{self.target}: user {usm.user.decode(errors='replace')!r}: "
+                        f"{REPORT_MEANINGS.get(name, name)} ({name})"
+                    )
+                raise SnmpResponseError(f"report {name}")
+            if rtag != RESPONSE or rid != msg_id:
+                raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
+            return status, index, answer
+        raise SnmpAuthError(f"{self.target}: the agent keeps rejecting our engine ID or time")
+
+    async def _discover(self) -> None:
+        """Learn the agent's engine ID, boots and time from the Report to a probe."""
+        usm = self._usm
+        assert usm is not None
+
+        def build(msg_id: int) -> bytes:
+            return usm.discovery_request(
+                msg_id, message.encode_pdu(GET_REQUEST, msg_id, _EMPTY_VARBINDS)
+            )
+
+        data, _ = await self._exchange(build)
+        msg = message.parse_v3_message(data)
+        if not msg.engine_id:
+            raise SnmpDecodeError(f"{self.target}: discovery answer names no engine ID")
+        usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
+
+    # -- the seam
+
+    async def get(self, oids: Sequence[str]) -> dict[str, Value]:
+        asked = list(dict.fromkeys(oids))
+        found: dict[str, Value] = {}
+        if asked:
+            await self._get_into(asked, [encoded_oid(o) for o in asked], found)
+        return {oid: found[oid] for oid in oids}
+
+    async def _get_into(self, oids: list[str], raws: list[bytes], found: dict[str, Value]) -> None:
+        while oids:
+            status, index, answer = await self._request(GET_REQUEST, raws)
+            if status == 0:
+                if len(answer) != len(oids):
+                    raise SnmpDecodeError(
+                        f"{self.target}: {len(answer)} varbinds answer {len(oids)} asked"
+                    )
+                for oid, raw, (name, value) in zip(oids, raws, answer, strict=True):
+                    if name != raw:
+                        raise SnmpDecodeError(f"{self.target}: answer names another OID than {oid}")
+                    found[oid] = value
+                return
+            if status == NO_SUCH_NAME and self._version == V1 and 1 <= index <= len(oids):
+                # v1 has no exception values: drop the named OID and ask for the rest
+                found[oids[index - 1]] = NO_SUCH_OBJECT
+                oids = oids[: index - 1] + oids[index:]
+                raws = raws[: index - 1] + raws[index:]
+                continue
+            if status == TOO_BIG and len(oids) > 1:
+                half = len(oids) // 2
+                await self._get_into(oids[:half], raws[:half], found)
+                await self._get_into(oids[half:], raws[half:], found)
+                return
+            raise self._response_error(status, index, oids)
+
+    def _response_error(self, status: int, index: int, oids: list[str]) -> SnmpResponseError:
+        oid = oids[index - 1] if 1 <= index <= len(oids) else ""
+        return SnmpResponseError(error_status_name(status), index, oid)
+
+    async def walk(self, roots: Sequence[str]) -> WalkResult:
+        columns = {root: _Column(root.strip().lstrip(".")) for root in dict.fromkeys(roots)}
+        active = list(columns.values())
+        max_rows = self.target.max_rows
+        repetitions = max(1, self.target.max_repetitions)
+        v1 = self._version == V1
+        total = 0
+        while active:
+            asked = [c.last for c in active]
+            if v1:
+                status, index, answer = await self._request(GET_NEXT_REQUEST, asked)
+            else:
+                status, index, answer = await self._request(GET_BULK_REQUEST, asked, 0, repetitions)
+            if status:
+                if status == TOO_BIG and not v1 and repetitions > 1:
+                    repetitions //= 2
+                    continue
+                if status == NO_SUCH_NAME and v1 and 1 <= index <= len(active):
+                    del active[index - 1]  # v1's end of the MIB view for that column
+                    continue
+                raise self._response_error(status, index, [c.root for c in active])
+            if not answer or (v1 and len(answer) != len(active)):
+                raise SnmpWalkError(
+                    f"{self.target}: {len(answer)} varbinds answer a walk of {len(active)}"
+                )
+            width = len(active)
+            for j, (raw, value) in enumerate(answer):
+                column = active[j % width]
+                if column.done:
+                    continue
+                if value.__class__ is Missing or not raw.startswith(column.prefix):
+                    column.done = True  # endOfMibView, or the next OID is past the subtree
+                    continue
+                suffix, key = _suffix(raw[column.plen :])
+                if key <= column.last_key:
+                    raise SnmpWalkError(
+                        f"{self.target}: OID not increasing under {column.root}: "
+                        f"got .{suffix or '(the root)'} after {len(column.rows)} rows"
+                    )
+                column.last_key = key
+                column.last = raw
+                column.rows.append((suffix, value))
+                total += 1
+                if total > max_rows:
+                    raise SnmpWalkError(f"{self.target}: walk exceeds {max_rows} rows")
+            active = [c for c in active if not c.done]
+        return {root: column.rows for root, column in columns.items()}
+
+    async def close(self) -> None:
+        if self._shared is not None:
+            transport.release(self._shared)
+            self._shared = None
+
+
+def open_client(target: Target) -> NativeSnmpClient:
+    return NativeSnmpClient(target)
+
+
+def engine_stats() -> dict[str, int]:
+    """Datagrams the shared sockets dropped (wrong address, unknown id, undecodable)."""
+    return transport.transport_stats()
