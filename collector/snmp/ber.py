@@ -74,7 +74,7 @@ _MAX_INTEGER_OCTETS = 8  # Integer32 needs 4; some agents send 64-bit INTEGERs
 # Decimal text of every octet value: OID arcs below 128 and IpAddress octets.
 _DEC: tuple[str, ...] = tuple(str(i) for i in range(256))
 _OCTETS = frozenset((OCTET_STRING, OPAQUE))
-_UNSIGNED32 = frozenset((COUNTER32, GAUGE32, TIMETICKS, UINTEGER32))
+UNSIGNED32_TAGS = frozenset((COUNTER32, GAUGE32, TIMETICKS, UINTEGER32))
 _EXCEPTIONS: dict[int, Value] = {
     NO_SUCH_OBJECT_TAG: NO_SUCH_OBJECT,
     NO_SUCH_INSTANCE_TAG: NO_SUCH_INSTANCE,
@@ -357,7 +357,7 @@ def decode_value(tag: int, data: bytes, start: int, stop: int) -> Value:
         return int.from_bytes(data[start:stop], "big", signed=True)
     if tag in _OCTETS:
         return data[start:stop]
-    if tag in _UNSIGNED32:
+    if tag in UNSIGNED32_TAGS:
         if not 0 < n <= 5:
             raise SnmpDecodeError(f"32-bit unsigned of {n} octets")
         value = int.from_bytes(data[start:stop], "big")
@@ -400,7 +400,7 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> list[tuple[bytes, Value]
     out: list[tuple[bytes, Value]] = []
     append = out.append
     dec = _DEC
-    unsigned32 = _UNSIGNED32
+    unsigned32 = UNSIGNED32_TAGS
     try:
         while pos < end:
             # VarBind ::= SEQUENCE { name OBJECT IDENTIFIER, value }

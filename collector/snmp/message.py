@@ -103,13 +103,19 @@ def encode_pdu(
     error_index: int = 0,
 ) -> bytes:
     """A PDU around an encoded VarBindList (for GetBulk: non-repeaters, max-repetitions)."""
-    return encode_tlv(
-        tag,
-        encode_integer(request_id)
-        + encode_integer(error_status)
-        + encode_integer(error_index)
-        + varbind_list,
+    return encode_pdu_with_id(
+        tag, request_id, pdu_body_after_id(varbind_list, error_status, error_index)
     )
+
+
+def pdu_body_after_id(varbind_list: bytes, error_status: int = 0, error_index: int = 0) -> bytes:
+    """What follows the request-id in a PDU; a client computes it once per request and
+    reuses it under a fresh id (`encode_pdu_with_id`)."""
+    return encode_integer(error_status) + encode_integer(error_index) + varbind_list
+
+
+def encode_pdu_with_id(tag: int, request_id: int, body_after_id: bytes) -> bytes:
+    return encode_tlv(tag, encode_integer(request_id) + body_after_id)
 
 
 def encode_typed_varbinds(varbinds: list[tuple[str, int, object]]) -> bytes:
@@ -225,6 +231,53 @@ def parse_community_message(data: bytes) -> tuple[int, bytes, int, int]:
         raise SnmpDecodeError(f"not a community message: version {version}")
     community, pos = read_octets(data, pos, stop)
     return version, community, pos, stop
+
+
+def parse_community_response(data: bytes) -> tuple[int, int, int, int, int, int, int]:
+    """A v1/v2c message carrying a request/response PDU, checked as strictly as
+    `decode_community_message` but without decoding the varbinds: (version, PDU tag,
+    request-id, error-status, error-index, VarBindList content start, end).
+
+    The client's per-answer path: short-form small INTEGERs are read in place, anything
+    else goes through the general readers.
+    """
+    end = len(data)
+    tag, p, stop = read_tlv(data, 0, end)
+    if tag != SEQUENCE or stop != end:
+        raise SnmpDecodeError("not an SNMP message (outer SEQUENCE)")
+    try:
+        if data[p] == INTEGER and data[p + 1] == 1:
+            version = data[p + 2]
+            p += 3
+        else:
+            version, p = read_integer(data, p, stop)
+        if version != V1 and version != V2C:
+            raise SnmpDecodeError(f"not a community message: version {version}")
+        if data[p] != OCTET_STRING:
+            raise SnmpDecodeError("community is not an OCTET STRING")
+        n = data[p + 1]
+        if n < 0x80:
+            p += 2 + n
+        else:
+            _, p = read_octets(data, p, stop)
+        tag, p, pdu_stop = read_tlv(data, p, stop)
+        if pdu_stop != stop:
+            raise SnmpDecodeError("trailing octets after the PDU")
+        if tag not in ber.PDU_TAGS or tag == TRAP_V1:
+            raise SnmpDecodeError(f"not a request/response PDU: tag 0x{tag:02x}")
+        numbers = [0, 0, 0]
+        for i in range(3):  # request-id, error-status, error-index
+            if data[p] == INTEGER and 0 < (n := data[p + 1]) <= 8 and p + 2 + n <= pdu_stop:
+                numbers[i] = int.from_bytes(data[p + 2 : p + 2 + n], "big", signed=True)
+                p += 2 + n
+            else:
+                numbers[i], p = read_integer(data, p, pdu_stop)
+        vb_tag, vb_start, vb_stop = read_tlv(data, p, pdu_stop)
+    except IndexError:
+        raise SnmpDecodeError("truncated message") from None
+    if vb_tag != SEQUENCE or vb_stop != pdu_stop:
+        raise SnmpDecodeError("malformed VarBindList")
+    return version, tag, numbers[0], numbers[1], numbers[2], vb_start, vb_stop
 
 
 def decode_community_message(data: bytes) -> CommunityMessage:
@@ -416,30 +469,40 @@ def decode_message(data: bytes) -> CommunityMessage | V3Message:
     return decode_community_message(data)
 
 
-def peek_message_id(data: bytes) -> tuple[int, int] | None:
-    """(version, id) of a datagram without decoding it: the request-id for v1/v2c, the
-    msgID for v3. None when the datagram is not an SNMP message.
+def peek_message_id(data: bytes) -> int | None:
+    """The id a datagram answers, without decoding it: the request-id of a v1/v2c
+    message, the msgID of a v3 one. None when it does not look like SNMP.
 
-    Called for every datagram the shared socket receives, to find who waits for it.
+    Runs for every datagram the shared socket receives, so it only reads the few octets
+    it needs; the client that gets the datagram decodes it strictly.
     """
     try:
-        tag, start, stop = read_tlv(data, 0, len(data))
-        if tag != SEQUENCE:
+        if data[0] != SEQUENCE:
             return None
-        version, pos = read_integer(data, start, stop)
-        if version == V3:
-            g_start, g_stop = expect(data, pos, stop, SEQUENCE)
-            msg_id, _ = read_integer(data, g_start, g_stop)
-            return V3, msg_id
-        if version != V1 and version != V2C:
+        n = data[1]
+        p = 2 if n < 0x80 else 2 + (n & 0x7F)
+        if data[p] != INTEGER or data[p + 1] != 1:
             return None
-        _, pos = expect(data, pos, stop, OCTET_STRING)
-        tag, start, stop = read_tlv(data, pos, stop)
-        if tag not in ber.PDU_TAGS or tag == TRAP_V1:
+        version = data[p + 2]
+        p += 3
+        if version == V3:  # msgGlobalData SEQUENCE, then msgID
+            if data[p] != SEQUENCE:
+                return None
+            n = data[p + 1]
+            p += 2 if n < 0x80 else 2 + (n & 0x7F)
+        elif version in (V1, V2C):  # community, then the PDU's request-id
+            if data[p] != OCTET_STRING or data[p + 1] >= 0x80:
+                return None
+            p += 2 + data[p + 1]
+            if data[p] & 0xE0 != 0xA0:
+                return None
+            n = data[p + 1]
+            p += 2 if n < 0x80 else 2 + (n & 0x7F)
+        else:
             return None
-        if data[start] != INTEGER:
+        n = data[p + 1]
+        if data[p] != INTEGER or not 0 < n <= 5:
             return None
-        request_id, _ = read_integer(data, start, stop)
-        return version, request_id
-    except (SnmpDecodeError, IndexError):
+        return int.from_bytes(data[p + 2 : p + 2 + n], "big", signed=True)
+    except IndexError:
         return None

@@ -24,10 +24,10 @@ from collector.snmp.ber import (
     GET_REQUEST,
     REPORT,
     RESPONSE,
+    UNSIGNED32_TAGS,
 )
 from collector.snmp.client import (
     NO_SUCH_OBJECT,
-    Missing,
     SnmpAuthError,
     SnmpDecodeError,
     SnmpResponseError,
@@ -76,16 +76,103 @@ def _suffix(tail: bytes) -> tuple[str, bytes]:
 class _Column:
     """One root of a walk: where its next request starts and the rows so far."""
 
-    __slots__ = ("done", "last", "last_key", "plen", "prefix", "root", "rows")
+    __slots__ = ("done", "last_key", "last_tail", "plen", "prefix", "root", "rows")
 
     def __init__(self, root: str) -> None:
         self.root = root
         self.prefix = encoded_oid(root)
         self.plen = len(self.prefix)
-        self.last = self.prefix  # OID octets the next request starts from
-        self.last_key = b""  # sort key of the last suffix; the root itself is empty
+        self.last_tail = b""  # OID octets after the prefix of the last row (next request)
+        self.last_key = b""  # sort key of that suffix; the root itself sorts first
         self.rows: list[tuple[str, Value]] = []
         self.done = False
+
+
+def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int, int]:
+    """Take the rows of one GETBULK/GETNEXT answer (the VarBindList content
+    data[pos:end]) into the columns that asked for them; (rows taken, varbinds seen).
+
+    Varbinds come row by row, one per asked column in asking order. A column ends at
+    endOfMibView or at the first OID past its subtree; an OID that does not increase
+    within a column raises SnmpWalkError. This is the walk's hot loop: it decodes each
+    varbind in place and never decodes what it does not keep.
+    """
+    width = len(active)
+    suffixes = _suffixes
+    unsigned32 = UNSIGNED32_TAGS
+    taken = 0
+    seen = 0
+    if end > len(data):
+        raise SnmpDecodeError("truncated: varbind list past the end of the packet")
+    try:
+        while pos < end:
+            if data[pos] != 0x30:  # VarBind SEQUENCE
+                raise SnmpDecodeError("varbind is not a SEQUENCE")
+            n = data[pos + 1]
+            pos += 2
+            if n >= 0x80:
+                n, pos = ber.read_length(data, pos - 1, end)
+            vb_end = pos + n
+            if vb_end > end or data[pos] != 0x06:
+                raise SnmpDecodeError("truncated varbind, or its name is not an OID")
+            n = data[pos + 1]
+            pos += 2
+            if n >= 0x80:
+                n, pos = ber.read_length(data, pos - 1, vb_end)
+            name_end = pos + n
+            if name_end + 2 > vb_end or n == 0 or data[name_end - 1] >= 0x80:
+                raise SnmpDecodeError("malformed varbind name")
+            column = active[seen % width]
+            seen += 1
+            if column.done:
+                pos = vb_end
+                continue
+            tag = data[name_end]
+            n = data[name_end + 1]
+            vpos = name_end + 2
+            if n >= 0x80:
+                n, vpos = ber.read_length(data, name_end + 1, vb_end)
+            if vpos + n != vb_end:
+                raise SnmpDecodeError("varbind value does not fill its varbind")
+            # (a slice compare: startswith() with bounds parses its arguments slowly)
+            tail_at = pos + column.plen
+            if tag >= 0x80 or data[pos:tail_at] != column.prefix:
+                if tag >= 0x80:
+                    ber.decode_value(tag, data, vpos, vb_end)  # only the 3 exceptions pass
+                column.done = True  # endOfMibView, or the next OID is past the subtree
+                pos = vb_end
+                continue
+            tail = data[tail_at:name_end]
+            entry = suffixes.get(tail)
+            if entry is None:
+                entry = _suffix(tail)
+            suffix, key = entry
+            if key <= column.last_key:
+                raise SnmpWalkError(
+                    f"OID not increasing under {column.root}: "
+                    f".{suffix or '(the root)'} after {len(column.rows)} rows"
+                )
+            value: Value
+            if tag == 0x02:  # INTEGER
+                if not 0 < n <= 8:
+                    raise SnmpDecodeError("INTEGER of invalid size")
+                value = int.from_bytes(data[vpos:vb_end], "big", signed=True)
+            elif tag == 0x04:  # OCTET STRING
+                value = data[vpos:vb_end]
+            elif tag in unsigned32:
+                value = int.from_bytes(data[vpos:vb_end], "big")
+                if not 0 < n <= 5 or value > 0xFFFFFFFF:
+                    raise SnmpDecodeError("32-bit unsigned out of range")
+            else:
+                value = ber.decode_value(tag, data, vpos, vb_end)
+            column.last_key = key
+            column.last_tail = tail
+            column.rows.append((suffix, value))
+            taken += 1
+            pos = vb_end
+    except IndexError:
+        raise SnmpDecodeError("truncated varbind list") from None
+    return taken, seen
 
 
 class NativeSnmpClient:
@@ -147,7 +234,9 @@ class NativeSnmpClient:
 
     async def _exchange(self, build: Callable[[int], bytes]) -> tuple[bytes, int]:
         """Send the request `build(id)` makes, resend on timeout; (answer, id)."""
-        shared = await self._socket()
+        shared = self._shared
+        if shared is None or shared.loop is not asyncio.get_running_loop():
+            shared = await self._socket()
         address = self._address
         assert address is not None
         req_id = shared.new_id()
@@ -164,27 +253,29 @@ class NativeSnmpClient:
 
     async def _request(
         self, tag: int, oids: list[bytes], non_repeaters: int = 0, max_repetitions: int = 0
-    ) -> tuple[int, int, list[tuple[bytes, Value]]]:
-        """One PDU round trip: (error-status, error-index, varbinds with OID octets)."""
-        varbinds = ber.encode_null_varbinds(oids)
+    ) -> tuple[int, int, bytes, int, int]:
+        """One PDU round trip: (error-status, error-index, and the answer's VarBindList as
+        the octets holding it with its content's start and end)."""
+        body = message.pdu_body_after_id(
+            ber.encode_null_varbinds(oids), non_repeaters, max_repetitions
+        )
         if self._usm is not None:
-            return await self._request_v3(tag, varbinds, non_repeaters, max_repetitions)
+            return await self._request_v3(tag, body)
         header = self._header
 
         def build(req_id: int) -> bytes:
-            pdu = message.encode_pdu(tag, req_id, varbinds, non_repeaters, max_repetitions)
+            pdu = message.encode_pdu_with_id(tag, req_id, body)
             return message.encode_community_message(header, pdu)
 
         data, req_id = await self._exchange(build)
-        version, _, pos, stop = message.parse_community_message(data)
-        rtag, rid, status, index, vb_start, vb_stop = message.parse_pdu_header(data, pos, stop)
+        version, rtag, rid, status, index, vb_start, vb_stop = message.parse_community_response(
+            data
+        )
         if version != self._version or rtag != RESPONSE or rid != req_id:
             raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
-        return status, index, ber.decode_varbinds(data, vb_start, vb_stop)
+        return status, index, data, vb_start, vb_stop
 
-    async def _request_v3(
-        self, tag: int, varbinds: bytes, non_repeaters: int, max_repetitions: int
-    ) -> tuple[int, int, list[tuple[bytes, Value]]]:
+    async def _request_v3(self, tag: int, body: bytes) -> tuple[int, int, bytes, int, int]:
         usm = self._usm
         assert usm is not None
         if not usm.discovered:
@@ -193,8 +284,7 @@ class NativeSnmpClient:
         for _ in range(3):
 
             def build(msg_id: int) -> bytes:
-                pdu = message.encode_pdu(tag, msg_id, varbinds, non_repeaters, max_repetitions)
-                return usm.encode_request(msg_id, pdu)
+                return usm.encode_request(msg_id, message.encode_pdu_with_id(tag, msg_id, body))
 
             data, msg_id = await self._exchange(build)
             msg = message.parse_v3_message(data)
@@ -204,7 +294,8 @@ class NativeSnmpClient:
                 rtag, rid, status, index, vb_start, vb_stop = message.parse_pdu_header(
                     scoped, pos, stop
                 )
-                answer = ber.decode_varbinds(scoped, vb_start, vb_stop)
+                if rtag == REPORT:
+                    answer = ber.decode_varbinds(scoped, vb_start, vb_stop)
             except SnmpDecodeError:
                 if msg.flags & message.FLAG_PRIV:
                     raise SnmpAuthError(
@@ -230,7 +321,7 @@ class NativeSnmpClient:
                 raise SnmpResponseError(f"report {name}")
             if rtag != RESPONSE or rid != msg_id:
                 raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
-            return status, index, answer
+            return status, index, scoped, vb_start, vb_stop
         raise SnmpAuthError(f"{self.target}: the agent keeps rejecting our engine ID or time")
 
     async def _discover(self) -> None:
@@ -260,8 +351,9 @@ class NativeSnmpClient:
 
     async def _get_into(self, oids: list[str], raws: list[bytes], found: dict[str, Value]) -> None:
         while oids:
-            status, index, answer = await self._request(GET_REQUEST, raws)
+            status, index, data, vb_start, vb_stop = await self._request(GET_REQUEST, raws)
             if status == 0:
+                answer = ber.decode_varbinds(data, vb_start, vb_stop)
                 if len(answer) != len(oids):
                     raise SnmpDecodeError(
                         f"{self.target}: {len(answer)} varbinds answer {len(oids)} asked"
@@ -296,11 +388,13 @@ class NativeSnmpClient:
         v1 = self._version == V1
         total = 0
         while active:
-            asked = [c.last for c in active]
+            asked = [c.prefix + c.last_tail for c in active]
             if v1:
-                status, index, answer = await self._request(GET_NEXT_REQUEST, asked)
+                status, index, data, pos, end = await self._request(GET_NEXT_REQUEST, asked)
             else:
-                status, index, answer = await self._request(GET_BULK_REQUEST, asked, 0, repetitions)
+                status, index, data, pos, end = await self._request(
+                    GET_BULK_REQUEST, asked, 0, repetitions
+                )
             if status:
                 if status == TOO_BIG and not v1 and repetitions > 1:
                     repetitions //= 2
@@ -309,30 +403,14 @@ class NativeSnmpClient:
                     del active[index - 1]  # v1's end of the MIB view for that column
                     continue
                 raise self._response_error(status, index, [c.root for c in active])
-            if not answer or (v1 and len(answer) != len(active)):
+            added, seen = _absorb(data, pos, end, active)
+            if not seen or (v1 and seen != len(active)):
                 raise SnmpWalkError(
-                    f"{self.target}: {len(answer)} varbinds answer a walk of {len(active)}"
+                    f"{self.target}: {seen} varbinds answer a walk of {len(active)}"
                 )
-            width = len(active)
-            for j, (raw, value) in enumerate(answer):
-                column = active[j % width]
-                if column.done:
-                    continue
-                if value.__class__ is Missing or not raw.startswith(column.prefix):
-                    column.done = True  # endOfMibView, or the next OID is past the subtree
-                    continue
-                suffix, key = _suffix(raw[column.plen :])
-                if key <= column.last_key:
-                    raise SnmpWalkError(
-                        f"{self.target}: OID not increasing under {column.root}: "
-                        f"got .{suffix or '(the root)'} after {len(column.rows)} rows"
-                    )
-                column.last_key = key
-                column.last = raw
-                column.rows.append((suffix, value))
-                total += 1
-                if total > max_rows:
-                    raise SnmpWalkError(f"{self.target}: walk exceeds {max_rows} rows")
+            total += added
+            if total > max_rows:
+                raise SnmpWalkError(f"{self.target}: walk exceeds {max_rows} rows")
             active = [c for c in active if not c.done]
         return {root: column.rows for root, column in columns.items()}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import socket
 import weakref
@@ -21,6 +22,7 @@ from collector.snmp.message import peek_message_id
 _RECV_SIZE = 65535
 _RECV_BATCH = 256  # datagrams read per wake-up, so one busy socket cannot starve the loop
 _SOCKET_BUFFER = 4 * 1024 * 1024  # the kernel caps this at net.core.[rw]mem_max
+_TIMER_SLACK = 0.001  # a timer may fire this early and still count as on time
 
 
 @dataclass(slots=True)
@@ -39,8 +41,8 @@ class TransportStats:
 
 
 Address = tuple[str, int]
-# waiter: (expected sender, future answered with the datagram, or None on timeout)
-_Waiter = tuple[Address, "asyncio.Future[bytes | None]"]
+# waiter: (expected sender, future answered with the datagram or None, deadline)
+_Waiter = tuple[Address, "asyncio.Future[bytes | None]", float]
 
 
 class SharedSocket:
@@ -64,6 +66,8 @@ class SharedSocket:
         self.stats = TransportStats()
         self.users = 0
         self._waiters: dict[int, _Waiter] = {}
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._sweep_at = math.inf
         self._next_id = random.randrange(1, 2**31 - 1)
 
     # -- ids and waiting
@@ -83,8 +87,10 @@ class SharedSocket:
         `req_id`. None on timeout. Raises SnmpTransportError when the send itself fails."""
         loop = self.loop
         future: asyncio.Future[bytes | None] = loop.create_future()
-        self._waiters[req_id] = (address, future)
-        timer = loop.call_later(timeout, _expire, future)
+        deadline = loop.time() + timeout
+        self._waiters[req_id] = (address, future, deadline)
+        if deadline < self._sweep_at:
+            self._schedule_sweep(deadline)
         try:
             try:
                 self.sock.sendto(data, address)
@@ -98,10 +104,35 @@ class SharedSocket:
             self.stats.sent += 1
             return await future
         finally:
-            timer.cancel()
             waiter = self._waiters.get(req_id)
             if waiter is not None and waiter[1] is future:
                 del self._waiters[req_id]
+
+    # One timer per socket rather than one per request: it wakes at the earliest deadline,
+    # answers every overdue waiter with None, and re-arms for the next deadline. Requests
+    # that get their answer leave no cancelled timer behind.
+
+    def _schedule_sweep(self, when: float) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self._sweep_at = when
+        self._sweeper = self.loop.call_at(when, self._sweep)
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        self._sweep_at = math.inf
+        now = self.loop.time() + _TIMER_SLACK
+        earliest = math.inf
+        waiters = self._waiters
+        for req_id, (_, future, deadline) in list(waiters.items()):
+            if deadline <= now:
+                del waiters[req_id]
+                if not future.done():
+                    future.set_result(None)
+            elif deadline < earliest:
+                earliest = deadline
+        if earliest < math.inf:
+            self._schedule_sweep(earliest)
 
     # -- receiving
 
@@ -118,35 +149,38 @@ class SharedSocket:
                 stats.undecodable += 1
                 continue
             stats.received += 1
-            peeked = peek_message_id(data)
-            if peeked is None:
+            req_id = peek_message_id(data)
+            if req_id is None:
                 stats.undecodable += 1
                 continue
-            waiter = waiters.get(peeked[1])
+            waiter = waiters.get(req_id)
             if waiter is None:
                 stats.unknown_id += 1
                 continue
-            expected, future = waiter
+            expected, future, _ = waiter
             if sender[0] != expected[0] or sender[1] != expected[1]:
                 stats.wrong_address += 1
                 continue
-            del waiters[peeked[1]]
+            del waiters[req_id]
             if not future.done():
                 future.set_result(data)
+            if not waiters:
+                # Nobody else waits: leave whatever may still be queued to the next
+                # wake-up (the selector is level-triggered) rather than pay for a read
+                # that would only fail with EAGAIN.
+                return
 
     def close(self) -> None:
         with contextlib.suppress(ValueError, RuntimeError):  # the loop may be closed already
             self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
-        for _, future in self._waiters.values():
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for _, future, _ in self._waiters.values():
             if not future.done():
                 future.set_result(None)
         self._waiters.clear()
-
-
-def _expire(future: asyncio.Future[bytes | None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 _sockets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, SharedSocket]] = (
