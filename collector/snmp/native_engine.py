@@ -200,15 +200,23 @@ class NativeSnmpClient:
     def __repr__(self) -> str:
         return f"NativeSnmpClient({self.target}, v{self.target.credentials.version})"
 
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        """The shared socket this client sends from (None before its first request)."""
+        if self._shared is None:
+            return None
+        name = self._shared.sock.getsockname()
+        return str(name[0]), int(name[1])
+
     # -- socket and exchange
 
     async def _socket(self) -> transport.SharedSocket:
         shared = self._shared
-        if shared is not None and shared.loop is asyncio.get_running_loop():
-            return shared
-        if shared is not None:  # first used on another loop (tests): move to this one
-            transport.release(shared)
-            self._shared = None
+        if shared is not None and not shared.closed:
+            if shared.loop is asyncio.get_running_loop():
+                return shared
+            transport.release(shared)  # first used on another loop (tests): move over
+        self._shared = None
         if self._address is None:
             await self._resolve()
         self._shared = transport.acquire(self._family)
@@ -235,7 +243,7 @@ class NativeSnmpClient:
     async def _exchange(self, build: Callable[[int], bytes]) -> tuple[bytes, int]:
         """Send the request `build(id)` makes, resend on timeout; (answer, id)."""
         shared = self._shared
-        if shared is None or shared.loop is not asyncio.get_running_loop():
+        if shared is None or shared.closed or shared.loop is not asyncio.get_running_loop():
             shared = await self._socket()
         address = self._address
         assert address is not None
@@ -286,7 +294,17 @@ class NativeSnmpClient:
             def build(msg_id: int) -> bytes:
                 return usm.encode_request(msg_id, message.encode_pdu_with_id(tag, msg_id, body))
 
-            data, msg_id = await self._exchange(build)
+            try:
+                data, msg_id = await self._exchange(build)
+            except SnmpTimeout:
+                if usm.flags & message.FLAG_PRIV and await self._answers_discovery():
+                    # snmpd silently drops what it cannot decrypt; the agent is up, so
+                    # the likely cause is the privacy password or protocol.
+                    raise SnmpAuthError(
+                        f"{self.target}: agent answers discovery but not our encrypted "
+                        "requests (privacy password or protocol?)"
+                    ) from None
+                raise
             msg = message.parse_v3_message(data)
             scoped = usm.open_response(data, msg)
             try:
@@ -324,21 +342,27 @@ class NativeSnmpClient:
             return status, index, scoped, vb_start, vb_stop
         raise SnmpAuthError(f"{self.target}: the agent keeps rejecting our engine ID or time")
 
+    def _discovery_probe(self, msg_id: int) -> bytes:
+        assert self._usm is not None
+        pdu = message.encode_pdu(GET_REQUEST, msg_id, _EMPTY_VARBINDS)
+        return self._usm.discovery_request(msg_id, pdu)
+
     async def _discover(self) -> None:
         """Learn the agent's engine ID, boots and time from the Report to a probe."""
         usm = self._usm
         assert usm is not None
-
-        def build(msg_id: int) -> bytes:
-            return usm.discovery_request(
-                msg_id, message.encode_pdu(GET_REQUEST, msg_id, _EMPTY_VARBINDS)
-            )
-
-        data, _ = await self._exchange(build)
+        data, _ = await self._exchange(self._discovery_probe)
         msg = message.parse_v3_message(data)
         if not msg.engine_id:
             raise SnmpDecodeError(f"{self.target}: discovery answer names no engine ID")
         usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
+
+    async def _answers_discovery(self) -> bool:
+        shared = await self._socket()
+        assert self._address is not None
+        msg_id = shared.new_id()
+        probe = self._discovery_probe(msg_id)
+        return await shared.request(probe, self._address, msg_id, self.target.timeout) is not None
 
     # -- the seam
 
@@ -415,9 +439,9 @@ class NativeSnmpClient:
         return {root: column.rows for root, column in columns.items()}
 
     async def close(self) -> None:
-        if self._shared is not None:
+        if self._shared is not None and not self._shared.closed:
             transport.release(self._shared)
-            self._shared = None
+        self._shared = None
 
 
 def open_client(target: Target) -> NativeSnmpClient:

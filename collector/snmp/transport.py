@@ -65,6 +65,7 @@ class SharedSocket:
         self.sock = sock
         self.stats = TransportStats()
         self.users = 0
+        self.closed = False
         self._waiters: dict[int, _Waiter] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweep_at = math.inf
@@ -171,6 +172,7 @@ class SharedSocket:
                 return
 
     def close(self) -> None:
+        self.closed = True
         with contextlib.suppress(ValueError, RuntimeError):  # the loop may be closed already
             self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
@@ -195,7 +197,7 @@ def acquire(family: socket.AddressFamily) -> SharedSocket:
     loop = asyncio.get_running_loop()
     per_loop = _sockets.setdefault(loop, {})
     shared = per_loop.get(family)
-    if shared is None or shared.sock.fileno() < 0:
+    if shared is None or shared.closed:
         shared = per_loop[family] = SharedSocket(loop, family)
     shared.users += 1
     return shared
@@ -214,6 +216,14 @@ def release(shared: SharedSocket) -> None:
             _closed_stats, f.name, getattr(_closed_stats, f.name) + getattr(shared.stats, f.name)
         )
     shared.close()
+
+
+def close_all() -> None:
+    """Close the running loop's shared sockets, whoever still holds them (shutdown, tests).
+    A client used afterwards opens a fresh one."""
+    for shared in list(_sockets.get(asyncio.get_running_loop(), {}).values()):
+        shared.users = 1
+        release(shared)
 
 
 def transport_stats() -> dict[str, int]:
