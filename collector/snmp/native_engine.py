@@ -306,7 +306,7 @@ class NativeSnmpClient:
                     ) from None
                 raise
             msg = message.parse_v3_message(data)
-            scoped = usm.open_response(data, msg)
+            scoped, timely = usm.open_response(data, msg)
             try:
                 _, _, pos, stop = message.parse_scoped_pdu(scoped)
                 rtag, rid, status, index, vb_start, vb_stop = message.parse_pdu_header(
@@ -339,6 +339,11 @@ class NativeSnmpClient:
                 raise SnmpResponseError(f"report {name}")
             if rtag != RESPONSE or rid != msg_id:
                 raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
+            if not timely:
+                raise SnmpAuthError(
+                    f"{self.target}: answer outside the time window (replayed, or the agent's "
+                    "clock went back without a reboot)"
+                )
             return status, index, scoped, vb_start, vb_stop
         raise SnmpAuthError(f"{self.target}: the agent keeps rejecting our engine ID or time")
 

@@ -425,12 +425,16 @@ class UsmSession:
 
     # -- incoming
 
-    def open_response(self, data: bytes, msg: message.V3Message) -> bytes:
-        """The plaintext ScopedPDU of an answer, after the USM checks (RFC 3414 3.2).
+    def open_response(self, data: bytes, msg: message.V3Message) -> tuple[bytes, bool]:
+        """The plaintext ScopedPDU of an answer after the USM checks (RFC 3414 3.2), and
+        whether the answer is timely.
 
-        Reports may come unauthenticated (an agent cannot authenticate a Report about
-        an unknown user); the caller decides what an unauthenticated Report may do.
-        Raises SnmpAuthError for messages that fail authentication or decryption.
+        An untimely answer is authentic but older than what we know of the agent's clock
+        (a replay, or our clock ran ahead): a Response must then be refused, while a
+        notInTimeWindows Report is exactly how the agent corrects our clock, so the caller
+        decides once it sees the PDU. Reports may also come unauthenticated (an agent
+        cannot authenticate a Report about an unknown user). Raises SnmpAuthError for
+        messages that fail authentication or decryption.
         """
         if msg.security_model != message.USM_SECURITY_MODEL:
             raise SnmpDecodeError(f"unexpected security model {msg.security_model}")
@@ -438,7 +442,7 @@ class UsmSession:
         if flags & message.FLAG_PRIV and not flags & message.FLAG_AUTH:
             raise SnmpDecodeError("msgFlags with privacy but no authentication")
         if not flags & message.FLAG_AUTH:
-            return msg.scoped  # unauthenticated: a Report, or an unsecured user's answer
+            return msg.scoped, True  # unauthenticated: a Report, or an unsecured user's answer
         auth = self._auth
         if auth is None or msg.user != self.user or msg.engine_id != self.engine_id:
             raise SnmpAuthError("authenticated answer for another user or engine")
@@ -449,21 +453,22 @@ class UsmSession:
         expected = auth.digest(data[:off] + b"\0" * n + data[off + n :])
         if not hmac.compare_digest(expected, msg.auth_params):
             raise SnmpAuthError("answer's digest does not verify (authentication key?)")
-        self._check_time(msg.engine_boots, msg.engine_time)
+        timely = self._timely(msg.engine_boots, msg.engine_time)
         if not flags & message.FLAG_PRIV:
-            return msg.scoped
+            return msg.scoped, timely
         if self._priv is None:
             raise SnmpAuthError("encrypted answer to a user without privacy")
-        return self._priv.decrypt(msg.scoped, msg.priv_params, msg.engine_boots, msg.engine_time)
+        plain = self._priv.decrypt(msg.scoped, msg.priv_params, msg.engine_boots, msg.engine_time)
+        return plain, timely
 
-    def _check_time(self, boots: int, engine_time: int) -> None:
-        """Timeliness of an authentic message from the agent (RFC 3414 3.2.7 b)."""
+    def _timely(self, boots: int, engine_time: int) -> bool:
+        """Timeliness of an authentic message from the agent (RFC 3414 3.2.7 b); a newer
+        clock reading is adopted."""
         if boots > self.boots or (boots == self.boots and engine_time > self._latest_time):
             self.sync_time(boots, engine_time)
-            return
-        if (
+            return True
+        return not (
             boots >= MAX_BOOTS
             or boots < self.boots
             or engine_time < self._latest_time - TIME_WINDOW
-        ):
-            raise SnmpAuthError("answer outside the time window (replayed or agent rebooted)")
+        )

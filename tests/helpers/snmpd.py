@@ -202,9 +202,15 @@ class Agent:
 
     # -- process
 
+    def _config_files(self) -> str:
+        # -C skips the default files, persistent ones included; name snmpd's persistent
+        # file too, so a restart keeps state as a real agent does (engineBoots goes up).
+        files = [self.directory / "snmpd.conf", self.directory / "persist" / "snmpd.conf"]
+        return ",".join(str(f) for f in files if f.exists())
+
     def _command(self) -> list[str]:
         return [
-            SNMPD, "-f", "-Lo", "-C", "-c", str(self.directory / "snmpd.conf"), "-m", "",
+            SNMPD, "-f", "-Lo", "-C", "-c", self._config_files(), "-m", "",
             "-I", "-smux", "-p", str(self.directory / "snmpd.pid"), self.address,
         ]  # fmt: skip
 
