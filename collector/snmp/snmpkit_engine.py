@@ -9,7 +9,10 @@ Imported only when a config asks for `snmp.engine: snmpkit`. It adapts snmpkit's
   told apart by position;
 - values are read from the variant's field (`int()` of a Counter64 above 2**63 comes
   out negative in snmpkit 1.9);
-- privacy: DES, AES, AES192, AES256 (snmpkit has no Cisco "AES192C"/"AES256C").
+- privacy: DES, AES, AES192, AES256 (snmpkit has no Cisco "AES192C"/"AES256C");
+- snmpkit 1.9 decrypts v3 answers with its own estimate of the agent's clock instead of
+  the boots/time the answer carries, so about half of all AES answers fail to decrypt
+  once a second has passed since discovery; `_Manager` passes the answer's own values.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from snmpkit.core import Value as KitValue
+from snmpkit.core import decode_snmp_v3_response
 from snmpkit.manager import (
     AuthenticationError,
     GenericError,
@@ -45,7 +49,7 @@ from collector.snmp.client import (
     WalkResult,
     oid_key,
 )
-from collector.snmp.message import NO_SUCH_NAME, error_status_name
+from collector.snmp.message import NO_SUCH_NAME, error_status_name, parse_v3_message
 
 
 def _field(value: Any) -> Any:
@@ -80,6 +84,31 @@ def plain(value: Any) -> Value:
 _VERSIONS = {"1": 1, "2c": 2, "3": 3}
 
 
+class _Manager(Manager):
+    """snmpkit's Manager, decrypting v3 answers with the answer's own engine boots and
+    time (RFC 3826 3.1.2.1 builds the IV from them), not with a local estimate."""
+
+    def _decode_response(self, response_data: bytes) -> Any:
+        if self.version != 3:
+            return super()._decode_response(response_data)
+        try:
+            msg = parse_v3_message(response_data)
+        except SnmpDecodeError:
+            return super()._decode_response(response_data)  # snmpkit reports it
+        kwargs: dict[str, Any] = {
+            "engine_boots": msg.engine_boots,
+            "engine_time": msg.engine_time,
+        }
+        if self._auth_key and self.auth_protocol:
+            kwargs.update(auth_protocol=self.auth_protocol, auth_key=self._auth_key)
+        if self._priv_key and self.priv_protocol:
+            kwargs.update(priv_protocol=self.priv_protocol, priv_key=self._priv_key)
+        try:
+            return decode_snmp_v3_response(response_data, **kwargs)
+        except ValueError as exc:
+            raise AuthenticationError(str(exc)) from exc
+
+
 class SnmpkitClient:
     """One agent's client over an snmpkit Manager. Implements the seam's SnmpClient."""
 
@@ -111,7 +140,7 @@ class SnmpkitClient:
 
     async def _connected(self) -> Manager:
         if self._manager is None:
-            manager = Manager(**self._manager_args)
+            manager = _Manager(**self._manager_args)
             await self._guard(manager.connect())
             self._manager = manager
         return self._manager

@@ -93,3 +93,20 @@ def test_counter64_above_2_63_keeps_its_value() -> None:
 
     assert plain(KitValue.Counter64(2**64 - 1)) == 2**64 - 1
     assert plain(KitValue.IpAddress(10, 0, 0, 1)) == "10.0.0.1"
+
+
+def test_v3_answers_decrypt_when_the_clock_estimate_drifts(agent: Agent) -> None:
+    """snmpkit 1.9 alone decrypts with its own estimate of the agent's clock; the engine
+    must use the boots/time the answer carries (RFC 3826's IV)."""
+    sys_name = "1.3.6.1.2.1.1.5.0"
+
+    async def scenario() -> tuple[object, object]:
+        client = engine_factory("snmpkit")(agent.target("3", user="sha_aes"))
+        first = await client.get([sys_name])
+        client._manager._engine_time += 7  # type: ignore[attr-defined]  # estimate drifts
+        second = await client.get([sys_name])
+        await client.close()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first == second == {sys_name: agent.get_cli([sys_name])[0][1]}
