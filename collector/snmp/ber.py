@@ -91,6 +91,13 @@ def encode_length(n: int) -> bytes:
     return bytes((0x80 | len(body),)) + body
 
 
+def tlv_header(tag: int, n: int) -> bytes:
+    """The tag and length octets of a TLV whose content is `n` octets long."""
+    if n < 0x80:
+        return bytes((tag, n))
+    return bytes((tag,)) + encode_length(n)
+
+
 def encode_tlv(tag: int, content: bytes) -> bytes:
     n = len(content)
     if n < 0x80:
@@ -241,6 +248,9 @@ def read_tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     n = data[pos + 1]
     if n < 0x80:
         start = pos + 2
+    elif n == 0x82 and pos + 4 <= end:  # what Net-SNMP uses for most SEQUENCEs
+        n = data[pos + 2] << 8 | data[pos + 3]
+        start = pos + 4
     else:
         n, start = read_length(data, pos + 1, end)
     stop = start + n
@@ -251,6 +261,11 @@ def read_tlv(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
 
 def expect(data: bytes, pos: int, end: int, tag: int) -> tuple[int, int]:
     """Decode a TLV that must carry `tag`; answer (content start, content end)."""
+    if pos + 2 <= end and data[pos] == tag:  # the short form, read in place
+        n = data[pos + 1]
+        stop = pos + 2 + n
+        if n < 0x80 and stop <= end:
+            return pos + 2, stop
     got, start, stop = read_tlv(data, pos, end)
     if got != tag:
         raise SnmpDecodeError(f"expected tag 0x{tag:02x}, got 0x{got:02x}")
@@ -259,6 +274,12 @@ def expect(data: bytes, pos: int, end: int, tag: int) -> tuple[int, int]:
 
 def read_integer(data: bytes, pos: int, end: int) -> tuple[int, int]:
     """Decode an INTEGER TLV at `pos`; answer (value, position after it)."""
+    # Message headers are mostly these: read the short form in place, without read_tlv.
+    if pos + 2 <= end and data[pos] == INTEGER:
+        n = data[pos + 1]
+        stop = pos + 2 + n
+        if 0 < n <= _MAX_INTEGER_OCTETS and stop <= end:
+            return int.from_bytes(data[pos + 2 : stop], "big", signed=True), stop
     start, stop = expect(data, pos, end, INTEGER)
     if not 0 < stop - start <= _MAX_INTEGER_OCTETS:
         raise SnmpDecodeError("INTEGER of invalid size")
@@ -266,6 +287,12 @@ def read_integer(data: bytes, pos: int, end: int) -> tuple[int, int]:
 
 
 def read_octets(data: bytes, pos: int, end: int) -> tuple[bytes, int]:
+    """Decode an OCTET STRING TLV at `pos`; answer (its octets, position after it)."""
+    if pos + 2 <= end and data[pos] == OCTET_STRING:
+        n = data[pos + 1]
+        stop = pos + 2 + n
+        if n < 0x80 and stop <= end:
+            return data[pos + 2 : stop], stop
     start, stop = expect(data, pos, end, OCTET_STRING)
     return data[start:stop], stop
 

@@ -185,7 +185,17 @@ class Authenticator:
         outer.update(inner.digest())
         return outer.digest()[: self.length]
 
+    def digest_parts(self, *parts: bytes | memoryview) -> bytes:
+        """The digest of the parts' concatenation, without concatenating them."""
+        inner = self._inner.copy()
+        for part in parts:
+            inner.update(part)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[: self.length]
 
+
+_ZEROS = bytes(64)
 _IPAD = bytes(b ^ 0x36 for b in range(256))
 _OPAD = bytes(b ^ 0x5C for b in range(256))
 
@@ -351,6 +361,13 @@ class UsmSession:
         self._latest_time = 0
         self._auth: Authenticator | None = None
         self._priv: Privacy | None = None
+        self._user_tlv = ber.encode_tlv(ber.OCTET_STRING, self.user)
+        self._global_tail = (
+            ber.encode_integer(message.MAX_MESSAGE_SIZE)
+            + bytes((ber.OCTET_STRING, 1, self.flags | message.FLAG_REPORTABLE))
+            + ber.encode_integer(message.USM_SECURITY_MODEL)
+        )
+        self._prepare()
 
     def __repr__(self) -> str:  # never the passwords or keys
         return f"UsmSession(user={self.user!r}, level={self.flags})"
@@ -379,6 +396,7 @@ class UsmSession:
                     self.priv_protocol,
                 )
                 self._priv = Privacy(self.priv_protocol, key)
+            self._prepare()
         self.sync_time(boots, engine_time)
 
     def sync_time(self, boots: int, engine_time: int) -> None:
@@ -400,28 +418,46 @@ class UsmSession:
         return data
 
     def encode_request(self, msg_id: int, pdu: bytes) -> bytes:
+        """A secured request around `pdu`. Runs once per request of every v3 poll, so the
+        parts that never change for this user and engine are prepared (`_prepare`) and the
+        message is laid out in one join: only ids, clock, salt and digest are new."""
+        header = ber.tlv_header
+        integer = ber.encode_integer
         boots = self.boots
         engine_time = self.engine_time()
-        scoped = message.encode_scoped_pdu(self.engine_id, self.context, pdu)
-        priv_params = b""
+        scoped_body = self._scoped_head + pdu
+        scoped = header(ber.SEQUENCE, len(scoped_body)) + scoped_body
+        priv_tlv = b"\x04\x00"
         if self._priv is not None:
-            cipher, priv_params = self._priv.encrypt(scoped, boots, engine_time)
-            scoped = ber.encode_tlv(ber.OCTET_STRING, cipher)
+            cipher, salt = self._priv.encrypt(scoped, boots, engine_time)
+            scoped = header(ber.OCTET_STRING, len(cipher)) + cipher
+            priv_tlv = b"\x04\x08" + salt
+        usm_head = self._engine_tlv + integer(boots) + integer(engine_time) + self._user_tlv
+        usm_len = len(usm_head) + len(self._auth_tlv) + len(priv_tlv)
+        usm_header = header(ber.SEQUENCE, usm_len)
+        security_header = header(ber.OCTET_STRING, len(usm_header) + usm_len)
+        global_body = integer(msg_id) + self._global_tail
+        global_header = header(ber.SEQUENCE, len(global_body))
+        before_auth = (
+            b"\x02\x01\x03" + global_header + global_body + security_header + usm_header + usm_head
+        )
+        after_auth = priv_tlv + scoped
+        body_len = len(before_auth) + len(self._auth_tlv) + len(after_auth)
+        before_auth = header(ber.SEQUENCE, body_len) + before_auth
         auth = self._auth
-        params, offset = message.encode_usm_parameters(
-            self.engine_id,
-            boots,
-            engine_time,
-            self.user,
-            b"\0" * auth.length if auth is not None else b"",
-            priv_params,
-        )
-        data, offset = message.encode_v3_message(
-            msg_id, self.flags | message.FLAG_REPORTABLE, params, offset, scoped
-        )
         if auth is None:
-            return data
-        return data[:offset] + auth.digest(data) + data[offset + auth.length :]
+            return before_auth + self._auth_tlv + after_auth
+        # the digest covers the message with zeros where the digest goes (RFC 3414 6.3.1)
+        auth_header = self._auth_tlv[:2]
+        digest = auth.digest_parts(before_auth, self._auth_tlv, after_auth)
+        return before_auth + auth_header + digest + after_auth
+
+    def _prepare(self) -> None:
+        """Precompute the constant parts of this user's requests to the current engine."""
+        self._engine_tlv = ber.encode_tlv(ber.OCTET_STRING, self.engine_id)
+        self._scoped_head = self._engine_tlv + ber.encode_tlv(ber.OCTET_STRING, self.context)
+        auth_len = self._auth.length if self._auth is not None else 0
+        self._auth_tlv = ber.encode_tlv(ber.OCTET_STRING, b"\0" * auth_len)
 
     # -- incoming
 
@@ -450,7 +486,8 @@ class UsmSession:
         if len(msg.auth_params) != n:
             raise SnmpAuthError("answer's digest has the wrong length")
         off = msg.auth_offset
-        expected = auth.digest(data[:off] + b"\0" * n + data[off + n :])
+        whole = memoryview(data)
+        expected = auth.digest_parts(whole[:off], _ZEROS[:n], whole[off + n :])
         if not hmac.compare_digest(expected, msg.auth_params):
             raise SnmpAuthError("answer's digest does not verify (authentication key?)")
         timely = self._timely(msg.engine_boots, msg.engine_time)
