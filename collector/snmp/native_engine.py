@@ -223,20 +223,26 @@ class NativeSnmpClient:
         return self._shared
 
     async def _resolve(self) -> None:
+        """The agent's address. A name resolves to IPv4 first, as Net-SNMP's "udp:"
+        does (agents listen on IPv4 far more often); IPv6 only when there is no IPv4."""
         host, port = self.target.host, self.target.port
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
-            try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_DGRAM
-                )
-            except OSError as exc:
-                raise SnmpTransportError(f"cannot resolve {host!r}: {exc}") from exc
-            family, _, _, _, sockaddr = infos[0]
-            self._family = socket.AddressFamily(family)
-            self._address = (str(sockaddr[0]), int(sockaddr[1]))
-            return
+            loop = asyncio.get_running_loop()
+            for family in (socket.AF_INET, socket.AF_INET6):
+                try:
+                    infos = await loop.getaddrinfo(
+                        host, port, family=family, type=socket.SOCK_DGRAM
+                    )
+                except OSError as exc:
+                    error = exc
+                    continue
+                sockaddr = infos[0][4]
+                self._family = family
+                self._address = (str(sockaddr[0]), int(sockaddr[1]))
+                return
+            raise SnmpTransportError(f"cannot resolve {host!r}: {error}") from error
         self._family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
         self._address = (str(literal), port)
 

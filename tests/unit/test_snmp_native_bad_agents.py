@@ -19,6 +19,7 @@ from collector.snmp.client import (
     SnmpDecodeError,
     SnmpResponseError,
     SnmpTimeout,
+    SnmpTransportError,
     SnmpWalkError,
     Target,
     Value,
@@ -71,12 +72,14 @@ class Responder(asyncio.DatagramProtocol):
 class BadAgent:
     port: int
     responder: Responder
+    host: str = "127.0.0.1"
 
     def target(self, version: str = "2c", **kwargs: object) -> Target:
         defaults: dict[str, object] = {"timeout": 0.3, "retries": 0}
         defaults.update(kwargs)
+        host = str(defaults.pop("host", self.host))
         return Target(
-            "127.0.0.1",
+            host,
             self.port,
             Credentials(version=version, community="public"),  # type: ignore[arg-type]
             **defaults,  # type: ignore[arg-type]
@@ -88,11 +91,11 @@ async def serve() -> AsyncIterator[Callable[[Handler], asyncio.Future[BadAgent]]
     transports: list[asyncio.DatagramTransport] = []
     loop = asyncio.get_running_loop()
 
-    async def start(handler: Handler) -> BadAgent:
+    async def start(handler: Handler, host: str = "127.0.0.1") -> BadAgent:
         proto = Responder(handler)
-        udp, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=("127.0.0.1", 0))
+        udp, _ = await loop.create_datagram_endpoint(lambda: proto, local_addr=(host, 0))
         transports.append(udp)
-        return BadAgent(udp.get_extra_info("sockname")[1], proto)
+        return BadAgent(udp.get_extra_info("sockname")[1], proto, host)
 
     yield start  # type: ignore[misc]
     for udp in transports:
@@ -452,3 +455,21 @@ async def test_shared_socket_survives_a_failing_target(serve) -> None:  # type: 
     assert await ok.get(["1.3.6.1.2.1.1.5.0"]) == {"1.3.6.1.2.1.1.5.0": b"pdu-a1"}
     await ok.close()
     await dead.close()
+
+
+async def test_ipv6_agents_and_host_names(serve) -> None:  # type: ignore[no-untyped-def]
+    v6 = await serve(table_agent(TABLE), "::1")
+    client6 = native_engine.open_client(v6.target(timeout=2.0))
+    assert await client6.get(["1.3.6.1.2.1.1.5.0"]) == {"1.3.6.1.2.1.1.5.0": b"pdu-a1"}
+    v4 = await serve(table_agent(TABLE))
+    by_name = native_engine.open_client(v4.target(host="localhost", timeout=2.0))
+    assert await by_name.get(["1.3.6.1.2.1.1.5.0"]) == {"1.3.6.1.2.1.1.5.0": b"pdu-a1"}
+    assert client6.local_address != by_name.local_address  # one socket per address family
+    await client6.close()
+    await by_name.close()
+
+
+async def test_unresolvable_host_is_a_transport_error() -> None:
+    target = Target("no-such-host.invalid", 161, Credentials(version="2c", community="x"))
+    with pytest.raises(SnmpTransportError, match="cannot resolve"):
+        await native_engine.open_client(target).get(["1.3.6.1.2.1.1.5.0"])
