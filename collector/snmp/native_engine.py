@@ -438,7 +438,10 @@ class NativeSnmpClient:
                     del active[index - 1]  # v1's end of the MIB view for that column
                     continue
                 raise self._response_error(status, index, [c.root for c in active])
-            added, seen = _absorb(data, pos, end, active)
+            try:
+                added, seen = _absorb(data, pos, end, active)
+            except SnmpWalkError as exc:
+                raise SnmpWalkError(f"{self.target}: {exc}") from None
             if not seen or (v1 and seen != len(active)):
                 raise SnmpWalkError(
                     f"{self.target}: {seen} varbinds answer a walk of {len(active)}"

@@ -46,7 +46,7 @@ _Waiter = tuple[Address, "asyncio.Future[bytes | None]", float]
 
 
 class SharedSocket:
-    """The demultiplexer behind one socket. Get it with `shared_socket(family)`."""
+    """The demultiplexer behind one socket. Get it with `acquire(family)`."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, family: socket.AddressFamily) -> None:
         sock = socket.socket(family, socket.SOCK_DGRAM)

@@ -405,9 +405,6 @@ class UsmSession:
         self._latest_time = engine_time
         self._synced_at = time.monotonic()
 
-    def forget_engine(self) -> None:
-        self.engine_id = b""
-
     # -- outgoing
 
     def discovery_request(self, msg_id: int, pdu: bytes) -> bytes:
