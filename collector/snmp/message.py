@@ -382,6 +382,107 @@ def encode_scoped_pdu(context_engine_id: bytes, context_name: bytes, pdu: bytes)
 
 
 def parse_v3_message(data: bytes) -> V3Message:
+    """A v3 message's envelope, strictly checked (see `V3Message`)."""
+    return _parse_v3_layout(data) or _parse_v3_general(data)
+
+
+def _length_at(data: bytes, p: int) -> tuple[int, int]:
+    """(length, content start) of the TLV at p when its length has a form agents use;
+    (-1, p) otherwise, to send the caller to the general parser."""
+    n = data[p + 1]
+    if n < 0x80:
+        return n, p + 2
+    if n == 0x81:
+        return data[p + 2], p + 3
+    if n == 0x82:
+        return data[p + 2] << 8 | data[p + 3], p + 4
+    return -1, p
+
+
+def _parse_v3_layout(data: bytes) -> V3Message | None:
+    """The usual layout of a v3 message, read in place: every v3 answer of every poll
+    comes through here. None for anything unusual (long forms, odd sizes, damage); the
+    general parser then decodes it or says what is wrong. Each field stays within its
+    container: a container's end must be met exactly."""
+    end = len(data)
+    from_bytes = int.from_bytes
+    try:
+        n, p = _length_at(data, 0)
+        if data[0] != SEQUENCE or p + n != end or data[p : p + 3] != b"\x02\x01\x03":
+            return None
+        p += 3
+        if data[p] != SEQUENCE or data[p + 1] >= 0x80:  # msgGlobalData
+            return None
+        g_end = p + 2 + data[p + 1]
+        p += 2
+        numbers = []
+        for _ in range(2):  # msgID, msgMaxSize
+            n = data[p + 1]
+            if data[p] != INTEGER or not 0 < n <= 5:
+                return None
+            numbers.append(from_bytes(data[p + 2 : p + 2 + n], "big", signed=True))
+            p += 2 + n
+        if data[p] != OCTET_STRING or data[p + 1] != 1 or data[p + 3 : p + 5] != b"\x02\x01":
+            return None
+        flags = data[p + 2]
+        model = from_bytes(data[p + 5 : p + 6], "big", signed=True)
+        p += 6
+        if p != g_end or data[p] != OCTET_STRING:  # msgSecurityParameters
+            return None
+        n, p = _length_at(data, p)
+        s_end = p + n
+        if n < 0 or data[p] != SEQUENCE:
+            return None
+        n, p = _length_at(data, p)
+        if n < 0 or p + n != s_end:
+            return None
+        fields: list[bytes] = []
+        for kind in (OCTET_STRING, INTEGER, INTEGER, OCTET_STRING, OCTET_STRING, OCTET_STRING):
+            n = data[p + 1]
+            if data[p] != kind or n >= 0x80 or (kind == INTEGER and not 0 < n <= 5):
+                return None
+            fields.append(data[p + 2 : p + 2 + n])
+            if len(fields) == 5:
+                auth_offset = p + 2
+            p += 2 + n
+        if p != s_end:
+            return None
+        engine_id, boots_octets, time_octets, user, auth_params, priv = fields
+        boots = from_bytes(boots_octets, "big", signed=True)
+        engine_time = from_bytes(time_octets, "big", signed=True)
+        if len(engine_id) > 32 or len(user) > 32 or boots < 0 or engine_time < 0:
+            return None
+        tag = data[p]
+        n, start = _length_at(data, p)
+        if n < 0 or start + n != end:
+            return None
+        if flags & FLAG_PRIV:
+            if tag != OCTET_STRING:
+                return None
+            scoped = data[start:end]
+        else:
+            if tag != SEQUENCE:
+                return None
+            scoped = data[p:end]
+    except IndexError:
+        return None
+    return V3Message(
+        numbers[0],
+        numbers[1],
+        flags,
+        model,
+        engine_id,
+        boots,
+        engine_time,
+        user,
+        auth_params,
+        priv,
+        auth_offset,
+        scoped,
+    )
+
+
+def _parse_v3_general(data: bytes) -> V3Message:
     start, stop = expect(data, 0, len(data), SEQUENCE)
     if stop != len(data):
         raise SnmpDecodeError("trailing octets after the message")
@@ -450,6 +551,42 @@ def parse_scoped_pdu(scoped: bytes) -> tuple[bytes, bytes, int, int]:
     if pdu_stop != stop:
         raise SnmpDecodeError("trailing octets after the PDU")
     return engine_id, context, pos, stop
+
+
+def parse_scoped_response(scoped: bytes) -> tuple[int, int, int, int, int, int]:
+    """The PDU of a plaintext ScopedPDU, as `parse_pdu_header` answers it: (tag,
+    request-id, error-status, error-index, VarBindList content start, end). The usual
+    layout is read in place; anything else goes through the general readers."""
+    try:
+        n, p = _length_at(scoped, 0)
+        s_end = p + n
+        if scoped[0] == SEQUENCE and n >= 0 and s_end <= len(scoped):
+            for _ in range(2):  # contextEngineID, contextName
+                n = scoped[p + 1]
+                if scoped[p] != OCTET_STRING or n >= 0x80:
+                    break
+                p += 2 + n
+            else:
+                tag = scoped[p]
+                n, q = _length_at(scoped, p)
+                if q + n == s_end and tag in ber.PDU_TAGS and tag != TRAP_V1:
+                    numbers = []
+                    for _ in range(3):
+                        n = scoped[q + 1]
+                        if scoped[q] != INTEGER or not 0 < n <= 5:
+                            break
+                        numbers.append(
+                            int.from_bytes(scoped[q + 2 : q + 2 + n], "big", signed=True)
+                        )
+                        q += 2 + n
+                    else:
+                        n, start = _length_at(scoped, q)
+                        if scoped[q] == SEQUENCE and n >= 0 and start + n == s_end:
+                            return tag, numbers[0], numbers[1], numbers[2], start, s_end
+    except IndexError:
+        pass
+    _, _, pos, stop = parse_scoped_pdu(scoped)
+    return parse_pdu_header(scoped, pos, stop)
 
 
 def decode_scoped_pdu(scoped: bytes) -> ScopedPdu:

@@ -314,10 +314,7 @@ class NativeSnmpClient:
             msg = message.parse_v3_message(data)
             scoped, timely = usm.open_response(data, msg)
             try:
-                _, _, pos, stop = message.parse_scoped_pdu(scoped)
-                rtag, rid, status, index, vb_start, vb_stop = message.parse_pdu_header(
-                    scoped, pos, stop
-                )
+                rtag, rid, status, index, vb_start, vb_stop = message.parse_scoped_response(scoped)
                 if rtag == REPORT:
                     answer = ber.decode_varbinds(scoped, vb_start, vb_stop)
             except SnmpDecodeError:

@@ -238,7 +238,7 @@ _new_encryptor, _new_decryptor = _cipher_contexts()
 class Privacy:
     """Encrypts and decrypts ScopedPDUs for one localized privacy key."""
 
-    __slots__ = ("_algorithm", "_des", "_pre_iv", "_salt", "protocol")
+    __slots__ = ("_algorithm", "_des", "_keystream", "_pre_iv", "_salt", "protocol")
 
     def __init__(self, priv_protocol: str, key: bytes) -> None:
         self.protocol = normalize_protocol(priv_protocol)
@@ -255,6 +255,10 @@ class Privacy:
             self._algorithm = algorithms.AES(key[:need])
             self._pre_iv = 0
             self._salt = int.from_bytes(os.urandom(8), "big")
+            # CFB decryption needs only AES encryptions of blocks known in advance (the IV
+            # and the ciphertext itself), so one ECB context, keyed once, serves every
+            # answer: cheaper than a new CFB context per message.
+            self._keystream = Cipher(self._algorithm, modes.ECB()).encryptor()
 
     def encrypt(self, plain: bytes, boots: int, engine_time: int) -> tuple[bytes, bytes]:
         """(ciphertext, msgPrivacyParameters)."""
@@ -282,8 +286,15 @@ class Privacy:
         else:
             if boots > 0xFFFFFFFF or engine_time > 0xFFFFFFFF:
                 raise SnmpAuthError("decryption error: engine boots/time out of range")
+            n = len(cipher)
+            if not n:
+                return b""
             iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
-            ctx = _new_decryptor(self._algorithm, _CFB(iv))
+            # P_i = C_i xor E(C_(i-1)), with C_(-1) = IV (RFC 3826 3.1.4, CFB-128)
+            stream = self._keystream.update(iv + cipher[: 16 * ((n - 1) // 16)])
+            return (
+                int.from_bytes(cipher, "little") ^ int.from_bytes(stream[:n], "little")
+            ).to_bytes(n, "little")
         return ctx.update(cipher) + ctx.finalize()
 
 

@@ -154,3 +154,47 @@ def test_seeds_are_valid() -> None:
     """The fuzzing starts from messages that decode, so mutations probe deep paths."""
     for seed in SEEDS:
         _full(seed)
+
+
+def _same_outcome(fast: Callable[[], object], general: Callable[[], object]) -> None:
+    try:
+        expected: object = general()
+    except SnmpDecodeError:
+        expected = SnmpDecodeError
+    try:
+        got: object = fast()
+    except SnmpDecodeError:
+        got = SnmpDecodeError
+    assert got == expected
+
+
+V3_SEEDS = [s for s in SEEDS if s[2:5] == b"\x02\x01\x03" or s[4:7] == b"\x02\x01\x03"]
+
+
+@pytest.mark.timeout(120)
+@FUZZ
+@given(st.sampled_from(V3_SEEDS), st.lists(_mutation, max_size=3), st.integers(0, 2000))
+def test_v3_fast_readers_agree_with_general_ones(
+    seed: bytes, mutations: list[tuple[str, int, object]], cut: int
+) -> None:
+    """The in-place readers of the usual v3 layout answer exactly what the general
+    readers answer, or leave the message to them."""
+    data = _mutate(seed, mutations)[:cut]
+    _same_outcome(lambda: message.parse_v3_message(data), lambda: message._parse_v3_general(data))
+    try:
+        msg = message._parse_v3_general(data)
+    except SnmpDecodeError:
+        return
+    if not msg.flags & message.FLAG_PRIV:
+
+        def general() -> object:
+            _, _, pos, stop = message.parse_scoped_pdu(msg.scoped)
+            return message.parse_pdu_header(msg.scoped, pos, stop)
+
+        _same_outcome(lambda: message.parse_scoped_response(msg.scoped), general)
+
+
+def test_v3_seeds_take_the_fast_path() -> None:
+    assert len(V3_SEEDS) == 2
+    for seed in V3_SEEDS:
+        assert message._parse_v3_layout(seed) == message._parse_v3_general(seed)
