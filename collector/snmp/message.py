@@ -8,6 +8,7 @@ values (dotted OIDs), for traps, tests and tools.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from collector.snmp import ber
@@ -118,7 +119,7 @@ def encode_pdu_with_id(tag: int, request_id: int, body_after_id: bytes) -> bytes
     return encode_tlv(tag, encode_integer(request_id) + body_after_id)
 
 
-def encode_typed_varbinds(varbinds: list[tuple[str, int, object]]) -> bytes:
+def encode_typed_varbinds(varbinds: Sequence[tuple[str, int, object]]) -> bytes:
     """A VarBindList from (dotted OID, BER tag, plain value) triples."""
     return encode_tlv(
         SEQUENCE, b"".join(ber.encode_varbind(oid, tag, value) for oid, tag, value in varbinds)
@@ -366,10 +367,8 @@ def encode_v3_message(
         + encode_tlv(OCTET_STRING, bytes((flags,)))
         + encode_integer(USM_SECURITY_MODEL),
     )
-    sec = encode_tlv(OCTET_STRING, security_parameters)
-    head = b"\x02\x01\x03" + global_data + sec[: len(sec) - len(security_parameters)]
-    body_len = len(head) + len(security_parameters) + len(scoped)
-    outer = bytes((SEQUENCE,)) + ber.encode_length(body_len)
+    head = b"\x02\x01\x03" + global_data + ber.tlv_header(OCTET_STRING, len(security_parameters))
+    outer = ber.tlv_header(SEQUENCE, len(head) + len(security_parameters) + len(scoped))
     message = outer + head + security_parameters + scoped
     return message, len(outer) + len(head) + auth_offset
 

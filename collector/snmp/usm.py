@@ -20,7 +20,6 @@ import hmac
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -334,13 +333,6 @@ TIME_WINDOW = 150  # seconds (RFC 3414 3.2.7)
 MAX_BOOTS = 2**31 - 1
 
 
-@dataclass(slots=True)
-class Discovered:
-    engine_id: bytes
-    boots: int
-    time: int
-
-
 class UsmSession:
     """One user's security state towards one agent: the agent's engine ID, its boots and
     time as last learnt, and the keys localized to that engine."""
@@ -360,6 +352,8 @@ class UsmSession:
             raise ValueError(f"unknown SNMPv3 privacy protocol {credentials.priv_protocol!r}")
         if self.priv_protocol and not self.auth_protocol:
             raise ValueError("SNMPv3 privacy needs an authentication protocol")
+        if self.auth_protocol and not credentials.auth_key:
+            raise ValueError("SNMPv3 authentication needs a password")
         self._auth_password = credentials.auth_key.encode()
         self._priv_password = credentials.priv_key.encode()
         self.flags = (message.FLAG_AUTH if self.auth_protocol else 0) | (

@@ -42,7 +42,7 @@ def target(address: tuple[str, int], user: str, auth: str, priv: str, **kw: floa
     return Target(address[0], address[1], credentials, timeout=kw.get("timeout", 3.0))
 
 
-async def poll(t: Target) -> tuple[dict, dict]:  # type: ignore[type-arg]
+async def poll(t: Target) -> tuple[dict, dict]:
     client = native_engine.open_client(t)
     try:
         return await client.get([SYS_OBJECT_ID]), await client.walk([SYSTEM])

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,8 +91,8 @@ def assert_same_rows(
             assert value == ref, (root, suffix, kind)
 
 
-def run(coro):  # type: ignore[no-untyped-def]
-    async def with_cleanup():  # type: ignore[no-untyped-def]
+def run(coro):
+    async def with_cleanup():
         try:
             return await coro
         finally:
@@ -100,7 +101,7 @@ def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(with_cleanup())
 
 
-async def walk_and_get(target: Target, roots: list[str]) -> tuple[dict, dict]:  # type: ignore[type-arg]
+async def walk_and_get(target: Target, roots: list[str]) -> tuple[dict, dict]:
     client = native_engine.open_client(target)
     try:
         return await client.walk(roots), await client.get([*GET_OIDS, *MISSING])
@@ -160,7 +161,7 @@ def test_wrong_community_times_out(agent: Agent) -> None:
     assert client.requests == 2
 
 
-def _with_secret(target: Target, **changes: str) -> Target:
+def _with_secret(target: Target, **changes: Any) -> Target:
     return dataclasses.replace(
         target, credentials=dataclasses.replace(target.credentials, **changes)
     )
@@ -189,7 +190,7 @@ def test_v3_refusals_are_auth_errors(agent: Agent, changes: dict[str, str], expe
 def test_dead_port_times_out_while_other_targets_keep_working(agent: Agent) -> None:
     dead_port = free_udp_port()
 
-    async def scenario() -> tuple[object, dict, str | None, object]:  # type: ignore[type-arg]
+    async def scenario() -> tuple[object, dict, str | None, object]:
         dead = native_engine.open_client(
             Target("127.0.0.1", dead_port, agent.credentials("2c"), timeout=0.3, retries=0)
         )
@@ -206,7 +207,7 @@ def test_dead_port_times_out_while_other_targets_keep_working(agent: Agent) -> N
     reference = agent.walk_cli(IF_ENTRY, "2c")
     failed, walked, after, shared = run(scenario())
     assert isinstance(failed, SnmpTimeout)
-    assert_same_rows(walked[IF_ENTRY], IF_ENTRY, reference)  # type: ignore[index]
+    assert_same_rows(walked[IF_ENTRY], IF_ENTRY, reference)
     assert after == {"1.3.6.1.2.1.1.5.0": agent.get_cli(["1.3.6.1.2.1.1.5.0"])[0][1]}
     assert shared
 
@@ -218,7 +219,7 @@ def test_fifty_concurrent_walks_share_one_socket(agent: Agent) -> None:
         for i in range(50)
     ]
 
-    async def scenario() -> tuple[list, set]:  # type: ignore[type-arg]
+    async def scenario() -> tuple[list, set]:
         clients = [native_engine.open_client(t) for t in targets]
         results = await asyncio.gather(*(c.walk([SYSTEM, IF_ENTRY]) for c in clients))
         sockets = {c.local_address for c in clients}

@@ -41,7 +41,7 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
         yield running
 
 
-async def both(target: Target) -> list[tuple[dict, dict]]:  # type: ignore[type-arg]
+async def both(target: Target) -> list[tuple[dict, dict]]:
     out = []
     for name in ("snmpkit", "native"):
         client = engine_factory(name)(target)

@@ -135,9 +135,9 @@ def _mutate(data: bytes, mutations: list[tuple[str, int, object]]) -> bytes:
     for kind, at, arg in mutations:
         at %= max(len(buf), 1)
         if kind == "flip" and buf:
-            buf[at] = arg  # type: ignore[assignment]
+            buf[at] = arg  # type: ignore[call-overload]
         elif kind == "insert":
-            buf[at:at] = arg  # type: ignore[assignment,index]
+            buf[at:at] = arg  # type: ignore[call-overload]
         elif kind == "delete":
             del buf[at : at + arg]  # type: ignore[operator]
     return bytes(buf)

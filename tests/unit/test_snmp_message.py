@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from collector.snmp import ber, message
-from collector.snmp.client import NO_SUCH_INSTANCE, SnmpDecodeError
+from collector.snmp.client import NO_SUCH_INSTANCE, SnmpDecodeError, Value
 from collector.snmp.message import Pdu, TrapV1Pdu
 
 VARBINDS = [
@@ -16,7 +16,7 @@ VARBINDS = [
     ("1.3.6.1.4.1.318.1.1.1.2.2.1.0", ber.GAUGE32, 100),
     ("1.3.6.1.2.1.2.2.1.99.1", ber.NO_SUCH_INSTANCE_TAG, NO_SUCH_INSTANCE),
 ]
-PLAIN = [(oid, value) for oid, _, value in VARBINDS]
+PLAIN: list[tuple[str, Value]] = [(oid, value) for oid, _, value in VARBINDS]  # type: ignore[misc]
 PDU_TAGS = [
     ber.GET_REQUEST,
     ber.GET_NEXT_REQUEST,

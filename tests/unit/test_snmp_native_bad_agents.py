@@ -5,7 +5,7 @@ time, and never in a hang."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -36,7 +36,7 @@ Handler = Callable[[CommunityMessage], list[bytes]]
 
 def response(
     request: CommunityMessage,
-    varbinds: list[Varbind],
+    varbinds: Sequence[Varbind],
     *,
     status: int = 0,
     index: int = 0,
@@ -160,7 +160,7 @@ TABLE: dict[str, tuple[int, object]] = {
 }
 
 
-async def test_well_behaved_walk_of_two_columns_drops_the_finished_one(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_well_behaved_walk_of_two_columns_drops_the_finished_one(serve) -> None:
     rows = {k: v for k, v in TABLE.items() if not k.startswith(IF_SPEED)}
     rows.update({f"{IF_SPEED}.{i}": (ber.GAUGE32, i) for i in range(1, 4)})  # shorter column
     agent = await serve(table_agent(rows))
@@ -174,7 +174,7 @@ async def test_well_behaved_walk_of_two_columns_drops_the_finished_one(serve) ->
     await client.close()
 
 
-async def test_v1_walk_uses_getnext_and_no_such_name_ends_a_column(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_v1_walk_uses_getnext_and_no_such_name_ends_a_column(serve) -> None:
     rows = {k: v for k, v in TABLE.items() if k.startswith((IF_DESCR, IF_SPEED))}
     agent = await serve(table_agent(rows, v1=True))
     client = native_engine.open_client(agent.target("1"))
@@ -185,7 +185,7 @@ async def test_v1_walk_uses_getnext_and_no_such_name_ends_a_column(serve) -> Non
     await client.close()
 
 
-async def test_v1_get_no_such_name_gives_no_such_object_for_that_oid(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_v1_get_no_such_name_gives_no_such_object_for_that_oid(serve) -> None:
     agent = await serve(table_agent(TABLE, v1=True))
     client = native_engine.open_client(agent.target("1"))
     got = await client.get(["1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.1.99.0", f"{IF_DESCR}.2"])
@@ -197,7 +197,7 @@ async def test_v1_get_no_such_name_gives_no_such_object_for_that_oid(serve) -> N
     await client.close()
 
 
-async def test_non_increasing_oids_raise_walk_error(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_non_increasing_oids_raise_walk_error(serve) -> None:
     def stuck(request: CommunityMessage) -> list[bytes]:
         return [response(request, [(f"{IF_DESCR}.5", ber.OCTET_STRING, b"again")])]
 
@@ -215,13 +215,13 @@ async def test_non_increasing_oids_raise_walk_error(serve) -> None:  # type: ign
         await native_engine.open_client(agent.target()).walk([IF_DESCR])
 
 
-async def test_answer_with_the_root_itself_is_not_an_increase(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_answer_with_the_root_itself_is_not_an_increase(serve) -> None:
     agent = await serve(lambda r: [response(r, [(IF_DESCR, ber.INTEGER, 1)])])
     with pytest.raises(SnmpWalkError):
         await native_engine.open_client(agent.target()).walk([IF_DESCR])
 
 
-async def test_endless_walk_stops_at_max_rows(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_endless_walk_stops_at_max_rows(serve) -> None:
     def endless(request: CommunityMessage) -> list[bytes]:
         pdu = request.pdu
         assert isinstance(pdu, Pdu)
@@ -240,7 +240,7 @@ async def test_endless_walk_stops_at_max_rows(serve) -> None:  # type: ignore[no
     assert len(agent.responder.requests) == 17  # ceil(501 / 30): cut right after the limit
 
 
-async def test_end_of_mib_view_and_exceptions_end_a_column(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_end_of_mib_view_and_exceptions_end_a_column(serve) -> None:
     def answer(request: CommunityMessage) -> list[bytes]:
         return [
             response(
@@ -259,7 +259,7 @@ async def test_end_of_mib_view_and_exceptions_end_a_column(serve) -> None:  # ty
     assert len(agent.responder.requests) == 1
 
 
-async def test_get_passes_exception_values_through(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_get_passes_exception_values_through(serve) -> None:
     def answer(request: CommunityMessage) -> list[bytes]:
         pdu = request.pdu
         assert isinstance(pdu, Pdu)
@@ -277,7 +277,7 @@ async def test_get_passes_exception_values_through(serve) -> None:  # type: igno
     assert got["1.3.6.1.9.1.0"] is NO_SUCH_OBJECT
 
 
-async def test_truncated_answer_raises_decode_error(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_truncated_answer_raises_decode_error(serve) -> None:
     def truncated(request: CommunityMessage) -> list[bytes]:
         whole = response(request, [("1.3.6.1.2.1.1.5.0", ber.OCTET_STRING, b"x" * 50)])
         return [whole[: len(whole) // 2]]
@@ -287,13 +287,13 @@ async def test_truncated_answer_raises_decode_error(serve) -> None:  # type: ign
         await native_engine.open_client(agent.target()).get(["1.3.6.1.2.1.1.5.0"])
 
 
-async def test_answer_naming_other_oids_raises_decode_error(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_answer_naming_other_oids_raises_decode_error(serve) -> None:
     agent = await serve(lambda r: [response(r, [("1.3.6.1.2.1.1.6.0", ber.INTEGER, 1)])])
     with pytest.raises(SnmpDecodeError, match="another OID"):
         await native_engine.open_client(agent.target()).get(["1.3.6.1.2.1.1.5.0"])
 
 
-async def test_wrong_request_id_is_ignored_and_counted(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_wrong_request_id_is_ignored_and_counted(serve) -> None:
     vb = [("1.3.6.1.2.1.1.5.0", ber.OCTET_STRING, b"right")]
 
     def wrong_then_right(request: CommunityMessage) -> list[bytes]:
@@ -306,13 +306,13 @@ async def test_wrong_request_id_is_ignored_and_counted(serve) -> None:  # type: 
     assert await client.get(["1.3.6.1.2.1.1.5.0"]) == {"1.3.6.1.2.1.1.5.0": b"right"}
     assert transport.transport_stats()["unknown_id"] == before + 1
 
-    only_wrong = await serve(lambda r: [response(r, vb, request_id=r.pdu.request_id + 1)])  # type: ignore[union-attr]
+    only_wrong = await serve(lambda r: [response(r, vb, request_id=r.pdu.request_id + 1)])
     with pytest.raises(SnmpTimeout):
         await native_engine.open_client(only_wrong.target()).get(["1.3.6.1.2.1.1.5.0"])
     await client.close()
 
 
-async def test_answer_from_another_address_is_ignored_and_counted(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_answer_from_another_address_is_ignored_and_counted(serve) -> None:
     loop = asyncio.get_running_loop()
     impostor, _ = await loop.create_datagram_endpoint(
         asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0)
@@ -321,7 +321,7 @@ async def test_answer_from_another_address_is_ignored_and_counted(serve) -> None
 
     def forged_then_genuine(request: CommunityMessage) -> list[bytes]:
         forged = response(request, [("1.3.6.1.2.1.1.5.0", ber.OCTET_STRING, b"forged")])
-        client_addr = agent.responder.last_sender  # type: ignore[attr-defined]
+        client_addr = agent.responder.last_sender
         impostor.sendto(forged, client_addr)
         return [response(request, vb)]
 
@@ -329,10 +329,10 @@ async def test_answer_from_another_address_is_ignored_and_counted(serve) -> None
     original = agent.responder.datagram_received
 
     def remember_sender(data: bytes, addr: tuple[str, int]) -> None:
-        agent.responder.last_sender = addr  # type: ignore[attr-defined]
+        agent.responder.last_sender = addr
         original(data, addr)
 
-    agent.responder.datagram_received = remember_sender  # type: ignore[method-assign]
+    agent.responder.datagram_received = remember_sender
     client = native_engine.open_client(agent.target(timeout=2.0))
     before = transport.transport_stats()["wrong_address"]
     assert await client.get(["1.3.6.1.2.1.1.5.0"]) == {"1.3.6.1.2.1.1.5.0": b"genuine"}
@@ -341,7 +341,7 @@ async def test_answer_from_another_address_is_ignored_and_counted(serve) -> None
     await client.close()
 
 
-async def test_garbage_datagrams_are_ignored(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_garbage_datagrams_are_ignored(serve) -> None:
     vb = [("1.3.6.1.2.1.1.5.0", ber.INTEGER, 5)]
     agent = await serve(lambda r: [b"\x00garbage", b"\x30\x00", response(r, vb)])
     before = transport.transport_stats()["undecodable"]
@@ -350,7 +350,7 @@ async def test_garbage_datagrams_are_ignored(serve) -> None:  # type: ignore[no-
     assert transport.transport_stats()["undecodable"] >= before + 2
 
 
-async def test_silent_agent_times_out_after_every_retry(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_silent_agent_times_out_after_every_retry(serve) -> None:
     agent = await serve(lambda r: [])
     client = native_engine.open_client(agent.target(timeout=0.2, retries=2))
     with pytest.raises(SnmpTimeout):
@@ -359,7 +359,7 @@ async def test_silent_agent_times_out_after_every_retry(serve) -> None:  # type:
     assert (client.requests, client.timeouts) == (3, 3)
 
 
-async def test_too_big_halves_max_repetitions(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_too_big_halves_max_repetitions(serve) -> None:
     well_behaved = table_agent(TABLE)
 
     def picky(request: CommunityMessage) -> list[bytes]:
@@ -375,7 +375,7 @@ async def test_too_big_halves_max_repetitions(serve) -> None:  # type: ignore[no
     assert [p.error_index for p in agent.responder.requests[:3]] == [25, 12, 6]
 
 
-async def test_too_big_splits_a_large_get(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_too_big_splits_a_large_get(serve) -> None:
     well_behaved = table_agent(TABLE)
 
     def picky(request: CommunityMessage) -> list[bytes]:
@@ -392,9 +392,9 @@ async def test_too_big_splits_a_large_get(serve) -> None:  # type: ignore[no-unt
     assert list(got) == oids
 
 
-async def test_error_status_raises_response_error(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_error_status_raises_response_error(serve) -> None:
     def gen_err(request: CommunityMessage) -> list[bytes]:
-        oids = [o for o, _ in request.pdu.varbinds]  # type: ignore[union-attr]
+        oids = [o for o, _ in request.pdu.varbinds]
         return [response(request, [(o, ber.NULL, None) for o in oids], status=5, index=2)]
 
     agent = await serve(gen_err)
@@ -410,13 +410,13 @@ async def test_error_status_raises_response_error(serve) -> None:  # type: ignor
     assert caught.value.reason == "response"
 
 
-async def test_empty_answer_to_a_walk_raises_walk_error(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_empty_answer_to_a_walk_raises_walk_error(serve) -> None:
     agent = await serve(lambda r: [response(r, [])])
     with pytest.raises(SnmpWalkError):
         await native_engine.open_client(agent.target()).walk([IF_DESCR])
 
 
-async def test_short_bulk_answers_still_progress(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_short_bulk_answers_still_progress(serve) -> None:
     """An agent may cut a GETBULK answer anywhere, even inside a row."""
     well_behaved = table_agent(TABLE)
 
@@ -441,7 +441,7 @@ def _tag(value: Value) -> int:
     return ber.GAUGE32
 
 
-async def test_shared_socket_survives_a_failing_target(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_shared_socket_survives_a_failing_target(serve) -> None:
     good = await serve(table_agent(TABLE))
     silent = await serve(lambda r: [])
     ok = native_engine.open_client(good.target(timeout=2.0))
@@ -457,7 +457,7 @@ async def test_shared_socket_survives_a_failing_target(serve) -> None:  # type: 
     await dead.close()
 
 
-async def test_ipv6_agents_and_host_names(serve) -> None:  # type: ignore[no-untyped-def]
+async def test_ipv6_agents_and_host_names(serve) -> None:
     v6 = await serve(table_agent(TABLE), "::1")
     client6 = native_engine.open_client(v6.target(timeout=2.0))
     assert await client6.get(["1.3.6.1.2.1.1.5.0"]) == {"1.3.6.1.2.1.1.5.0": b"pdu-a1"}

@@ -265,16 +265,12 @@ def test_session_requests_verify_and_answers_open(auth: str, priv: str | None) -
             (msg.engine_boots, msg.engine_time, univ.OctetString(msg.priv_params)),
             univ.OctetString(msg.scoped),
         )
-        assert message.decode_scoped_pdu(bytes(plain)).pdu.varbinds == [  # type: ignore[union-attr]
-            ("1.3.6.1.2.1.1.5.0", None)
-        ]
+        assert message.decode_scoped_pdu(bytes(plain)).pdu.varbinds == [("1.3.6.1.2.1.1.5.0", None)]
 
     answer = agent_response(auth, priv, 4242)
     scoped, timely = s.open_response(answer, message.parse_v3_message(answer))
     assert timely
-    assert message.decode_scoped_pdu(scoped).pdu.varbinds == [  # type: ignore[union-attr]
-        ("1.3.6.1.2.1.1.5.0", b"ups-01")
-    ]
+    assert message.decode_scoped_pdu(scoped).pdu.varbinds == [("1.3.6.1.2.1.1.5.0", b"ups-01")]
 
 
 def test_session_refuses_tampered_and_foreign_answers() -> None:
