@@ -343,12 +343,9 @@ class ProfileDef(_Strict):
             if metric.row_columns:
                 raise ValueError(
                     f"scalar {metric.name!r}: name_by, precision_from, only_if and "
-                    f"scale_from.column need a table row; use scale_from.scalar"
-                )
-        for metrics, where in [
-            (self.scalars, "scalars"),
-            *((t.metrics, f"table {t.name!r}") for t in self.tables),
-        ]:
+                    f"scale_from.column need a table row; use scale_from.scalar")
+        for metrics, where in [(self.scalars, "scalars"),
+                               *((t.metrics, f"table {t.name!r}") for t in self.tables)]:
             keys = [m.key for m in metrics if m.name_by is None]
             doubled = sorted({k for k in keys if keys.count(k) > 1})
             if doubled:
@@ -477,9 +474,8 @@ class CompiledRule:
         return _eval(self.when, values, names)
 
 
-def _eval(
-    when: Condition | When, values: Mapping[str, float], names: Mapping[str, str]
-) -> bool | None:
+def _eval(when: Condition | When, values: Mapping[str, float], names: Mapping[str, str]
+          ) -> bool | None:
     if isinstance(when, When):
         results = [_eval(item, values, names) for item in (when.all or when.any or [])]
         if when.all is not None:
@@ -498,12 +494,8 @@ def _eval(
         name = names.get(when.metric)
         hit = any((name == w) if isinstance(w, str) else (value == w) for w in wanted)
         return hit if when.in_ is not None else not hit
-    for threshold, op in (
-        (when.above, float.__gt__),
-        (when.below, float.__lt__),
-        (when.at_least, float.__ge__),
-        (when.at_most, float.__le__),
-    ):
+    for threshold, op in ((when.above, float.__gt__), (when.below, float.__lt__),
+                          (when.at_least, float.__ge__), (when.at_most, float.__le__)):
         if threshold is None:
             continue
         limit = values.get(threshold) if isinstance(threshold, str) else threshold
@@ -519,19 +511,16 @@ class Profile:
     def __init__(self, definition: ProfileDef) -> None:
         self.definition = definition
         self.name = definition.name
-        self.rules = [
-            CompiledRule(r.when, r.status, r.condition, r.reason) for r in definition.status
-        ]
+        self.rules = [CompiledRule(r.when, r.status, r.condition, r.reason)
+                      for r in definition.status]
 
     @cached_property
     def get_oids(self) -> list[str]:
         oids = [m.oid for m in self.definition.scalars]
         for info in self.definition.info:
             oids.extend(info.labels.values())
-        metrics = [
-            *self.definition.scalars,
-            *(m for t in self.definition.tables for m in t.metrics),
-        ]
+        metrics = [*self.definition.scalars,
+                   *(m for t in self.definition.tables for m in t.metrics)]
         oids.extend(m.scale_from.scalar for m in metrics if m.scale_from and m.scale_from.scalar)
         return list(dict.fromkeys(oids))
 

@@ -41,13 +41,8 @@ class _Component:
         self.evaluated = False  # at least one rule could be evaluated
         self.rollup = rollup
 
-    def apply(
-        self,
-        rules: Sequence[CompiledRule],
-        values: Mapping[str, float],
-        names: Mapping[str, str],
-        labels: Mapping[str, str],
-    ) -> None:
+    def apply(self, rules: Sequence[CompiledRule], values: Mapping[str, float],
+              names: Mapping[str, str], labels: Mapping[str, str]) -> None:
         for rule in rules:
             hit = rule.matches(values, names)
             if hit is None:
@@ -64,16 +59,10 @@ class _Component:
 
     def result(self, name: str) -> ComponentStatus:
         if not self.evaluated:
-            return ComponentStatus(
-                name, Status.UNKNOWN, "no data for its status rules", rollup=self.rollup
-            )
-        return ComponentStatus(
-            name,
-            self.status,
-            "; ".join(dict.fromkeys(self.reasons)),
-            frozenset(self.conditions),
-            self.rollup,
-        )
+            return ComponentStatus(name, Status.UNKNOWN, "no data for its status rules",
+                                   rollup=self.rollup)
+        return ComponentStatus(name, self.status, "; ".join(dict.fromkeys(self.reasons)),
+                               frozenset(self.conditions), self.rollup)
 
 
 class _Fallback(dict[str, str]):
@@ -133,13 +122,10 @@ class PollPlan:
             return
         self.metadata.setdefault(metric.name, MetricMeta(kind, help_text))
 
-    def map(
-        self,
-        got: Mapping[str, Value],
-        walked: WalkResult,
-        base_labels: Mapping[str, str],
-        ts: float,
-    ) -> tuple[list[Sample], list[ComponentStatus], dict[str, float]]:
+    def map(self, got: Mapping[str, Value], walked: WalkResult,
+            base_labels: Mapping[str, str], ts: float) -> tuple[list[Sample],
+                                                                list[ComponentStatus],
+                                                                dict[str, float]]:
         """Turn the agent's answers into samples, component statuses and role readings."""
         samples: list[Sample] = []
         components: dict[str, _Component] = {}
@@ -156,9 +142,8 @@ class PollPlan:
                     adjust = _scalar_adjust(metric, got)
                     if adjust is None:
                         continue
-                    number = _emit(
-                        samples, metric, raw, base_labels, ts, values, names, (None, *adjust)
-                    )
+                    number = _emit(samples, metric, raw, base_labels, ts, values, names,
+                                   (None, *adjust))
                 else:
                     number = _emit(samples, metric, raw, base_labels, ts, values, names)
                 if number is not None and metric.role:
@@ -175,24 +160,15 @@ class PollPlan:
                 comp = components.setdefault(d.component, _Component(rollup=True))
                 comp.apply(profile.rules, values, names, base_labels)
             for table in d.tables:
-                self._map_table(
-                    table, got, walked, base_labels, ts, values, names, samples, components
-                )
+                self._map_table(table, got, walked, base_labels, ts, values, names,
+                                samples, components)
         statuses = [comp.result(name) for name, comp in components.items()]
         return samples, statuses, roles
 
-    def _map_table(
-        self,
-        table: TableDef,
-        got: Mapping[str, Value],
-        walked: WalkResult,
-        base: Mapping[str, str],
-        ts: float,
-        scalar_values: dict[str, float],
-        scalar_names: dict[str, str],
-        samples: list[Sample],
-        components: dict[str, _Component],
-    ) -> None:
+    def _map_table(self, table: TableDef, got: Mapping[str, Value], walked: WalkResult,
+                   base: Mapping[str, str], ts: float, scalar_values: dict[str, float],
+                   scalar_names: dict[str, str], samples: list[Sample],
+                   components: dict[str, _Component]) -> None:
         # one labels dict per row, shared by every sample of that row
         row_labels: dict[str, dict[str, str] | None] = {}
 
@@ -234,11 +210,8 @@ class PollPlan:
                 for oid in metric.row_columns:
                     if oid not in columns:
                         columns[oid] = dict(walked.get(oid, ()))
-                scalar_adjust = (
-                    _scalar_adjust(metric, got)
-                    if metric.scale_from and metric.scale_from.scalar
-                    else None
-                )
+                scalar_adjust = (_scalar_adjust(metric, got)
+                                 if metric.scale_from and metric.scale_from.scalar else None)
             for suffix, raw in walked.get(metric.oid, ()):
                 labels = labels_for(suffix)
                 if labels is None or raw is None or isinstance(raw, Missing):
@@ -276,9 +249,8 @@ def _label_text(fmt: str, mapping: Mapping[str, str] | None, raw: Value) -> str 
     return text
 
 
-def _scalar_adjust(
-    metric: MetricDef, got: Mapping[str, Value]
-) -> tuple[float, float, float] | None:
+def _scalar_adjust(metric: MetricDef, got: Mapping[str, Value]
+                   ) -> tuple[float, float, float] | None:
     """(multiplier, divisor, offset) from a `scale_from.scalar` object, or None if it cannot
     be read."""
     assert metric.scale_from is not None and metric.scale_from.scalar is not None
@@ -289,12 +261,8 @@ def _scalar_adjust(
 Adjust = tuple[str | None, float, float, float]  # metric name, multiplier, divisor, offset
 
 
-def _row_adjust(
-    metric: MetricDef,
-    suffix: str,
-    columns: Mapping[str, Mapping[str, Value]],
-    scalar_adjust: tuple[float, float, float] | None,
-) -> Adjust | None:
+def _row_adjust(metric: MetricDef, suffix: str, columns: Mapping[str, Mapping[str, Value]],
+                scalar_adjust: tuple[float, float, float] | None) -> Adjust | None:
     """(metric name, multiplier, divisor, offset) for one row, or None when the row gives no
     sample: a gate column says no, or its scale, precision or type cannot be read or is not
     listed."""
@@ -332,16 +300,9 @@ def _row_adjust(
     return name, mul, div, offset
 
 
-def _emit(
-    samples: list[Sample],
-    metric: MetricDef,
-    raw: Value,
-    labels: Mapping[str, str],
-    ts: float,
-    values: dict[str, float],
-    names: dict[str, str],
-    adjust: Adjust | None = None,
-) -> float | None:
+def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[str, str],
+          ts: float, values: dict[str, float], names: dict[str, str],
+          adjust: Adjust | None = None) -> float | None:
     """Append the sample(s) for one reading; record it for the status rules.
 
     `adjust` comes from the per-row arithmetic (name_by, scale_from, precision_from):
@@ -363,14 +324,8 @@ def _emit(
             names[key] = state
         if metric.enum_as == "state_set":
             for state_name in dict.fromkeys(metric.enum.values()):  # names may repeat
-                samples.append(
-                    Sample(
-                        metric.name,
-                        {**labels, "state": state_name},
-                        1.0 if state_name == state else 0.0,
-                        ts,
-                    )
-                )
+                samples.append(Sample(metric.name, {**labels, "state": state_name},
+                                      1.0 if state_name == state else 0.0, ts))
             return number
         samples.append(Sample(metric.name, labels, number, ts))
         return number
@@ -393,13 +348,8 @@ def _emit(
     return value
 
 
-async def poll(
-    device_id: str,
-    client: SnmpClient,
-    plan: PollPlan,
-    base_labels: Mapping[str, str],
-    now: float | None = None,
-) -> PollResult:
+async def poll(device_id: str, client: SnmpClient, plan: PollPlan,
+               base_labels: Mapping[str, str], now: float | None = None) -> PollResult:
     """Poll one device once. Errors are returned in the result, never raised."""
     ts = time.time() if now is None else now
     started = time.perf_counter()
@@ -413,10 +363,8 @@ async def poll(
         result.duration = time.perf_counter() - started
         return result
     result.varbinds = len(got) + sum(len(rows) for rows in walked.values())
-    if (
-        plan.get_oids
-        and all(isinstance(v, Missing) for v in got.values())
-        and not any(walked.values())
+    if plan.get_oids and all(isinstance(v, Missing) for v in got.values()) and not any(
+        walked.values()
     ):
         # the agent answers but has none of what the profile asks: a profile that does not
         # fit this device, worth an error rather than an empty "ok"

@@ -174,19 +174,11 @@ class PysnmpClient:
 
     async def _get_chunk(self, transport: Any, chunk: list[str], out: dict[str, Value]) -> None:
         indication, status, index, var_binds = await get_cmd(
-            _engine(),
-            self._auth,
-            transport,
-            self._context,
-            *(ObjectType(ObjectIdentity(oid)) for oid in chunk),
-            lookupMib=False,
+            _engine(), self._auth, transport, self._context,
+            *(ObjectType(ObjectIdentity(oid)) for oid in chunk), lookupMib=False,
         )
-        if (
-            not indication
-            and status
-            and int(status) == 2
-            and self.target.credentials.version == "1"
-        ):
+        if (not indication and status and int(status) == 2
+                and self.target.credentials.version == "1"):
             bad = int(index) - 1  # noSuchName: that OID is missing; ask the rest again
             if 0 <= bad < len(chunk):
                 out[chunk[bad]] = NO_SUCH_OBJECT
@@ -222,13 +214,7 @@ class PysnmpClient:
                     break
             else:
                 indication, status, index, var_binds = await bulk_cmd(
-                    _engine(),
-                    self._auth,
-                    transport,
-                    self._context,
-                    0,
-                    reps,
-                    *objects,
+                    _engine(), self._auth, transport, self._context, 0, reps, *objects,
                     lookupMib=False,
                 )
                 if not indication and status and int(status) == 1 and reps > 1:  # tooBig
@@ -256,11 +242,13 @@ class PysnmpClient:
                         f"{self.target}: agent returned {oid} after a later OID (not increasing)"
                     )
                 last[root] = key
-                result[root].append((oid[len(prefix) :], plain))
+                result[root].append((oid[len(prefix):], plain))
                 cursors[root] = oid
                 rows += 1
                 if rows > self.target.max_rows:
-                    raise SnmpWalkError(f"{self.target}: walk exceeded {self.target.max_rows} rows")
+                    raise SnmpWalkError(
+                        f"{self.target}: walk exceeded {self.target.max_rows} rows"
+                    )
             for root in done:
                 cursors.pop(root, None)
         return result

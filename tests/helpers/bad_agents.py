@@ -58,16 +58,14 @@ class _BadResponder(_Responder):
 
 
 @contextlib.asynccontextmanager
-async def bad_agent(
-    mode: str, values: Mapping[str, tuple[int, Any]], community: str = "public"
-) -> AsyncIterator[tuple[str, int]]:
+async def bad_agent(mode: str, values: Mapping[str, tuple[int, Any]],
+                    community: str = "public") -> AsyncIterator[tuple[str, int]]:
     """Serve `values` on a free loopback UDP port, misbehaving in `mode`."""
     device = SimDevice("bad", model_from(values), community)
     faults = FaultFile(Path("/nonexistent-tierwatch-dir/faults.json"), {})  # never any
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: _BadResponder(device, faults, mode), local_addr=("127.0.0.1", 0)
-    )
+        lambda: _BadResponder(device, faults, mode), local_addr=("127.0.0.1", 0))
     try:
         host, port = transport.get_extra_info("sockname")[:2]
         yield host, port

@@ -44,41 +44,23 @@ def run_postgres() -> Iterator[str]:
 
     if as_root:
         shutil.chown(base, "postgres")
-    run(
-        _bin("initdb"),
-        "-D",
-        str(data),
-        "-U",
-        "tierwatch",
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C.UTF-8",
-    )
+    run(_bin("initdb"), "-D", str(data), "-U", "tierwatch", "--auth=trust", "-E", "UTF8",
+        "--locale=C.UTF-8")
     log = base / "postgres.log"
     started = False
     try:
-        run(
-            _bin("pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(log),
-            "-w",
-            "-o",
+        run(_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o",
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={base}",
-            "start",
-        )
+            "start")
         started = True
 
         def accepting() -> bool:
-            return (
-                run(_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port), check=False).returncode
-                == 0
-            )
+            return run(_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port),
+                       check=False).returncode == 0
 
         wait_for(accepting, 30, "postgres to accept connections")
-        run(_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "tierwatch", "tierwatch")
+        run(_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "tierwatch",
+            "tierwatch")
         yield f"postgresql+psycopg://tierwatch@127.0.0.1:{port}/tierwatch"
     finally:
         if started:

@@ -34,7 +34,8 @@ def free_port(kind: int = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.1) -> T:
+def wait_for(check: Callable[[], T | None], timeout: float, what: str,
+             interval: float = 0.1) -> T:
     """Call `check` until it returns something truthy; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -46,10 +47,8 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval:
         except Exception as exc:  # the server may not be up yet
             last_error = exc
         time.sleep(interval)
-    raise AssertionError(
-        f"timed out after {timeout}s waiting for {what}"
-        + (f" (last error: {last_error})" if last_error else "")
-    )
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                         + (f" (last error: {last_error})" if last_error else ""))
 
 
 def need(binary: str) -> str:
@@ -65,21 +64,18 @@ def tierwatch_cmd(*args: str) -> list[str]:
 
 def env_with_repo(**extra: str) -> dict[str, str]:
     env = {**os.environ, **extra}
-    env["PYTHONPATH"] = str(ROOT) + (
-        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-    )
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH")
+                                     else "")
     return env
 
 
 @contextlib.contextmanager
-def process(
-    cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
+def process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """Run a process with its output in `log`; stop it (and its group) when done."""
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
-        )
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                start_new_session=True)
         try:
             yield proc
         finally:
@@ -130,31 +126,17 @@ class Demo:
         return self.metrics_url.rsplit("/", 1)[0]
 
     def sim(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            tierwatch_cmd("sim", *args, "--run-dir", str(self.run_dir)),
-            env=env_with_repo(),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        return subprocess.run(tierwatch_cmd("sim", *args, "--run-dir", str(self.run_dir)),
+                              env=env_with_repo(), capture_output=True, text=True, check=True)
 
 
 @contextlib.contextmanager
 def run_demo(tmp: Path, interval: float = 2.0, extra: tuple[str, ...] = ()) -> Iterator[Demo]:
     run_dir = tmp / "demo"
     log = tmp / "demo.log"
-    cmd = tierwatch_cmd(
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--run-dir",
-        str(run_dir),
-        "--interval",
-        str(interval),
-        *extra,
-    )
+    cmd = tierwatch_cmd("demo", "--listen", "127.0.0.1:0", "--run-dir", str(run_dir),
+                        "--interval", str(interval), *extra)
     with process(cmd, log, env=env_with_repo()) as proc:
-
         def started() -> dict[str, Any] | None:
             if proc.poll() is not None:
                 raise AssertionError(f"demo exited early:\n{log.read_text()}")
@@ -184,13 +166,9 @@ class Prometheus:
 
 
 @contextlib.contextmanager
-def run_prometheus(
-    tmp: Path,
-    targets: list[str],
-    scrape_interval: str = "1s",
-    rule_files: list[Path] | None = None,
-    alertmanager: str | None = None,
-) -> Iterator[Prometheus]:
+def run_prometheus(tmp: Path, targets: list[str], scrape_interval: str = "1s",
+                   rule_files: list[Path] | None = None,
+                   alertmanager: str | None = None) -> Iterator[Prometheus]:
     """A real Prometheus scraping `targets` (host:port with /metrics) every second."""
     binary = need("prometheus")
     port = free_port()
@@ -205,13 +183,8 @@ def run_prometheus(
     cfg = tmp / "prometheus.yml"
     cfg.write_text(json.dumps(config))  # JSON is YAML
     data = tmp / "prometheus-data"
-    cmd = [
-        binary,
-        f"--config.file={cfg}",
-        f"--storage.tsdb.path={data}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--log.level=warn",
-    ]
+    cmd = [binary, f"--config.file={cfg}", f"--storage.tsdb.path={data}",
+           f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
     with process(cmd, tmp / "prometheus.log") as proc:
         url = f"http://127.0.0.1:{port}"
 

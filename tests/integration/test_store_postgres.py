@@ -18,14 +18,8 @@ def test_store_on_postgres() -> None:
         try:
             with store.engine.connect() as conn:
                 assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-            store.open_outage(
-                "load",
-                "site-phong-an-khanh",
-                10.0,
-                "mất đường truyền",
-                subsystem="network",
-                affected=["site-phong-an-khanh"],
-            )
+            store.open_outage("load", "site-phong-an-khanh", 10.0, "mất đường truyền",
+                              subsystem="network", affected=["site-phong-an-khanh"])
             store.close_outage("load", "site-phong-an-khanh", 70.0)
             (outage,) = store.outages()
             assert (outage.start, outage.end, outage.cause) == (10.0, 70.0, "mất đường truyền")

@@ -23,11 +23,8 @@ devices:
   - {id: core-1, address: "10.10.0.2:161", credentials: campus-v2, profile: [system, if-mib]}
 """
 
-SECRETS = {
-    "SNMP_COMMUNITY": "c0mmunity-s3cret",
-    "SNMP_AUTH_KEY": "auth-s3cret-key",
-    "SNMP_PRIV_KEY": "priv-s3cret-key",
-}
+SECRETS = {"SNMP_COMMUNITY": "c0mmunity-s3cret", "SNMP_AUTH_KEY": "auth-s3cret-key",
+           "SNMP_PRIV_KEY": "priv-s3cret-key"}
 
 
 @pytest.fixture
@@ -51,11 +48,7 @@ def test_the_issue_example_loads(secrets: None) -> None:
     assert config.devices[1].host_port == ("10.10.0.2", 161)
     creds = config.resolved_credentials("ops-v3")
     assert (creds.version, creds.user, creds.auth_protocol, creds.priv_protocol) == (
-        "3",
-        "ops",
-        "SHA256",
-        "AES256",
-    )
+        "3", "ops", "SHA256", "AES256")
     assert creds.auth_key == SECRETS["SNMP_AUTH_KEY"]
     assert result.warnings == []  # every secret is an ${ENV} reference
 
@@ -70,13 +63,8 @@ def test_only_site_is_required() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("30s", 30.0),
-        ("1m", 60.0),
-        ("1m30s", 90.0),
-        ("500ms", 0.5),
-        ("2h", 7200.0),
-        (15, 15.0),
-        ("2.5", 2.5),
+        ("30s", 30.0), ("1m", 60.0), ("1m30s", 90.0), ("500ms", 0.5), ("2h", 7200.0),
+        (15, 15.0), ("2.5", 2.5),
     ],
 )
 def test_durations(text: object, expected: float) -> None:
@@ -86,73 +74,37 @@ def test_durations(text: object, expected: float) -> None:
 @pytest.mark.parametrize(
     ("fragment", "key", "words"),
     [
-        (
-            "devices:\n  - {id: a, address: 10.0.0.1, credentials: ops-v4, profile: system}",
-            "devices[0].credentials",
-            "unknown credentials 'ops-v4'",
-        ),
-        (
-            "devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, profile: apc-upz}",
-            "devices[0].profile",
-            "unknown profile 'apc-upz'",
-        ),
-        (
-            "devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, interval: 500ms}",
-            "devices[0].interval",
-            "at least 1s",
-        ),
-        (
-            "devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, interval: soon}",
-            "devices[0].interval",
-            "not a duration",
-        ),
-        (
-            "devices:\n  - {id: a, address: '10.0.0.1:99999', credentials: v2}",
-            "devices[0].address",
-            "port must be",
-        ),
-        (
-            "devices:\n  - {id: a, adress: 10.0.0.1, credentials: v2}",
-            "devices[0].adress",
-            "unknown key",
-        ),
-        (
-            "devices:\n  - {id: a, address: 10.0.0.1, credentials: v2}\n"
-            "  - {id: a, address: 10.0.0.2, credentials: v2}",
-            "devices[1].id",
-            "duplicate device id 'a'",
-        ),
-        (
-            "credentials:\n  bad: {version: 3, user: ops, auth_protocol: SHA1024, auth_key: x}",
-            "credentials.bad.auth_protocol",
-            "SHA256",
-        ),
-        (
-            "credentials:\n  bad: {version: 3, user: ops, priv_protocol: AES, priv_key: x}",
-            "credentials.bad",
-            "privacy needs authentication",
-        ),
-        (
-            "credentials:\n  bad: {version: 4, community: x}",
-            "credentials.bad.version",
-            "1, 2c or 3",
-        ),
-        (
-            "credentials:\n  bad: {version: 2c, community: '${NOT_SET_ANYWHERE_42}'}",
-            "credentials.bad.community",
-            "NOT_SET_ANYWHERE_42 is not set",
-        ),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: ops-v4, profile: system}",
+         "devices[0].credentials", "unknown credentials 'ops-v4'"),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, profile: apc-upz}",
+         "devices[0].profile", "unknown profile 'apc-upz'"),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, interval: 500ms}",
+         "devices[0].interval", "at least 1s"),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: v2, interval: soon}",
+         "devices[0].interval", "not a duration"),
+        ("devices:\n  - {id: a, address: '10.0.0.1:99999', credentials: v2}",
+         "devices[0].address", "port must be"),
+        ("devices:\n  - {id: a, adress: 10.0.0.1, credentials: v2}",
+         "devices[0].adress", "unknown key"),
+        ("devices:\n  - {id: a, address: 10.0.0.1, credentials: v2}\n"
+         "  - {id: a, address: 10.0.0.2, credentials: v2}",
+         "devices[1].id", "duplicate device id 'a'"),
+        ("credentials:\n  bad: {version: 3, user: ops, auth_protocol: SHA1024, auth_key: x}",
+         "credentials.bad.auth_protocol", "SHA256"),
+        ("credentials:\n  bad: {version: 3, user: ops, priv_protocol: AES, priv_key: x}",
+         "credentials.bad", "privacy needs authentication"),
+        ("credentials:\n  bad: {version: 4, community: x}", "credentials.bad.version",
+         "1, 2c or 3"),
+        ("credentials:\n  bad: {version: 2c, community: '${NOT_SET_ANYWHERE_42}'}",
+         "credentials.bad.community", "NOT_SET_ANYWHERE_42 is not set"),
         ("snmp: {engine: turbo}", "snmp.engine", "pysnmp"),
         ("site: {name: X, timezone: Mars/Olympus}", "site.timezone", "unknown time zone"),
     ],
 )
 def test_each_problem_names_its_key(fragment: str, key: str, words: str) -> None:
     base = "credentials:\n  v2: {version: 2c, community: public}\n"
-    text = (
-        fragment
-        if fragment.startswith("site")
-        else "site: {name: X}\n" + ("" if fragment.startswith("credentials") else base) + fragment
-    )
+    text = fragment if fragment.startswith("site") else "site: {name: X}\n" + (
+        "" if fragment.startswith("credentials") else base) + fragment
     found = problems(text)
     assert any(f": {key}: " in p and words in p for p in found), found
 
@@ -191,25 +143,18 @@ def test_secrets_never_in_repr_or_dump(secrets: None) -> None:
 
 def test_check_cli_exit_codes_and_output(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        "site: {name: X}\ncredentials:\n  v2: {version: 2c, community: s3cr3t-x}\n"
-        "devices:\n  - {id: a, address: 10.0.0.1, credentials: ops-v4}\n"
-    )
-    run = subprocess.run(
-        tierwatch_cmd("check", "-c", str(bad)), env=env_with_repo(), capture_output=True, text=True
-    )
+    bad.write_text("site: {name: X}\ncredentials:\n  v2: {version: 2c, community: s3cr3t-x}\n"
+                   "devices:\n  - {id: a, address: 10.0.0.1, credentials: ops-v4}\n")
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(bad)), env=env_with_repo(),
+                         capture_output=True, text=True)
     assert run.returncode == 1
     assert "devices[0].credentials: unknown credentials 'ops-v4'" in run.stderr
     assert "s3cr3t-x" not in run.stdout + run.stderr
 
     good = tmp_path / "good.yaml"
     good.write_text(GOOD)
-    run = subprocess.run(
-        tierwatch_cmd("check", "-c", str(good)),
-        env=env_with_repo(**SECRETS),
-        capture_output=True,
-        text=True,
-    )
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(good)),
+                         env=env_with_repo(**SECRETS), capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "2 devices" in run.stdout
     assert not any(s in run.stdout + run.stderr for s in SECRETS.values())
@@ -218,20 +163,15 @@ def test_check_cli_exit_codes_and_output(tmp_path: Path) -> None:
 def test_check_cli_on_broken_yaml(tmp_path: Path) -> None:
     bad = tmp_path / "broken.yaml"
     bad.write_text("site: {name: X\ndevices: [\n")
-    run = subprocess.run(
-        tierwatch_cmd("check", "-c", str(bad)), env=env_with_repo(), capture_output=True, text=True
-    )
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(bad)), env=env_with_repo(),
+                         capture_output=True, text=True)
     assert run.returncode == 1
     assert "not valid YAML" in run.stderr and "broken.yaml:" in run.stderr
 
 
 def test_check_cli_on_missing_file(tmp_path: Path) -> None:
-    run = subprocess.run(
-        tierwatch_cmd("check", "-c", str(tmp_path / "nope.yaml")),
-        env=env_with_repo(),
-        capture_output=True,
-        text=True,
-    )
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(tmp_path / "nope.yaml")),
+                         env=env_with_repo(), capture_output=True, text=True)
     assert run.returncode == 1
     assert "cannot read" in run.stderr
 

@@ -9,24 +9,16 @@ from exporters.prometheus import MetricsExporter
 from tierwatch.model import ComponentStatus, Sample, Status
 from tierwatch.state import State
 
-META = {
-    "ups_battery_charge_ratio": MetricMeta("gauge", "Battery charge"),
-    "if_hc_in_octets_total": MetricMeta("counter", "Octets in"),
-}
+META = {"ups_battery_charge_ratio": MetricMeta("gauge", "Battery charge"),
+        "if_hc_in_octets_total": MetricMeta("counter", "Octets in")}
 
 
 def result(device: str, charge: float, note: str = "plain") -> PollResult:
     labels = {"device": device, "note": note}
-    return PollResult(
-        device,
-        1.0,
-        samples=[
-            Sample("ups_battery_charge_ratio", labels, charge, 1.0),
-            Sample("if_hc_in_octets_total", {**labels, "ifName": "Gi1/0/1"}, 12345678901234.0),
-        ],
-        components=[ComponentStatus("ups", Status.DEGRADED)],
-        metadata=META,
-    )
+    return PollResult(device, 1.0, samples=[
+        Sample("ups_battery_charge_ratio", labels, charge, 1.0),
+        Sample("if_hc_in_octets_total", {**labels, "ifName": "Gi1/0/1"}, 12345678901234.0),
+    ], components=[ComponentStatus("ups", Status.DEGRADED)], metadata=META)
 
 
 def families(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -50,11 +42,9 @@ def test_render_parses_and_groups_devices_per_family() -> None:
     assert got["if_hc_in_octets_total"][0][1] == 12345678901234.0
     assert ({"device": "a"}, 1.0) in got["tierwatch_device_up"]
     assert ({"device": "a", "component": "ups", "status": "degraded"}, 1.0) in got[
-        "tierwatch_component_status"
-    ]
+        "tierwatch_component_status"]
     assert ({"device": "a", "component": "ups", "status": "ok"}, 0.0) in got[
-        "tierwatch_component_status"
-    ]
+        "tierwatch_component_status"]
 
 
 def test_removed_device_leaves_no_series() -> None:

@@ -68,13 +68,11 @@ async def test_apc_ups_values_are_scaled_to_base_units() -> None:
         (3, 3, Status.DEGRADED, {"on_battery", "battery_low"}),
     ],
 )
-async def test_ups_status_rules(
-    output: int, battery: int, status: Status, conditions: set[str]
-) -> None:
+async def test_ups_status_rules(output: int, battery: int, status: Status,
+                                conditions: set[str]) -> None:
     plan = PollPlan(load_profiles(["apc-ups"]))
-    result = await poll(
-        "ups-a", FakeSnmpClient(apc_values(output, battery)), plan, {"device": "ups-a"}
-    )
+    result = await poll("ups-a", FakeSnmpClient(apc_values(output, battery)), plan,
+                        {"device": "ups-a"})
     (ups,) = [c for c in result.components if c.component == "ups"]
     assert ups.status == status
     assert set(ups.conditions) == conditions
@@ -94,11 +92,8 @@ async def test_missing_status_values_make_the_component_unknown() -> None:
 
 def if_values() -> dict[str, object]:
     values: dict[str, object] = {}
-    for idx, name, admin, oper in [
-        (1, "Gi1/0/1", 1, 1),
-        (2, "Gi1/0/2", 1, 2),
-        (3, "Gi1/0/3", 2, 2),
-    ]:
+    for idx, name, admin, oper in [(1, "Gi1/0/1", 1, 1), (2, "Gi1/0/2", 1, 2),
+                                   (3, "Gi1/0/3", 2, 2)]:
         values[f"{IF}.7.{idx}"] = admin
         values[f"{IF}.8.{idx}"] = oper
         values[f"{IFX}.1.{idx}"] = name.encode()
@@ -113,11 +108,8 @@ async def test_if_mib_rows_labels_and_port_status() -> None:
     assert sample(result, "if_hc_in_octets_total", if_name="Gi1/0/2", if_index="2") == 10**12 + 2
     assert sample(result, "if_speed_bytes", if_name="Gi1/0/1") == 125_000_000
     statuses = {c.component: c.status for c in result.components}
-    assert statuses == {
-        "port Gi1/0/1": Status.OK,
-        "port Gi1/0/2": Status.FAILED,
-        "port Gi1/0/3": Status.OK,
-    }  # admin down is not a failure
+    assert statuses == {"port Gi1/0/1": Status.OK, "port Gi1/0/2": Status.FAILED,
+                        "port Gi1/0/3": Status.OK}  # admin down is not a failure
     # a port down does not make the switch down
     assert device_status(result) == Status.OK
 
@@ -130,18 +122,13 @@ async def test_rows_share_one_labels_object() -> None:
     assert len({id(s.labels) for s in row2}) == 1
 
 
-UNAVAILABLE = parse_profile(
-    {
-        "name": "t",
-        "tables": [
-            {
-                "name": "phases",
-                "index": [{"label": "phase"}],
-                "metrics": [{"name": "pdu_phase_volts", "oid": "1.3.6.1.9.1", "unavailable": [-1]}],
-            }
-        ],
-    }
-)
+UNAVAILABLE = parse_profile({
+    "name": "t",
+    "tables": [{
+        "name": "phases", "index": [{"label": "phase"}],
+        "metrics": [{"name": "pdu_phase_volts", "oid": "1.3.6.1.9.1", "unavailable": [-1]}],
+    }],
+})
 
 
 async def test_a_value_marked_unavailable_gives_no_sample() -> None:

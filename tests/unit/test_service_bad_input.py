@@ -43,8 +43,7 @@ async def good_agent(values, community="public"):  # type: ignore[no-untyped-def
     device = SimDevice("ok", model_from(values), community)
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: _Responder(device, FaultFile.__new__(FaultFile)), local_addr=("127.0.0.1", 0)
-    )
+        lambda: _Responder(device, FaultFile.__new__(FaultFile)), local_addr=("127.0.0.1", 0))
     try:
         yield transport.get_extra_info("sockname")[:2]
     finally:
@@ -70,14 +69,9 @@ async def test_bad_agents_are_counted_and_never_stall_the_scheduler(tmp_path: Pa
         truncated = await stack.enter_async_context(bad_agent("truncated", HEALTHY))
         garbage = await stack.enter_async_context(bad_agent("garbage", HEALTHY))
         agents = {
-            "healthy": ok,
-            "wrong-community": wrong_community,
-            "no-such-object": no_such,
-            "holes": holes,
-            "non-increasing": non_inc,
-            "endless": endless,
-            "truncated": truncated,
-            "garbage": garbage,
+            "healthy": ok, "wrong-community": wrong_community, "no-such-object": no_such,
+            "holes": holes, "non-increasing": non_inc, "endless": endless,
+            "truncated": truncated, "garbage": garbage,
             "unreachable": ("127.0.0.1", closed_udp_port()),
         }
         # the healthy device gets a generous timeout: a loaded CI machine must not turn it
@@ -85,8 +79,7 @@ async def test_bad_agents_are_counted_and_never_stall_the_scheduler(tmp_path: Pa
         lines = "\n".join(
             f"  - {{id: {name}, address: '{h}:{p}', credentials: v2, profile: if-mib"
             + (", timeout: 3s}" if name == "healthy" else "}")
-            for name, (h, p) in agents.items()
-        )
+            for name, (h, p) in agents.items())
         config = parse(
             "site: {name: T}\n"
             "snmp: {defaults: {interval: 1s, timeout: 0.3s, retries: 0, max_repetitions: 5,"
@@ -124,9 +117,8 @@ async def test_bad_agents_are_counted_and_never_stall_the_scheduler(tmp_path: Pa
         assert dev.samples == []
 
     # each unreachable device has an open device outage in the store
-    open_outages = {
-        o.subject for o in Store.open(f"sqlite:///{tmp_path}/store.sqlite").open_outages("device")
-    }
+    open_outages = {o.subject for o in Store.open(f"sqlite:///{tmp_path}/store.sqlite")
+                    .open_outages("device")}
     assert open_outages == set(expected_reason)
 
     no_such_dev = devices["no-such-object"]

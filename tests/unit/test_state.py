@@ -7,26 +7,15 @@ from tierwatch.model import DEVICE_COMPONENT, ComponentStatus, Sample, Status
 from tierwatch.state import UPTIME_WRAP_SECONDS, State
 
 
-def ok(
-    device: str,
-    ts: float,
-    status: Status = Status.OK,
-    uptime: float | None = None,
-    boots: float | None = None,
-    conditions: frozenset[str] = frozenset(),
-) -> PollResult:
+def ok(device: str, ts: float, status: Status = Status.OK, uptime: float | None = None,
+       boots: float | None = None, conditions: frozenset[str] = frozenset()) -> PollResult:
     roles = {}
     if uptime is not None:
         roles["uptime"] = uptime
     if boots is not None:
         roles["engine_boots"] = boots
-    return PollResult(
-        device,
-        ts,
-        samples=[Sample("x", {"device": device}, 1.0, ts)],
-        components=[ComponentStatus("ups", status, "r", conditions)],
-        roles=roles,
-    )
+    return PollResult(device, ts, samples=[Sample("x", {"device": device}, 1.0, ts)],
+                      components=[ComponentStatus("ups", status, "r", conditions)], roles=roles)
 
 
 def failed(device: str, ts: float) -> PollResult:
@@ -37,9 +26,7 @@ def test_first_poll_announces_statuses() -> None:
     state = State(["a"])
     changes = state.update(ok("a", 1.0))
     assert {(c.component, c.old, c.new) for c in changes} == {
-        ("ups", None, Status.OK),
-        (DEVICE_COMPONENT, None, Status.OK),
-    }
+        ("ups", None, Status.OK), (DEVICE_COMPONENT, None, Status.OK)}
 
 
 def test_status_change_is_emitted_once_with_old_and_new() -> None:
@@ -49,9 +36,7 @@ def test_status_change_is_emitted_once_with_old_and_new() -> None:
     state.update(ok("a", 1.0))
     changes = state.update(ok("a", 2.0, Status.DEGRADED, conditions=frozenset({"on_battery"})))
     assert [(c.component, c.old, c.new) for c in changes] == [
-        ("ups", Status.OK, Status.DEGRADED),
-        (DEVICE_COMPONENT, Status.OK, Status.DEGRADED),
-    ]
+        ("ups", Status.OK, Status.DEGRADED), (DEVICE_COMPONENT, Status.OK, Status.DEGRADED)]
     assert changes[1].conditions == frozenset({"on_battery"})
     assert state.update(ok("a", 3.0, Status.DEGRADED, conditions=frozenset({"on_battery"}))) == []
     assert len(seen) == 4
@@ -65,17 +50,13 @@ def test_unreachable_after_n_failures_and_back_on_first_good_poll() -> None:
     assert state.update(failed("a", 3.0)) == []
     changes = state.update(failed("a", 4.0))
     assert {(c.component, c.new) for c in changes} == {
-        ("ups", Status.UNKNOWN),
-        (DEVICE_COMPONENT, Status.UNKNOWN),
-    }
+        ("ups", Status.UNKNOWN), (DEVICE_COMPONENT, Status.UNKNOWN)}
     dev = state.devices["a"]
     assert dev.reachable is False and dev.poll_errors_total == {"timeout": 3}
     assert state.update(failed("a", 5.0)) == []  # no repeated changes while down
     changes = state.update(ok("a", 6.0))
     assert {(c.component, c.new) for c in changes} == {
-        ("ups", Status.OK),
-        (DEVICE_COMPONENT, Status.OK),
-    }
+        ("ups", Status.OK), (DEVICE_COMPONENT, Status.OK)}
     assert dev.reachable is True and dev.consecutive_failures == 0
 
 
@@ -114,10 +95,7 @@ def test_sysuptime_wrap_is_not_a_reboot() -> None:
 def test_trap_event_updates_component_and_device() -> None:
     state = State(["a"])
     state.update(ok("a", 1.0))
-    changes = state.apply_event(
-        "a", "ups", Status.DEGRADED, "trap: on battery", 2.0, frozenset({"on_battery"})
-    )
+    changes = state.apply_event("a", "ups", Status.DEGRADED, "trap: on battery", 2.0,
+                                frozenset({"on_battery"}))
     assert [(c.component, c.new) for c in changes] == [
-        ("ups", Status.DEGRADED),
-        (DEVICE_COMPONENT, Status.DEGRADED),
-    ]
+        ("ups", Status.DEGRADED), (DEVICE_COMPONENT, Status.DEGRADED)]

@@ -29,9 +29,8 @@ def test_outage_open_at_shutdown_is_open_after_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
     store = Store.open(url)
     store.start_instance("main", now=1000.0, max_silence=60)
-    store.open_outage(
-        "load", "R7", 1100.0, "no path: PDU-7A failed", subsystem="power", affected=["R7"]
-    )
+    store.open_outage("load", "R7", 1100.0, "no path: PDU-7A failed", subsystem="power",
+                      affected=["R7"])
     store.heartbeat("main", 1200.0)
     store.close()
 
@@ -65,33 +64,21 @@ def test_outages_filtered_by_overlap(tmp_path: Path) -> None:
 
 def test_status_changes_are_recorded(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
-    store.record_changes(
-        [
-            StatusChange(
-                "ups-a",
-                "ups",
-                Status.OK,
-                Status.DEGRADED,
-                "on battery",
-                5.0,
-                frozenset({"on_battery"}),
-            ),
-            StatusChange("ups-a", "device", None, Status.DEGRADED, "ups: on battery", 5.0),
-        ]
-    )
+    store.record_changes([
+        StatusChange("ups-a", "ups", Status.OK, Status.DEGRADED, "on battery", 5.0,
+                     frozenset({"on_battery"})),
+        StatusChange("ups-a", "device", None, Status.DEGRADED, "ups: on battery", 5.0),
+    ])
     rows = store.transitions()
     assert [(r.kind, r.subject, r.old, r.new) for r in rows] == [
-        ("component", "ups-a/ups", "ok", "degraded"),
-        ("device", "ups-a", None, "degraded"),
-    ]
+        ("component", "ups-a/ups", "ok", "degraded"), ("device", "ups-a", None, "degraded")]
     assert rows[0].conditions == '["on_battery"]'
 
 
 def test_maintenance_windows(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
-    wid = store.add_maintenance(
-        "Thay ắc quy UPS-A", 100.0, 200.0, {"devices": ["ups-a"]}, "an.nguyen", now=50.0
-    )
+    wid = store.add_maintenance("Thay ắc quy UPS-A", 100.0, 200.0, {"devices": ["ups-a"]},
+                                "an.nguyen", now=50.0)
     (row,) = store.maintenance()
     assert row.title == "Thay ắc quy UPS-A" and row.id == wid
     assert store.delete_maintenance(wid, now=60.0)
