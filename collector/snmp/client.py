@@ -171,6 +171,8 @@ ClientFactory = Callable[[Target], SnmpClient]
 # optional engine's absence only matters to configs that ask for it.
 ENGINES: dict[str, str] = {
     "pysnmp": "collector.snmp.pysnmp_engine:open_client",
+    "native": "collector.snmp.native_engine:open_client",
+    "snmpkit": "collector.snmp.snmpkit_engine:open_client",  # optional extra tierwatch[fast]
 }
 
 

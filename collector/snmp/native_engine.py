@@ -1,0 +1,464 @@
+"""The native SNMP engine: our own BER codec and USM behind the seam, on asyncio UDP.
+
+    client = open_client(target)        # cheap; no I/O until the first call
+    values = await client.get(["1.3.6.1.2.1.1.3.0"])
+    table = await client.walk(["1.3.6.1.2.1.2.2.1.2", "1.3.6.1.2.1.2.2.1.10"])
+    await client.close()
+
+All clients on one event loop share one UDP socket (see `transport`). A walk asks for all
+its roots side by side in each GETBULK (GETNEXT on v1) and drops a root from the request
+once its subtree ends. Every failure is one of the seam's errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Callable, Sequence
+
+from collector.snmp import ber, message, transport
+from collector.snmp.ber import (
+    GET_BULK_REQUEST,
+    GET_NEXT_REQUEST,
+    GET_REQUEST,
+    REPORT,
+    RESPONSE,
+    UNSIGNED32_TAGS,
+)
+from collector.snmp.client import (
+    NO_SUCH_OBJECT,
+    SnmpAuthError,
+    SnmpDecodeError,
+    SnmpResponseError,
+    SnmpTimeout,
+    SnmpTransportError,
+    SnmpWalkError,
+    Target,
+    Value,
+    WalkResult,
+)
+from collector.snmp.message import NO_SUCH_NAME, TOO_BIG, V1, V2C, V3, error_status_name
+from collector.snmp.usm import REPORT_MEANINGS, UsmSession, report_name
+
+_VERSIONS = {"1": V1, "2c": V2C, "3": V3}
+_EMPTY_VARBINDS = b"\x30\x00"
+
+# Walk suffixes (OID octets after a root -> dotted text and sort key). Table indexes repeat
+# in every column and every poll, so most suffixes are decoded once per process.
+_SUFFIX_CACHE_LIMIT = 100_000
+_suffixes: dict[bytes, tuple[str, bytes]] = {}
+# Dotted OIDs the poller asks for, encoded once.
+_OID_CACHE_LIMIT = 100_000
+_encoded_oids: dict[str, bytes] = {}
+
+
+def encoded_oid(oid: str) -> bytes:
+    raw = _encoded_oids.get(oid)
+    if raw is None:
+        raw = ber.encode_oid_content(oid)
+        if len(_encoded_oids) >= _OID_CACHE_LIMIT:
+            _encoded_oids.clear()
+        _encoded_oids[oid] = raw
+    return raw
+
+
+def _suffix(tail: bytes) -> tuple[str, bytes]:
+    entry = _suffixes.get(tail)
+    if entry is None:
+        entry = (ber.suffix_to_str(tail), ber.suffix_order_key(tail))
+        if len(_suffixes) >= _SUFFIX_CACHE_LIMIT:
+            _suffixes.clear()
+        _suffixes[tail] = entry
+    return entry
+
+
+class _Column:
+    """One root of a walk: where its next request starts and the rows so far."""
+
+    __slots__ = ("done", "last_key", "last_tail", "plen", "prefix", "root", "rows")
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.prefix = encoded_oid(root)
+        self.plen = len(self.prefix)
+        self.last_tail = b""  # OID octets after the prefix of the last row (next request)
+        self.last_key = b""  # sort key of that suffix; the root itself sorts first
+        self.rows: list[tuple[str, Value]] = []
+        self.done = False
+
+
+def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int, int]:
+    """Take the rows of one GETBULK/GETNEXT answer (the VarBindList content
+    data[pos:end]) into the columns that asked for them; (rows taken, varbinds seen).
+
+    Varbinds come row by row, one per asked column in asking order. A column ends at
+    endOfMibView or at the first OID past its subtree; an OID that does not increase
+    within a column raises SnmpWalkError. This is the walk's hot loop: it decodes each
+    varbind in place and never decodes what it does not keep.
+    """
+    width = len(active)
+    suffixes = _suffixes
+    unsigned32 = UNSIGNED32_TAGS
+    taken = 0
+    seen = 0
+    if end > len(data):
+        raise SnmpDecodeError("truncated: varbind list past the end of the packet")
+    try:
+        while pos < end:
+            if data[pos] != 0x30:  # VarBind SEQUENCE
+                raise SnmpDecodeError("varbind is not a SEQUENCE")
+            n = data[pos + 1]
+            pos += 2
+            if n >= 0x80:
+                n, pos = ber.read_length(data, pos - 1, end)
+            vb_end = pos + n
+            if vb_end > end or data[pos] != 0x06:
+                raise SnmpDecodeError("truncated varbind, or its name is not an OID")
+            n = data[pos + 1]
+            pos += 2
+            if n >= 0x80:
+                n, pos = ber.read_length(data, pos - 1, vb_end)
+            name_end = pos + n
+            if name_end + 2 > vb_end or n == 0 or data[name_end - 1] >= 0x80:
+                raise SnmpDecodeError("malformed varbind name")
+            column = active[seen % width]
+            seen += 1
+            if column.done:
+                pos = vb_end
+                continue
+            tag = data[name_end]
+            n = data[name_end + 1]
+            vpos = name_end + 2
+            if n >= 0x80:
+                n, vpos = ber.read_length(data, name_end + 1, vb_end)
+            if vpos + n != vb_end:
+                raise SnmpDecodeError("varbind value does not fill its varbind")
+            # (a slice compare: startswith() with bounds parses its arguments slowly)
+            tail_at = pos + column.plen
+            if tag >= 0x80 or data[pos:tail_at] != column.prefix:
+                if tag >= 0x80:
+                    ber.decode_value(tag, data, vpos, vb_end)  # only the 3 exceptions pass
+                column.done = True  # endOfMibView, or the next OID is past the subtree
+                pos = vb_end
+                continue
+            tail = data[tail_at:name_end]
+            entry = suffixes.get(tail)
+            if entry is None:
+                entry = _suffix(tail)
+            suffix, key = entry
+            if key <= column.last_key:
+                raise SnmpWalkError(
+                    f"OID not increasing under {column.root}: "
+                    f".{suffix or '(the root)'} after {len(column.rows)} rows"
+                )
+            value: Value
+            if tag == 0x02:  # INTEGER
+                if not 0 < n <= 8:
+                    raise SnmpDecodeError("INTEGER of invalid size")
+                value = int.from_bytes(data[vpos:vb_end], "big", signed=True)
+            elif tag == 0x04:  # OCTET STRING
+                value = data[vpos:vb_end]
+            elif tag in unsigned32:
+                value = int.from_bytes(data[vpos:vb_end], "big")
+                if not 0 < n <= 5 or value > 0xFFFFFFFF:
+                    raise SnmpDecodeError("32-bit unsigned out of range")
+            else:
+                value = ber.decode_value(tag, data, vpos, vb_end)
+            column.last_key = key
+            column.last_tail = tail
+            column.rows.append((suffix, value))
+            taken += 1
+            pos = vb_end
+    except IndexError:
+        raise SnmpDecodeError("truncated varbind list") from None
+    return taken, seen
+
+
+class NativeSnmpClient:
+    """One agent's client. Implements `collector.snmp.client.SnmpClient`."""
+
+    def __init__(self, target: Target) -> None:
+        credentials = target.credentials
+        try:
+            self._version = _VERSIONS[credentials.version]
+        except KeyError:
+            raise ValueError(f"unknown SNMP version {credentials.version!r}") from None
+        self.target = target
+        self._header = b""
+        self._usm: UsmSession | None = None
+        if self._version == V3:
+            self._usm = UsmSession(credentials)
+        else:
+            self._header = message.community_header(self._version, credentials.community.encode())
+        self._shared: transport.SharedSocket | None = None
+        self._address: tuple[str, int] | None = None
+        self._family = socket.AF_INET
+        self.requests = 0  # requests sent, retries included
+        self.timeouts = 0  # attempts that saw no answer
+
+    def __repr__(self) -> str:
+        return f"NativeSnmpClient({self.target}, v{self.target.credentials.version})"
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        """The shared socket this client sends from (None before its first request)."""
+        if self._shared is None:
+            return None
+        name = self._shared.sock.getsockname()
+        return str(name[0]), int(name[1])
+
+    # -- socket and exchange
+
+    async def _socket(self) -> transport.SharedSocket:
+        shared = self._shared
+        if shared is not None and not shared.closed:
+            if shared.loop is asyncio.get_running_loop():
+                return shared
+            transport.release(shared)  # first used on another loop (tests): move over
+        self._shared = None
+        if self._address is None:
+            await self._resolve()
+        self._shared = transport.acquire(self._family)
+        return self._shared
+
+    async def _resolve(self) -> None:
+        """The agent's address. A name resolves to IPv4 first, as Net-SNMP's "udp:"
+        does (agents listen on IPv4 far more often); IPv6 only when there is no IPv4."""
+        host, port = self.target.host, self.target.port
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            loop = asyncio.get_running_loop()
+            for family in (socket.AF_INET, socket.AF_INET6):
+                try:
+                    infos = await loop.getaddrinfo(
+                        host, port, family=family, type=socket.SOCK_DGRAM
+                    )
+                except OSError as exc:
+                    error = exc
+                    continue
+                sockaddr = infos[0][4]
+                self._family = family
+                self._address = (str(sockaddr[0]), int(sockaddr[1]))
+                return
+            raise SnmpTransportError(f"cannot resolve {host!r}: {error}") from error
+        self._family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
+        self._address = (str(literal), port)
+
+    async def _exchange(self, build: Callable[[int], bytes]) -> tuple[bytes, int]:
+        """Send the request `build(id)` makes, resend on timeout; (answer, id)."""
+        shared = self._shared
+        if shared is None or shared.closed or shared.loop is not asyncio.get_running_loop():
+            shared = await self._socket()
+        address = self._address
+        assert address is not None
+        req_id = shared.new_id()
+        data = build(req_id)
+        timeout = self.target.timeout
+        attempts = self.target.retries + 1
+        for _ in range(attempts):
+            self.requests += 1
+            answer = await shared.request(data, address, req_id, timeout)
+            if answer is not None:
+                return answer, req_id
+            self.timeouts += 1
+        raise SnmpTimeout(f"{self.target}: no answer after {attempts} x {timeout:g} s")
+
+    async def _request(
+        self, tag: int, oids: list[bytes], non_repeaters: int = 0, max_repetitions: int = 0
+    ) -> tuple[int, int, bytes, int, int]:
+        """One PDU round trip: (error-status, error-index, and the answer's VarBindList as
+        the octets holding it with its content's start and end)."""
+        body = message.pdu_body_after_id(
+            ber.encode_null_varbinds(oids), non_repeaters, max_repetitions
+        )
+        if self._usm is not None:
+            return await self._request_v3(tag, body)
+        header = self._header
+
+        def build(req_id: int) -> bytes:
+            pdu = message.encode_pdu_with_id(tag, req_id, body)
+            return message.encode_community_message(header, pdu)
+
+        data, req_id = await self._exchange(build)
+        version, rtag, rid, status, index, vb_start, vb_stop = message.parse_community_response(
+            data
+        )
+        if version != self._version or rtag != RESPONSE or rid != req_id:
+            raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
+        return status, index, data, vb_start, vb_stop
+
+    async def _request_v3(self, tag: int, body: bytes) -> tuple[int, int, bytes, int, int]:
+        usm = self._usm
+        assert usm is not None
+        if not usm.discovered:
+            await self._discover()
+        # Up to two corrections: a new engine ID (agent replaced), then a time re-sync.
+        for _ in range(3):
+
+            def build(msg_id: int) -> bytes:
+                return usm.encode_request(msg_id, message.encode_pdu_with_id(tag, msg_id, body))
+
+            try:
+                data, msg_id = await self._exchange(build)
+            except SnmpTimeout:
+                if usm.flags & message.FLAG_PRIV and await self._answers_discovery():
+                    # snmpd silently drops what it cannot decrypt; the agent is up, so
+                    # the likely cause is the privacy password or protocol.
+                    raise SnmpAuthError(
+                        f"{self.target}: agent answers discovery but not our encrypted "
+                        "requests (privacy password or protocol?)"
+                    ) from None
+                raise
+            msg = message.parse_v3_message(data)
+            scoped, timely = usm.open_response(data, msg)
+            try:
+                rtag, rid, status, index, vb_start, vb_stop = message.parse_scoped_response(scoped)
+                if rtag == REPORT:
+                    answer = ber.decode_varbinds(scoped, vb_start, vb_stop)
+            except SnmpDecodeError:
+                if msg.flags & message.FLAG_PRIV:
+                    raise SnmpAuthError(
+                        f"{self.target}: answer does not decrypt (privacy password or protocol?)"
+                    ) from None
+                raise
+            if rtag == REPORT:
+                name = report_name(ber.oid_to_str(answer[0][0])) if answer else "empty Report"
+                if name == "usmStatsUnknownEngineIDs":
+                    usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
+                    continue
+                if name == "usmStatsNotInTimeWindows":
+                    if msg.engine_id == usm.engine_id:
+                        usm.sync_time(msg.engine_boots, msg.engine_time)
+                    else:
+                        usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
+                    continue
+                if name.startswith("usmStats"):
+                    raise SnmpAuthError(
+                        f"{self.target}: user {usm.user.decode(errors='replace')!r}: "
+                        f"{REPORT_MEANINGS.get(name, name)} ({name})"
+                    )
+                raise SnmpResponseError(f"report {name}")
+            if rtag != RESPONSE or rid != msg_id:
+                raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
+            if not timely:
+                raise SnmpAuthError(
+                    f"{self.target}: answer outside the time window (replayed, or the agent's "
+                    "clock went back without a reboot)"
+                )
+            return status, index, scoped, vb_start, vb_stop
+        raise SnmpAuthError(f"{self.target}: the agent keeps rejecting our engine ID or time")
+
+    def _discovery_probe(self, msg_id: int) -> bytes:
+        assert self._usm is not None
+        pdu = message.encode_pdu(GET_REQUEST, msg_id, _EMPTY_VARBINDS)
+        return self._usm.discovery_request(msg_id, pdu)
+
+    async def _discover(self) -> None:
+        """Learn the agent's engine ID, boots and time from the Report to a probe."""
+        usm = self._usm
+        assert usm is not None
+        data, _ = await self._exchange(self._discovery_probe)
+        msg = message.parse_v3_message(data)
+        if not msg.engine_id:
+            raise SnmpDecodeError(f"{self.target}: discovery answer names no engine ID")
+        usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
+
+    async def _answers_discovery(self) -> bool:
+        shared = await self._socket()
+        assert self._address is not None
+        msg_id = shared.new_id()
+        probe = self._discovery_probe(msg_id)
+        return await shared.request(probe, self._address, msg_id, self.target.timeout) is not None
+
+    # -- the seam
+
+    async def get(self, oids: Sequence[str]) -> dict[str, Value]:
+        asked = list(dict.fromkeys(oids))
+        found: dict[str, Value] = {}
+        if asked:
+            await self._get_into(asked, [encoded_oid(o) for o in asked], found)
+        return {oid: found[oid] for oid in oids}
+
+    async def _get_into(self, oids: list[str], raws: list[bytes], found: dict[str, Value]) -> None:
+        while oids:
+            status, index, data, vb_start, vb_stop = await self._request(GET_REQUEST, raws)
+            if status == 0:
+                answer = ber.decode_varbinds(data, vb_start, vb_stop)
+                if len(answer) != len(oids):
+                    raise SnmpDecodeError(
+                        f"{self.target}: {len(answer)} varbinds answer {len(oids)} asked"
+                    )
+                for oid, raw, (name, value) in zip(oids, raws, answer, strict=True):
+                    if name != raw:
+                        raise SnmpDecodeError(f"{self.target}: answer names another OID than {oid}")
+                    found[oid] = value
+                return
+            if status == NO_SUCH_NAME and self._version == V1 and 1 <= index <= len(oids):
+                # v1 has no exception values: drop the named OID and ask for the rest
+                found[oids[index - 1]] = NO_SUCH_OBJECT
+                oids = oids[: index - 1] + oids[index:]
+                raws = raws[: index - 1] + raws[index:]
+                continue
+            if status == TOO_BIG and len(oids) > 1:
+                half = len(oids) // 2
+                await self._get_into(oids[:half], raws[:half], found)
+                await self._get_into(oids[half:], raws[half:], found)
+                return
+            raise self._response_error(status, index, oids)
+
+    def _response_error(self, status: int, index: int, oids: list[str]) -> SnmpResponseError:
+        oid = oids[index - 1] if 1 <= index <= len(oids) else ""
+        return SnmpResponseError(error_status_name(status), index, oid)
+
+    async def walk(self, roots: Sequence[str]) -> WalkResult:
+        columns = {root: _Column(root.strip().lstrip(".")) for root in dict.fromkeys(roots)}
+        active = list(columns.values())
+        max_rows = self.target.max_rows
+        repetitions = max(1, self.target.max_repetitions)
+        v1 = self._version == V1
+        total = 0
+        while active:
+            asked = [c.prefix + c.last_tail for c in active]
+            if v1:
+                status, index, data, pos, end = await self._request(GET_NEXT_REQUEST, asked)
+            else:
+                status, index, data, pos, end = await self._request(
+                    GET_BULK_REQUEST, asked, 0, repetitions
+                )
+            if status:
+                if status == TOO_BIG and not v1 and repetitions > 1:
+                    repetitions //= 2
+                    continue
+                if status == NO_SUCH_NAME and v1 and 1 <= index <= len(active):
+                    del active[index - 1]  # v1's end of the MIB view for that column
+                    continue
+                raise self._response_error(status, index, [c.root for c in active])
+            try:
+                added, seen = _absorb(data, pos, end, active)
+            except SnmpWalkError as exc:
+                raise SnmpWalkError(f"{self.target}: {exc}") from None
+            if not seen or (v1 and seen != len(active)):
+                raise SnmpWalkError(
+                    f"{self.target}: {seen} varbinds answer a walk of {len(active)}"
+                )
+            total += added
+            if total > max_rows:
+                raise SnmpWalkError(f"{self.target}: walk exceeds {max_rows} rows")
+            active = [c for c in active if not c.done]
+        return {root: column.rows for root, column in columns.items()}
+
+    async def close(self) -> None:
+        if self._shared is not None and not self._shared.closed:
+            transport.release(self._shared)
+        self._shared = None
+
+
+def open_client(target: Target) -> NativeSnmpClient:
+    return NativeSnmpClient(target)
+
+
+def engine_stats() -> dict[str, int]:
+    """Datagrams the shared sockets dropped (wrong address, unknown id, undecodable)."""
+    return transport.transport_stats()
