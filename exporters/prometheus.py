@@ -168,6 +168,31 @@ class StateCollector(Collector):
                     reboots, build)
 
 
+class SnmpEngineCollector(Collector):
+    """Datagrams the native engine's shared sockets dropped, by reason (none elsewhere)."""
+
+    def collect(self) -> Iterator[Metric]:
+        import sys
+
+        engine = sys.modules.get("collector.snmp.native_engine")
+        if engine is None:  # not loaded: this process uses another engine
+            return
+        stats = engine.engine_stats()
+        sent = CounterMetricFamily("tierwatch_snmp_datagrams_sent",
+                                   "SNMP requests sent by the native engine")
+        sent.add_metric([], stats.get("sent", 0))
+        received = CounterMetricFamily("tierwatch_snmp_datagrams_received",
+                                       "SNMP datagrams received by the native engine")
+        received.add_metric([], stats.get("received", 0))
+        dropped = CounterMetricFamily(
+            "tierwatch_snmp_datagrams_dropped",
+            "Datagrams dropped: from an unexpected address, for no pending request, "
+            "undecodable, or failed to send", labels=["reason"])
+        for reason in ("wrong_address", "unknown_id", "undecodable", "send_errors"):
+            dropped.add_metric([reason], stats.get(reason, 0))
+        yield from (sent, received, dropped)
+
+
 class MetricsExporter:
     """What /metrics serves. Other rooms add their collectors with `register()`."""
 
@@ -175,6 +200,7 @@ class MetricsExporter:
         self.state = state
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(StateCollector(state))
+        self.registry.register(SnmpEngineCollector())
         self._devices = DeviceSampleRenderer()
 
     def register(self, collector: Collector) -> None:

@@ -24,12 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pyasn1.codec.ber import decoder, encoder
-from pyasn1.error import PyAsn1Error
-from pysnmp.proto import api, rfc1902, rfc1905
-from pysnmp.proto.api import verdec
-from pysnmp.proto.error import ProtocolError
 
+from collector.snmp import ber
+from collector.snmp import message as message_codec
+from collector.snmp.client import SnmpDecodeError
 from sim import snmprec
 
 log = logging.getLogger(__name__)
@@ -110,7 +108,7 @@ class SimDevice:
     def silent(self) -> bool:
         return any(name == "silent" for name, _ in self.faults)
 
-    def _overlay(self) -> dict[tuple[int, ...], Any]:
+    def overlay(self) -> dict[tuple[int, ...], Any]:
         merged = dict(self.overrides)
         for name, params in self.faults:
             if name == "port-down":
@@ -141,34 +139,20 @@ class SimDevice:
         return None
 
 
-def _asn1(tag: int, value: Any) -> Any:
-    if tag == 2:
-        return rfc1902.Integer32(int(value))
-    if tag == 4:
-        return rfc1902.OctetString(value if isinstance(value, bytes) else str(value).encode())
-    if tag == 5:
-        return rfc1902.Null("")
-    if tag == 6:
-        return rfc1902.ObjectIdentifier(str(value))
-    if tag == 64:
-        return rfc1902.IpAddress(str(value))
-    if tag == 65:
-        return rfc1902.Counter32(int(value) % 2**32)
-    if tag == 66:
-        return rfc1902.Gauge32(max(0, min(int(value), 2**32 - 1)))
-    if tag == 67:
-        return rfc1902.TimeTicks(int(value) % 2**32)
-    if tag == 68:
-        return rfc1902.Opaque(value if isinstance(value, bytes) else str(value).encode())
-    if tag == 70:
-        return rfc1902.Counter64(int(value) % 2**64)
-    raise SimError(f"unsupported tag {tag}")
+# a varbind as the responder builds it: (OID as a tuple, BER tag, plain value)
+Answer = tuple[tuple[int, ...], int, Any]
+
+
+def _dotted(oid: tuple[int, ...]) -> str:
+    return ".".join(map(str, oid))
 
 
 # --------------------------------------------------------------------------- protocol
 
 
-class _Responder(asyncio.DatagramProtocol):
+class Responder(asyncio.DatagramProtocol):
+    """One simulated agent: GET, GETNEXT and GETBULK over v1 and v2c, on our own codec."""
+
     def __init__(self, device: SimDevice, faults: FaultFile) -> None:
         self.device = device
         self.faults = faults
@@ -185,7 +169,7 @@ class _Responder(asyncio.DatagramProtocol):
             return
         try:
             answer = self._answer(data)
-        except (PyAsn1Error, ProtocolError, ValueError, KeyError) as exc:
+        except (SnmpDecodeError, ValueError, KeyError) as exc:
             device.malformed += 1
             log.debug("sim %s: undecodable request from %s: %s", device.id, addr, exc)
             return
@@ -197,45 +181,43 @@ class _Responder(asyncio.DatagramProtocol):
             self.transport.sendto(answer, addr)
 
     def _answer(self, data: bytes) -> bytes | None:
-        version = int(verdec.decode_message_version(data))
-        module = api.PROTOCOL_MODULES[version]
-        message, _ = decoder.decode(data, asn1Spec=module.Message())
-        if bytes(module.apiMessage.get_community(message)) != self.device.community.encode():
+        message = message_codec.decode_community_message(data)
+        if message.community != self.device.community.encode():
             return None  # a wrong community gets silence, as real agents answer it
-        request = module.apiMessage.get_pdu(message)
-        response_msg = module.apiMessage.get_response(message)
-        response = module.apiMessage.get_pdu(response_msg)
-        v1 = version == api.SNMP_VERSION_1
-        overlay = self.device._overlay()
-        wanted = [oid for oid, _ in module.apiPDU.get_varbinds(request)]
-        out: list[tuple[Any, Any]] = []
+        pdu = message.pdu
+        if not isinstance(pdu, message_codec.Pdu):
+            return None  # traps are not for an agent
+        v1 = message.version == 0
+        overlay = self.device.overlay()
+        wanted = [tuple(int(x) for x in oid.split(".")) for oid, _ in pdu.varbinds]
+        out: list[Answer] = []
         error: tuple[int, int] | None = None
-        if request.isSameTypeWith(module.GetRequestPDU()):
+        if pdu.tag == ber.GET_REQUEST:
             for i, oid in enumerate(wanted):
-                found = self.device.value(tuple(oid), overlay)
-                if found is None or (v1 and found[0] == 70):
+                found = self.device.value(oid, overlay)
+                if found is None or (v1 and found[0] == ber.COUNTER64):
+                    if v1:
+                        error = (2, i + 1)  # noSuchName
+                        break
+                    out.append((oid, ber.NO_SUCH_OBJECT_TAG, None))
+                else:
+                    out.append((oid, *found))
+        elif pdu.tag == ber.GET_NEXT_REQUEST:
+            for i, oid in enumerate(wanted):
+                nxt = self._next(oid, overlay, v1)
+                if nxt is None:
                     if v1:
                         error = (2, i + 1)
                         break
-                    out.append((oid, rfc1905.noSuchObject))
+                    out.append((oid, ber.END_OF_MIB_VIEW_TAG, None))
                 else:
-                    out.append((oid, _asn1(*found)))
-        elif request.isSameTypeWith(module.GetNextRequestPDU()):
-            for i, oid in enumerate(wanted):
-                pair = self._next(tuple(oid), overlay, v1)
-                if pair is None:
-                    if v1:
-                        error = (2, i + 1)
-                        break
-                    out.append((oid, rfc1905.endOfMibView))
-                else:
-                    out.append(pair)
-        elif not v1 and request.isSameTypeWith(module.GetBulkRequestPDU()):
-            non_rep = int(module.apiBulkPDU.get_non_repeaters(request))
-            max_rep = min(int(module.apiBulkPDU.get_max_repetitions(request)), 200)
+                    out.append(nxt)
+        elif pdu.tag == ber.GET_BULK_REQUEST and not v1:
+            non_rep, max_rep = pdu.error_status, min(pdu.error_index, 200)
             for oid in wanted[:non_rep]:
-                out.append(self._next(tuple(oid), overlay, False) or (oid, rfc1905.endOfMibView))
-            cursors = [tuple(oid) for oid in wanted[non_rep:]]
+                out.append(self._next(oid, overlay, False)
+                           or (oid, ber.END_OF_MIB_VIEW_TAG, None))
+            cursors = wanted[non_rep:]
             ended = [False] * len(cursors)
             for _ in range(max_rep):
                 if not cursors or all(ended):
@@ -243,33 +225,36 @@ class _Responder(asyncio.DatagramProtocol):
                 # every repetition carries one varbind per column, in request order: a
                 # column past the end repeats endOfMibView so the layout stays row-major
                 for j, cursor in enumerate(cursors):
-                    pair = None if ended[j] else self._next(cursor, overlay, False)
-                    if pair is None:
+                    nxt = None if ended[j] else self._next(cursor, overlay, False)
+                    if nxt is None:
                         ended[j] = True
-                        out.append((cursor, rfc1905.endOfMibView))
+                        out.append((cursor, ber.END_OF_MIB_VIEW_TAG, None))
                     else:
-                        out.append(pair)
-                        cursors[j] = tuple(pair[0])
+                        out.append(nxt)
+                        cursors[j] = nxt[0]
                 if len(out) > 1500:  # keep the answer within a UDP datagram's reach
                     break
         else:
-            return None  # SET and traps are not simulated
+            return None  # SET is not simulated
         if error is not None:
-            module.apiPDU.set_error_status(response, error[0])
-            module.apiPDU.set_error_index(response, error[1])
-            module.apiPDU.set_varbinds(response, [(oid, rfc1902.Null("")) for oid in wanted])
+            varbinds = message_codec.encode_typed_varbinds(
+                [(_dotted(oid), ber.NULL, None) for oid in wanted])
+            body = message_codec.encode_pdu(ber.RESPONSE, pdu.request_id, varbinds, *error)
         else:
-            module.apiPDU.set_varbinds(response, out)
-        return bytes(encoder.encode(response_msg))
+            varbinds = message_codec.encode_typed_varbinds(
+                [(_dotted(oid), tag, value) for oid, tag, value in out])
+            body = message_codec.encode_pdu(ber.RESPONSE, pdu.request_id, varbinds)
+        header = message_codec.community_header(message.version, message.community)
+        return message_codec.encode_community_message(header, body)
 
     def _next(self, oid: tuple[int, ...], overlay: Mapping[tuple[int, ...], Any], v1: bool
-              ) -> tuple[Any, Any] | None:
+              ) -> Answer | None:
         nxt = self.device.next_oid(oid, v1)
         if nxt is None:
             return None
         found = self.device.value(nxt, overlay)
         assert found is not None
-        return rfc1902.ObjectName(nxt), _asn1(*found)
+        return (nxt, *found)
 
 
 # --------------------------------------------------------------------------- faults file
@@ -364,7 +349,7 @@ class Simulator:
             device = self.devices[spec.id]
             sock = _bind(self.host, spec.port)
             transport, _ = await loop.create_datagram_endpoint(
-                functools.partial(_Responder, device, self.fault_file), sock=sock)
+                functools.partial(Responder, device, self.fault_file), sock=sock)
             self._transports.append(transport)
             self.addresses[spec.id] = sock.getsockname()[:2]
         self._write_inventory()

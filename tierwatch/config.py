@@ -94,7 +94,8 @@ class SnmpDefaults(Strict):
 
 
 class SnmpConfig(Strict):
-    engine: Literal["pysnmp", "native", "snmpkit"] = "pysnmp"
+    # native: our own v1/v2c/v3 codec (fast); pysnmp: the reference; snmpkit: optional (AGPL)
+    engine: Literal["native", "pysnmp", "snmpkit"] = "native"
     defaults: SnmpDefaults = SnmpDefaults()
     # polls in flight at once over all devices
     concurrency: int = Field(default=64, ge=1, le=10_000)

@@ -17,10 +17,9 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pysnmp.proto import rfc1902
-
+from collector.snmp import ber
 from sim import snmprec
-from sim.agent import FaultFile, Model, SimDevice, _asn1, _Responder
+from sim.agent import FaultFile, Model, Responder, SimDevice
 
 
 def model_from(values: Mapping[str, tuple[int, Any]], name: str = "bad") -> Model:
@@ -32,7 +31,7 @@ def model_from(values: Mapping[str, tuple[int, Any]], name: str = "bad") -> Mode
     return Model(name, data, {}, {})
 
 
-class _BadResponder(_Responder):
+class _BadResponder(Responder):
     def __init__(self, device: SimDevice, faults: FaultFile, mode: str) -> None:
         super().__init__(device, faults)
         self.mode = mode
@@ -41,9 +40,9 @@ class _BadResponder(_Responder):
     def _next(self, oid, overlay, v1):  # type: ignore[no-untyped-def]
         self.served += 1
         if self.mode == "non_increasing" and oid in self.device.model.data:
-            return rfc1902.ObjectName(oid), _asn1(2, 1)  # the same OID again
+            return oid, ber.INTEGER, 1  # the same OID again
         if self.mode == "endless":
-            return rfc1902.ObjectName((*oid, 1)), _asn1(2, self.served)
+            return (*oid, 1), ber.INTEGER, self.served
         return super()._next(oid, overlay, v1)
 
     def _answer(self, data: bytes) -> bytes | None:

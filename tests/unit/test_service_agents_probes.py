@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from collector.icmp import IcmpSocket, IcmpUnavailable
-from sim.agent import IF_OPER_STATUS, FaultFile, SimDevice, _Responder
+from sim.agent import IF_OPER_STATUS, FaultFile, Responder, SimDevice
 from tests.helpers.agents import sample_value as metric
 from tests.helpers.bad_agents import model_from
 from tests.helpers.http_agents import serve
@@ -245,7 +245,7 @@ async def edge_router() -> AsyncIterator[tuple[SimDevice, int]]:
     device = SimDevice("edge", model_from({**SYS, **IF}), "public")
     faults = FaultFile(Path("/nonexistent-tierwatch-dir/faults.json"), {})
     loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(lambda: _Responder(device, faults),
+    transport, _ = await loop.create_datagram_endpoint(lambda: Responder(device, faults),
                                                        local_addr=("127.0.0.1", 0))
     try:
         yield device, transport.get_extra_info("sockname")[1]
