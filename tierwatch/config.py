@@ -42,6 +42,7 @@ from tierwatch.configtypes import (
     reveal,
 )
 from tierwatch.configtypes import parse_duration as parse_duration  # used by tests and rooms
+from tierwatch.liveconfig import TierLiveConfig
 
 # --------------------------------------------------------------------------- value types
 
@@ -213,6 +214,7 @@ class Config(Strict):
     agents: AgentsConfig = AgentsConfig()
     probes: ProbesConfig = ProbesConfig()
     topology: TopologyConfig = TopologyConfig()
+    tier: TierLiveConfig = TierLiveConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +29,9 @@ from tierwatch.config import Config, DeviceConfig
 from tierwatch.probes import ProbeRunner
 from tierwatch.state import State
 from tierwatch.store import Store
+
+if TYPE_CHECKING:
+    from tierwatch.live import LiveTier
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ class Service:
         self.components: list[Component] = []
         self.scheduler: AsyncIOScheduler | None = None
         self.store: Store | None = None  # opened by start(): a one-off poll needs none
+        self.live: LiveTier | None = None  # the live Tier engine, when a topology is configured
         self.started_at: float | None = None
         self._semaphore = asyncio.Semaphore(config.snmp.concurrency)
         factory = engine_factory(config.snmp.engine)
@@ -184,6 +188,12 @@ class Service:
         if self.store is None:
             self.store = Store.open(self.config.store.url)
         self.components.insert(0, History(self.store))
+        if self.live is None and self.config.topology.node_ids():
+            from tierwatch.live import LiveTier
+
+            self.live = LiveTier(self.config, self.state, self.store)
+        if self.live is not None and self.live not in self.components:
+            self.components.insert(1, self.live)  # after History: device rows come first
         for own in (self.agents, self.probes):
             if own is not None and own not in self.components:
                 self.components.insert(1, own)

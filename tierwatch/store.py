@@ -30,6 +30,7 @@ from sqlalchemy import (
     and_,
     create_engine,
     delete,
+    func,
     insert,
     or_,
     select,
@@ -224,6 +225,29 @@ class Store:
                 ts=ts, kind=kind, subject=subject, subsystem=subsystem, old=old, new=new,
                 reason=reason, conditions=json.dumps(sorted(conditions))))
 
+    def record_transitions(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Many transitions in one transaction: dicts with ts, kind, subject, new and
+        optionally old, reason, subsystem, conditions (an iterable of names)."""
+        if not rows:
+            return
+        values = [{
+            "ts": row["ts"], "kind": row["kind"], "subject": row["subject"],
+            "subsystem": row.get("subsystem"), "old": row.get("old"), "new": row["new"],
+            "reason": row.get("reason", ""),
+            "conditions": json.dumps(sorted(row.get("conditions", ()))),
+        } for row in rows]
+        with self.engine.begin() as conn:
+            conn.execute(insert(transitions), values)
+
+    def first_observation(self) -> float | None:
+        """When this store first saw anything (its earliest transition or outage): time
+        before it was not watched by tierwatch at all."""
+        with self.engine.connect() as conn:
+            first_transition = conn.execute(select(func.min(transitions.c.ts))).scalar()
+            first_outage = conn.execute(select(func.min(outages.c.start_ts))).scalar()
+        known = [float(t) for t in (first_transition, first_outage) if t is not None]
+        return min(known) if known else None
+
     def transitions(self, kind: str | None = None, subject: str | None = None,
                     since: float | None = None, until: float | None = None) -> list[Any]:
         query = select(transitions).order_by(transitions.c.ts, transitions.c.id)
@@ -262,6 +286,19 @@ class Store:
                 outages.c.kind == kind, outages.c.subject == subject,
                 outages.c.end_ts.is_(None)).values(end_ts=end))
             return bool(result.rowcount)
+
+    def add_outage_affected(self, kind: str, subject: str, loads: Iterable[str]) -> bool:
+        """Add loads to the `affected` list of the subject's open outage (if one is open)."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(outages.c.id, outages.c.affected).where(
+                outages.c.kind == kind, outages.c.subject == subject,
+                outages.c.end_ts.is_(None))).first()
+            if row is None:
+                return False
+            merged = sorted(set(json.loads(row.affected or "[]")) | set(loads))
+            conn.execute(update(outages).where(outages.c.id == row.id)
+                         .values(affected=json.dumps(merged)))
+            return True
 
     def open_outages(self, kind: str | None = None) -> list[Outage]:
         query = select(outages).where(outages.c.end_ts.is_(None))
@@ -308,14 +345,29 @@ class Store:
                 exposures.c.end_ts.is_(None)).values(end_ts=end))
 
     def exposures(self, since: float | None = None, until: float | None = None,
-                  kind: str | None = None) -> list[Any]:
-        query = select(exposures).order_by(exposures.c.start_ts)
+                  kind: str | None = None, *, kinds: Iterable[str] | None = None,
+                  subject: str | None = None, subsystem: str | None = None,
+                  with_subsystem: bool = False, open_only: bool = False) -> list[Any]:
+        """Exposure intervals overlapping [since, until). `with_subsystem` keeps only the
+        intervals the tier engine records (per load and capacity group, subsystem set),
+        leaving out the device-level ones."""
+        query = select(exposures).order_by(exposures.c.start_ts, exposures.c.id)
         if since is not None:
             query = query.where(or_(exposures.c.end_ts.is_(None), exposures.c.end_ts > since))
         if until is not None:
             query = query.where(exposures.c.start_ts < until)
         if kind:
             query = query.where(exposures.c.kind == kind)
+        if kinds is not None:
+            query = query.where(exposures.c.kind.in_(list(kinds)))
+        if subject is not None:
+            query = query.where(exposures.c.subject == subject)
+        if subsystem is not None:
+            query = query.where(exposures.c.subsystem == subsystem)
+        if with_subsystem:
+            query = query.where(exposures.c.subsystem.is_not(None))
+        if open_only:
+            query = query.where(exposures.c.end_ts.is_(None))
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
@@ -348,6 +400,12 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(update(heartbeats).where(heartbeats.c.instance == instance)
                          .values(ts=now))
+
+    def last_heartbeat(self) -> float | None:
+        """The latest sign of life of any instance (None: never started)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(func.max(heartbeats.c.ts))).scalar()
+        return None if found is None else float(found)
 
     def add_unmonitored(self, start: float, end: float, reason: str) -> None:
         with self.engine.begin() as conn:

@@ -71,6 +71,9 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
     sim_agent.write_faults(run_dir / "faults.json", {})  # a new demo starts healthy
     await simulator.start()
     raw = effective_demo_config(simulator.addresses, run_dir, interval)
+    # a concrete port in the written config, so `tierwatch score/whatif -c` it find the demo
+    listen = _concrete(listen or raw.get("server", {}).get("listen", "127.0.0.1:9650"))
+    raw.setdefault("server", {})["listen"] = listen
     config_path = run_dir / "tierwatch.yaml"
     config_path.write_text(
         "# written by `tierwatch demo` from sim/demo.yaml: the addresses are this run's "
@@ -82,7 +85,6 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
         await simulator.stop()
         _fail(str(exc))
         return
-    listen = listen or _free_or_default(config.server.listen)
 
     async def announce(service: Any, server: Any) -> None:
         info = {
@@ -101,7 +103,10 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
             f"  metrics   {info['metrics']}\n"
             f"  API docs  {info['api_docs']}\n"
             f"  config    {config_path}\n"
-            f"  try       tierwatch sim fault ups-a on-battery --run-dir {run_dir}\n"
+            f"  try       tierwatch sim fault ups-b on-bypass --run-dir {run_dir}\n"
+            f"            tierwatch score -c {config_path}\n"
+            f"            tierwatch whatif -c {config_path} --remove UPS-A\n"
+            f"            tierwatch sim fault core-1 port-down --port 15 --run-dir {run_dir}\n"
             f"            tierwatch sim clear --run-dir {run_dir}\n"
             f"  Ctrl-C stops the demo.\n")
 
@@ -111,17 +116,24 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
         await simulator.stop()
 
 
-def _free_or_default(listen: str) -> str:
-    """The configured address if it is free, else the same host on any free port."""
+def _concrete(listen: str) -> str:
+    """The address if its port is given and free, else the same host on a free port (the
+    port number itself, so the written config names where the demo serves)."""
     import socket
 
     host, port = split_host_port(listen, default_port=None)
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port or 0))
-            return listen
-        except OSError:
-            return f"{host}:0"
+    bare = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+    with socket.socket(family) as sock:
+        if port:
+            try:
+                sock.bind((bare, port))
+                return listen
+            except OSError:
+                pass
+        sock.bind((bare, 0))
+        found = sock.getsockname()[1]
+    return f"[{bare}]:{found}" if ":" in bare else f"{bare}:{found}"
 
 
 @sim_app.command("serve")
