@@ -364,8 +364,6 @@ class LiveTier:
                                 readings=MappingProxyType(readings), pending=pending,
                                 demands=MappingProxyType(demands), duration=duration,
                                 availability_burn=burn)
-            self._snapshot = snap
-            self.rescores += 1
             if self.recorder is not None:
                 try:
                     changed = await asyncio.to_thread(self.recorder.record, snap)
@@ -375,6 +373,9 @@ class LiveTier:
                 else:
                     if changed and self.availability is not None:
                         self.availability.invalidate()
+            # published once the store has it: a reader of the snapshot finds its outages
+            self._snapshot = snap
+            self.rescores += 1
         self._publish(snap)
         return snap
 
