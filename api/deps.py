@@ -27,8 +27,9 @@ def get_store(request: Request) -> Store:
 def get_live(request: Request) -> LiveTier:
     live = get_service(request).live
     if live is None:
-        raise HTTPException(404, "no topology configured (add a `topology:` section to "
-                                 "tierwatch.yaml)")
+        raise HTTPException(
+            404, "no topology configured (add a `topology:` section to tierwatch.yaml)"
+        )
     if live.snapshot is None:
         raise HTTPException(503, "the live tier has not scored the topology yet")
     return live

@@ -50,34 +50,41 @@ class TierCollector(Collector):
         tier = GaugeMetricFamily(
             "tierwatch_tier",
             "Achieved tier (0-4; 0 when a load is not served): design = every node available, "
-            "live = the statuses now; subsystem=\"site\" is the lowest subsystem",
-            labels=["subsystem", "kind"])
+            'live = the statuses now; subsystem="site" is the lowest subsystem',
+            labels=["subsystem", "kind"],
+        )
         required = GaugeMetricFamily(
             "tierwatch_capacity_required_units",
             "Units a capacity group needs to carry its demand (N), live state",
-            labels=["subsystem", "group"])
+            labels=["subsystem", "group"],
+        )
         spare = GaugeMetricFamily(
             "tierwatch_capacity_spare_units",
             "Spare units of a capacity group beyond N, live state (-1 when short)",
-            labels=["subsystem", "group"])
+            labels=["subsystem", "group"],
+        )
         paths = GaugeMetricFamily(
             "tierwatch_load_paths",
             "Independent paths from the sources to a load, live state (mode=all counts manual "
             "ties and bypasses, mode=active does not)",
-            labels=["subsystem", "load", "mode"])
+            labels=["subsystem", "load", "mode"],
+        )
         served = GaugeMetricFamily(
             "tierwatch_load_served",
             "1 when the load has an available path with enough capacity, 0 during an outage",
-            labels=["subsystem", "load"])
+            labels=["subsystem", "load"],
+        )
         spof = GaugeMetricFamily(
             "tierwatch_spof",
             "1 for each single point of failure, in the design and in the live state",
-            labels=["subsystem", "node", "kind"])
+            labels=["subsystem", "node", "kind"],
+        )
         maintainability = GaugeMetricFamily(
             "tierwatch_maintainability_failures",
             "Elements that cannot be taken out of service without dropping a load, live state "
             "(Tier III needs 0)",
-            labels=["subsystem"])
+            labels=["subsystem"],
+        )
         for sub in snap.tier.subsystems:
             tier.add_metric([sub.name, "design"], sub.design.tier)
             tier.add_metric([sub.name, "live"], sub.live.tier)
@@ -97,7 +104,8 @@ class TierCollector(Collector):
         tier.add_metric(["site", "live"], snap.tier.live_tier)
         readiness = GaugeMetricFamily(
             "tierwatch_readiness_score",
-            "Tier III readiness score 0-100 of the live state (never overrides the tier gates)")
+            "Tier III readiness score 0-100 of the live state (never overrides the tier gates)",
+        )
         readiness.add_metric([], snap.tier.score)
         yield from (tier, readiness, required, spare, paths, served, spof, maintainability)
 
@@ -115,12 +123,14 @@ class TierCollector(Collector):
             "tierwatch_availability_ratio",
             "Availability over the window's monitored time (1 - downtime / monitored); "
             "window=month is the calendar month so far",
-            labels=["scope", "window"])
+            labels=["scope", "window"],
+        )
         remaining = GaugeMetricFamily(
             "tierwatch_downtime_budget_remaining_seconds",
             "Downtime budget left in the window: (1 - target) x window length - downtime "
             "(negative when overspent)",
-            labels=["scope", "window"])
+            labels=["scope", "window"],
+        )
         for figure in figures:
             report = figure.report
             if report.availability is not None:
@@ -130,32 +140,39 @@ class TierCollector(Collector):
 
     def _self_metrics(self) -> Iterator[Metric]:
         live = self.live
-        rescores = CounterMetricFamily("tierwatch_tier_rescores",
-                                       "Re-scores of the live topology")
+        rescores = CounterMetricFamily("tierwatch_tier_rescores", "Re-scores of the live topology")
         rescores.add_metric([], live.rescores)
         changes = CounterMetricFamily(
             "tierwatch_tier_status_changes",
-            "Status changes of bound devices seen by the live tier (bursts are debounced)")
+            "Status changes of bound devices seen by the live tier (bursts are debounced)",
+        )
         changes.add_metric([], live.changes_seen)
-        errors = CounterMetricFamily("tierwatch_tier_errors",
-                                     "Live tier failures by stage (score, record, subscriber, "
-                                     "availability)", labels=["stage"])
+        errors = CounterMetricFamily(
+            "tierwatch_tier_errors",
+            "Live tier failures by stage (score, record, subscriber, availability)",
+            labels=["stage"],
+        )
         for stage, count in sorted(live.errors.items()):
             errors.add_metric([stage], count)
-        errors.add_metric(["availability"],
-                          live.availability.errors if live.availability is not None else 0)
+        errors.add_metric(
+            ["availability"], live.availability.errors if live.availability is not None else 0
+        )
         yield from (rescores, changes, errors)
         snap = live.snapshot
         if snap is None:
             return
-        duration = GaugeMetricFamily("tierwatch_tier_score_duration_seconds",
-                                     "How long the last re-score took")
+        duration = GaugeMetricFamily(
+            "tierwatch_tier_score_duration_seconds", "How long the last re-score took"
+        )
         duration.add_metric([], snap.duration)
-        as_of = GaugeMetricFamily("tierwatch_tier_snapshot_timestamp_seconds",
-                                  "Time of the state the live snapshot scores")
+        as_of = GaugeMetricFamily(
+            "tierwatch_tier_snapshot_timestamp_seconds",
+            "Time of the state the live snapshot scores",
+        )
         as_of.add_metric([], snap.ts)
         pending = GaugeMetricFamily(
             "tierwatch_tier_pending_nodes",
-            "Bound nodes whose device has not answered yet (counted as available)")
+            "Bound nodes whose device has not answered yet (counted as available)",
+        )
         pending.add_metric([], len(snap.pending))
         yield from (duration, as_of, pending)

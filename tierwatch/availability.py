@@ -94,10 +94,18 @@ class ScopeAvailability:
             "scope": self.scope.label,
             **self.report.to_json(),
             "planned_downtime_s": self.planned_downtime,
-            "events": [{
-                "load": o.subject, "subsystem": o.subsystem, "start": o.start, "end": o.end,
-                "cause": o.cause, "planned": o.planned, "maintenance_id": o.maintenance_id,
-            } for o in self.events],
+            "events": [
+                {
+                    "load": o.subject,
+                    "subsystem": o.subsystem,
+                    "start": o.start,
+                    "end": o.end,
+                    "cause": o.cause,
+                    "planned": o.planned,
+                    "maintenance_id": o.maintenance_id,
+                }
+                for o in self.events
+            ],
         }
 
 
@@ -113,18 +121,23 @@ class _Records:
         if scope.kind == "site":
             return self.outages, self.exposures
         if scope.kind == "subsystem":
-            return ([o for o in self.outages if o.subsystem == scope.name],
-                    [r for r in self.exposures if r.subsystem == scope.name])
-        return ([o for o in self.outages if o.subject == scope.name],
-                [r for r in self.exposures
-                 if r.subject == scope.name and r.kind in LOAD_EXPOSURES])
+            return (
+                [o for o in self.outages if o.subsystem == scope.name],
+                [r for r in self.exposures if r.subsystem == scope.name],
+            )
+        return (
+            [o for o in self.outages if o.subject == scope.name],
+            [r for r in self.exposures if r.subject == scope.name and r.kind in LOAD_EXPOSURES],
+        )
 
 
-def _records(store: Store, start: float, stop: float, max_silence: float,
-             exposure: bool = True) -> _Records:
+def _records(
+    store: Store, start: float, stop: float, max_silence: float, exposure: bool = True
+) -> _Records:
     outages = store.outages(since=start, until=stop, kind="load")
     blind: list[tuple[float, float | None]] = [
-        (gap.start, gap.end) for gap in store.unmonitored(since=start, until=stop)]
+        (gap.start, gap.end) for gap in store.unmonitored(since=start, until=stop)
+    ]
     first = store.first_observation()
     if first is None:
         blind.append((start, stop))
@@ -133,8 +146,11 @@ def _records(store: Store, start: float, stop: float, max_silence: float,
     beat = store.last_heartbeat()
     if beat is not None and stop - beat > max_silence:
         blind.append((beat, stop))
-    rows = (store.exposures(since=start, until=stop, kinds=TIER_EXPOSURE_KINDS,
-                            with_subsystem=True) if exposure else [])
+    rows = (
+        store.exposures(since=start, until=stop, kinds=TIER_EXPOSURE_KINDS, with_subsystem=True)
+        if exposure
+        else []
+    )
     return _Records(outages, blind, rows)
 
 
@@ -149,9 +165,15 @@ def _scope(scope: Scope | str) -> Scope:
     return scope if isinstance(scope, Scope) else Scope.parse(scope)
 
 
-def availability_report(store: Store, scope: Scope | str, period: tuple[float, float],
-                        now: float | None = None, target: float = TIER_III_TARGET, *,
-                        max_silence: float = DEFAULT_MAX_SILENCE) -> ScopeAvailability:
+def availability_report(
+    store: Store,
+    scope: Scope | str,
+    period: tuple[float, float],
+    now: float | None = None,
+    target: float = TIER_III_TARGET,
+    *,
+    max_silence: float = DEFAULT_MAX_SILENCE,
+) -> ScopeAvailability:
     """Downtime, availability, budget, burn and exposure of one scope over `period` (epoch
     seconds, end exclusive), as far as `now` (default: the clock) when the period is still
     running. Raises ValueError for a bad scope, period or target."""
@@ -164,11 +186,16 @@ def availability_report(store: Store, scope: Scope | str, period: tuple[float, f
     rec = _records(store, start, max(stop, start + 1e-9), max_silence)
     outages, exposure_rows = rec.select(wanted)
     spans = [(o.start, o.end) for o in outages]
-    report = availability(spans, period, now=now, unmonitored=rec.blind,
-                          exposure=_exposure(exposure_rows), target=target)
+    report = availability(
+        spans,
+        period,
+        now=now,
+        unmonitored=rec.blind,
+        exposure=_exposure(exposure_rows),
+        target=target,
+    )
     blind = merge(rec.blind, start, stop)
-    planned = subtract(merge([(o.start, o.end) for o in outages if o.planned], start, stop),
-                       blind)
+    planned = subtract(merge([(o.start, o.end) for o in outages if o.planned], start, stop), blind)
     return ScopeAvailability(wanted, report, tuple(outages), total_length(planned))
 
 
@@ -179,13 +206,13 @@ def month_bounds(now: float, timezone: str) -> tuple[float, float]:
     """The calendar month around `now` in the site's time zone, as epoch seconds."""
     here = datetime.fromtimestamp(now, ZoneInfo(timezone))
     first = here.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    following = first.replace(year=first.year + (first.month == 12),
-                               month=first.month % 12 + 1)
+    following = first.replace(year=first.year + (first.month == 12), month=first.month % 12 + 1)
     return first.timestamp(), following.timestamp()
 
 
-def window_period(window: str, length: float | None, now: float, timezone: str
-                  ) -> tuple[float, float]:
+def window_period(
+    window: str, length: float | None, now: float, timezone: str
+) -> tuple[float, float]:
     if length is None:  # the calendar month so far (its budget is the whole month's)
         return month_bounds(now, timezone)
     return now - length, now
@@ -204,9 +231,16 @@ class AvailabilityCache:
     calls when a load outage opens or closes). One read of the store per recomputation,
     whatever the number of scopes and windows. Safe to call from scrape threads."""
 
-    def __init__(self, store: Store, settings: TierLiveConfig, timezone: str,
-                 scopes: Sequence[str], *, clock: Callable[[], float] = time.time,
-                 max_silence: float = DEFAULT_MAX_SILENCE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: TierLiveConfig,
+        timezone: str,
+        scopes: Sequence[str],
+        *,
+        clock: Callable[[], float] = time.time,
+        max_silence: float = DEFAULT_MAX_SILENCE,
+    ) -> None:
         self.store = store
         self.target = settings.target
         self.windows = settings.window_seconds()
@@ -241,8 +275,9 @@ class AvailabilityCache:
         return None if report is None else report.burn
 
     def _compute(self, now: float) -> list[WindowFigure]:
-        periods = {w: window_period(w, length, now, self.timezone)
-                   for w, length in self.windows.items()}
+        periods = {
+            w: window_period(w, length, now, self.timezone) for w, length in self.windows.items()
+        }
         if not periods:
             return []
         earliest = min(start for start, _ in periods.values())
@@ -262,8 +297,9 @@ class AvailabilityCache:
                 chosen = by_subject.get(scope.name, [])
             spans = [(o.start, o.end) for o in chosen]
             for window, period in periods.items():
-                report = availability(spans, period, now=now, unmonitored=rec.blind,
-                                      target=self.target)
+                report = availability(
+                    spans, period, now=now, unmonitored=rec.blind, target=self.target
+                )
                 figures.append(WindowFigure(scope.label, window, report))
         return figures
 

@@ -76,12 +76,16 @@ class NodeReading:
     conditions: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status.value, "reason": self.reason,
-                "conditions": sorted(self.conditions)}
+        return {
+            "status": self.status.value,
+            "reason": self.reason,
+            "conditions": sorted(self.conditions),
+        }
 
 
-def read_nodes(bindings: Mapping[str, tuple[str, str | None]], state: State
-               ) -> tuple[dict[str, NodeReading], frozenset[str]]:
+def read_nodes(
+    bindings: Mapping[str, tuple[str, str | None]], state: State
+) -> tuple[dict[str, NodeReading], frozenset[str]]:
     """Node readings for every bound node, and the nodes still pending.
 
     A device is pending until its first poll answers or it is declared unreachable (then
@@ -97,16 +101,19 @@ def read_nodes(bindings: Mapping[str, tuple[str, str | None]], state: State
             pending.add(node)
             continue
         if component is None:
-            readings[node] = NodeReading(node_status(dev.status, dev.conditions),
-                                         dev.status_reason, dev.conditions)
+            readings[node] = NodeReading(
+                node_status(dev.status, dev.conditions), dev.status_reason, dev.conditions
+            )
             continue
         comp = dev.components.get(component)
         if comp is None:
             readings[node] = NodeReading(
-                NodeStatus.UNKNOWN, f"{device} does not report a component {component!r}")
+                NodeStatus.UNKNOWN, f"{device} does not report a component {component!r}"
+            )
         else:
-            readings[node] = NodeReading(node_status(comp.status, comp.conditions),
-                                         comp.reason, comp.conditions)
+            readings[node] = NodeReading(
+                node_status(comp.status, comp.conditions), comp.reason, comp.conditions
+            )
     return readings, frozenset(pending)
 
 
@@ -119,9 +126,12 @@ def read_demands(bindings: Mapping[str, DemandMetric], state: State) -> dict[str
         dev = state.devices.get(metric.device)
         if dev is None or not dev.reachable:
             continue
-        values = [s.value for s in dev.samples
-                  if s.name == metric.metric
-                  and all(s.labels.get(k) == v for k, v in metric.labels.items())]
+        values = [
+            s.value
+            for s in dev.samples
+            if s.name == metric.metric
+            and all(s.labels.get(k) == v for k, v in metric.labels.items())
+        ]
         values = [v for v in values if math.isfinite(v)]
         if values:
             demands[load] = max(0.0, sum(values) * metric.scale)
@@ -153,8 +163,9 @@ class LiveSnapshot:
     loads: Mapping[str, tuple[str, LoadState]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        loads = {load.id: (sub.name, load) for sub in self.tier.subsystems
-                 for load in sub.live.loads}
+        loads = {
+            load.id: (sub.name, load) for sub in self.tier.subsystems for load in sub.live.loads
+        }
         object.__setattr__(self, "loads", MappingProxyType(loads))
 
     @property
@@ -167,8 +178,7 @@ class LiveSnapshot:
         return not self.pending
 
     def unserved(self) -> dict[str, tuple[str, LoadState]]:
-        return {load: (sub, state) for load, (sub, state) in self.loads.items()
-                if not state.served}
+        return {load: (sub, state) for load, (sub, state) in self.loads.items() if not state.served}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -196,8 +206,14 @@ class LiveTier:
     service and registers the tier metrics on its /metrics.
     """
 
-    def __init__(self, config: Config, state: State | None = None, store: Store | None = None,
-                 *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: Config,
+        state: State | None = None,
+        store: Store | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.settings = config.tier
         self.compiled: CompiledTopology = compile_topology(config.topology)
@@ -205,7 +221,8 @@ class LiveTier:
         self.demand_bindings = demand_bindings(config.topology)
         self.fingerprint = topology_fingerprint(config.topology)
         self.watched_devices = frozenset(d for d, _ in self.bindings.values()) | frozenset(
-            m.device for m in self.demand_bindings.values())
+            m.device for m in self.demand_bindings.values()
+        )
         self.state = state
         self.store = store
         self.clock = clock
@@ -258,23 +275,36 @@ class LiveTier:
         self._loop = asyncio.get_running_loop()
         self.started_at = self.clock()
         if self.store is not None:
-            self.recorder = TierRecorder(self.store, self.compiled, self.bindings,
-                                         started_at=self.started_at,
-                                         timezone=self.config.site.timezone)
+            self.recorder = TierRecorder(
+                self.store,
+                self.compiled,
+                self.bindings,
+                started_at=self.started_at,
+                timezone=self.config.site.timezone,
+            )
             self.availability = AvailabilityCache(
-                self.store, self.settings, self.config.site.timezone,
-                scopes=self._availability_scopes(), clock=self.clock)
+                self.store,
+                self.settings,
+                self.config.site.timezone,
+                scopes=self._availability_scopes(),
+                clock=self.clock,
+            )
         if service is not None:
             from exporters.tier import TierCollector
 
             service.exporter.register(TierCollector(self))
         self.state.subscribe(self._on_changes)
         await self.refresh()
-        self._tasks = [asyncio.create_task(self._work(), name="tier re-score"),
-                       asyncio.create_task(self._tick(), name="tier refresh")]
-        log.info("live tier: %d nodes (%d bound to devices), design tier %s",
-                 len(self.compiled.node_ids), len(self.bindings),
-                 self._snapshot.tier.design_tier if self._snapshot else "?")
+        self._tasks = [
+            asyncio.create_task(self._work(), name="tier re-score"),
+            asyncio.create_task(self._tick(), name="tier refresh"),
+        ]
+        log.info(
+            "live tier: %d nodes (%d bound to devices), design tier %s",
+            len(self.compiled.node_ids),
+            len(self.bindings),
+            self._snapshot.tier.design_tier if self._snapshot else "?",
+        )
 
     async def stop(self) -> None:
         if self._timer is not None:
@@ -290,9 +320,9 @@ class LiveTier:
 
     def _availability_scopes(self) -> list[str]:
         scopes = ["site", *self.compiled.subsystems]
-        if self.settings.load_metrics:
-            scopes += [f"load:{load}" for sub in self.compiled.subsystems.values()
-                       for load in sub.loads]
+        loads = [load for sub in self.compiled.subsystems.values() for load in sub.loads]
+        if len(loads) <= self.settings.load_metrics_max:
+            scopes += [f"load:{load}" for load in loads]
         return scopes
 
     # ------------------------------------------------------------------ triggering
@@ -347,8 +377,9 @@ class LiveTier:
             burn = self._burn()
             started = time.perf_counter()
             try:
-                tier = await asyncio.to_thread(score, self.compiled, statuses, demands,
-                                               availability_burn=burn)
+                tier = await asyncio.to_thread(
+                    score, self.compiled, statuses, demands, availability_burn=burn
+                )
             except Exception:
                 self.errors["score"] += 1
                 log.exception("re-scoring the topology failed; keeping the last snapshot")
@@ -360,10 +391,17 @@ class LiveTier:
             if previous is not None:
                 ts = max(ts, previous.ts)  # the recorder's intervals never run backwards
             self._seq += 1
-            snap = LiveSnapshot(tier=tier, ts=ts, computed_at=now, seq=self._seq,
-                                readings=MappingProxyType(readings), pending=pending,
-                                demands=MappingProxyType(demands), duration=duration,
-                                availability_burn=burn)
+            snap = LiveSnapshot(
+                tier=tier,
+                ts=ts,
+                computed_at=now,
+                seq=self._seq,
+                readings=MappingProxyType(readings),
+                pending=pending,
+                demands=MappingProxyType(demands),
+                duration=duration,
+                availability_burn=burn,
+            )
             if self.recorder is not None:
                 try:
                     changed = await asyncio.to_thread(self.recorder.record, snap)
@@ -395,13 +433,18 @@ class LiveTier:
             raise RuntimeError("no live snapshot yet")
         async with self._lock:  # the compiled topology's memo is not for two threads
             answer = await asyncio.to_thread(
-                lambda: whatif(self.compiled, snap.statuses, list(remove), dict(snap.demands),
-                               availability_burn=snap.availability_burn))
+                lambda: whatif(
+                    self.compiled,
+                    snap.statuses,
+                    list(remove),
+                    dict(snap.demands),
+                    availability_burn=snap.availability_burn,
+                )
+            )
         return answer, snap
 
 
-def _moved(new: Mapping[str, float], old: Mapping[str, float], tolerance: float = 0.01
-           ) -> bool:
+def _moved(new: Mapping[str, float], old: Mapping[str, float], tolerance: float = 0.01) -> bool:
     """Whether measured demands moved by more than `tolerance` (relative) anywhere."""
     if set(new) != set(old):
         return True

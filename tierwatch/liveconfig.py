@@ -7,7 +7,8 @@
       target: 0.99982     # the availability target (Tier III); budget = (1 - target) x period
       windows: [5m, 30m, 1h, 6h, 1d, 3d, 30d, month]   # tierwatch_availability_ratio{window}
       availability_cache: 15s   # /metrics recomputes availability at most this often
-      load_metrics: true  # availability series per load as well as per subsystem and site
+      load_metrics_max: 200   # availability series per load too, when there are at most
+                              # this many loads (0: site and subsystems only)
 
 The topology itself is the `topology:` section (tier/topology.py).
 """
@@ -28,7 +29,9 @@ class TierLiveConfig(Strict):
     target: float = Field(default=0.99982, gt=0.0, lt=1.0)
     windows: tuple[str, ...] = DEFAULT_WINDOWS
     availability_cache: Duration = 15.0
-    load_metrics: bool = True
+    # per-load availability series (8 windows x 2 metrics each) cost a scrape little for a
+    # few hundred loads and a lot for a 1,500-rack hall; the API has every load anyway
+    load_metrics_max: int = Field(default=200, ge=0)
 
     @field_validator("windows")
     @classmethod

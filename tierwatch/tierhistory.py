@@ -97,8 +97,16 @@ def window_active(row: Any, now: float, timezone: str) -> bool:
     return occurrence <= now < occurrence + length
 
 
-def planned_window(store: Store, now: float, *, subsystem: str, nodes: set[str],
-                   devices: set[str], components: set[str], timezone: str) -> int | None:
+def planned_window(
+    store: Store,
+    now: float,
+    *,
+    subsystem: str,
+    nodes: set[str],
+    devices: set[str],
+    components: set[str],
+    timezone: str,
+) -> int | None:
     """The id of a maintenance window on at `now` whose scope names one of these nodes,
     devices ("device/component" too) or the subsystem; None when there is none.
 
@@ -113,9 +121,12 @@ def planned_window(store: Store, now: float, *, subsystem: str, nodes: set[str],
         except ValueError:
             continue
         named = set(scope.get("components") or [])
-        if (set(scope.get("devices") or []) & devices or named & (nodes | components)
-                or subsystem in set(scope.get("subsystems") or [])
-                or subsystem == scope.get("subsystem")):
+        if (
+            set(scope.get("devices") or []) & devices
+            or named & (nodes | components)
+            or subsystem in set(scope.get("subsystems") or [])
+            or subsystem == scope.get("subsystem")
+        ):
             return int(row.id)
     return None
 
@@ -124,9 +135,15 @@ def planned_window(store: Store, now: float, *, subsystem: str, nodes: set[str],
 
 
 class TierRecorder:
-    def __init__(self, store: Store, compiled: CompiledTopology,
-                 bindings: Mapping[str, tuple[str, str | None]], *, started_at: float,
-                 timezone: str = "Asia/Ho_Chi_Minh") -> None:
+    def __init__(
+        self,
+        store: Store,
+        compiled: CompiledTopology,
+        bindings: Mapping[str, tuple[str, str | None]],
+        *,
+        started_at: float,
+        timezone: str = "Asia/Ho_Chi_Minh",
+    ) -> None:
         self.store = store
         self.bindings = bindings
         self.started_at = started_at
@@ -135,19 +152,22 @@ class TierRecorder:
         self.subsystem_of = compiled.subsystem_of
         self.upstream: dict[str, frozenset[str]] = {
             load: frozenset(nx.ancestors(sub.structure, load))
-            for sub in compiled.subsystems.values() for load in sub.loads
+            for sub in compiled.subsystems.values()
+            for load in sub.loads
         }
         self._last: LiveSnapshot | None = None
         self._exposed: Exposures = {}
+        self._opened: list[str] = []
 
     def record(self, snap: LiveSnapshot) -> bool:
         """Write what `snap` changed; returns whether any load outage opened or closed."""
         if not snap.settled:
             return False
-        if self._last is None:
-            changed = self._reconcile(snap)
-        else:
-            changed = self._diff(self._last, snap)
+        try:
+            last = self._last
+            changed = self._reconcile(snap) if last is None else self._diff(last, snap)
+        finally:
+            self._log_opened()
         self._last = snap
         return changed
 
@@ -181,16 +201,39 @@ class TierRecorder:
         bound = [self.bindings[n] for n in nodes if n in self.bindings]
         devices = {device for device, _ in bound}
         components = {f"{device}/{component}" for device, component in bound if component}
-        window = self.planned(self.store, snap.ts, subsystem=subsystem, nodes=nodes,
-                              devices=devices, components=components, timezone=self.timezone)
-        self.store.open_outage("load", state.id, snap.ts, cause, subsystem=subsystem,
-                               planned=window is not None, affected=[state.id],
-                               maintenance_id=window)
+        window = self.planned(
+            self.store,
+            snap.ts,
+            subsystem=subsystem,
+            nodes=nodes,
+            devices=devices,
+            components=components,
+            timezone=self.timezone,
+        )
+        self.store.open_outage(
+            "load",
+            state.id,
+            snap.ts,
+            cause,
+            subsystem=subsystem,
+            planned=window is not None,
+            affected=[state.id],
+            maintenance_id=window,
+        )
         for device in sorted(devices):
             self.store.add_outage_affected("device", device, [state.id])
-        log.warning("load %s (%s) not served: %s%s", state.id, subsystem, cause,
-                    f" (planned: maintenance window {window})" if window is not None else "")
+        self._opened.append(
+            f"{state.id} ({cause}" + (f"; planned, window {window})" if window is not None else ")")
+        )
         return cause
+
+    def _log_opened(self) -> None:
+        """One line per re-score, however many loads went down in it."""
+        if self._opened:
+            shown = "; ".join(self._opened[:5])
+            more = f"; and {len(self._opened) - 5} more" if len(self._opened) > 5 else ""
+            log.warning("%d load(s) not served: %s%s", len(self._opened), shown, more)
+            self._opened = []
 
     # ------------------------------------------------------------------ exposure
 
@@ -206,8 +249,10 @@ class TierRecorder:
                     continue  # an outage, not an exposure
                 if load.id in single:
                     nodes = sorted(single[load.id])
-                    out[("spof", load.id)] = (sub.name, "single points of failure: "
-                                              + ", ".join(nodes[:CAUSE_NODES_SHOWN]))
+                    out[("spof", load.id)] = (
+                        sub.name,
+                        "single points of failure: " + ", ".join(nodes[:CAUSE_NODES_SHOWN]),
+                    )
                 around = sorted(self.upstream.get(load.id, frozenset()) | {load.id})
                 readings = [(n, snap.readings[n]) for n in around if n in snap.readings]
                 bypass = [n for n, r in readings if r.status == NodeStatus.BYPASS]
@@ -219,8 +264,10 @@ class TierRecorder:
             for group in sub.live.groups:
                 if group.spare < 1:
                     out[("no_spare", f"{sub.name}/{group.id}")] = (
-                        sub.name, f"{group.label}: {group.available} of {group.installed} units "
-                                  f"available, {group.required} required")
+                        sub.name,
+                        f"{group.label}: {group.available} of {group.installed} units "
+                        f"available, {group.required} required",
+                    )
         return out
 
     def _write_exposures(self, before: Exposures, now: Exposures, ts: float) -> None:
@@ -235,8 +282,11 @@ class TierRecorder:
     def _reconcile(self, snap: LiveSnapshot) -> bool:
         store = self.store
         if snap.ts > self.started_at:
-            store.add_unmonitored(self.started_at, snap.ts,
-                                  "tierwatch starting: the topology's statuses not known yet")
+            store.add_unmonitored(
+                self.started_at,
+                snap.ts,
+                "tierwatch starting: the topology's statuses not known yet",
+            )
         open_loads = {o.subject: o for o in store.open_outages("load")}
         rows: list[dict[str, Any]] = []
         changed = False
@@ -250,15 +300,22 @@ class TierRecorder:
                     changed = True
             elif was_open:
                 store.close_outage("load", load, snap.ts)
+                log.info("load %s (%s) served again", load, subsystem)
                 changed = True
-            rows.append({"ts": snap.ts, "kind": "load", "subject": load, "subsystem": subsystem,
-                         "new": "served" if state.served else "unserved",
-                         "reason": reason or "state at start"})
+            rows.append(
+                {
+                    "ts": snap.ts,
+                    "kind": "load",
+                    "subject": load,
+                    "subsystem": subsystem,
+                    "new": "served" if state.served else "unserved",
+                    "reason": reason or "state at start",
+                }
+            )
         for subject in sorted(set(open_loads) - set(snap.loads)):
             store.close_outage("load", subject, snap.ts)  # no longer in the topology
             changed = True
-        still_open = store.exposures(kinds=TIER_EXPOSURE_KINDS, with_subsystem=True,
-                                     open_only=True)
+        still_open = store.exposures(kinds=TIER_EXPOSURE_KINDS, with_subsystem=True, open_only=True)
         before = {(r.kind, r.subject): (r.subsystem, r.detail) for r in still_open}
         self._exposed = self.exposures(snap)
         self._write_exposures(before, self._exposed, snap.ts)
@@ -277,15 +334,31 @@ class TierRecorder:
             was_served = before[1].served if before is not None else True
             if was_served and not state.served:
                 cause = self._open(snap, subsystem, state)
-                rows.append({"ts": snap.ts, "kind": "load", "subject": load,
-                             "subsystem": subsystem, "old": "served", "new": "unserved",
-                             "reason": cause})
+                rows.append(
+                    {
+                        "ts": snap.ts,
+                        "kind": "load",
+                        "subject": load,
+                        "subsystem": subsystem,
+                        "old": "served",
+                        "new": "unserved",
+                        "reason": cause,
+                    }
+                )
                 changed = True
             elif state.served and not was_served:
                 self.store.close_outage("load", load, snap.ts)
                 log.info("load %s (%s) served again", load, subsystem)
-                rows.append({"ts": snap.ts, "kind": "load", "subject": load,
-                             "subsystem": subsystem, "old": "unserved", "new": "served"})
+                rows.append(
+                    {
+                        "ts": snap.ts,
+                        "kind": "load",
+                        "subject": load,
+                        "subsystem": subsystem,
+                        "old": "unserved",
+                        "new": "served",
+                    }
+                )
                 changed = True
         exposed = self.exposures(snap)
         self._write_exposures(self._exposed, exposed, snap.ts)
@@ -298,14 +371,24 @@ class TierRecorder:
     @staticmethod
     def _tier_rows(prev: LiveSnapshot | None, snap: LiveSnapshot) -> list[dict[str, Any]]:
         def tiers(s: LiveSnapshot) -> dict[str, int]:
-            return {"site": s.tier.live_tier,
-                    **{sub.name: sub.live.tier for sub in s.tier.subsystems}}
+            return {
+                "site": s.tier.live_tier,
+                **{sub.name: sub.live.tier for sub in s.tier.subsystems},
+            }
 
         old = tiers(prev) if prev is not None else {}
-        return [{"ts": snap.ts, "kind": "tier", "subject": name,
-                 "subsystem": None if name == "site" else name,
-                 "old": str(old[name]) if name in old else None, "new": str(tier)}
-                for name, tier in tiers(snap).items() if old.get(name) != tier]
+        return [
+            {
+                "ts": snap.ts,
+                "kind": "tier",
+                "subject": name,
+                "subsystem": None if name == "site" else name,
+                "old": str(old[name]) if name in old else None,
+                "new": str(tier),
+            }
+            for name, tier in tiers(snap).items()
+            if old.get(name) != tier
+        ]
 
     def _node_rows(self, prev: LiveSnapshot | None, snap: LiveSnapshot) -> list[dict[str, Any]]:
         rows = []
@@ -313,9 +396,16 @@ class TierRecorder:
             before = prev.readings.get(node) if prev is not None else None
             if before is not None and before.status == reading.status:
                 continue
-            rows.append({"ts": snap.ts, "kind": "node", "subject": node,
-                         "subsystem": self.subsystem_of.get(node),
-                         "old": before.status.value if before is not None else None,
-                         "new": reading.status.value, "reason": reading.reason,
-                         "conditions": reading.conditions})
+            rows.append(
+                {
+                    "ts": snap.ts,
+                    "kind": "node",
+                    "subject": node,
+                    "subsystem": self.subsystem_of.get(node),
+                    "old": before.status.value if before is not None else None,
+                    "new": reading.status.value,
+                    "reason": reading.reason,
+                    "conditions": reading.conditions,
+                }
+            )
         return rows

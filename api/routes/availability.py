@@ -32,24 +32,30 @@ def parse_time(value: str, name: str) -> float:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise HTTPException(422, f"{name}: {value!r} is neither epoch seconds nor an ISO 8601 "
-                                 "time") from None
+        raise HTTPException(
+            422, f"{name}: {value!r} is neither epoch seconds nor an ISO 8601 time"
+        ) from None
     if moment.tzinfo is None:
         raise HTTPException(422, f"{name}: {value!r} needs a UTC offset (e.g. +07:00)")
     return moment.timestamp()
 
 
 @router.get("")
-def get_availability(service: ServiceDep, store: StoreDep,
-                     scope: str = Query("site", description="site, power, load:R01 ..."),
-                     start: str | None = None, end: str | None = None,
-                     target: float | None = Query(None, gt=0, lt=1)) -> dict[str, Any]:
+def get_availability(
+    service: ServiceDep,
+    store: StoreDep,
+    scope: str = Query("site", description="site, power, load:R01 ..."),
+    start: str | None = None,
+    end: str | None = None,
+    target: float | None = Query(None, gt=0, lt=1),
+) -> dict[str, Any]:
     now = time.time()
     stop = parse_time(end, "end") if end else now
     begin = parse_time(start, "start") if start else stop - THIRTY_DAYS
     try:
-        result = availability_report(store, scope, (begin, stop), now=now,
-                                     target=target or service.config.tier.target)
+        result = availability_report(
+            store, scope, (begin, stop), now=now, target=target or service.config.tier.target
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return result.to_json()

@@ -1,7 +1,7 @@
 """POST /api/v1/whatif: could these nodes be taken out of service now, on the live state?
 
-    {"remove": ["UPS-A"]} -> {"ok": false, "verdict": "not now: UPS-B is on bypass; ...",
-                              "lost": [...], "blocking": [...], "site": ..., "subsystems": ...}
+{"remove": ["UPS-A"]} -> {"ok": false, "verdict": "not now: UPS-B is on bypass; ...",
+                          "lost": [...], "blocking": [...], "site": ..., "subsystems": ...}
 """
 
 from __future__ import annotations
@@ -41,5 +41,9 @@ async def post_whatif(body: WhatIfRequest, live: LiveTierDep) -> dict[str, Any]:
         answer, snap = await live.whatif(body.remove)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {**answer.to_json(), "as_of": snap.ts, "topology_fingerprint": live.fingerprint,
-            "statuses": {n: s.value for n, s in sorted(snap.statuses.items())}}
+    return {
+        **answer.to_json(),
+        "as_of": snap.ts,
+        "topology_fingerprint": live.fingerprint,
+        "statuses": {n: s.value for n, s in sorted(snap.statuses.items())},
+    }

@@ -58,17 +58,31 @@ class Clock:
 
 OK = ComponentStatus("ups", Status.OK, "")
 ON_BATTERY = ComponentStatus("ups", Status.DEGRADED, "on battery", frozenset({"on_battery"}))
-BYPASS = ComponentStatus("ups", Status.FAILED, "on bypass (the load is unprotected)",
-                         frozenset({"bypass"}))
+BYPASS = ComponentStatus(
+    "ups", Status.FAILED, "on bypass (the load is unprotected)", frozenset({"bypass"})
+)
 OFF = ComponentStatus("ups", Status.FAILED, "output off", frozenset({"off"}))
 
 
-def poll(state: State, device: str, ts: float, *components: ComponentStatus,
-         samples: list[Sample] | None = None, error: str | None = None) -> list[StatusChange]:
+def poll(
+    state: State,
+    device: str,
+    ts: float,
+    *components: ComponentStatus,
+    samples: list[Sample] | None = None,
+    error: str | None = None,
+) -> list[StatusChange]:
     """Fold one poll into the state, as the service does after a collector answers."""
-    return state.update(PollResult(device, ts, components=list(components),
-                                   samples=samples or [], error=error,
-                                   message="no answer" if error else ""))
+    return state.update(
+        PollResult(
+            device,
+            ts,
+            components=list(components),
+            samples=samples or [],
+            error=error,
+            message="no answer" if error else "",
+        )
+    )
 
 
 @dataclass

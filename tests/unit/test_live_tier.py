@@ -24,8 +24,9 @@ from tierwatch.state import State
 from tierwatch.store import Store
 
 
-async def started(cfg_text: str | None = None, store: Store | None = None,
-                  clock: Clock | None = None) -> tuple[LiveTier, State]:
+async def started(
+    cfg_text: str | None = None, store: Store | None = None, clock: Clock | None = None
+) -> tuple[LiveTier, State]:
     cfg = config() if cfg_text is None else config(cfg_text)
     state = State(cfg.device_ids(), unreachable_after=2)
     live = LiveTier(cfg, state, store, clock=clock or Clock())
@@ -166,8 +167,10 @@ topology:
 
 
 def phase_power(watts: list[float]) -> list[Sample]:
-    return [Sample("pdu_phase_power_watts", {"device": "pdu-a", "phase": str(i + 1)}, w)
-            for i, w in enumerate(watts)]
+    return [
+        Sample("pdu_phase_power_watts", {"device": "pdu-a", "phase": str(i + 1)}, w)
+        for i, w in enumerate(watts)
+    ]
 
 
 def test_measured_demand_sums_the_matching_samples() -> None:
@@ -181,8 +184,7 @@ def test_measured_demand_sums_the_matching_samples() -> None:
     assert read_demands(bindings, state) == {"R1": pytest.approx(7.0)}
 
 
-async def test_a_measured_demand_beyond_capacity_is_an_outage_of_the_load(tmp_path: Path
-                                                                          ) -> None:
+async def test_a_measured_demand_beyond_capacity_is_an_outage_of_the_load(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
     clock = Clock(1000.0)
     live, state = await started(MEASURED, store, clock)
@@ -212,4 +214,5 @@ async def test_a_measured_demand_beyond_capacity_is_an_outage_of_the_load(tmp_pa
 def test_the_fingerprint_follows_the_topology_not_the_file() -> None:
     assert topology_fingerprint(config().topology) == topology_fingerprint(config().topology)
     assert topology_fingerprint(config().topology) != topology_fingerprint(
-        config(MEASURED).topology)
+        config(MEASURED).topology
+    )

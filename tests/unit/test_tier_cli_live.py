@@ -16,8 +16,17 @@ from types import SimpleNamespace
 
 from api.main import create_app
 from tests.helpers.procs import env_with_repo, free_port
-from tests.unit.live_helpers import BYPASS, DEVICES, EXAMPLE2, OK, Clock, FakeService, config
-from tests.unit.live_helpers import poll, settle
+from tests.unit.live_helpers import (
+    BYPASS,
+    DEVICES,
+    EXAMPLE2,
+    OK,
+    Clock,
+    FakeService,
+    config,
+    poll,
+    settle,
+)
 from tierwatch.httpserver import HttpServer
 from tierwatch.live import LiveTier
 from tierwatch.state import State
@@ -25,8 +34,14 @@ from tierwatch.state import State
 
 async def cli(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tierwatch", *args, env=env_with_repo(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tierwatch",
+        *args,
+        env=env_with_repo(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -44,8 +59,14 @@ async def monitor(ups_b: object = BYPASS) -> AsyncIterator[str]:
     poll(state, "ups-a", 1001.0, OK)
     poll(state, "ups-b", 1001.0, ups_b)  # type: ignore[arg-type]
     await settle(live, seq)
-    fake = SimpleNamespace(config=cfg, state=state, store=None, live=live,
-                           exporter=service.exporter, ready=lambda: True)
+    fake = SimpleNamespace(
+        config=cfg,
+        state=state,
+        store=None,
+        live=live,
+        exporter=service.exporter,
+        ready=lambda: True,
+    )
     server = HttpServer(create_app(fake), "127.0.0.1:0")  # type: ignore[arg-type]
     host, port = await server.start()
     try:
@@ -75,8 +96,9 @@ async def test_whatif_asks_the_running_monitor_and_says_not_now(tmp_path: Path) 
         power = doc["subsystems"]["power"]
         assert (power["design_tier"], power["live_tier"]) == (3, 1)
         # --assume still overrides what the monitor says
-        code, out, _ = await cli("whatif", "-c", str(path), "--remove", "UPS-A",
-                                 "--assume", "UPS-B=ok")
+        code, out, _ = await cli(
+            "whatif", "-c", str(path), "--remove", "UPS-A", "--assume", "UPS-B=ok"
+        )
         assert code == 0, out
         assert out.startswith("yes: taking UPS-A out drops no load")
         # --offline does not ask at all
@@ -102,5 +124,9 @@ async def test_no_monitor_means_the_design_state_and_a_note(tmp_path: Path) -> N
     assert code == 0, err
     assert "no monitor answers at http://127.0.0.1:" in err
     assert "every node is taken as available" in err
-    assert json.loads(out)["source"] == {"live": False, "url": None, "as_of": None,
-                                         "note": err.strip().removeprefix("note: ")}
+    assert json.loads(out)["source"] == {
+        "live": False,
+        "url": None,
+        "as_of": None,
+        "note": err.strip().removeprefix("note: "),
+    }

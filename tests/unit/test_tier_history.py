@@ -9,7 +9,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.unit.live_helpers import BYPASS, OFF, OK, ON_BATTERY, Clock, FakeService, config, poll, settle
+from tests.unit.live_helpers import (
+    BYPASS,
+    OFF,
+    OK,
+    ON_BATTERY,
+    Clock,
+    FakeService,
+    config,
+    poll,
+    settle,
+)
 from tierwatch.availability import availability_report
 from tierwatch.history import History
 from tierwatch.live import LiveTier
@@ -114,8 +124,12 @@ async def test_a_load_outage_comes_from_the_topology_with_its_cause(rig: Rig) ->
     spans = {(o.subject, o.start, o.end) for o in rig.store.outages(kind="load")}
     assert spans == {("R2", 1012.0, 1030.0), ("R1", 1020.0, 1030.0)}
     loads = [(t.subject, t.old, t.new) for t in rig.store.transitions(kind="load", since=1005)]
-    assert loads == [("R2", "served", "unserved"), ("R1", "served", "unserved"),
-                     ("R1", "unserved", "served"), ("R2", "unserved", "served")]
+    assert loads == [
+        ("R2", "served", "unserved"),
+        ("R1", "served", "unserved"),
+        ("R1", "unserved", "served"),
+        ("R2", "unserved", "served"),
+    ]
     tiers = [(t.subject, t.old, t.new) for t in rig.store.transitions(kind="tier", since=1005)]
     assert ("power", "2", "0") in tiers and ("power", "0", "1") in tiers  # UPS-B still off
     nodes = [(t.subject, t.new) for t in rig.store.transitions(kind="node", since=1005)]
@@ -135,8 +149,9 @@ async def test_a_device_outage_lists_the_loads_it_took_down(rig: Rig) -> None:
 
 async def test_planned_when_a_maintenance_window_names_the_device(rig: Rig) -> None:
     await rig.start(1000.0)
-    window = rig.store.add_maintenance("Bảo trì PDU-A", 1005.0, 1100.0, {"devices": ["pdu-a"]},
-                                       created_by="ops", now=1000.0)
+    window = rig.store.add_maintenance(
+        "Bảo trì PDU-A", 1005.0, 1100.0, {"devices": ["pdu-a"]}, created_by="ops", now=1000.0
+    )
     await rig.polls(1001.0, **ALL_OK)
     await rig.polls(1010.0, pdu_a="silent")
     await rig.polls(1012.0, pdu_a="silent")
@@ -148,21 +163,26 @@ async def test_planned_when_a_maintenance_window_names_the_device(rig: Rig) -> N
     assert report.planned_downtime == pytest.approx(88.0)
 
 
-@pytest.mark.parametrize(("recurrence", "start", "now", "on"), [
-    ("none", 100.0, 150.0, True),
-    ("none", 100.0, 250.0, False),
-    ("daily", 100.0, 100.0 + 86400 * 3 + 50, True),
-    ("daily", 100.0, 100.0 + 86400 * 3 + 150, False),
-    ("weekly", 100.0, 100.0 + 7 * 86400 + 10, True),
-    ("weekly", 100.0, 100.0 + 86400 + 10, False),
-    # 2026-01-31 10:00 +07 every month: February has no 31st, so the 28th
-    ("monthly", 1769828400.0, 1772247600.0 + 60, True),
-    ("monthly", 1769828400.0, 1772247600.0 - 60, False),
-])
-def test_maintenance_windows_recur_in_the_site_time_zone(recurrence: str, start: float,
-                                                         now: float, on: bool) -> None:
-    row = SimpleNamespace(start_ts=start, end_ts=start + 100.0, recurrence=recurrence,
-                          until_ts=None)
+@pytest.mark.parametrize(
+    ("recurrence", "start", "now", "on"),
+    [
+        ("none", 100.0, 150.0, True),
+        ("none", 100.0, 250.0, False),
+        ("daily", 100.0, 100.0 + 86400 * 3 + 50, True),
+        ("daily", 100.0, 100.0 + 86400 * 3 + 150, False),
+        ("weekly", 100.0, 100.0 + 7 * 86400 + 10, True),
+        ("weekly", 100.0, 100.0 + 86400 + 10, False),
+        # 2026-01-31 10:00 +07 every month: February has no 31st, so the 28th
+        ("monthly", 1769828400.0, 1772247600.0 + 60, True),
+        ("monthly", 1769828400.0, 1772247600.0 - 60, False),
+    ],
+)
+def test_maintenance_windows_recur_in_the_site_time_zone(
+    recurrence: str, start: float, now: float, on: bool
+) -> None:
+    row = SimpleNamespace(
+        start_ts=start, end_ts=start + 100.0, recurrence=recurrence, until_ts=None
+    )
     assert window_active(row, now, "Asia/Ho_Chi_Minh") is on
 
 
@@ -172,14 +192,16 @@ async def test_exposure_is_recorded_beside_downtime(rig: Rig) -> None:
     await rig.polls(1010.0, ups_b=BYPASS)
     await rig.polls(1020.0, ups_a=ON_BATTERY)
     await rig.polls(1030.0, ups_b=OK, ups_a=OK)
-    rows = {(r.kind, r.subject, r.start_ts, r.end_ts)
-            for r in rig.store.exposures(with_subsystem=True)}
+    rows = {
+        (r.kind, r.subject, r.start_ts, r.end_ts) for r in rig.store.exposures(with_subsystem=True)
+    }
     # R2 is single-corded by design: exposed from the start
     assert ("spof", "R2", 1001.0, None) in rows
     assert ("bypass", "R1", 1010.0, 1030.0) in rows
     assert ("spof", "R1", 1010.0, 1030.0) in rows  # with UPS-B out, path A is all it has
     assert ("no_spare", "power/ups", 1010.0, 1030.0) in rows
-    assert ("on_battery", "R1", 1020.0, 1030.0) in rows and ("on_battery", "R2", 1020.0, 1030.0) in rows
+    assert ("on_battery", "R1", 1020.0, 1030.0) in rows
+    assert ("on_battery", "R2", 1020.0, 1030.0) in rows
     report = availability_report(rig.store, "load:R1", (1000.0, 1040.0), now=1040.0)
     assert report.report.downtime == 0.0
     assert dict(report.report.exposure) == {"bypass": 20.0, "spof": 20.0, "on_battery": 10.0}
@@ -188,8 +210,7 @@ async def test_exposure_is_recorded_beside_downtime(rig: Rig) -> None:
     assert power.report.exposure["no_spare"] == 20.0
 
 
-async def test_an_outage_open_at_shutdown_is_open_and_right_after_a_restart(
-        tmp_path: Path) -> None:
+async def test_an_outage_open_at_shutdown_is_open_and_right_after_a_restart(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     try:
         await rig.start(1000.0)
@@ -211,7 +232,9 @@ async def test_an_outage_open_at_shutdown_is_open_and_right_after_a_restart(
         await rig.polls(3100.0, ups_a=OK)
         assert rig.store.open_outages("load") == []
         assert {(o.subject, o.start, o.end) for o in rig.store.outages(kind="load")} == {
-            ("R1", 1100.0, 3100.0), ("R2", 1100.0, 3100.0)}
+            ("R1", 1100.0, 3100.0),
+            ("R2", 1100.0, 3100.0),
+        }
         rig.store.heartbeat("main", 3200.0)
 
         report = availability_report(rig.store, "load:R1", (1000.0, 3200.0), now=3200.0)
@@ -228,8 +251,7 @@ async def test_an_outage_open_at_shutdown_is_open_and_right_after_a_restart(
         await rig.stop()
 
 
-async def test_a_load_served_again_while_tierwatch_was_down_closes_at_the_restart(
-        rig: Rig) -> None:
+async def test_a_load_served_again_while_tierwatch_was_down_closes_at_the_restart(rig: Rig) -> None:
     await rig.start(1000.0)
     await rig.polls(1001.0, **ALL_OK)
     await rig.polls(1100.0, ups_a=OFF, ups_b=OFF)
@@ -238,22 +260,34 @@ async def test_a_load_served_again_while_tierwatch_was_down_closes_at_the_restar
     await rig.start(2000.0)
     await rig.polls(2001.0, **ALL_OK)
     assert {(o.subject, o.start, o.end) for o in rig.store.outages(kind="load")} == {
-        ("R1", 1100.0, 2001.0), ("R2", 1100.0, 2001.0)}
+        ("R1", 1100.0, 2001.0),
+        ("R2", 1100.0, 2001.0),
+    }
 
 
 def test_the_site_is_the_union_of_its_loads_outages(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
     store.record_transition("load", "R1", None, "served", 0.0)  # monitored from 0
-    for subject, subsystem, start, end in [("R1", "power", 100.0, 200.0),
-                                           ("R2", "power", 150.0, 250.0),
-                                           ("Z1", "cooling", 400.0, 460.0)]:
+    for subject, subsystem, start, end in [
+        ("R1", "power", 100.0, 200.0),
+        ("R2", "power", 150.0, 250.0),
+        ("Z1", "cooling", 400.0, 460.0),
+    ]:
         store.open_outage("load", subject, start, "x", subsystem=subsystem)
         store.close_outage("load", subject, end)
     period = (0.0, 1000.0)
-    got = {scope: availability_report(store, scope, period, now=1000.0).report.downtime
-           for scope in ("site", "power", "cooling", "network", "load:R1", "R2")}
-    assert got == {"site": 210.0, "power": 150.0, "cooling": 60.0, "network": 0.0,
-                   "load:R1": 100.0, "R2": 100.0}
+    got = {
+        scope: availability_report(store, scope, period, now=1000.0).report.downtime
+        for scope in ("site", "power", "cooling", "network", "load:R1", "R2")
+    }
+    assert got == {
+        "site": 210.0,
+        "power": 150.0,
+        "cooling": 60.0,
+        "network": 0.0,
+        "load:R1": 100.0,
+        "R2": 100.0,
+    }
     report = availability_report(store, "site", period, now=1000.0, target=0.99)
     assert report.report.budget == pytest.approx(10.0)
     assert report.report.burn == pytest.approx(21.0)

@@ -8,8 +8,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-import pytest
 import httpx
+import pytest
 
 from api.main import create_app
 from tests.helpers.agents import sample_value
@@ -39,10 +39,10 @@ def test_the_availability_cache_reads_the_store_once_per_interval(tmp_path: Path
     store.record_transition("load", "R1", None, "served", 0.0)
     store.open_outage("load", "R1", clock.now - 600.0, "no path", subsystem="power")
     store.close_outage("load", "R1", clock.now - 540.0)  # 60 s down, 9 to 10 minutes ago
-    settings = TierLiveConfig(windows=("5m", "1h", "1d"), availability_cache=30.0,
-                              target=0.999)
-    cache = AvailabilityCache(store, settings, TZ, ["site", "power", "load:R1", "load:R2"],
-                              clock=clock)
+    settings = TierLiveConfig(windows=("5m", "1h", "1d"), availability_cache=30.0, target=0.999)
+    cache = AvailabilityCache(
+        store, settings, TZ, ["site", "power", "load:R1", "load:R2"], clock=clock
+    )
     figures = {(f.scope, f.window): f.report for f in cache.figures()}
     assert figures[("load:R1", "5m")].downtime == 0.0
     assert figures[("load:R1", "1h")].downtime == 60.0
@@ -53,8 +53,9 @@ def test_the_availability_cache_reads_the_store_once_per_interval(tmp_path: Path
     store.open_outage("load", "R2", clock.now - 10.0, "no path", subsystem="power")
     clock.now += 5.0
     assert cache.figures() is cache.figures() and cache.computations == 1
-    assert {(f.scope, f.window): f.report for f in cache.figures()}[("load:R2", "5m")
-                                                                     ].downtime == 0.0
+    assert {(f.scope, f.window): f.report for f in cache.figures()}[
+        ("load:R2", "5m")
+    ].downtime == 0.0
     cache.invalidate()
     fresh = {(f.scope, f.window): f.report for f in cache.figures()}
     assert fresh[("load:R2", "5m")].downtime == pytest.approx(15.0)  # still open: up to now
@@ -104,8 +105,7 @@ async def test_tier_series_on_metrics(tmp_path: Path) -> None:
         # everything monitored so far was up
         assert value("tierwatch_availability_ratio", scope="load:R", window="1h") == 1.0
         assert value("tierwatch_availability_ratio", scope="site", window="month") == 1.0
-        budget = value("tierwatch_downtime_budget_remaining_seconds", scope="power",
-                       window="30d")
+        budget = value("tierwatch_downtime_budget_remaining_seconds", scope="power", window="30d")
         assert budget == pytest.approx((1 - 0.99982) * 30 * 86400)
 
         # UPS-A off as well: R is down, and the series say so
@@ -119,8 +119,9 @@ async def test_tier_series_on_metrics(tmp_path: Path) -> None:
         assert value("tierwatch_load_served", subsystem="power", load="R") == 0
         assert value("tierwatch_load_paths", subsystem="power", load="R", mode="all") == 0
         # R has been down 60 of the 69 monitored seconds (since the first settled state)
-        assert value("tierwatch_availability_ratio", scope="load:R", window="5m"
-                     ) == pytest.approx(1 - 60 / 69)
+        assert value("tierwatch_availability_ratio", scope="load:R", window="5m") == pytest.approx(
+            1 - 60 / 69
+        )
     finally:
         await live.stop()
 
@@ -131,9 +132,15 @@ def client_for(service: object) -> httpx.AsyncClient:
 
 
 async def test_api_routes_of_the_live_tier(tmp_path: Path) -> None:
-    live, state, service, clock = await scored(tmp_path)
-    fake = SimpleNamespace(config=live.config, state=state, store=service.store, live=live,
-                           exporter=service.exporter, ready=lambda: True)
+    live, state, service, _ = await scored(tmp_path)
+    fake = SimpleNamespace(
+        config=live.config,
+        state=state,
+        store=service.store,
+        live=live,
+        exporter=service.exporter,
+        ready=lambda: True,
+    )
     try:
         async with client_for(fake) as client:
             tier = (await client.get("/api/v1/tier")).json()
@@ -151,12 +158,15 @@ async def test_api_routes_of_the_live_tier(tmp_path: Path) -> None:
             assert bad.status_code == 422 and "UPS-Z" in bad.json()["detail"]
             empty = await client.post("/api/v1/whatif", json={"remove": []})
             assert empty.status_code == 422
-            avail = await client.get("/api/v1/availability",
-                               params={"scope": "load:R", "start": "1000", "end": "1100"})
+            avail = await client.get(
+                "/api/v1/availability", params={"scope": "load:R", "start": "1000", "end": "1100"}
+            )
             assert avail.status_code == 200
             assert avail.json()["scope"] == "load:R" and avail.json()["downtime_s"] == 0
-            iso = await client.get("/api/v1/availability", params={
-                "scope": "power", "start": "1970-01-01T07:16:40+07:00", "end": "1100"})
+            iso = await client.get(
+                "/api/v1/availability",
+                params={"scope": "power", "start": "1970-01-01T07:16:40+07:00", "end": "1100"},
+            )
             assert iso.status_code == 200 and iso.json()["period"] == [1000.0, 1100.0]
             naive = await client.get("/api/v1/availability", params={"start": "2026-01-01T00:00"})
             assert naive.status_code == 422

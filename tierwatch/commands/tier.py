@@ -14,6 +14,7 @@ load.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -48,14 +49,18 @@ RemoveOpt = Annotated[
 ]
 ServerOpt = Annotated[
     str | None,
-    typer.Option("--server", metavar="URL",
-                 help="the monitor to ask for the live state (default: the config's "
-                      "server.listen)"),
+    typer.Option(
+        "--server",
+        metavar="URL",
+        help="the monitor to ask for the live state (default: the config's server.listen)",
+    ),
 ]
 OfflineOpt = Annotated[
     bool,
-    typer.Option("--offline", help="do not ask a running monitor: every node is available "
-                                   "unless --assume says otherwise"),
+    typer.Option(
+        "--offline",
+        help="do not ask a running monitor: every node is available unless --assume says otherwise",
+    ),
 ]
 LIVE_TIMEOUT = 3.0  # seconds to wait for the monitor's answer
 
@@ -128,12 +133,12 @@ def _when(ts: float, timezone: str) -> str:
     return datetime.fromtimestamp(ts, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-OFFLINE_STATE = ("every node is taken as available (the design state) unless --assume "
-                 "says otherwise")
+OFFLINE_STATE = "every node is taken as available (the design state) unless --assume says otherwise"
 
 
-def live_inputs(config: Config, topo: CompiledTopology, server: str | None,
-                offline: bool) -> LiveInputs:
+def live_inputs(
+    config: Config, topo: CompiledTopology, server: str | None, offline: bool
+) -> LiveInputs:
     """Ask the monitor for its live statuses; never fails: the note says what happened."""
     if offline:
         return LiveInputs(False, f"--offline: {OFFLINE_STATE}")
@@ -145,28 +150,36 @@ def live_inputs(config: Config, topo: CompiledTopology, server: str | None,
             body = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         detail = ""
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             detail = json.loads(exc.read()).get("detail", "")
-        except (ValueError, AttributeError):
-            pass
-        return LiveInputs(False, f"the monitor at {url} answered {exc.code}"
-                                 f"{': ' + detail if detail else ''}; {OFFLINE_STATE}")
+        return LiveInputs(
+            False,
+            f"the monitor at {url} answered {exc.code}"
+            f"{': ' + detail if detail else ''}; {OFFLINE_STATE}",
+        )
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         return LiveInputs(False, f"no monitor answers at {url} ({reason}); {OFFLINE_STATE}")
     if body.get("topology_fingerprint") != topology_fingerprint(config.topology):
-        return LiveInputs(False, f"the monitor at {url} runs a different topology; "
-                                 f"{OFFLINE_STATE}")
-    statuses = {node: NodeStatus(status) for node, status in body.get("statuses", {}).items()
-                if node in topo.node_ids}
-    demands = {load: float(value) for load, value in body.get("demands", {}).items()
-               if load in topo.node_ids}
+        return LiveInputs(False, f"the monitor at {url} runs a different topology; {OFFLINE_STATE}")
+    statuses = {
+        node: NodeStatus(status)
+        for node, status in body.get("statuses", {}).items()
+        if node in topo.node_ids
+    }
+    demands = {
+        load: float(value)
+        for load, value in body.get("demands", {}).items()
+        if load in topo.node_ids
+    }
     as_of = float(body.get("as_of") or 0.0)
     note = f"live state from the monitor at {url}, as of {_when(as_of, config.site.timezone)}"
     pending = body.get("pending") or []
     if pending:
-        note += (f"; {len(pending)} node(s) not heard from yet, taken as available: "
-                 f"{', '.join(pending[:6])}{' ...' if len(pending) > 6 else ''}")
+        note += (
+            f"; {len(pending)} node(s) not heard from yet, taken as available: "
+            f"{', '.join(pending[:6])}{' ...' if len(pending) > 6 else ''}"
+        )
     return LiveInputs(True, note, url, as_of, statuses, demands)
 
 
@@ -188,15 +201,19 @@ def parse_assumptions(values: list[str], topo: CompiledTopology) -> dict[str, No
     return statuses
 
 
-def _inputs(config: Path, assume: list[str], server: str | None, offline: bool
-            ) -> tuple[CompiledTopology, LiveInputs, dict[str, NodeStatus]]:
+def _inputs(
+    config: Path, assume: list[str], server: str | None, offline: bool
+) -> tuple[CompiledTopology, LiveInputs, dict[str, NodeStatus]]:
     cfg, topo = _load_topology(config)
     try:
         assumed = parse_assumptions(assume, topo)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
-    inputs = live_inputs(cfg, topo, server, offline) if topo.node_ids else LiveInputs(
-        False, "no topology configured")
+    inputs = (
+        live_inputs(cfg, topo, server, offline)
+        if topo.node_ids
+        else LiveInputs(False, "no topology configured")
+    )
     typer.echo(f"note: {inputs.note}", err=True)
     return topo, inputs, {**inputs.statuses, **assumed}
 
