@@ -345,7 +345,11 @@ class LiveTier:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.refresh()
+            try:
+                await self.refresh()
+            except Exception:  # the worker outlives any one bad re-score; counted, logged
+                self.errors["score"] += 1
+                log.exception("re-scoring the topology failed")
 
     async def _tick(self) -> None:
         """Re-score when what a status change does not announce has moved: measured

@@ -45,8 +45,8 @@ topology:
 class Rig:
     """A live tier over a store file, its state fed by the test, its clock moved by hand."""
 
-    def __init__(self, tmp: Path, topology: str = DUAL) -> None:
-        self.url = f"sqlite:///{tmp / 'store.sqlite'}"
+    def __init__(self, tmp: Path, topology: str = DUAL, url: str | None = None) -> None:
+        self.url = url or f"sqlite:///{tmp / 'store.sqlite'}"
         self.topology = topology
         self.clock = Clock(1000.0)
         self.store: Store | None = None
@@ -187,6 +187,10 @@ def test_maintenance_windows_recur_in_the_site_time_zone(
 
 
 async def test_exposure_is_recorded_beside_downtime(rig: Rig) -> None:
+    await check_exposure(rig)
+
+
+async def check_exposure(rig: Rig) -> None:
     await rig.start(1000.0)
     await rig.polls(1001.0, **ALL_OK)
     await rig.polls(1010.0, ups_b=BYPASS)
@@ -210,8 +214,14 @@ async def test_exposure_is_recorded_beside_downtime(rig: Rig) -> None:
     assert power.report.exposure["no_spare"] == 20.0
 
 
-async def test_an_outage_open_at_shutdown_is_open_and_right_after_a_restart(tmp_path: Path) -> None:
-    rig = Rig(tmp_path)
+async def test_an_outage_open_at_shutdown_is_open_and_right_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    await check_restart(Rig(tmp_path))
+
+
+async def check_restart(rig: Rig) -> None:
+    """Down at shutdown, still down after a 30-minute stop, up later: the intervals."""
     try:
         await rig.start(1000.0)
         rig.store.start_instance("main", 1000.0, max_silence=45.0)
