@@ -31,6 +31,7 @@ from pydantic import (
 from collector.agent_config import AgentsConfig, agent_secret_warnings, check_agents
 from collector.probe_config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
+from exporters.influx_config import InfluxConfig, check_influx, influx_secret_warnings
 from tier.topology import TopologyConfig, validate_topology
 from tierwatch.configtypes import (
     ENV_REF,
@@ -215,6 +216,7 @@ class Config(Strict):
     probes: ProbesConfig = ProbesConfig()
     topology: TopologyConfig = TopologyConfig()
     tier: TierLiveConfig = TierLiveConfig()
+    influx: InfluxConfig = InfluxConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -375,6 +377,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     problems.extend(_ids_across_sections(config))
     problems.extend(check_agents(config))
     problems.extend(check_probes(config))
+    problems.extend(check_influx(config))
     # topology nodes bind to any device: SNMP devices, agent hosts, probed links and sites
     for line in validate_topology(config.topology, set(config.device_ids())):
         key_path, _, message = line.partition(": ")
@@ -398,7 +401,7 @@ def _ids_across_sections(config: Config) -> list[tuple[str, str]]:
 
 
 def _literal_secret_warnings(config: Config) -> list[tuple[str, str]]:
-    warnings = agent_secret_warnings(config)
+    warnings = agent_secret_warnings(config) + influx_secret_warnings(config)
     for name, cred in config.credentials.items():
         for key, secret in cred.secret_fields():
             if not _ENV_REF.match(secret.get_secret_value()):

@@ -23,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from collector.profiles import load_profiles, select_auto
 from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
 from collector.snmp.poller import PollPlan, PollResult, poll
+from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from tierwatch.agents import AgentScraper
 from tierwatch.config import Config, DeviceConfig
@@ -194,6 +195,9 @@ class Service:
             self.live = LiveTier(self.config, self.state, self.store)
         if self.live is not None and self.live not in self.components:
             self.components.insert(1, self.live)  # after History: device rows come first
+        if self.config.influx.enabled and not any(
+                isinstance(c, InfluxExporter) for c in self.components):
+            self.components.append(InfluxExporter(self.config.influx))
         for own in (self.agents, self.probes):
             if own is not None and own not in self.components:
                 self.components.insert(1, own)

@@ -64,6 +64,7 @@ class DeviceState:
 
 
 Listener = Callable[[list[StatusChange]], None]
+ResultListener = Callable[[PollResult], None]
 
 
 class State:
@@ -71,6 +72,7 @@ class State:
         self.devices: dict[str, DeviceState] = {}
         self.unreachable_after = unreachable_after
         self._listeners: list[Listener] = []
+        self._result_listeners: list[ResultListener] = []
         self.set_devices(device_ids)
 
     # ------------------------------------------------------------------ membership
@@ -91,6 +93,11 @@ class State:
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_results(self, listener: ResultListener) -> None:
+        """Every poll result of a configured device, after it is folded in (exporters that
+        keep history, such as InfluxDB, need each poll's samples, not the latest only)."""
+        self._result_listeners.append(listener)
 
     def _publish(self, changes: list[StatusChange]) -> None:
         if not changes:
@@ -114,6 +121,11 @@ class State:
         dev.varbinds_total += result.varbinds
         changes = self._success(dev, result) if result.ok else self._failure(dev, result)
         self._publish(changes)
+        for listener in self._result_listeners:
+            try:
+                listener(result)
+            except Exception:  # a broken subscriber must not stop polling
+                log.exception("result listener %r failed", listener)
         return changes
 
     def _success(self, dev: DeviceState, result: PollResult) -> list[StatusChange]:
