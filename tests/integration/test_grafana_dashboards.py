@@ -91,7 +91,7 @@ def test_structure_ids_datasources_variables_layout() -> None:
         cells: set[tuple[int, int]] = set()
         for panel in board["panels"]:
             pos = panel["gridPos"]
-            assert 0 <= pos["x"] and pos["x"] + pos["w"] <= 24, (name, panel["title"])
+            assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, (name, panel["title"])
             mine = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"])
                     for y in range(pos["y"], pos["y"] + pos["h"])}
             assert not cells & mine, f"{name}: {panel['title']!r} overlaps another panel"
