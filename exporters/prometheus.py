@@ -162,10 +162,19 @@ class StateCollector(Collector):
             skipped.add_metric(d, dev.polls_skipped_total)
             varbinds.add_metric(d, dev.varbinds_total)
             reboots.add_metric(d, dev.reboots_total)
-        build = InfoMetricFamily("tierwatch_build", "tierwatch version")
-        build.add_metric([], {"version": __version__})
         yield from (up, dstatus, cstatus, duration, last, polls, errors, skipped, varbinds,
-                    reboots, build)
+                    reboots, build_info())
+
+
+def build_info() -> Metric:
+    build = InfoMetricFamily("tierwatch_build", "tierwatch version")
+    build.add_metric([], {"version": __version__})
+    return build
+
+
+class BuildCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        yield build_info()
 
 
 class SnmpEngineCollector(Collector):
@@ -196,16 +205,23 @@ class SnmpEngineCollector(Collector):
 class MetricsExporter:
     """What /metrics serves. Other rooms add their collectors with `register()`."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, device_series: bool = True) -> None:
         self.state = state
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(StateCollector(state))
-        self.registry.register(SnmpEngineCollector())
+        # off on a `--tier-only` instance: its devices are the shards' to show
+        self.device_series = device_series
+        if device_series:
+            self.registry.register(StateCollector(state))
+            self.registry.register(SnmpEngineCollector())
+        else:
+            self.registry.register(BuildCollector())
         self._devices = DeviceSampleRenderer()
 
     def register(self, collector: Collector) -> None:
         self.registry.register(collector)
 
     def render(self) -> bytes:
+        if not self.device_series:
+            return generate_latest(self.registry)
         device_text = self._devices.render(self.state.devices)
         return device_text.encode("utf-8") + generate_latest(self.registry)

@@ -28,8 +28,10 @@ from exporters.prometheus import MetricsExporter
 from tierwatch.agents import AgentScraper
 from tierwatch.config import Config, DeviceConfig
 from tierwatch.probes import ProbeRunner
+from tierwatch.sharding import Shard
 from tierwatch.state import State
 from tierwatch.store import Store
+from tierwatch.storefeed import StoreFeed, StorePublisher
 
 if TYPE_CHECKING:
     from tierwatch.live import LiveTier
@@ -74,10 +76,25 @@ def build_target(config: Config, device: DeviceConfig) -> Target:
 
 
 class Service:
-    def __init__(self, config: Config) -> None:
+    """One tierwatch instance. Alone it polls every device and runs the Tier engine; with
+    `shard` it polls only its share (tierwatch/sharding.py) and leaves the Tier engine to
+    the `tier_only` instance, which polls nothing and mirrors the shared store."""
+
+    def __init__(self, config: Config, shard: Shard | None = None,
+                 tier_only: bool = False) -> None:
+        if shard is not None and tier_only:
+            raise ValueError("an instance is either a shard or the tier instance, not both")
+        self.shard = shard
+        self.tier_only = tier_only
+        self.instance = shard.instance if shard else ("tier" if tier_only else "main")
+        if shard is not None:
+            config = shard.share(config)
         self.config = config
         self.state = State(config.device_ids(), config.snmp.unreachable_after)
-        self.exporter = MetricsExporter(self.state)
+        # the tier instance's device series would repeat the shards': it serves tier metrics
+        self.exporter = MetricsExporter(self.state, device_series=not tier_only)
+        if tier_only:  # everything in the state, nothing polled
+            config = _nothing_polled(config)
         self.devices: dict[str, DeviceRuntime] = {}
         self.components: list[Component] = []
         self.scheduler: AsyncIOScheduler | None = None
@@ -188,13 +205,19 @@ class Service:
         self.started_at = time.time()
         if self.store is None:
             self.store = Store.open(self.config.store.url)
-        self.components.insert(0, History(self.store))
-        if self.live is None and self.config.topology.node_ids():
+        self.components.insert(0, History(self.store, instance=self.instance,
+                                          record=not self.tier_only))
+        # the Tier engine scores the whole picture: one instance runs it, never a shard
+        if self.live is None and self.shard is None and self.config.topology.node_ids():
             from tierwatch.live import LiveTier
 
             self.live = LiveTier(self.config, self.state, self.store)
         if self.live is not None and self.live not in self.components:
             self.components.insert(1, self.live)  # after History: device rows come first
+        if self.tier_only:  # before the Tier engine: its first score sees the shards' statuses
+            self.components.insert(1, StoreFeed(self.store, self.state))
+        else:
+            self.components.insert(1, StorePublisher(self.store, self.instance))
         if self.config.influx.enabled and not any(
                 isinstance(c, InfluxExporter) for c in self.components):
             self.components.append(InfluxExporter(self.config.influx))
@@ -239,6 +262,14 @@ class Service:
 
     def device_profiles(self) -> Mapping[str, list[str]]:
         return {k: v.profiles for k, v in self.devices.items()}
+
+
+def _nothing_polled(config: Config) -> Config:
+    return config.model_copy(update={
+        "devices": [],
+        "agents": config.agents.model_copy(update={"hosts": []}),
+        "probes": config.probes.model_copy(update={"links": [], "sites": []}),
+    })
 
 
 def _from_epoch(ts: float, tz: str) -> object:

@@ -223,6 +223,37 @@ class State:
         self._publish(changes)
         return changes
 
+    def mirror(self, device_id: str, *, reachable: bool | None, status: Status, reason: str,
+               conditions: frozenset[str], components: Mapping[str, ComponentStatus],
+               ts: float, samples: list[Sample] | None = None) -> list[StatusChange]:
+        """Take a device's statuses as another instance saw them: the `--tier-only`
+        instance polls nothing and mirrors what the shards wrote to the shared store
+        (tierwatch/storefeed.py). Publishes the changes like a poll would."""
+        dev = self.devices.get(device_id)
+        if dev is None:
+            return []
+        dev.generation += 1
+        dev.last_poll_ts = ts
+        dev.reachable = reachable
+        if reachable:
+            dev.last_success_ts = ts
+        if samples is not None:
+            dev.samples = samples
+        changes: list[StatusChange] = []
+        for name, comp in components.items():
+            old = dev.components.get(name)
+            if old is None or old.status != comp.status or old.conditions != comp.conditions:
+                changes.append(StatusChange(device_id, name, old.status if old else None,
+                                            comp.status, comp.reason, ts, comp.conditions))
+        for name, old in dev.components.items():
+            if name not in components and old.status != Status.UNKNOWN:
+                changes.append(StatusChange(device_id, name, old.status, Status.UNKNOWN,
+                                            "no longer reported", ts))
+        dev.components = dict(components)
+        changes.extend(self._set_device_status(dev, status, reason, conditions, ts))
+        self._publish(changes)
+        return changes
+
     def count_skipped(self, device_id: str) -> None:
         dev = self.devices.get(device_id)
         if dev is not None:

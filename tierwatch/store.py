@@ -108,6 +108,29 @@ heartbeats = Table(
     Column("ts", Float, nullable=False),
 )
 
+# the latest status of every device and component, as the instance polling it last saw it:
+# what a `--tier-only` instance scores when shards do the polling (tierwatch/storefeed.py)
+current_status = Table(
+    "current_status", metadata,
+    Column("device", String(255), primary_key=True),
+    Column("component", String(255), primary_key=True),  # "device": the device itself
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("conditions", Text, nullable=False, default="[]"),  # JSON list
+    Column("reachable", Boolean),  # device rows: False once unreachable
+    Column("ts", Float, nullable=False),  # when the status took effect
+    Column("writer", String(64), nullable=False),  # the instance (heartbeats.instance)
+)
+
+# the latest samples that feed measured demands (a load's `demand_metric`), per device
+current_readings = Table(
+    "current_readings", metadata,
+    Column("device", String(255), primary_key=True),
+    Column("samples", Text, nullable=False, default="[]"),  # JSON [[name, labels, value]]
+    Column("ts", Float, nullable=False),
+    Column("writer", String(64), nullable=False),
+)
+
 maintenance_windows = Table(
     "maintenance_windows", metadata,
     Column("id", Integer, primary_key=True),
@@ -371,6 +394,46 @@ class Store:
         with self.engine.connect() as conn:
             return list(conn.execute(query))
 
+    # ------------------------------------------------------------------ current status
+
+    def set_current(self, changes: Sequence[StatusChange], writer: str) -> None:
+        """Upsert the status each change leaves its device or component in."""
+        if not changes:
+            return
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for c in changes:  # a batch may move one component twice: the last move wins
+            latest[(c.device, c.component)] = {
+                "device": c.device, "component": c.component, "status": str(c.new),
+                "reason": c.reason, "conditions": json.dumps(sorted(c.conditions)),
+                "reachable": ("unreachable" not in c.conditions) if c.component == "device"
+                else None,
+                "ts": c.ts, "writer": writer}
+        with self.engine.begin() as conn:
+            _upsert(conn, current_status, list(latest.values()), ["device", "component"])
+
+    def current_status(self) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(current_status).order_by(
+                current_status.c.device, current_status.c.component)))
+
+    def set_readings(self, device: str, samples: Sequence[tuple[str, dict[str, str], float]],
+                     ts: float, writer: str) -> None:
+        row = {"device": device, "samples": json.dumps(samples, ensure_ascii=False),
+               "ts": ts, "writer": writer}
+        with self.engine.begin() as conn:
+            _upsert(conn, current_readings, [row], ["device"])
+
+    def current_readings(self) -> dict[str, list[tuple[str, dict[str, str], float]]]:
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(select(current_readings)))
+        return {r.device: [(n, dict(lab), float(v)) for n, lab, v in json.loads(r.samples)]
+                for r in rows}
+
+    def heartbeats(self) -> dict[str, float]:
+        """instance -> its last sign of life."""
+        with self.engine.connect() as conn:
+            return {r.instance: float(r.ts) for r in conn.execute(select(heartbeats))}
+
     # ------------------------------------------------------------------ monitoring gaps
 
     def start_instance(self, instance: str, now: float, max_silence: float) -> Interval | None:
@@ -459,3 +522,22 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(delete(maintenance_windows).where(
                 maintenance_windows.c.id == window_id))
+
+
+def _upsert(conn: Any, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, in SQLite's or PostgreSQL's dialect."""
+    dialect_insert: Any
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - other databases: delete and insert in one transaction
+        for row in rows:
+            conn.execute(delete(table).where(*(table.c[k] == row[k] for k in keys)))
+        conn.execute(insert(table), rows)
+        return
+    stmt = dialect_insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys})
+    conn.execute(stmt, rows)
