@@ -34,6 +34,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -175,6 +176,9 @@ def _outage(row: Any) -> Outage:
                   row.maintenance_id)
 
 
+MIGRATION_LOCK = 0x7469657277  # "tierw": the advisory lock migrations take on PostgreSQL
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database to the newest schema revision."""
     from alembic import command
@@ -184,6 +188,10 @@ def migrate(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # shards starting together on a fresh database: one migrates, the others wait
+            # for its commit and then find nothing left to do
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -89,11 +89,21 @@ class Instance:
         assert status == 200, body
         return body.decode()
 
+    def up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"tierwatch {self.config_path.stem} exited early:\n"
+                                 f"{self.log.read_text()}")
+        return http_get(f"{self.base_url}/healthz")[0] == 200
+
+    def wait_up(self, timeout: float = 60) -> None:
+        wait_for(self.up, timeout, f"tierwatch {self.config_path.stem} to serve /healthz")
+
 
 @contextlib.contextmanager
 def run_tierwatch(tmp: Path, name: str, config: dict[str, Any], *args: str,
-                  env: dict[str, str] | None = None) -> Iterator[Instance]:
-    """`tierwatch run -c <config> --listen 127.0.0.1:<free> [args]` until the context ends."""
+                  env: dict[str, str] | None = None, wait: bool = True) -> Iterator[Instance]:
+    """`tierwatch run -c <config> --listen 127.0.0.1:<free> [args]` until the context ends.
+    `wait=False` returns at once (start several, then `wait_up()` each)."""
     path = tmp / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                     encoding="utf-8")
@@ -101,12 +111,7 @@ def run_tierwatch(tmp: Path, name: str, config: dict[str, Any], *args: str,
     log = tmp / f"{name}.log"
     cmd = tierwatch_cmd("run", "-c", str(path), "--listen", f"127.0.0.1:{port}", *args)
     with process(cmd, log, env=env_with_repo(**(env or {})), cwd=tmp) as proc:
-        base = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"tierwatch {name} exited early:\n{log.read_text()}")
-            return http_get(f"{base}/healthz")[0] == 200
-
-        wait_for(up, 30, f"tierwatch {name} to serve /healthz")
-        yield Instance(base, path, log, proc)
+        instance = Instance(f"http://127.0.0.1:{port}", path, log, proc)
+        if wait:
+            instance.wait_up()
+        yield instance
