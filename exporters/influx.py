@@ -190,6 +190,25 @@ class InfluxExporter:
     def on_changes(self, changes: list[StatusChange]) -> None:
         self._add([self.encoder.status_change(c) for c in changes])
 
+    def on_snapshot(self, live: Any) -> None:
+        """A `tierwatch.live.LiveSnapshot`: written once every bound device has answered
+        (before that, nodes not heard from yet count as available: too rosy to keep)."""
+        if live.settled:
+            self.write_snapshot(live.tier, live.computed_at)
+
+    def _baseline(self, state: State) -> None:
+        """Every status known now, as a point: polls that ran before this component started
+        (and a restart) would otherwise leave the database without a starting value."""
+        now = time.time()
+        changes = []
+        for (device, component), status in state.statuses().items():
+            dev = state.devices[device]
+            if dev.reachable is None:
+                continue  # not polled yet: its first poll publishes a change
+            changes.append(StatusChange(device, component, None, status.status, status.reason,
+                                        dev.last_poll_ts or now, status.conditions))
+        self.on_changes(changes)
+
     def write_snapshot(self, snapshot: Any, ts: float | None = None) -> None:
         """A `tier.score.TierSnapshot` as points (the tier engine calls this)."""
         if self.section.write.tier:
@@ -224,7 +243,11 @@ class InfluxExporter:
                 state.subscribe_results(self.on_result)
             if self.section.write.statuses:
                 state.subscribe(self.on_changes)
+                self._baseline(state)
             service.exporter.register(ExportMetrics(self))
+            live = getattr(service, "live", None)  # the live Tier engine, when it runs here
+            if live is not None and self.section.write.tier:
+                live.subscribe(self.on_snapshot)
         self._task = asyncio.create_task(self._run(), name="influx writer")
         log.info("writing to InfluxDB %s (bucket %s), buffer %s", self.section.url,
                  self.section.bucket, self.buffer_path)

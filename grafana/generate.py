@@ -73,6 +73,7 @@ class Variable:
     multi: bool = True
     include_all: bool = True
     needs: str | None = None
+    default: str | None = None  # the value shown first (single-value variables)
 
     def to_json(self) -> dict[str, Any]:
         if self.kind == "textbox":
@@ -88,6 +89,8 @@ class Variable:
         if self.include_all:
             out["allValue"] = ".*"
             out["current"] = {"text": "All", "value": "$__all"}
+        elif self.default is not None:
+            out["current"] = {"text": self.default, "value": self.default}
         return out
 
 
@@ -215,6 +218,12 @@ def device_var(metric: str = "tierwatch_device_up", name: str = "device",
                     include_all=multi)
 
 
+def window_var() -> Variable:
+    return Variable("window", "Window",
+                    f"label_values(tierwatch_availability_ratio{{{SITE}}}, window)",
+                    multi=False, include_all=False, needs="tier", default="30d")
+
+
 def subsystem_var() -> Variable:
     return Variable("subsystem", "Subsystem",
                     f'label_values(tierwatch_tier{{{SITE}, subsystem!="site"}}, subsystem)',
@@ -238,11 +247,12 @@ def bits(rate_of: str) -> str:
 
 def tier_readiness() -> Dashboard:
     tier = f'{SITE}, subsystem=~"$subsystem"'
+    avail = f'{SITE}, scope!~"load:.*", window=~"$window"'
     return Dashboard(
         "tierwatch-tier", "Tier III readiness",
         "Design and live tier per subsystem, the readiness score, capacity groups, single "
         "points of failure and the downtime budget (TIER-MODEL.md).",
-        [site_var(), subsystem_var()],
+        [site_var(), subsystem_var(), window_var()],
         [
             ("Site", [
                 Panel("Readiness score", "gauge",
@@ -294,42 +304,58 @@ def tier_readiness() -> Dashboard:
             ]),
             ("Paths and single points of failure", [
                 Panel("Single points of failure per subsystem", "stat",
-                      [Target(f"count by (subsystem) (tierwatch_spof{{{tier}}} == 1) "
-                              f"or sum by (subsystem) "
-                              f'(0 * tierwatch_tier{{{tier}, kind="live"}})',
+                      [Target(f'count by (subsystem) (tierwatch_spof{{{tier}, kind="live"}} '
+                              f"== 1) or sum by (subsystem) "
+                              f'(0 * tierwatch_tier{{{tier}, kind="live", subsystem!="site"}})',
                               "{{subsystem}}", instant=True)],
-                      width=8, steps=[("green", None), ("orange", 1)], needs="tier"),
+                      width=8, steps=[("green", None), ("orange", 1)], needs="tier",
+                      description="Tier III allows them (Tier IV does not); a new one "
+                                  "means redundancy was lost"),
                 Panel("Single points of failure now", "table",
-                      [Target(f"tierwatch_spof{{{tier}}} == 1", table=True)],
-                      width=16, expect=None, needs="tier"),
+                      [Target(f'tierwatch_spof{{{tier}, kind="live"}} == 1', table=True)],
+                      width=8, needs="tier"),
+                Panel("New since the design (redundancy lost)", "table",
+                      [Target(f'(tierwatch_spof{{{tier}, kind="live"}} == 1) unless on '
+                              f'(subsystem, node) (tierwatch_spof{{{tier}, kind="design"}} '
+                              f"== 1)", table=True)],
+                      width=8, expect=None, needs="tier"),
                 Panel("Independent paths per load", "table",
-                      [Target(f"tierwatch_load_paths{{{tier}}}", table=True)],
+                      [Target(f'tierwatch_load_paths{{{tier}, mode="all"}}', table=True),
+                       Target(f'tierwatch_load_paths{{{tier}, mode="active"}}', table=True)],
                       width=12, needs="tier",
                       description="k_all counts manual ties, k_active does not; Tier III "
                                   "needs k_all >= 2 for every load"),
-                Panel("Loads with fewer than two paths", "table",
-                      [Target(f"tierwatch_load_paths{{{tier}}} < 2", table=True)],
+                Panel("Loads not served now", "table",
+                      [Target(f"tierwatch_load_served{{{tier}}} == 0", table=True)],
                       width=12, expect=None, needs="tier"),
             ]),
             ("Availability and downtime budget", [
-                Panel("Availability", "stat",
-                      [Target(f"tierwatch_availability_ratio{{{SITE}}}",
-                              "{{scope}} {{window}}", instant=True)],
+                Panel("Availability over the window", "stat",
+                      [Target(f'tierwatch_availability_ratio{{{avail}}}', "{{scope}}",
+                              instant=True)],
                       unit="percentunit", decimals=3, width=12, needs="tier",
-                      steps=[("red", None), ("orange", 0.99671), ("green", 0.99982)]),
+                      steps=[("red", None), ("orange", 0.99671), ("green", 0.99982)],
+                      description="Tier III's target 99.982 %; Tier I's 99.671 %"),
                 Panel("Downtime budget remaining", "bargauge",
-                      [Target(f"tierwatch_downtime_budget_remaining_seconds{{{SITE}}}",
-                              "{{scope}} {{window}}", instant=True)],
+                      [Target(f"tierwatch_downtime_budget_remaining_seconds{{{avail}}}",
+                              "{{scope}}", instant=True)],
                       unit="s", width=12, needs="tier",
                       steps=[("red", None), ("orange", 60), ("green", 300)],
-                      description="Tier III: 99.982 % is about 7.8 minutes per 30 days"),
-                Panel("Budget burn (1 - availability over the target's 0.018 %)", "timeseries",
-                      [Target(f"(1 - tierwatch_availability_ratio{{{SITE}}}) / 0.00018",
+                      description="(1 - target) x window - downtime; Tier III: about 7.8 "
+                                  "minutes per 30 days"),
+                Panel("Budget burn rate", "timeseries",
+                      [Target(f'(1 - tierwatch_availability_ratio{{{SITE}, '
+                              f'scope!~"load:.*", window=~"1h|6h"}}) / (1 - 0.99982)',
                               "{{scope}} {{window}}")],
-                      unit="none", width=24, needs="tier",
+                      unit="none", width=12, needs="tier",
                       steps=[("green", None), ("orange", 1), ("red", 6)],
-                      description="1 spends the budget exactly over the window; 14.4 over 1 h "
-                                  "pages (alerts/rules)"),
+                      description="Downtime over the window / the budget it may spend at "
+                                  "99.982 %: 1 spends the budget exactly; 14.4 over 1 h pages "
+                                  "(alerts/rules)"),
+                Panel("Availability per load", "table",
+                      [Target(f'tierwatch_availability_ratio{{{SITE}, scope=~"load:.*", '
+                              f'window=~"$window"}}', table=True)],
+                      width=12, needs="tier"),
             ]),
             ("Alerts", [
                 Panel("Alerts firing", "table",
@@ -374,9 +400,14 @@ def power() -> Dashboard:
                 Panel("Battery temperature", "timeseries",
                       [Target(f"ups_battery_temperature_celsius{{{ups}}}", "{{device}}")],
                       unit="celsius", width=12),
+                Panel("Power capacity groups: spare units", "stat",
+                      [Target(f'tierwatch_capacity_spare_units{{{SITE}, subsystem="power"}}',
+                              "{{group}}", instant=True)],
+                      width=6, needs="tier", steps=[("red", None), ("orange", 0), ("green", 1)],
+                      description="R: units beyond N (generators, UPS); Tier III needs 1"),
                 Panel("UPS status", "table",
                       [Target(f'tierwatch_component_status{{{ups}, component="ups"}} == 1',
-                              table=True)], width=12),
+                              table=True)], width=6),
             ]),
             ("Rack PDUs", [
                 Panel("Phase current", "timeseries",
@@ -454,13 +485,19 @@ def cooling() -> Dashboard:
                       [Target(f'tierwatch_tier{{{SITE}, subsystem="cooling"}}', "{{kind}}",
                               instant=True)],
                       width=8, mappings=TIER_MAPPINGS, needs="tier"),
+                Panel("Zones served", "state-timeline",
+                      [Target(f'tierwatch_load_served{{{SITE}, subsystem="cooling"}}',
+                              "{{load}}")],
+                      width=16, mappings=STATUS_MAPPINGS, needs="tier",
+                      description="A zone is served while its inlets stay within the "
+                                  "allowable band and enough units run"),
                 Panel("Cooling capacity groups", "table",
                       [Target(f'tierwatch_capacity_required_units{{{SITE}, '
                               f'subsystem="cooling"}}', table=True),
                        Target(f'tierwatch_capacity_spare_units{{{SITE}, subsystem="cooling"}}',
                               table=True)],
-                      width=16, needs="tier",
-                      description="Chillers and CRAH units per group: N required, R spare"),
+                      width=8, needs="tier",
+                      description="Cooling units per group: N required, R spare"),
             ]),
         ])
 
@@ -510,7 +547,25 @@ def network() -> Dashboard:
                               f"(if_admin_status{{{ifs}}} == 1)", table=True)],
                       width=24, expect=None),
             ]),
-            ("Dedicated network: district nodes and agency sites", [
+            ("Dedicated network: district nodes and agency sites (the topology)", [
+                Panel("Agency sites served", "state-timeline",
+                      [Target(f'tierwatch_load_served{{{SITE}, subsystem="network"}}',
+                              "{{load}}")],
+                      width=12, mappings=STATUS_MAPPINGS, needs="tier",
+                      description="A site is served while one path through the district "
+                                  "nodes is up (the live tier engine)"),
+                Panel("Independent paths per site", "bargauge",
+                      [Target(f'tierwatch_load_paths{{{SITE}, subsystem="network", '
+                              f'mode="all"}}', "{{load}}", instant=True)],
+                      width=6, min=0, needs="tier",
+                      steps=[("red", None), ("orange", 1), ("green", 2)]),
+                Panel("Network single points of failure", "table",
+                      [Target(f'tierwatch_spof{{{SITE}, subsystem="network", kind="live"}} '
+                              f"== 1", table=True)],
+                      width=6, needs="tier",
+                      description="A district node all of a site's paths go through"),
+            ]),
+            ("Dedicated network: probes", [
                 Panel("Reachable", "state-timeline",
                       [Target(f"tierwatch_device_up{{{SITE}}} "
                               f"and on (device) group by (device) (probe_success{{{probes}}})",

@@ -23,6 +23,7 @@ import yaml
 
 from tests.helpers.deploy import run_deploy_prometheus
 from tests.helpers.procs import ROOT, Prometheus, http_json, run_demo, wait_for
+from tests.helpers.simulator import run_tierwatch
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +128,23 @@ def test_provisioning_matches_the_compose_mounts() -> None:
 @dataclass
 class Stack:
     prom: Prometheus
-    demo_config: dict[str, Any]
+    probes: bool
+
+
+def probe_config(tmp: Path, demo_target: str) -> dict[str, Any]:
+    """A second tierwatch probing the dedicated network: the simulator answers SNMP only,
+    so the demo has no probes. A trunk and a site, probed over TCP; the demo's own HTTP
+    port stands in for the far end."""
+    check = [{"tcp": demo_target}]
+    return {
+        "site": {"name": "probes"},
+        "store": {"url": f"sqlite:///{tmp / 'probes.sqlite'}"},
+        "probes": {"interval": "1s", "timeout": "500ms", "icmp": "off",
+                   "links": [{"id": "trunk-ninhkieu", "name": "Trục Ninh Kiều",
+                              "checks": check}],
+                   "sites": [{"id": "site-ubnd-tp", "name": "UBND thành phố",
+                              "checks": check}]},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -135,18 +152,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("grafana")
     with run_demo(tmp, interval=2.0) as demo:
         target = demo.metrics_url.removeprefix("http://").removesuffix("/metrics")
-        with run_deploy_prometheus(tmp, [target]) as prom:
-            devices = sorted(demo.info["devices"])
+        with run_tierwatch(tmp, "probes", probe_config(tmp, target)) as prober, \
+                run_deploy_prometheus(tmp, [target, prober.target]) as prom:
+            devices = [*demo.info["devices"], "trunk-ninhkieu", "site-ubnd-tp"]
             wait_for(lambda: len(prom.query("tierwatch_device_up == 1")) == len(devices), 60,
-                     "every demo device up in Prometheus")
+                     "every demo device and probe target up in Prometheus")
             # rate() over $__rate_interval needs two scrapes of a polled counter
             wait_for(lambda: prom.query("rate(if_hc_in_octets_total[1m]) > 0"), 60,
                      "interface counters to have a rate")
             if tier_engine_is_live():
                 wait_for(lambda: prom.query("tierwatch_readiness_score"), 60,
                          "the tier engine's metrics")
-            config = yaml.safe_load(Path(demo.info["config"]).read_text(encoding="utf-8"))
-            yield Stack(prom, config)
+            yield Stack(prom, probes=True)
 
 
 def label_values(prom: Prometheus, query: str) -> list[str]:
@@ -176,8 +193,7 @@ def available(needs: str | None, stack: Stack) -> bool:
     if needs == "tier":
         return tier_engine_is_live()
     if needs == "probes":
-        probes = stack.demo_config.get("probes") or {}
-        return bool(probes.get("links") or probes.get("sites"))
+        return stack.probes
     return True
 
 

@@ -142,4 +142,14 @@ def test_tierwatch_run_writes_samples_statuses_and_counts_itself(tmp_path: Path)
                            and float(line.split()[-1]) > 0 for line in text.splitlines())
 
             wait_for(counted, 10, "tierwatch_export_points_total > 0 on /metrics")
+
+            # the demo's topology, scored live: tier snapshots go to the database too
+            def tier_written() -> list[dict[str, Any]]:
+                return vm.export('{__name__=~"tierwatch_tier_(design|live)", subsystem="power"}')
+
+            tiers = wait_for(tier_written, 30, "tier snapshots in VictoriaMetrics")
+            assert {s["metric"]["__name__"] for s in tiers} == {"tierwatch_tier_design",
+                                                               "tierwatch_tier_live"}
+            assert all(s["values"][-1] == 3 for s in tiers)  # the demo's power is Tier III
+            assert vm.export("tierwatch_readiness_score")
             assert "t0ken" not in tw.log.read_text()

@@ -51,6 +51,13 @@ def statuses(url: str) -> dict[tuple[str, str], tuple[str, str]]:
         store.close()
 
 
+def scrape(*instances: Instance) -> None:
+    """Read /metrics as Prometheus would: the availability figures the readiness score takes
+    are computed when /metrics is read (tierwatch.availability.AvailabilityCache)."""
+    for instance in instances:
+        instance.metrics()
+
+
 def tier_view(instance: Instance) -> dict[str, Any] | None:
     status, body = http_get(f"{instance.base_url}/api/v1/tier")
     if status != 200:
@@ -64,10 +71,12 @@ def tier_view(instance: Instance) -> dict[str, Any] | None:
 def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> None:
     with run_postgres() as pg, run_simulator(tmp_path) as sim:
         sqlite = f"sqlite:///{tmp_path / 'single.sqlite'}"
-        shared = sim.config(INTERVAL, pg)
+        # re-score and recompute availability often: the test waits for both
+        fast_tier = {"refresh": "2s", "availability_cache": "1s"}
+        shared = sim.config(INTERVAL, pg, tier=fast_tier)
         everything = {d["id"] for d in shared["devices"]}
         # three instances start together on an empty PostgreSQL: migrations take a lock
-        with run_tierwatch(tmp_path, "single", sim.config(INTERVAL, sqlite),
+        with run_tierwatch(tmp_path, "single", sim.config(INTERVAL, sqlite, tier=fast_tier),
                            wait=False) as single, \
                 run_tierwatch(tmp_path, "shard0", shared, "--shard", "0/2",
                               wait=False) as shard0, \
@@ -99,8 +108,20 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
                      "the tier instance to have every device's status")
 
             if tier_engine_is_live():
-                wait_for(lambda: (v := tier_view(tier)) is not None and v == tier_view(single),
-                         30, "the tier instance's snapshot to equal the single instance's")
+                def equal_views() -> bool:
+                    scrape(single, tier)
+                    mine, theirs = tier_view(tier), tier_view(single)
+                    if mine is not None and mine == theirs:
+                        return True
+                    seen.append(_diff(mine, theirs))
+                    return False
+
+                seen: list[str] = []
+                try:
+                    wait_for(equal_views, 60, "the tier instance's snapshot to equal the single "
+                                              "instance's", interval=1.0)
+                except AssertionError as exc:
+                    raise AssertionError(f"{exc}\nlast difference: {seen[-1:]}") from None
 
             # faults on devices of both shards
             owner_a = 0 if "ups-b" in part0 else 1
@@ -113,6 +134,7 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
             wait_for(same_statuses, 30, "the statuses to agree with the faults in")
             if tier_engine_is_live():
                 def faulted_and_equal() -> bool:
+                    scrape(single, tier)
                     mine, theirs = tier_view(tier), tier_view(single)
                     return (mine is not None and mine == theirs
                             and mine["statuses"].get("UPS-B") == "bypass")
@@ -121,3 +143,16 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
                                                 "the single instance does")
             else:
                 print("\nthe live Tier engine is not on main yet: snapshots not compared")
+
+
+def _diff(mine: Any, theirs: Any, path: str = "") -> str:
+    """Where two JSON values first differ (for a readable failure)."""
+    if isinstance(mine, dict) and isinstance(theirs, dict):
+        for key in sorted(set(mine) | set(theirs)):
+            if mine.get(key) != theirs.get(key):
+                return _diff(mine.get(key), theirs.get(key), f"{path}.{key}")
+    if isinstance(mine, list) and isinstance(theirs, list) and len(mine) == len(theirs):
+        for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+            if a != b:
+                return _diff(a, b, f"{path}[{i}]")
+    return f"{path or '(top)'}: tier instance {mine!r} != single instance {theirs!r}"

@@ -24,7 +24,14 @@ from tests.helpers.http_sink import run_sink
 from tier.graph import compile_topology
 from tier.score import score
 from tierwatch.config import ConfigError, load, parse
-from tierwatch.model import NodeStatus, PollResult, Sample, Status, StatusChange
+from tierwatch.model import (
+    ComponentStatus,
+    NodeStatus,
+    PollResult,
+    Sample,
+    Status,
+    StatusChange,
+)
 from tierwatch.state import State
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "topologies"
@@ -402,3 +409,28 @@ async def _sleep(seconds: float) -> None:
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+async def test_statuses_known_before_the_exporter_started_are_written(tmp_path: Path) -> None:
+    state = State(["ups-a", "ups-b"])
+    state.update(PollResult("ups-a", 5.0, components=[
+        ComponentStatus("ups", Status.DEGRADED, "on battery")]))
+
+    class Service:
+        def __init__(self) -> None:
+            self.state = state
+            self.exporter = MetricsExporter(state)
+            self.live = None
+
+    with run_sink() as sink:
+        ex = InfluxExporter(section(sink.url, tmp_path))
+        await ex.start(Service())  # type: ignore[arg-type]
+        try:
+            await ex.flush()
+        finally:
+            await ex.stop()
+    status_lines = sorted(line.split(" ")[0] for line in sink.accepted_lines()
+                          if line.startswith("tierwatch_component_status,"))
+    assert status_lines == [  # ups-b has not been polled: nothing to say about it yet
+        "tierwatch_component_status,component=device,device=ups-a,status=degraded",
+        "tierwatch_component_status,component=ups,device=ups-a,status=degraded"]
