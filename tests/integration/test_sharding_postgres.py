@@ -96,6 +96,9 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
             assert part0 and part1 and not part0 & part1
             assert part0 | part1 == everything
             assert "tierwatch_device_up" not in tier.metrics()  # the shards show devices
+            for shard in (shard0, shard1):  # one instance scores the whole picture
+                assert "\ntierwatch_tier{" not in shard.metrics()
+            assert "\ntierwatch_tier{" in single.metrics()
 
             def same_statuses() -> bool:
                 got, want = statuses(pg), statuses(sqlite)
