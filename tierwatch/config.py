@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from alerts.config import AlertsConfig
 from collector.agent_config import AgentsConfig, agent_secret_warnings, check_agents
 from collector.probe_config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
@@ -217,6 +218,7 @@ class Config(Strict):
     topology: TopologyConfig = TopologyConfig()
     tier: TierLiveConfig = TierLiveConfig()
     influx: InfluxConfig = InfluxConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -382,6 +384,9 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     for line in validate_topology(config.topology, set(config.device_ids())):
         key_path, _, message = line.partition(": ")
         problems.append((key_path, message))
+    from alerts.config import cross_check as alerts_cross_check
+
+    problems.extend(alerts_cross_check(config))
     return problems
 
 
@@ -407,6 +412,11 @@ def _literal_secret_warnings(config: Config) -> list[tuple[str, str]]:
             if not _ENV_REF.match(secret.get_secret_value()):
                 warnings.append((f"credentials.{name}.{key}",
                                  "secret written literally in the file; prefer ${ENV_VAR}"))
+    smtp = config.alerts.smtp
+    if smtp is not None and smtp.password is not None and not _ENV_REF.match(
+            smtp.password.get_secret_value()):
+        warnings.append(("alerts.smtp.password",
+                         "secret written literally in the file; prefer ${ENV_VAR}"))
     return warnings
 
 

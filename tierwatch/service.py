@@ -35,6 +35,8 @@ from tierwatch.storefeed import StoreFeed, StorePublisher
 
 if TYPE_CHECKING:
     from tierwatch.live import LiveTier
+    from alerts.component import AlertsComponent
+    from collector.snmp.traps import TrapsComponent
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ class Service:
         self.scheduler: AsyncIOScheduler | None = None
         self.store: Store | None = None  # opened by start(): a one-off poll needs none
         self.live: LiveTier | None = None  # the live Tier engine, when a topology is configured
+        self.alerts: AlertsComponent | None = None  # the built-in alert engine, once started
+        self.traps: TrapsComponent | None = None
         self.started_at: float | None = None
         self._semaphore = asyncio.Semaphore(config.snmp.concurrency)
         factory = engine_factory(config.snmp.engine)
@@ -224,6 +228,16 @@ class Service:
         for own in (self.agents, self.probes):
             if own is not None and own not in self.components:
                 self.components.insert(1, own)
+        if self.config.alerts.enabled:
+            from alerts.component import AlertsComponent
+
+            self.alerts = AlertsComponent(self.config.alerts)
+            self.components.insert(1, self.alerts)
+        if self.config.alerts.traps.enabled:
+            from collector.snmp.traps import TrapsComponent
+
+            self.traps = TrapsComponent(self.config)
+            self.components.insert(2 if self.alerts else 1, self.traps)
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         now = time.time()

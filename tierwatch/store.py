@@ -149,6 +149,100 @@ maintenance_windows = Table(
     Column("deleted_ts", Float),
 )
 
+# ---- alerting (migration 0004): alerts, their history, the delivery outbox, silences, traps
+
+# one row per alert incident: from pending (or firing) until resolved; a new row when the
+# same labels fire again later. `fingerprint` identifies the label set.
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(32), nullable=False),
+    Column("alertname", String(128), nullable=False),
+    Column("severity", String(16), nullable=False, default=""),
+    Column("labels", Text, nullable=False, default="{}"),  # JSON
+    Column("annotations", Text, nullable=False, default="{}"),  # JSON
+    Column("state", String(16), nullable=False),  # pending | firing | resolved
+    Column("value", Float),
+    Column("active_since", Float, nullable=False),  # when the condition first held
+    Column("fired_ts", Float),
+    Column("resolved_ts", Float),
+    Column("notified_ts", Float),  # last firing notification queued (None: never)
+    Column("escalated_ts", Float),
+    Column("muted", String(64)),  # why notifications are held: maintenance:<id> | inhibited
+    Column("acked_ts", Float),
+    Column("acked_by", String(128)),
+    Column("ack_comment", Text),
+    Column("ack_until", Float),  # an acknowledgement lapses (re-notifies) after this
+    Column("silence_id", String(64)),  # Alertmanager silence made for the acknowledgement
+    Index("ix_alerts_fingerprint", "fingerprint", "state"),
+    Index("ix_alerts_state", "state"),
+)
+
+# what happened to alerts, for people and for the report: pending, firing, resolved,
+# acknowledged, escalated, suppressed (by maintenance: a planned event), notified
+alert_events = Table(
+    "alert_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("alert_id", Integer),
+    Column("fingerprint", String(32), nullable=False, default=""),
+    Column("alertname", String(128), nullable=False, default=""),
+    Column("kind", String(16), nullable=False),
+    Column("actor", String(128), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("maintenance_id", Integer),
+    Index("ix_alert_events_ts", "ts"),
+    Index("ix_alert_events_alert", "alert_id"),
+)
+
+# notifications waiting to be delivered (and delivered ones, for a while). Queued in the
+# same transaction as the alert change that caused them; marked sent after the receiver
+# accepted them; `key` goes out as the Idempotency-Key so a receiver can drop a repeat.
+notification_outbox = Table(
+    "notification_outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("created_ts", Float, nullable=False),
+    Column("alert_id", Integer),
+    Column("channel", String(16), nullable=False),  # alertmanager | webhook | email
+    Column("receiver", String(64), nullable=False, default=""),
+    Column("kind", String(16), nullable=False),  # firing | resolved | repeat | escalation
+    Column("payload", Text, nullable=False),  # JSON, exactly what is sent
+    Column("state", String(16), nullable=False, default="pending"),  # pending | sent | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_ts", Float, nullable=False),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("sent_ts", Float),
+    Index("ix_outbox_due", "state", "next_ts"),
+)
+
+# Alertmanager silences made for maintenance windows: one per occurrence and matcher set
+maintenance_silences = Table(
+    "maintenance_silences", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("window_id", Integer, nullable=False),
+    Column("occurrence_start", Float, nullable=False),
+    Column("matchers", String(255), nullable=False),
+    Column("silence_id", String(64), nullable=False),
+    Column("created_ts", Float, nullable=False),
+    Column("expired_ts", Float),
+    Index("ix_maintenance_silences_key", "window_id", "occurrence_start", "matchers",
+          unique=True),
+)
+
+# traps received from known devices (rejected ones are only counted and logged)
+trap_events = Table(
+    "trap_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("device", String(128)),
+    Column("source", String(64), nullable=False),
+    Column("trap_oid", String(255), nullable=False),
+    Column("name", String(64), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_trap_events_ts", "ts"),
+)
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -174,6 +268,59 @@ def _outage(row: Any) -> Outage:
     return Outage(row.id, row.kind, row.subject, row.subsystem, row.start_ts, row.end_ts,
                   row.cause, bool(row.planned), json.loads(row.affected or "[]"),
                   row.maintenance_id)
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert incident as the store keeps it (what `tierwatch alerts list` shows)."""
+
+    id: int
+    fingerprint: str
+    alertname: str
+    severity: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    state: str  # pending | firing | resolved
+    value: float | None
+    active_since: float
+    fired: float | None
+    resolved: float | None
+    notified: float | None
+    escalated: float | None
+    muted: str | None
+    acked: float | None
+    acked_by: str | None
+    ack_comment: str | None
+    ack_until: float | None
+    silence_id: str | None
+
+    @property
+    def is_acked(self) -> bool:
+        return self.acked is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "fingerprint": self.fingerprint, "alertname": self.alertname,
+            "severity": self.severity, "labels": self.labels, "annotations": self.annotations,
+            "state": self.state, "value": self.value, "active_since": self.active_since,
+            "fired": self.fired, "resolved": self.resolved, "notified": self.notified,
+            "escalated": self.escalated, "muted": self.muted,
+            "ack": None if self.acked is None else {
+                "ts": self.acked, "by": self.acked_by, "comment": self.ack_comment,
+                "until": self.ack_until},
+        }
+
+
+def alert_record(row: Any) -> AlertRecord:
+    return AlertRecord(row.id, row.fingerprint, row.alertname, row.severity,
+                       json.loads(row.labels or "{}"), json.loads(row.annotations or "{}"),
+                       row.state, row.value, row.active_since, row.fired_ts, row.resolved_ts,
+                       row.notified_ts, row.escalated_ts, row.muted, row.acked_ts,
+                       row.acked_by, row.ack_comment, row.ack_until, row.silence_id)
+
+
+class NotFound(LookupError):
+    """No such alert or window (the message says which)."""
 
 
 MIGRATION_LOCK = 0x7469657277  # "tierw": the advisory lock migrations take on PostgreSQL
@@ -356,6 +503,16 @@ class Store:
         with self.engine.connect() as conn:
             return [_outage(r) for r in conn.execute(query)]
 
+    def mark_outage_planned(self, kind: str, subject: str, maintenance_id: int) -> bool:
+        """The open outage of `subject` happened inside maintenance window `maintenance_id`:
+        planned work (reported, and under Tier III still downtime)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(update(outages).where(
+                outages.c.kind == kind, outages.c.subject == subject,
+                outages.c.end_ts.is_(None)).values(planned=True,
+                                                    maintenance_id=maintenance_id))
+            return bool(result.rowcount)
+
     # ------------------------------------------------------------------ exposure
 
     def open_exposure(self, kind: str, subject: str, start: float,
@@ -524,6 +681,155 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(update(maintenance_windows).where(
                 maintenance_windows.c.id == window_id).values(silence_id=silence_id))
+
+    def maintenance_window(self, window_id: int) -> Any | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(maintenance_windows).where(
+                maintenance_windows.c.id == window_id)).first()
+
+    def maintenance_silences(self, window_id: int | None = None, active_only: bool = True
+                             ) -> list[Any]:
+        query = select(maintenance_silences).order_by(maintenance_silences.c.id)
+        if window_id is not None:
+            query = query.where(maintenance_silences.c.window_id == window_id)
+        if active_only:
+            query = query.where(maintenance_silences.c.expired_ts.is_(None))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def add_maintenance_silence(self, window_id: int, occurrence_start: float, matchers: str,
+                                silence_id: str, now: float) -> bool:
+        """Record a silence made for a window occurrence; False if one is already recorded
+        (another process made it first)."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(maintenance_silences).values(
+                    window_id=window_id, occurrence_start=occurrence_start,
+                    matchers=matchers[:255], silence_id=silence_id, created_ts=now))
+                # the window row names its latest silence (the table keeps them all)
+                conn.execute(update(maintenance_windows).where(
+                    maintenance_windows.c.id == window_id).values(silence_id=silence_id))
+            return True
+        except IntegrityError:
+            return False
+
+    def expire_maintenance_silence(self, row_id: int, now: float) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(maintenance_silences).where(
+                maintenance_silences.c.id == row_id).values(expired_ts=now))
+
+    # ------------------------------------------------------------------ alerts
+
+    def alerts(self, states: Iterable[str] | None = ("pending", "firing"),
+               since: float | None = None, limit: int | None = None) -> list[AlertRecord]:
+        """Alerts in these states (None: all), newest activity first; `since` keeps those
+        active at or after that time."""
+        query = select(alerts).order_by(alerts.c.active_since.desc(), alerts.c.id.desc())
+        if states is not None:
+            query = query.where(alerts.c.state.in_(list(states)))
+        if since is not None:
+            query = query.where(or_(alerts.c.resolved_ts.is_(None),
+                                    alerts.c.resolved_ts >= since))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [alert_record(r) for r in conn.execute(query)]
+
+    def alert(self, alert_id: int) -> AlertRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        return alert_record(row) if row is not None else None
+
+    def find_alert(self, ref: str) -> AlertRecord:
+        """An alert by id, or by fingerprint (or a unique prefix of one, newest incident)."""
+        ref = ref.strip()
+        if ref.isdigit():
+            found = self.alert(int(ref))
+            if found is None:
+                raise NotFound(f"no alert with id {ref}")
+            return found
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(select(alerts).where(
+                alerts.c.fingerprint.like(f"{ref}%")).order_by(alerts.c.id.desc())))
+        prints = {r.fingerprint for r in rows}
+        if not rows:
+            raise NotFound(f"no alert with fingerprint {ref!r}")
+        if len(prints) > 1:
+            raise NotFound(f"{ref!r} matches {len(prints)} alerts; give more of it")
+        return alert_record(rows[0])
+
+    def ack_alert(self, alert_id: int, by: str, comment: str, now: float,
+                  ack_for: float | None = None) -> AlertRecord:
+        """Acknowledge an active alert: who, when, why. It stops re-notifying and is not
+        escalated; after `ack_for` seconds (if given) the acknowledgement lapses."""
+        if not by.strip():
+            raise ValueError("an acknowledgement needs a name (who)")
+        with self.engine.begin() as conn:
+            row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+            if row is None:
+                raise NotFound(f"no alert with id {alert_id}")
+            if row.state == "resolved":
+                raise ValueError(f"alert {alert_id} ({row.alertname}) is already resolved")
+            until = now + ack_for if ack_for else None
+            conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
+                acked_ts=now, acked_by=by.strip(), ack_comment=comment, ack_until=until))
+            conn.execute(insert(alert_events).values(
+                ts=now, alert_id=alert_id, fingerprint=row.fingerprint,
+                alertname=row.alertname, kind="acked", actor=by.strip(), detail=comment))
+            fresh = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        return alert_record(fresh)
+
+    def alert_events(self, alert_id: int | None = None, since: float | None = None,
+                     until: float | None = None, kinds: Iterable[str] | None = None
+                     ) -> list[Any]:
+        query = select(alert_events).order_by(alert_events.c.ts, alert_events.c.id)
+        if alert_id is not None:
+            query = query.where(alert_events.c.alert_id == alert_id)
+        if since is not None:
+            query = query.where(alert_events.c.ts >= since)
+        if until is not None:
+            query = query.where(alert_events.c.ts < until)
+        if kinds is not None:
+            query = query.where(alert_events.c.kind.in_(list(kinds)))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def planned_events(self, since: float | None = None, until: float | None = None
+                       ) -> list[Any]:
+        """What happened inside maintenance windows: each alert a window held back, with
+        the window's title (the availability report lists these as planned work)."""
+        query = (select(alert_events, maintenance_windows.c.title)
+                 .join(maintenance_windows,
+                       maintenance_windows.c.id == alert_events.c.maintenance_id)
+                 .where(alert_events.c.kind == "suppressed")
+                 .order_by(alert_events.c.ts))
+        if since is not None:
+            query = query.where(alert_events.c.ts >= since)
+        if until is not None:
+            query = query.where(alert_events.c.ts < until)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    # ------------------------------------------------------------------ traps
+
+    def record_trap_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(trap_events), list(rows))
+
+    def trap_events(self, since: float | None = None, device: str | None = None,
+                    limit: int | None = None) -> list[Any]:
+        query = select(trap_events).order_by(trap_events.c.ts.desc(), trap_events.c.id.desc())
+        if since is not None:
+            query = query.where(trap_events.c.ts >= since)
+        if device is not None:
+            query = query.where(trap_events.c.device == device)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
 
     def purge_maintenance(self, window_id: int) -> None:
         """Remove a window for good (tests and admin clean-up only)."""

@@ -45,8 +45,12 @@ def demo(
 
 
 def effective_demo_config(addresses: dict[str, tuple[str, int]], run_dir: Path,
-                          interval: float | None) -> dict[str, Any]:
+                          interval: float | None,
+                          trap_listen: tuple[str, int] | None = None) -> dict[str, Any]:
     raw: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    if trap_listen is not None:
+        raw.setdefault("alerts", {}).setdefault("traps", {})["listen"] = (
+            f"{trap_listen[0]}:{trap_listen[1]}")
     for device in raw.get("devices", []):
         if device["id"] in addresses:
             host, port = addresses[device["id"]]
@@ -67,10 +71,12 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
     inventory = sim_agent.load_inventory()
     for spec in inventory:
         spec.port = wanted_ports.get(spec.id) or 0
-    simulator = sim_agent.Simulator(run_dir, inventory)
+    trap_listen = _free_udp_or_default(
+        ((base.get("alerts") or {}).get("traps") or {}).get("listen", "127.0.0.1:16162"))
+    simulator = sim_agent.Simulator(run_dir, inventory, trap_sink=trap_listen)
     sim_agent.write_faults(run_dir / "faults.json", {})  # a new demo starts healthy
     await simulator.start()
-    raw = effective_demo_config(simulator.addresses, run_dir, interval)
+    raw = effective_demo_config(simulator.addresses, run_dir, interval, trap_listen)
     # a concrete port in the written config, so `tierwatch score/whatif -c` it find the demo
     listen = _concrete(listen or raw.get("server", {}).get("listen", "127.0.0.1:9650"))
     raw.setdefault("server", {})["listen"] = listen
@@ -94,6 +100,7 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
             "config": str(config_path),
             "run_dir": str(run_dir),
             "devices": {k: f"{h}:{p}" for k, (h, p) in simulator.addresses.items()},
+            "traps": f"{trap_listen[0]}:{trap_listen[1]}",
             "pid": os.getpid(),
         }
         (run_dir / "demo.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
@@ -114,6 +121,19 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
         await run_forever(config, listen=listen, on_started=announce)
     finally:
         await simulator.stop()
+
+
+def _free_udp_or_default(listen: str) -> tuple[str, int]:
+    """The configured UDP address if it is free, else the same host on a free port."""
+    import socket
+
+    host, port = split_host_port(listen, default_port=162)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port or 0))
+        except OSError:
+            sock.bind((host, 0))
+        return host, int(sock.getsockname()[1])
 
 
 def _concrete(listen: str) -> str:
@@ -138,12 +158,18 @@ def _concrete(listen: str) -> str:
 
 @sim_app.command("serve")
 def sim_serve(run_dir: RunDirOpt = DEFAULT_RUN_DIR,
-              host: Annotated[str, typer.Option(help="loopback address to serve on")] = "127.0.0.1"
+              host: Annotated[str, typer.Option(help="loopback address to serve on")] = "127.0.0.1",
+              trap_sink: Annotated[str | None, typer.Option(
+                  help="HOST:PORT to send the devices' traps to when faults change")] = None,
               ) -> None:
     """Serve the simulated devices (free ports; sim.json in the run dir says which)."""
+    sink = None
+    if trap_sink:
+        sink_host, sink_port = split_host_port(trap_sink, default_port=162)
+        sink = (sink_host, int(sink_port or 162))
 
     async def serve() -> None:
-        simulator = sim_agent.Simulator(run_dir.resolve(), host=host)
+        simulator = sim_agent.Simulator(run_dir.resolve(), host=host, trap_sink=sink)
         await simulator.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
