@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,7 @@ from alerts.notify import (
     email_message,
     webhook_message,
 )
-from alerts.outbox import Outbox, OutboxRow, queue
+from alerts.outbox import Deliver, Outbox, OutboxRow, queue
 from alerts.rules import RuleSet, load_rule_files
 from tierwatch.model import DEVICE_COMPONENT, StatusChange
 from tierwatch.store import AlertRecord, Store, alert_events, alerts
@@ -106,13 +106,24 @@ class AlertsComponent:
     # ------------------------------------------------------------------ lifetime
 
     async def start(self, service: Service) -> None:
+        self.attach(service)
+        assert self.outbox is not None
+        self._tasks = [asyncio.create_task(self._evaluate_forever(), name="alerts-evaluate"),
+                       asyncio.create_task(self.outbox.run(), name="alerts-outbox")]
+        if self.am is not None:
+            self._tasks.append(asyncio.create_task(self._resend_forever(), name="alerts-resend"))
+
+    def attach(self, service: Service, deliver: Deliver | None = None,
+               clock: Callable[[], float] = time.time) -> None:
+        """Everything start() does but the background tasks (tests drive `cycle` and the
+        outbox themselves, with their own clock and delivery)."""
         self.service = service
         self.store = service.store
         self.tz = service.config.site.timezone
         if self.ruleset is None:
             self.ruleset = load_rule_files(self.config.rule_files,
                                            service.config.snmp.profile_dirs)
-        self._started = time.time()
+        self._started = clock()
         self.active = self._load_active()
         if self.config.alertmanager:
             self.am = AlertmanagerClient(self.config.alertmanager)
@@ -121,16 +132,13 @@ class AlertsComponent:
         if self.config.smtp is not None:
             self.email = EmailSender(self.config.smtp)
         assert self.store is not None
-        self.outbox = Outbox(self.store, self._deliver, self.config.delivery)
+        self.outbox = Outbox(self.store, deliver or self._deliver, self.config.delivery, clock)
         service.state.subscribe(self._on_changes)
         service.exporter.register(AlertsCollector(service, self))
+        service.alerts = self
         if not (self.am or self.config.receivers):
             log.warning("alerts: no Alertmanager and no receivers configured; alerts are "
                         "evaluated and kept (tierwatch alerts list) but sent nowhere")
-        self._tasks = [asyncio.create_task(self._evaluate_forever(), name="alerts-evaluate"),
-                       asyncio.create_task(self.outbox.run(), name="alerts-outbox")]
-        if self.am is not None:
-            self._tasks.append(asyncio.create_task(self._resend_forever(), name="alerts-resend"))
         log.info("alerts: %d built-in rules from %s, %d active alerts restored",
                  len(self.ruleset.rules), ", ".join(str(f) for f in self.ruleset.files),
                  len(self.active))

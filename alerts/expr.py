@@ -14,7 +14,8 @@ as data, so a built-in rule reads like its Prometheus twin:
     unless:   [EXPR, EXPR]       with  on: [labels]
               -> series of the first EXPR that the second does not match on those labels
     compare:  {left: SERIES, op: "<", right: SERIES, on: [labels]}
-              -> left series whose value compares true against their right partner
+              -> left series whose value compares true against their right partner,
+                 labelled by the `on` labels only (PromQL one-to-one matching)
 
 The live series are tierwatch's own exposition (device samples, tierwatch_* from the state
 and from other rooms' collectors), so both forms of a rule read the same names.
@@ -253,14 +254,15 @@ class Compare(Expr):
         for inst in self.left.eval(view):
             other = rights.get(_key(inst.labels, self.on))
             if other is not None and test(inst.value, other):
-                out.append(inst)
+                kept = {k: inst.labels[k] for k in self.on if inst.labels.get(k)}
+                out.append(Instance(kept, inst.value))
         return out
 
     def metrics(self) -> set[str]:
         return self.left.metrics() | self.right.metrics()
 
     def labels(self, known: Mapping[str, frozenset[str]]) -> set[str]:
-        return self.left.labels(known)
+        return set(self.on) & self.left.labels(known)
 
 
 def _series(d: SeriesDef) -> Series:
