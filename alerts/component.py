@@ -28,6 +28,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from alerts import admin
+from alerts.aio import wait_event
 from alerts.config import AlertsConfig
 from alerts.engine import (
     Alert,
@@ -183,11 +184,8 @@ class AlertsComponent:
 
     async def _evaluate_forever(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._trigger.wait(), self.config.evaluate_every)
+            if await wait_event(self._trigger, self.config.evaluate_every):
                 await asyncio.sleep(0.05)  # a burst of changes is one evaluation
-            except TimeoutError:
-                pass
             self._trigger.clear()
             now = time.time()
             if not self._is_warm(now):

@@ -16,7 +16,6 @@ overtakes the firing notice still waiting for its retry.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -29,6 +28,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from alerts.aio import wait_event
 from alerts.config import DeliveryConfig
 from alerts.notify import DeliveryError
 from tierwatch.store import Store, notification_outbox
@@ -98,8 +98,7 @@ class Outbox:
                 next_due = self.clock() + 5.0
             delay = 5.0 if next_due is None else max(0.05, min(5.0, next_due - self.clock()))
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), delay)
+            await wait_event(self.wake, delay)
 
     def _rows(self) -> list[OutboxRow]:
         with self.store.engine.connect() as conn:

@@ -8,7 +8,10 @@ several USM users, authPriv); this module adds what a monitor needs around it:
   event in the store, and confirmed by polling the device straight away;
 * every datagram ends up in exactly one `tierwatch_traps_total{result}`: accepted,
   unknown_trap (a known device, a trap no profile names), unknown_source, bad_community,
-  bad_credentials, malformed, rejected (not a notification), rate_limited, queue_full;
+  bad_credentials, malformed, rejected (not a notification: a request, a v3 discovery
+  probe), rate_limited, queue_full, and
+  kernel_dropped (the socket's buffer overflowed before tierwatch could read: Linux counts
+  those per socket, /proc/net/udp);
 * nothing a sender does can stop the receiver or grow its memory: datagrams are counted per
   source with a token bucket before they are even decoded, and decoded traps wait in a
   bounded queue.
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import socket
 import time
 from collections import OrderedDict, deque
@@ -48,7 +52,7 @@ SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
 SNMP_TRAP_ADDRESS = "1.3.6.1.6.3.18.1.3.0"  # the v1 agent-addr, after RFC 3584 conversion
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 RESULTS = ("accepted", "unknown_trap", "unknown_source", "bad_community", "bad_credentials",
-           "malformed", "rejected", "rate_limited", "queue_full")
+           "malformed", "rejected", "rate_limited", "queue_full", "kernel_dropped")
 
 _OID = r"^\d+(\.\d+)+$"
 
@@ -201,9 +205,11 @@ _REFUSALS: dict[str, tuple[tuple[str, str], ...]] = {
     "bad_credentials": (
         *(("__SNMP-USER-BASED-SM-MIB", n) for n in (
             "usmStatsUnknownUserNames", "usmStatsWrongDigests", "usmStatsDecryptionErrors",
-            "usmStatsUnknownEngineIDs", "usmStatsNotInTimeWindows",
-            "usmStatsUnsupportedSecLevels")),
+            "usmStatsNotInTimeWindows", "usmStatsUnsupportedSecLevels")),
         ("__SNMP-MPD-MIB", "snmpUnknownSecurityModels")),
+    # an SNMPv3 engine-id discovery probe (the first step of every v3 inform): answered with
+    # a report, and not a notification
+    "rejected": (("__SNMP-USER-BASED-SM-MIB", "usmStatsUnknownEngineIDs"),),
 }
 
 
@@ -246,6 +252,7 @@ class TrapReceiver:
         self._refusals: dict[str, list[Any]] = {}
         self._handed = False
         self._log_at: dict[str, float] = {}
+        self._inode: str | None = None
 
     def count(self, result: str) -> None:
         self.counts[result] = self.counts.get(result, 0) + 1
@@ -258,6 +265,7 @@ class TrapReceiver:
         sock.bind((host, port))  # EACCES on 162 without privilege: the caller reports it
         sock.setblocking(False)
         self.address = sock.getsockname()[:2]
+        self._inode = str(os.fstat(sock.fileno()).st_ino)
         engine_id = self.engine_id.lower().removeprefix("0x") if self.engine_id else None
         self._engine = pysnmp_engine.SnmpEngine(
             v2c.OctetString(hexValue=engine_id) if engine_id else None)
@@ -287,6 +295,22 @@ class TrapReceiver:
                 break
             await asyncio.sleep(0.01)
         return self.address
+
+    def kernel_drops(self) -> int:
+        """Datagrams the kernel dropped on this socket (buffer full), from /proc/net/udp."""
+        if self._inode is None:
+            return 0
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            try:
+                with open(table, encoding="ascii") as f:
+                    next(f, None)
+                    for line in f:
+                        fields = line.split()
+                        if len(fields) >= 13 and fields[9] == self._inode:
+                            return int(fields[12])
+            except (OSError, ValueError):
+                continue
+        return 0
 
     def _add_user(self, cred: Credentials, engine_ids: list[str]) -> None:
         from collector.snmp.pysnmp_engine import _AUTH, _PRIV
@@ -510,8 +534,11 @@ class TrapsComponent:
         while True:
             if not self.queue:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 0.5)
+                try:  # asyncio.timeout: wait_for may swallow a cancel on Python 3.11
+                    async with asyncio.timeout(0.5):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
             handled = 0
             while self.queue and handled < 200:
                 message = self.queue.popleft()
@@ -665,7 +692,9 @@ class TrapsComponent:
         total = CounterMetricFamily("tierwatch_traps",
                                     "SNMP traps and informs received, by result",
                                     labels=["result"])
-        counts = self.receiver.counts if self.receiver else {}
+        counts = dict(self.receiver.counts) if self.receiver else {}
+        if self.receiver is not None:
+            counts["kernel_dropped"] = self.receiver.kernel_drops()
         for result in RESULTS:
             total.add_metric([result], counts.get(result, 0))
         yield total
