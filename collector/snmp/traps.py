@@ -261,7 +261,9 @@ class TrapReceiver:
         host, port = self.listen
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        # about a thousand traps of burst (a site-wide power event) wait in the kernel; more
+        # would only delay the next good trap behind a flood (drops are counted per socket)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024 * 1024)
         sock.bind((host, port))  # EACCES on 162 without privilege: the caller reports it
         sock.setblocking(False)
         self.address = sock.getsockname()[:2]

@@ -62,7 +62,8 @@ def make_ca_and_cert(directory: Path) -> tuple[Path, Path, Path]:
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
     directory.mkdir(parents=True, exist_ok=True)
-    ca_file, cert_file, key_file = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    ca_file, cert_file = directory / "ca.pem", directory / "cert.pem"
+    key_file = directory / "key.pem"
     ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
@@ -81,7 +82,7 @@ class Mail:
 
     @property
     def message(self) -> EmailMessage:
-        return message_from_bytes(self.raw, policy=policy.default)  # type: ignore[return-value]
+        return message_from_bytes(self.raw, policy=policy.default)
 
     @property
     def subject(self) -> str:
@@ -123,7 +124,7 @@ class SmtpServer:
 
             def handle(self) -> None:
                 self.send("220 localhost test SMTP")
-                sender, recipients = "", []
+                sender, recipients = "", list[str]()
                 while True:
                     line = self.read()
                     if not line and self.rfile.closed:
@@ -169,9 +170,7 @@ class SmtpServer:
                             owner.messages.append(Mail(sender, recipients, b"".join(lines),
                                                        self.tls, self.user))
                         self.send("250 queued")
-                    elif verb == "RSET":
-                        self.send("250 ok")
-                    elif verb == "NOOP":
+                    elif verb == "RSET" or verb == "NOOP":
                         self.send("250 ok")
                     elif verb == "QUIT":
                         self.send("221 bye")
@@ -185,7 +184,11 @@ class SmtpServer:
                 parts = line.split()
                 mechanism = parts[1].upper() if len(parts) > 1 else ""
                 if mechanism == "PLAIN":
-                    blob = parts[2] if len(parts) > 2 else (self.send("334 ") or self.read())
+                    if len(parts) > 2:
+                        blob = parts[2]
+                    else:
+                        self.send("334 ")
+                        blob = self.read()
                     fields = base64.b64decode(blob).split(b"\0")
                     user, password = fields[1].decode(), fields[2].decode()
                 elif mechanism == "LOGIN":

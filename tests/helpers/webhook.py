@@ -55,7 +55,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if receiver.status >= 300:
@@ -121,8 +121,9 @@ class WebhookReceiver:
                 if all(alert.get("labels", {}).get(k) == v for k, v in labels.items()):
                     return alert
             time.sleep(0.1)
+        got = [(a["labels"].get("alertname"), a.get("status")) for a in self.alerts()]
         raise AssertionError(f"no {status} {alertname} {labels or ''} within {timeout}s; "
-                             f"got {[(a['labels'].get('alertname'), a.get('status')) for a in self.alerts()]}")
+                             f"got {got}")
 
 
 @contextlib.contextmanager

@@ -53,16 +53,31 @@ def test_prometheus_path_pages_ups_on_battery_and_its_end(tmp_path: Path) -> Non
             assert {a["labels"]["alertname"] for a in hook.alerts()} == {"UpsOnBattery"}
 
 
-def test_builtin_engine_through_alertmanager(tmp_path: Path) -> None:
+def test_builtin_engine_through_alertmanager_with_an_acknowledgement(tmp_path: Path) -> None:
     with webhook_receiver() as hook, run_alertmanager(tmp_path, hook.url) as am, \
             run_sim(tmp_path) as sim, \
-            run_tierwatch(tmp_path, site_config(sim, tmp_path, _alertmanager(am.url))):
+            run_tierwatch(tmp_path, site_config(sim, tmp_path, _alertmanager(am.url))) as tw:
         sim.fault("ups-a", "on-battery")
         alert = hook.wait_for_alert("UpsOnBattery", "firing", 30, device="ups-a")
         assert alert["annotations"]["runbook_vi"].startswith("Mất điện lưới đầu vào")
         assert [a["labels"]["alertname"] for a in am.alerts()] == ["UpsOnBattery"]
+
+        # acknowledged: Alertmanager stops re-notifying (a silence on exactly this alert)
+        acked = tw.cli("alerts", "ack", "1", "--by", "an.nguyen", "--comment",
+                       "đang kiểm tra máy phát")
+        assert "acknowledged by an.nguyen" in acked.stdout
+        (silence,) = wait_for(lambda: am.silences(state="active"), 20, "the ack's silence")
+        assert silence["createdBy"] == "an.nguyen"
+        assert {"name": "device", "value": "ups-a", "isRegex": False,
+                "isEqual": True} in silence["matchers"]
+        assert "đang kiểm tra máy phát" in str(silence["comment"])
+        assert "acked by an.nguyen" in tw.cli("alerts", "list").stdout
+
         sim.clear()
-        hook.wait_for_alert("UpsOnBattery", "resolved", 30, device="ups-a")
+        wait_for(lambda: tw.metric('tierwatch_alerts{alertname="UpsOnBattery"}') is None, 30,
+                 "the alert to resolve")
+        wait_for(lambda: am.silences(state="active") == [], 20,
+                 "the ack's silence to end with the alert")
 
 
 def test_builtin_engine_straight_to_webhook_and_email(tmp_path: Path) -> None:

@@ -147,7 +147,10 @@ def test_a_flood_of_10000_traps_is_counted_and_survived(tmp_path: Path) -> None:
         def counted() -> float:
             return sum(traps(tw, r) for r in RESULTS)
 
-        wait_for(lambda: counted() == sent, 30, f"all {sent} traps counted")
+        try:
+            wait_for(lambda: counted() == sent, 90, f"all {sent} traps counted")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {({r: traps(tw, r) for r in RESULTS})}") from None
         rss_after = _rss_kib(tw.proc.pid)
         counts = {r: int(traps(tw, r)) for r in RESULTS if traps(tw, r)}
         print(f"\ntrap flood: {sent} traps in {took:.2f}s ({sent / took:.0f}/s); {counts}; "

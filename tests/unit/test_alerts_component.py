@@ -11,8 +11,8 @@ from alerts import admin
 from alerts.component import AlertsComponent
 from alerts.notify import DeliveryError
 from alerts.outbox import OutboxRow
-from tierwatch.config import parse
 from collector.snmp.poller import PollResult
+from tierwatch.config import parse
 from tierwatch.model import ComponentStatus, Status, StatusChange
 from tierwatch.service import Service
 from tierwatch.store import Store
