@@ -44,7 +44,7 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_build_info", ["version"], "tierwatch"),
     # alerts/metrics.py
     _m("tierwatch_component_condition", ["device", "component", "condition"], "tierwatch"),
-    _m("tierwatch_device_info", ["device", "name", "subsystem"], "tierwatch"),
+    _m("tierwatch_device_info", ["device", "name", "kind", "subsystem"], "tierwatch"),
     _m("tierwatch_alerts", ["alertname", "severity", "state"], "tierwatch"),
     _m("tierwatch_notifications_total", ["channel", "result"], "tierwatch"),
     _m("tierwatch_notification_queue", ["state"], "tierwatch"),
@@ -66,11 +66,14 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_availability_ratio", ["scope", "window"], "room:tier", pending=True),
     _m("tierwatch_downtime_budget_remaining_seconds", ["scope", "window"], "room:tier",
        pending=True),
-    # host agents and probes (agents room): agency sites as network loads
-    _m("tierwatch_probe_up", ["target"], "room:agents", pending=True),
-    # device profiles (profiles room): environment sensors
-    _m("env_temperature_celsius", ["device", "sensor"], "room:profiles", pending=True),
-    _m("env_humidity_ratio", ["device", "sensor"], "room:profiles", pending=True),
+    # exporters/prometheus.py: the native SNMP engine's datagrams
+    _m("tierwatch_snmp_datagrams_sent_total", [], "tierwatch"),
+    _m("tierwatch_snmp_datagrams_received_total", [], "tierwatch"),
+    _m("tierwatch_snmp_datagrams_dropped_total", ["reason"], "tierwatch"),
+    # probes (tierwatch/probes.py): links and agency sites, per check
+    *(_m(n, ["device", "check", "method", "target"], "probes") for n in (
+        "probe_success", "probe_rtt_seconds", "probe_rtt_mean_seconds",
+        "probe_jitter_seconds", "probe_loss_ratio", "probe_window_attempts")),
 )
 
 
@@ -95,6 +98,22 @@ def profile_metrics(profile_dirs: Iterable[Path] = ()) -> dict[str, MetricInfo]:
     return found
 
 
+def agent_profile_metrics() -> dict[str, MetricInfo]:
+    """host_* series the shipped agent profiles keep (collector/agent_profiles)."""
+    import yaml
+
+    directory = Path(__file__).resolve().parents[1] / "collector" / "agent_profiles"
+    found: dict[str, MetricInfo] = {}
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key in ("metrics", "derived"):
+            for item in data.get(key) or []:
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    found.setdefault(item["name"], _m(item["name"], ["device"],
+                                                      f"agent-profile:{path.stem}"))
+    return found
+
+
 def known_metrics(profile_dirs: Iterable[Path] = (), include_pending: bool = True
                   ) -> dict[str, MetricInfo]:
     """Name -> MetricInfo for every metric a rule may name.
@@ -109,5 +128,7 @@ def known_metrics(profile_dirs: Iterable[Path] = (), include_pending: bool = Tru
             continue
         out[info.name] = info
     for name, info in profiles.items():
+        out.setdefault(name, info)
+    for name, info in agent_profile_metrics().items():
         out.setdefault(name, info)
     return out

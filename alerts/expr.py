@@ -4,10 +4,11 @@ A rule's `expr` is one of five nodes (YAML mappings), each a small piece of Prom
 as data, so a built-in rule reads like its Prometheus twin:
 
     series:   {name: M, matchers: ['l="v"', ...], op: "<", value: 18,
-               join: {name: INFO, on: [device], labels: [subsystem]}}
+               join: {name: INFO, matchers: [...], on: [device], labels: [subsystem]}}
               -> every series M matching the matchers (and the comparison, if given);
-                 `join` copies labels from the INFO series with the same `on` labels,
-                 dropping series with no partner (PromQL `* on(..) group_left(..) INFO`)
+                 `join` copies labels from the INFO series (those matching its matchers)
+                 with the same `on` labels, dropping series with no partner
+                 (PromQL `* on(..) group_left(..) INFO{...}`)
     and:      [EXPR, EXPR, ...]  with  on: [labels]
               -> series of the first EXPR that every other EXPR matches on those labels
     or:       [EXPR, EXPR, ...]  -> the union (a label set only once)
@@ -64,8 +65,15 @@ class _Strict(BaseModel):
 
 class JoinDef(_Strict):
     name: str = Field(pattern=_METRIC)
+    matchers: list[str] = Field(default_factory=list)  # which partner series may join
     on: list[str] = Field(min_length=1)
     labels: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _matchers_parse(self) -> JoinDef:
+        for text in self.matchers:
+            Matcher.parse(text)
+        return self
 
 
 class SeriesDef(_Strict):
@@ -135,6 +143,7 @@ class Series(Expr):
     op: str | None = None
     value: float | None = None
     join: JoinDef | None = None
+    join_matchers: tuple[Matcher, ...] = ()
 
     def eval(self, view: View) -> list[Instance]:
         test = OPS[self.op] if self.op else None
@@ -149,6 +158,8 @@ class Series(Expr):
             return out
         partners: dict[tuple[str, ...], Mapping[str, str]] = {}
         for sample in view.get(self.join.name, ()):
+            if self.join_matchers and not match_all(self.join_matchers, sample.labels):
+                continue
             partners.setdefault(_key(sample.labels, self.join.on), sample.labels)
         joined = []
         for inst in out:
@@ -266,7 +277,9 @@ class Compare(Expr):
 
 
 def _series(d: SeriesDef) -> Series:
-    return Series(d.name, tuple(Matcher.parse(m) for m in d.matchers), d.op, d.value, d.join)
+    join_matchers = tuple(Matcher.parse(m) for m in d.join.matchers) if d.join else ()
+    return Series(d.name, tuple(Matcher.parse(m) for m in d.matchers), d.op, d.value, d.join,
+                  join_matchers)
 
 
 def compile_expr(d: ExprDef) -> Expr:

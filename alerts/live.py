@@ -7,15 +7,17 @@ Two series exist for the rules' sake, and are exported for Prometheus as well:
 * `tierwatch_component_condition{device,component,condition}` 1 while a status rule's
   condition holds (on_battery, bypass, battery_low, overload, link_down ...), or a device
   is unreachable (component "device"). A trap sets it at once; the next poll confirms.
-* `tierwatch_device_info{device,name,subsystem,...}` 1 per device, with the device's
-  subsystem and its configured labels, for rules to join on (a DeviceUnreachable alert is
-  routed to the power team when the device is a UPS).
+* `tierwatch_device_info{device,name,kind,subsystem,...}` 1 per device (kind: snmp, agent,
+  link, site), with its subsystem and configured labels, for rules to join on (a
+  DeviceUnreachable alert is routed to the power team when the device is a UPS; an
+  unreachable site is an AgencySiteUnreachable).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -46,15 +48,44 @@ def infer_subsystem(profiles: Iterable[str]) -> str:
     return "other"
 
 
-def device_subsystems(service: Service) -> dict[str, str]:
+@dataclass(frozen=True)
+class DeviceIdentity:
+    id: str
+    name: str
+    kind: str  # snmp | agent | link | site
+    subsystem: str
+    labels: Mapping[str, str]
+
+
+# what each kind of device is part of, unless its labels or alerts.device_subsystems say
+_KIND_SUBSYSTEM = {"agent": "it", "link": "network", "site": "network"}
+
+
+def device_identities(service: Service) -> list[DeviceIdentity]:
+    """Every device the state tracks: SNMP devices, host agents, probed links and sites."""
     config = service.config
     explicit = config.alerts.device_subsystems
-    out = {}
     profiles = service.device_profiles()
+    out = []
+
+    def add(device_id: str, name: str | None, kind: str, labels: Mapping[str, str],
+            inferred: str) -> None:
+        subsystem = explicit.get(device_id) or labels.get("subsystem") or inferred
+        out.append(DeviceIdentity(device_id, name or device_id, kind, subsystem, labels))
+
     for device in config.devices:
-        out[device.id] = (explicit.get(device.id) or device.labels.get("subsystem")
-                          or infer_subsystem(profiles.get(device.id) or device.profile))
+        add(device.id, device.name, "snmp", device.labels,
+            infer_subsystem(profiles.get(device.id) or device.profile))
+    for host in config.agents.hosts:
+        add(host.id, host.name, "agent", host.labels, _KIND_SUBSYSTEM["agent"])
+    for section, _, target in config.probes.targets():
+        kind = "site" if section == "sites" else "link"
+        add(target.id, target.name, kind, target.labels, _KIND_SUBSYSTEM[kind])
     return out
+
+
+def device_subsystems(service: Service) -> dict[str, str]:
+    return {d.id: d.subsystem for d in device_identities(service)}
 
 
 def condition_samples(state: State) -> list[Sample]:
@@ -76,13 +107,9 @@ def condition_samples(state: State) -> list[Sample]:
 
 
 def device_info_samples(service: Service) -> list[Sample]:
-    subsystems = device_subsystems(service)
-    out = []
-    for device in service.config.devices:
-        labels = {**device.labels, "device": device.id, "name": device.name or device.id,
-                  "subsystem": subsystems[device.id]}
-        out.append(Sample("tierwatch_device_info", labels, 1.0))
-    return out
+    return [Sample("tierwatch_device_info", {**d.labels, "device": d.id, "name": d.name,
+                                             "kind": d.kind, "subsystem": d.subsystem}, 1.0)
+            for d in device_identities(service)]
 
 
 def _state_samples(service: Service, names: set[str]) -> dict[str, list[Sample]]:
@@ -165,11 +192,11 @@ class AlertsCollector(Collector):
                      condition_samples(self.service.state))
         yield _gauge("tierwatch_device_info",
                      "Device identity for rules to join on: name, subsystem, config labels",
-                     device_info_samples(self.service), info=True)
+                     device_info_samples(self.service))
         yield from self.component.metrics()
 
 
-def _gauge(name: str, help_text: str, samples: list[Sample], info: bool = False) -> Metric:
+def _gauge(name: str, help_text: str, samples: list[Sample]) -> Metric:
     family = GaugeMetricFamily(name, help_text)
     for s in samples:
         family.add_sample(name, dict(s.labels), s.value)

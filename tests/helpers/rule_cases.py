@@ -183,18 +183,24 @@ SHUT = 'device="core-1",if_index="26",if_name="Te1/1/2",if_alias="uplink: router
 CASES: list[Case] = [
     Case("DeviceUnreachable", "fires after a minute without answers, with its subsystem", {
         'tierwatch_device_up{device="ups-a"}': "1 1 0x10",
-        'tierwatch_device_info{device="ups-a",name="UPS-A",subsystem="power"}': "1x12",
+        'tierwatch_device_info{device="ups-a",name="UPS-A",kind="snmp",subsystem="power"}':
+            "1x12",
         'tierwatch_device_up{device="dist-q1"}': "1 1 0x10",
-        'tierwatch_device_info{device="dist-q1",name="DIST-Q1",subsystem="network",'
-        'district="ninh-kieu"}': "1x12",
+        'tierwatch_device_info{device="dist-q1",name="DIST-Q1",kind="snmp",'
+        'subsystem="network",district="ninh-kieu"}': "1x12",
         'tierwatch_device_up{device="core-1"}': "1x12",
-        'tierwatch_device_info{device="core-1",name="CORE-1",subsystem="network"}': "1x12",
+        'tierwatch_device_info{device="core-1",name="CORE-1",kind="snmp",'
+        'subsystem="network"}': "1x12",
     }, [("1m", []), ("1m30s", [{"device": "ups-a", "subsystem": "power"},
                                {"device": "dist-q1", "subsystem": "network",
                                 "district": "ninh-kieu"}])]),
-    Case("DeviceUnreachable", "does not fire for a blip shorter than a minute", {
+    Case("DeviceUnreachable", "does not fire for a short blip, nor for an agency site", {
         'tierwatch_device_up{device="ups-a"}': "1 0 0 0 1x8",
-        'tierwatch_device_info{device="ups-a",name="UPS-A",subsystem="power"}': "1x12",
+        'tierwatch_device_info{device="ups-a",name="UPS-A",kind="snmp",subsystem="power"}':
+            "1x12",
+        'tierwatch_device_up{device="site-w7"}': "0x12",
+        'tierwatch_device_info{device="site-w7",name="UBND Phường 7",kind="site",'
+        'subsystem="network"}': "1x12",
     }, [("1m", []), ("2m", [])]),
     *_condition_cases("UpsOnBattery", "on_battery", "ups", 0),
     *_condition_cases("UpsOnBypass", "bypass", "ups", 0),
@@ -202,6 +208,10 @@ CASES: list[Case] = [
     *_condition_cases("UpsBatteryLow", "battery_low", "ups", 0),
     *_condition_cases("PduPhaseNearOverload", "near_overload", "phase 1", 8),
     *_condition_cases("PduPhaseOverload", "overload", "phase 1", 0),
+    Case("PduPhaseOverload", "is about PDUs: an ATS's overload is not a phase's", {
+        _cond("ats-1", "ats", "overload"): "1x12",
+        _cond("pdu-r01-a", "load 2", "overload"): "1x12",
+    }, [("30s", [{"device": "pdu-r01-a", "component": "load 2", "condition": "overload"}])]),
     Case("UpsRuntimeLow", "fires when runtime stays under 10 minutes", {
         'ups_battery_runtime_seconds{device="ups-a"}': "1800 1200 540x10",
         'ups_battery_runtime_seconds{device="ups-b"}': "2340x12",
@@ -252,11 +262,21 @@ CASES: list[Case] = [
         f"if_admin_status{{{UPLINK}}}": "1x12",
     }, [("2m", [])]),
     Case("AgencySiteUnreachable", "fires after a minute unreachable", {
-        'tierwatch_probe_up{target="site-phong-an-khanh"}': "1 0x10",
-        'tierwatch_probe_up{target="site-ubnd-ninh-kieu"}': "1x11",
-    }, [("1m", []), ("1m15s", [{"target": "site-phong-an-khanh"}])]),
-    Case("AgencySiteUnreachable", "does not fire for a short loss", {
-        'tierwatch_probe_up{target="site-phong-an-khanh"}': "1 0 0 1x8",
+        'tierwatch_device_up{device="site-w7"}': "1 0x10",
+        'tierwatch_device_info{device="site-w7",name="UBND Phường 7",kind="site",'
+        'subsystem="network",district="q1"}': "1x11",
+        'tierwatch_device_up{device="site-an-khanh"}': "1x11",
+        'tierwatch_device_info{device="site-an-khanh",name="UBND An Khánh",kind="site",'
+        'subsystem="network"}': "1x11",
+    }, [("1m", []), ("1m15s", [{"device": "site-w7", "name": "UBND Phường 7",
+                                "district": "q1"}])]),
+    Case("AgencySiteUnreachable", "does not fire for a short loss, nor for other devices", {
+        'tierwatch_device_up{device="site-w7"}': "1 0 0 1x8",
+        'tierwatch_device_info{device="site-w7",name="UBND Phường 7",kind="site",'
+        'subsystem="network"}': "1x11",
+        'tierwatch_device_up{device="ups-a"}': "0x11",
+        'tierwatch_device_info{device="ups-a",name="UPS-A",kind="snmp",subsystem="power"}':
+            "1x11",
     }, [("1m30s", [])]),
     Case("CapacitySpareLost", "fires when a group is down to N", {
         'tierwatch_capacity_spare_units{subsystem="power",group="ups"}': "1 1 0x10",

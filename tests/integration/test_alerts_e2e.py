@@ -41,7 +41,8 @@ def test_prometheus_path_pages_ups_on_battery_and_its_end(tmp_path: Path) -> Non
         target = demo.metrics_url.removeprefix("http://").removesuffix("/metrics")
         with run_prometheus(tmp_path, [target], rule_files=[PROMETHEUS_RULES],
                             alertmanager=f"127.0.0.1:{am.port}") as prom:
-            wait_for(lambda: prom.value("count(tierwatch_device_up == 1)") == 4, 40,
+            devices = len(demo.info["devices"])
+            wait_for(lambda: prom.value("count(tierwatch_device_up == 1)") == devices, 60,
                      "Prometheus to see every device up")
             demo.sim("fault", "ups-a", "on-battery")
             alert = hook.wait_for_alert("UpsOnBattery", "firing", 30, device="ups-a")

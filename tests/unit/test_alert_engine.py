@@ -115,9 +115,9 @@ def test_a_switch_down_inhibits_its_ports_and_nothing_else() -> None:
 
 def test_a_failed_district_node_mutes_the_sites_behind_it() -> None:
     node = _alert("DeviceUnreachable", device="dist-q1", district="ninh-kieu")
-    behind = _alert("AgencySiteUnreachable", target="site-a", district="ninh-kieu")
-    elsewhere = _alert("AgencySiteUnreachable", target="site-b", district="cai-rang")
-    no_district = _alert("AgencySiteUnreachable", target="site-c")
+    behind = _alert("AgencySiteUnreachable", device="site-a", district="ninh-kieu")
+    elsewhere = _alert("AgencySiteUnreachable", device="site-b", district="cai-rang")
+    no_district = _alert("AgencySiteUnreachable", device="site-c")
     ups = _alert("DeviceUnreachable", device="ups-a")  # no district: inhibits no site
     muted = inhibited([node, behind, elsewhere, no_district, ups], RULES.inhibit)
     assert muted == {behind.fingerprint: node.fingerprint}
