@@ -354,3 +354,34 @@ async def test_the_metrics_count_alerts_and_deliveries(h: Harness) -> None:
     assert 'subsystem="power"' in text and "tierwatch_device_info{" in text
 
 
+
+
+class FakeTierCollector:
+    """What the tier room's collector will look like to alerting: tierwatch_tier series."""
+
+    def __init__(self) -> None:
+        self.live = 3.0
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        from prometheus_client.core import GaugeMetricFamily
+
+        tier = GaugeMetricFamily("tierwatch_tier", "tier", labels=["subsystem", "kind"])
+        tier.add_metric(["power", "design"], 3.0)
+        tier.add_metric(["power", "live"], self.live)
+        yield tier
+
+
+async def test_series_other_rooms_register_feed_the_builtin_rules(h: Harness) -> None:
+    tier = FakeTierCollector()
+    h.service.exporter.register(tier)
+    await h.tick()
+    assert h.store.alerts() == []
+    tier.live = 1.0  # UPS-B on bypass: the power subsystem is down to Tier I
+    await h.tick(10)
+    (pending,) = h.store.alerts()
+    assert pending.alertname == "LiveTierBelowDesign" and pending.state == "pending"
+    await h.tick(60)
+    (firing,) = h.store.alerts()
+    assert firing.state == "firing" and firing.labels["subsystem"] == "power"
+    assert firing.annotations["summary"] == "power is at Tier 1 now, below its design tier"
+    assert [r.kind for r in h.delivery.sent] == ["firing", "firing"]
