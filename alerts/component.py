@@ -3,7 +3,9 @@
 Every `evaluate_every` (and at once after a status change, so a trap pages within seconds)
 the component evaluates the built-in rules on the live series, applies inhibition and
 maintenance windows, and commits in ONE transaction: the alerts' new states, their history
-events, and the notifications they are owed (into the outbox). The outbox worker delivers
+events, and the notifications they are owed (into the outbox). An alert about a device that
+cannot be seen (unreachable, or not polled since a restart) is held, not resolved: losing
+sight of a UPS on battery is not the UPS coming back on mains (DeviceUnreachable says so). The outbox worker delivers
 them. Acknowledgements and windows are read from the store on each evaluation, so the CLI
 and the API act on a running tierwatch through the store alone.
 
@@ -201,7 +203,10 @@ class AlertsComponent:
         assert self.service is not None and self.store is not None and self.ruleset is not None
         started = time.perf_counter()
         view = build_view(self.service, self.ruleset.metrics())
-        result = evaluate(self.ruleset.rules, view, now, self.active)
+        blind = {d.id for d in self.service.state.devices.values()
+                 if d.reachable is False or d.last_success_ts is None}
+        result = evaluate(self.ruleset.rules, view, now, self.active,
+                          hold=lambda alert: alert.labels.get("device", "") in blind)
         self.windows = admin.windows(self.store)
         current = self._with_acks(result.active)
         muted = self._muting(current, now)

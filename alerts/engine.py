@@ -14,7 +14,7 @@ Nothing here reads a clock, a socket or the store: tests drive it with a fake `n
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -80,7 +80,11 @@ class Evaluation:
 
 
 def evaluate(rules: Sequence[Rule], view: View, now: float,
-             previous: Mapping[str, Alert]) -> Evaluation:
+             previous: Mapping[str, Alert],
+             hold: Callable[[Alert], bool] | None = None) -> Evaluation:
+    """`hold(alert)`: the alert's series are missing for want of sight, not because the
+    condition ended (its device is unreachable, or not polled yet since a restart): keep it
+    as it is rather than resolve it."""
     result = Evaluation()
     for rule in rules:
         for inst in rule.expr.eval(view):
@@ -109,6 +113,9 @@ def evaluate(rules: Sequence[Rule], view: View, now: float,
             result.active[fp] = alert
     for fp, prev in previous.items():
         if fp in result.active:
+            continue
+        if hold is not None and hold(prev):
+            result.active[fp] = prev
             continue
         if prev.state == AlertState.FIRING:
             gone = replace(prev, state=AlertState.RESOLVED, resolved_at=now)

@@ -314,3 +314,16 @@ def test_covering_picks_an_active_window_for_the_alert() -> None:
     assert covering([w], labels, _ts("2026-12-01 22:30"), TZ) is w
     assert covering([w], labels, _ts("2026-12-01 23:30"), TZ) is None
     assert covering([w], {"device": "ups-b"}, _ts("2026-12-01 22:30"), TZ) is None
+
+
+def test_held_alerts_neither_resolve_nor_lapse() -> None:
+    firing = evaluate([rule()], on_battery("ups-a"), 0.0, {}).active
+    pending = evaluate([rule(for_=60)], on_battery("ups-b"), 0.0, {}).active
+    both = {**firing, **pending}
+    blind = {"ups-a", "ups-b"}
+    ev = evaluate([rule(), rule(for_=60)], {}, 30.0, both,
+                  hold=lambda a: a.labels["device"] in blind)
+    assert ev.transitions == [] and ev.active == both
+    ev = evaluate([rule(), rule(for_=60)], {}, 40.0, both, hold=lambda a: False)
+    assert sorted((t.old, t.new) for t in ev.transitions) == sorted(
+        [(AlertState.FIRING, AlertState.RESOLVED), (AlertState.PENDING, AlertState.INACTIVE)])

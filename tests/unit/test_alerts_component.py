@@ -385,3 +385,40 @@ async def test_series_other_rooms_register_feed_the_builtin_rules(h: Harness) ->
     assert firing.state == "firing" and firing.labels["subsystem"] == "power"
     assert firing.annotations["summary"] == "power is at Tier 1 now, below its design tier"
     assert [r.kind for r in h.delivery.sent] == ["firing", "firing"]
+
+
+async def test_losing_sight_of_a_device_does_not_resolve_its_alerts(h: Harness) -> None:
+    from collector.snmp.poller import PollResult as Result
+
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    assert len(h.delivery.sent) == 2
+    for _ in range(3):  # the UPS's card stops answering (unreachable after 3 polls)
+        h.service.state.update(Result("ups-a", h.clock.now, error="timeout",
+                                      message="no answer"))
+        await h.tick(30)
+    (record,) = [r for r in h.store.alerts() if r.alertname == "UpsOnBattery"]
+    assert record.state == "firing"  # held: nobody saw it come back on mains
+    await h.tick(60)
+    names = {r.alertname: r.state for r in h.store.alerts()}
+    assert names == {"UpsOnBattery": "firing", "DeviceUnreachable": "firing"}
+    assert [r.kind for r in h.delivery.sent].count("resolved") == 0
+
+    h.ups("ups-a", Status.OK)  # it answers again, on mains: now it resolves
+    h.service.state.update(Result("ups-a", h.clock.now, components=[
+        ComponentStatus("ups", Status.OK, "ok")]))
+    await h.tick(5)
+    assert h.store.alerts() == []
+
+
+async def test_a_restart_holds_alerts_until_their_device_answers(h: Harness) -> None:
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    h.restart()
+    from collector.snmp.poller import PollResult as Result
+
+    h.service.state.devices["ups-a"].last_success_ts = None  # its first poll after the
+    h.service.state.update(Result("ups-a", h.clock.now, error="timeout"))  # restart fails
+    await h.tick(5)
+    (record,) = h.store.alerts()
+    assert record.state == "firing" and len(h.delivery.sent) == 2
