@@ -5,8 +5,8 @@ the component evaluates the built-in rules on the live series, applies inhibitio
 maintenance windows, and commits in ONE transaction: the alerts' new states, their history
 events, and the notifications they are owed (into the outbox). An alert about a device that
 cannot be seen (unreachable, or not polled since a restart) is held, not resolved: losing
-sight of a UPS on battery is not the UPS coming back on mains (DeviceUnreachable says so). The outbox worker delivers
-them. Acknowledgements and windows are read from the store on each evaluation, so the CLI
+sight of a UPS on battery is not the UPS coming back on mains (DeviceUnreachable says so).
+The outbox worker delivers the notifications. Acknowledgements and windows are read from the store on each evaluation, so the CLI
 and the API act on a running tierwatch through the store alone.
 
 With Alertmanager configured, notifications go there (firing alerts re-sent every
