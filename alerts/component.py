@@ -6,8 +6,9 @@ maintenance windows, and commits in ONE transaction: the alerts' new states, the
 events, and the notifications they are owed (into the outbox). An alert about a device that
 cannot be seen (unreachable, or not polled since a restart) is held, not resolved: losing
 sight of a UPS on battery is not the UPS coming back on mains (DeviceUnreachable says so).
-The outbox worker delivers the notifications. Acknowledgements and windows are read from the store on each evaluation, so the CLI
-and the API act on a running tierwatch through the store alone.
+The outbox worker delivers the notifications. Acknowledgements and windows are read from
+the store on each evaluation, so the CLI and the API act on a running tierwatch through the
+store alone.
 
 With Alertmanager configured, notifications go there (firing alerts re-sent every
 `resend_every`), an escalation is an `escalated="true"` copy, and acknowledgements and
