@@ -5,9 +5,8 @@ Three sources:
 * device metrics, from the profiles (shipped ones and the config's profile_dirs): each
   scalar, table column and info metric a profile defines;
 * tierwatch's own series (the state collector, the alerting and trap collectors);
-* series other rooms publish, documented here with the room that owns them. Those marked
-  `pending` are not on main yet: rules on them are written and unit-tested with synthetic
-  series (promtool), and start firing for real when the room lands.
+* series other rooms publish (the live tier, probes), listed here with where they come
+  from. An entry marked `pending` is documented but not exposed yet.
 """
 
 from __future__ import annotations
@@ -55,17 +54,21 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     # collector/snmp/traps.py
     _m("tierwatch_traps_total", ["result"], "tierwatch"),
     _m("tierwatch_trap_queue", [], "tierwatch"),
-    # the tier engine (tier/ room): live scoring of the topology
-    _m("tierwatch_tier", ["subsystem", "kind"], "room:tier", pending=True),
-    _m("tierwatch_readiness_score", [], "room:tier", pending=True),
-    _m("tierwatch_capacity_required_units", ["subsystem", "group"], "room:tier", pending=True),
-    _m("tierwatch_capacity_spare_units", ["subsystem", "group"], "room:tier", pending=True),
-    _m("tierwatch_load_paths", ["subsystem", "load", "mode"], "room:tier", pending=True),
-    _m("tierwatch_spof", ["subsystem", "node", "kind"], "room:tier", pending=True),
-    _m("tierwatch_maintainability_failures", ["subsystem"], "room:tier", pending=True),
-    _m("tierwatch_availability_ratio", ["scope", "window"], "room:tier", pending=True),
-    _m("tierwatch_downtime_budget_remaining_seconds", ["scope", "window"], "room:tier",
-       pending=True),
+    # the live tier (exporters/tier.py): scoring of the topology, availability
+    _m("tierwatch_tier", ["subsystem", "kind"], "tier"),
+    _m("tierwatch_readiness_score", [], "tier"),
+    _m("tierwatch_capacity_required_units", ["subsystem", "group"], "tier"),
+    _m("tierwatch_capacity_spare_units", ["subsystem", "group"], "tier"),
+    _m("tierwatch_load_paths", ["subsystem", "load", "mode"], "tier"),
+    _m("tierwatch_load_served", ["subsystem", "load"], "tier"),
+    _m("tierwatch_spof", ["subsystem", "node", "kind"], "tier"),
+    _m("tierwatch_maintainability_failures", ["subsystem"], "tier"),
+    _m("tierwatch_availability_ratio", ["scope", "window"], "tier"),
+    _m("tierwatch_downtime_budget_remaining_seconds", ["scope", "window"], "tier"),
+    _m("tierwatch_tier_rescores_total", [], "tier"),
+    _m("tierwatch_tier_score_duration_seconds", [], "tier"),
+    _m("tierwatch_tier_snapshot_timestamp_seconds", [], "tier"),
+    _m("tierwatch_tier_pending_nodes", [], "tier"),
     # exporters/prometheus.py: the native SNMP engine's datagrams
     _m("tierwatch_snmp_datagrams_sent_total", [], "tierwatch"),
     _m("tierwatch_snmp_datagrams_received_total", [], "tierwatch"),

@@ -111,6 +111,12 @@ class AlertsComponent:
 
     async def start(self, service: Service) -> None:
         self.attach(service)
+        live = getattr(service, "live", None)
+        if live is not None and getattr(live, "recorder", None) is not None:
+            from alerts.maintenance import planned_window
+
+            # load outages inside a window are planned by the same rules as alerts
+            live.recorder.planned = planned_window
         assert self.outbox is not None
         self._tasks = [asyncio.create_task(self._evaluate_forever(), name="alerts-evaluate"),
                        asyncio.create_task(self.outbox.run(), name="alerts-outbox")]

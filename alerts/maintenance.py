@@ -234,3 +234,22 @@ def parse_time(text: str, tz: str) -> float:
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
     return value.timestamp()
+
+
+def planned_window(store: Any, now: float, *, subsystem: str, nodes: set[str],
+                   devices: set[str], components: set[str], timezone: str) -> int | None:
+    """The id of a window on at `now` covering any of these topology nodes, devices,
+    "device/component"s or the subsystem: the live tier's recorder asks this when a load's
+    outage opens, to mark it planned (tierwatch/tierhistory.py, `TierRecorder.planned`)."""
+    candidates: list[dict[str, str]] = [{"subsystem": subsystem}]
+    candidates += [{"node": n, "subsystem": subsystem} for n in sorted(nodes)]
+    candidates += [{"device": d} for d in sorted(devices)]
+    for entry in sorted(components):
+        device, _, component = entry.partition("/")
+        candidates.append({"device": device, "component": component})
+    windows = [Window.from_row(r) for r in store.maintenance()]
+    for labels in candidates:
+        found = covering(windows, labels, now, timezone)
+        if found is not None:
+            return found.id
+    return None

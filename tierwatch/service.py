@@ -228,16 +228,17 @@ class Service:
         for own in (self.agents, self.probes):
             if own is not None and own not in self.components:
                 self.components.insert(1, own)
-        if self.config.alerts.enabled:
+        # alerting last: it reads what the others publish (the live tier's series)
+        if self.config.alerts.enabled and self.alerts is None:
             from alerts.component import AlertsComponent
 
             self.alerts = AlertsComponent(self.config.alerts)
-            self.components.insert(1, self.alerts)
-        if self.config.alerts.traps.enabled:
+            self.components.append(self.alerts)
+        if self.config.alerts.traps.enabled and self.traps is None:
             from collector.snmp.traps import TrapsComponent
 
             self.traps = TrapsComponent(self.config)
-            self.components.insert(2 if self.alerts else 1, self.traps)
+            self.components.append(self.traps)
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         now = time.time()
