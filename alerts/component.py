@@ -210,6 +210,11 @@ class AlertsComponent:
         assert self.service is not None and self.store is not None and self.ruleset is not None
         started = time.perf_counter()
         view = build_view(self.service, self.ruleset.metrics())
+        if getattr(self.service, "tier_only", False):
+            # the tier instance mirrors the shards' devices: their alerts are the shards'
+            # (each pages for the devices it polls); here only the site-wide ones
+            view = {name: [s for s in samples if "device" not in s.labels]
+                    for name, samples in view.items()}
         blind = {d.id for d in self.service.state.devices.values()
                  if d.reachable is False or d.last_success_ts is None}
         result = evaluate(self.ruleset.rules, view, now, self.active,

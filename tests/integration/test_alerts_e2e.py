@@ -194,3 +194,23 @@ def test_maintenance_window_silences_records_and_ends(tmp_path: Path) -> None:
                      "the window's silence to be expired")
         finally:
             store.close()
+
+
+def test_the_live_tier_drives_the_tier_alerts_in_the_demo(tmp_path: Path) -> None:
+    """UPS-B to bypass in the demo: its page at once, and the live tier's consequences
+    (power down to Tier I, the UPS group down to N) pending their minute."""
+    from tests.helpers.procs import http_get
+
+    with run_demo(tmp_path, interval=2.0) as demo:
+        def alerts(state: str) -> set[str]:
+            text = http_get(demo.metrics_url)[1].decode()
+            return {line.split('alertname="')[1].split('"')[0] for line in text.splitlines()
+                    if line.startswith("tierwatch_alerts{") and f'state="{state}"' in line
+                    and not line.endswith(" 0.0")}
+
+        wait_for(lambda: http_get(demo.base_url + "/readyz")[0] == 200, 60, "the demo ready")
+        assert alerts("firing") == set() and alerts("pending") == set()
+        demo.sim("fault", "ups-b", "on-bypass")
+        wait_for(lambda: "UpsOnBypass" in alerts("firing"), 30, "UpsOnBypass firing")
+        wait_for(lambda: {"LiveTierBelowDesign", "CapacitySpareLost"} <= alerts("pending"),
+                 30, "the tier alerts pending")
