@@ -34,9 +34,9 @@ from tierwatch.store import Store
 from tierwatch.storefeed import StoreFeed, StorePublisher
 
 if TYPE_CHECKING:
-    from tierwatch.live import LiveTier
     from alerts.component import AlertsComponent
     from collector.snmp.traps import TrapsComponent
+    from tierwatch.live import LiveTier
 
 log = logging.getLogger(__name__)
 
