@@ -17,6 +17,7 @@ from tierwatch.config import ConfigError, parse, split_host_port
 
 DEMO_CONFIG = sim_agent.SIM_DIR / "demo.yaml"
 DEFAULT_RUN_DIR = Path(".tierwatch-demo")
+DEMO_TRAPS = "127.0.0.1:16162"  # the demo's trap receiver (a free port if this one is taken)
 
 RunDirOpt = Annotated[Path, typer.Option("--run-dir", help="where the simulator keeps its state")]
 
@@ -49,8 +50,11 @@ def effective_demo_config(addresses: dict[str, tuple[str, int]], run_dir: Path,
                           trap_listen: tuple[str, int] | None = None) -> dict[str, Any]:
     raw: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     if trap_listen is not None:
-        raw.setdefault("alerts", {}).setdefault("traps", {})["listen"] = (
-            f"{trap_listen[0]}:{trap_listen[1]}")
+        # the demo's own trap receiver: its simulated devices send their traps there, so a
+        # fault pages at once (sim/traps.py). Other instances on this config listen nowhere.
+        raw.setdefault("alerts", {})["traps"] = {
+            "enabled": True, "listen": f"{trap_listen[0]}:{trap_listen[1]}",
+            "communities": ["sim"]}
     for device in raw.get("devices", []):
         if device["id"] in addresses:
             host, port = addresses[device["id"]]
@@ -71,8 +75,7 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
     inventory = sim_agent.load_inventory()
     for spec in inventory:
         spec.port = wanted_ports.get(spec.id) or 0
-    trap_listen = _free_udp_or_default(
-        ((base.get("alerts") or {}).get("traps") or {}).get("listen", "127.0.0.1:16162"))
+    trap_listen = _free_udp_or_default(DEMO_TRAPS)
     simulator = sim_agent.Simulator(run_dir, inventory, trap_sink=trap_listen)
     sim_agent.write_faults(run_dir / "faults.json", {})  # a new demo starts healthy
     await simulator.start()
