@@ -522,7 +522,7 @@ class AlertsComponent:
 
     # ------------------------------------------------------------------ for people and APIs
 
-    def list(self, include_resolved: bool = False) -> list[AlertRecord]:
+    def alerts_list(self, include_resolved: bool = False) -> list[AlertRecord]:
         assert self.store is not None
         return admin.list_alerts(self.store, include_resolved)
 
@@ -532,6 +532,24 @@ class AlertsComponent:
                                    time.time())
         self.trigger()
         return record
+
+    def book_maintenance(self, **booking: Any) -> admin.Booking:
+        """Book a window (admin.book_maintenance's keywords but store/config/now); applied at
+        once: suppression, planned events and Alertmanager silences."""
+        assert self.store is not None and self.service is not None
+        result = admin.book_maintenance(self.store, self.service.config, now=time.time(),
+                                        **booking)
+        self.trigger()
+        return result
+
+    def remove_maintenance(self, window_id: int) -> None:
+        assert self.store is not None
+        admin.remove_maintenance(self.store, window_id, time.time())
+        self.trigger()
+
+    def maintenance_windows(self, include_deleted: bool = False) -> list[Window]:
+        assert self.store is not None
+        return admin.windows(self.store, include_deleted)
 
     def metrics(self) -> Iterator[Metric]:
         counts: dict[tuple[str, str, str], int] = {}
