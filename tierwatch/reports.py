@@ -1,0 +1,454 @@
+"""Monthly reports: read the month from the store, render, write files, keep a register.
+
+`gather(store, config, month, now)` is the only part that reads the store: it returns the
+`ReportInputs` tier/report/data.py turns into figures (pure). `render` gives the bytes of
+one format and language; `write_reports` writes them to the reports directory and records
+each file in the `reports` table, which the API lists and serves. `ReportScheduler` is the
+service component that runs `write_reports` for the month before, on the 1st of each month
+at 06:00 site time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, func, insert, or_, select
+
+from tier.availability import TIER_III_TARGET
+from tier.report.data import (
+    OUT_OF_BAND,
+    ExposureRecord,
+    Gap,
+    MaintenanceRecord,
+    MonthlyReport,
+    OutageRecord,
+    ReportInputs,
+    Transition,
+    build_report,
+    month_period,
+    previous_month,
+)
+from tier.topology import node_bindings
+from tierwatch.config import Config
+from tierwatch.store import Store, heartbeats, outages, reports, transitions
+
+if TYPE_CHECKING:
+    from tierwatch.service import Service
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("json", "html", "pdf")
+MEDIA_TYPES = {"json": "application/json", "html": "text/html; charset=utf-8",
+               "pdf": "application/pdf"}
+# no heartbeat for this long and nobody is watching (heartbeats come every 15 s)
+MAX_SILENCE = 60.0
+ENVIRONMENT_PROFILES = frozenset({"geist-env"})
+_SUBJECTS_IN_QUERY = 900  # beyond this many subjects, read them all and filter here
+
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _gap_reason(text: str) -> str:
+    if text == "tierwatch was not running":
+        return "not_running"
+    if text.startswith("tierwatch starting"):
+        return "starting"
+    return text
+
+
+def _transition(row: Any) -> Transition:
+    return Transition(float(row.ts), row.kind, row.subject, row.new,
+                      frozenset(json.loads(row.conditions or "[]")))
+
+
+def _bound_subjects(config: Config) -> set[str]:
+    return {device if component is None else f"{device}/{component}"
+            for device, component in node_bindings(config.topology).values()}
+
+
+def environment_subjects(store: Store, config: Config) -> frozenset[str]:
+    """The inlet sensors: `sensor ...` components of the environment devices (configured, or
+    those with an environment profile, or any that ever reported a temperature band), and
+    any component that ever reported a temperature band."""
+    banded: set[str] = set()
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(transitions.c.subject).distinct().where(
+            transitions.c.kind == "component",
+            or_(*(transitions.c.conditions.like(f'%"{c}"%') for c in sorted(OUT_OF_BAND)))))
+        banded = {row.subject for row in rows}
+        if config.reports.environment_devices is not None:
+            devices = set(config.reports.environment_devices)
+        else:
+            devices = {d.id for d in config.devices if ENVIRONMENT_PROFILES & set(d.profile)}
+            devices |= {s.split("/", 1)[0] for s in banded}
+        sensors: set[str] = set()
+        if devices:
+            rows = conn.execute(select(transitions.c.subject).distinct().where(
+                transitions.c.kind == "component",
+                or_(*(transitions.c.subject.like(f"{d}/sensor%") for d in sorted(devices)))))
+            sensors = {row.subject for row in rows}
+    if config.reports.environment_devices is not None:
+        banded = {s for s in banded if s.split("/", 1)[0] in devices}
+    return frozenset(sensors | banded)
+
+
+def _transitions(store: Store, subjects: set[str], start: float, stop: float
+                 ) -> list[Transition]:
+    """Device and component transitions of `subjects`: the last at or before `start` of
+    each, and every one in (start, stop)."""
+    kinds = transitions.c.kind.in_(("device", "component"))
+    narrow = 0 < len(subjects) <= _SUBJECTS_IN_QUERY
+    latest = select(transitions.c.kind, transitions.c.subject,
+                    func.max(transitions.c.ts).label("ts")).where(
+        kinds, transitions.c.ts <= start)
+    inside = select(transitions).where(kinds, transitions.c.ts > start, transitions.c.ts < stop)
+    if narrow:
+        latest = latest.where(transitions.c.subject.in_(sorted(subjects)))
+        inside = inside.where(transitions.c.subject.in_(sorted(subjects)))
+    last = latest.group_by(transitions.c.kind, transitions.c.subject).subquery()
+    before = select(transitions).join(last, and_(
+        transitions.c.kind == last.c.kind, transitions.c.subject == last.c.subject,
+        transitions.c.ts == last.c.ts))
+    if not subjects:
+        return []
+    with store.engine.connect() as conn:
+        rows = [*conn.execute(before.order_by(transitions.c.ts, transitions.c.id)),
+                *conn.execute(inside.order_by(transitions.c.ts, transitions.c.id))]
+    return [_transition(r) for r in rows if narrow or r.subject in subjects]
+
+
+def _gaps(store: Store, start: float, stop: float) -> list[Gap]:
+    gaps = [Gap(g.start, g.end if g.end is not None else stop, _gap_reason(g.reason))
+            for g in _unmonitored_rows(store, start, stop)]
+    with store.engine.connect() as conn:
+        first_transition = conn.execute(select(func.min(transitions.c.ts))).scalar()
+        first_outage = conn.execute(select(func.min(outages.c.start_ts))).scalar()
+        beat = conn.execute(select(func.max(heartbeats.c.ts))).scalar()
+    known = [float(t) for t in (first_transition, first_outage) if t is not None]
+    first = min(known) if known else None
+    if first is None:
+        gaps.append(Gap(start, stop, "no_record"))
+    elif first > start:
+        gaps.append(Gap(start, min(first, stop), "no_record"))
+    if beat is not None and stop - float(beat) > MAX_SILENCE:
+        gaps.append(Gap(float(beat), stop, "silent"))
+    return gaps
+
+
+@dataclass(frozen=True)
+class _GapRow:
+    start: float
+    end: float | None
+    reason: str
+
+
+def _unmonitored_rows(store: Store, start: float, stop: float) -> list[_GapRow]:
+    from tierwatch.store import unmonitored
+
+    query = select(unmonitored).where(unmonitored.c.end_ts > start,
+                                      unmonitored.c.start_ts < stop).order_by(
+        unmonitored.c.start_ts)
+    with store.engine.connect() as conn:
+        return [_GapRow(r.start_ts, r.end_ts, r.reason or "") for r in conn.execute(query)]
+
+
+def _add_months(moment: datetime, months: int) -> datetime | None:
+    month0 = moment.month - 1 + months
+    year, month = moment.year + month0 // 12, month0 % 12 + 1
+    if moment.day > calendar.monthrange(year, month)[1]:
+        return None  # a monthly window on the 31st skips the shorter months, as cron does
+    return moment.replace(year=year, month=month)
+
+
+def occurrences(row: Any, since: float, until: float, timezone: str
+                ) -> list[tuple[float, float]]:
+    """(start, end) of each occurrence of a maintenance window overlapping [since, until):
+    a recurring window repeats from its first start, the same length, in site time."""
+    start, end = float(row.start_ts), float(row.end_ts)
+    length = end - start
+    recurrence = row.recurrence or "none"
+    if recurrence == "none":
+        return [(start, end)] if start < until and end > since else []
+    zone = ZoneInfo(timezone)
+    first = datetime.fromtimestamp(start, zone).replace(tzinfo=None)
+    last = float(row.until_ts) if row.until_ts is not None else float("inf")
+    step_days = {"daily": 1, "weekly": 7}.get(recurrence)
+    approx = {"daily": 86400.0, "weekly": 7 * 86400.0, "monthly": 28 * 86400.0}.get(
+        recurrence, 86400.0)
+    k = max(0, int((since - length - start) // approx) - 2)
+    out = []
+    for _ in range(10_000):  # a daily window within one month: 31; always bounded
+        if step_days is not None:
+            local: datetime | None = first + timedelta(days=step_days * k)
+        else:
+            local = _add_months(first, k)
+        k += 1
+        if local is None:
+            continue
+        ts = local.replace(tzinfo=zone).timestamp()
+        if ts >= until or ts > last:
+            break
+        if ts + length > since:
+            out.append((ts, ts + length))
+    return out
+
+
+def _maintenance(store: Store, start: float, stop: float, timezone: str
+                 ) -> list[MaintenanceRecord]:
+    """Occurrences within the month of windows not cancelled before they began (a window
+    removed while on counts up to its removal)."""
+    out = []
+    for row in store.maintenance(include_deleted=True):
+        for lo, hi in occurrences(row, start, stop, timezone):
+            if row.deleted_ts is not None:
+                if row.deleted_ts <= lo:
+                    continue
+                hi = min(hi, float(row.deleted_ts))
+            try:
+                scope = json.loads(row.scope or "{}")
+            except ValueError:
+                scope = {}
+            out.append(MaintenanceRecord(int(row.id), row.title, lo, hi, scope,
+                                         row.created_by or "", row.comment or "",
+                                         row.recurrence or "none"))
+    return out
+
+
+def target_of(config: Config) -> float:
+    tier = getattr(config, "tier", None)  # the live Tier engine's section, where it exists
+    return float(getattr(tier, "target", TIER_III_TARGET))
+
+
+def gather(store: Store, config: Config, month: str, now: float) -> ReportInputs:
+    """Everything the month's report needs from the store. Raises ValueError for a
+    malformed month."""
+    tz = config.site.timezone
+    start, end = month_period(month, tz)
+    stop = max(start, min(end, now))
+    env = environment_subjects(store, config)
+    subjects = _bound_subjects(config) | set(env)
+    found = store.outages(since=start, until=stop)
+    exposure_rows = store.exposures(since=start, until=stop)
+    return ReportInputs(
+        site=config.site.name,
+        timezone=tz,
+        month=month,
+        now=now,
+        topology=config.topology,
+        transitions=tuple(_transitions(store, subjects, start, stop)),
+        outages=tuple(OutageRecord(o.kind, o.subject, o.subsystem, o.start, o.end, o.cause,
+                                   o.planned, tuple(o.affected), o.maintenance_id, o.id)
+                      for o in found),
+        exposures=tuple(ExposureRecord(r.kind, r.subject, r.subsystem, r.start_ts, r.end_ts,
+                                       r.detail or "") for r in exposure_rows),
+        unmonitored=tuple(_gaps(store, start, stop)),
+        maintenance=tuple(_maintenance(store, start, stop, tz)),
+        environment=env,
+        target=target_of(config),
+    )
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render(report: MonthlyReport, fmt: str, lang: str) -> bytes:
+    """One report as bytes. Raises PdfUnavailable without WeasyPrint, ValueError for an
+    unknown format."""
+    if fmt == "json":
+        return (json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n").encode()
+    from tier.report.html import render_html
+
+    html = render_html(report, lang)
+    if fmt == "html":
+        return html.encode("utf-8")
+    if fmt == "pdf":
+        from tier.report.pdf import render_pdf
+
+        return render_pdf(html)
+    raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
+
+
+def make_report(store: Store, config: Config, month: str, now: float,
+                progress: Progress | None = None) -> MonthlyReport:
+    if progress is not None:
+        progress("read", 0, 1)
+    inputs = gather(store, config, month, now)
+    if progress is not None:
+        progress("read", 1, 1)
+    return build_report(inputs, None if progress is None
+                        else (lambda done, total: progress("score", done, total)))
+
+
+# --------------------------------------------------------------------------- files
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    id: int
+    month: str
+    lang: str
+    format: str
+    path: Path
+    size: int
+    sha256: str
+    created: float
+    trigger: str
+    complete: bool
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "month": self.month, "lang": self.lang, "format": self.format,
+                "filename": self.filename, "size": self.size, "sha256": self.sha256,
+                "created": self.created, "trigger": self.trigger, "complete": self.complete}
+
+
+def _file(row: Any) -> ReportFile:
+    return ReportFile(row.id, row.month, row.lang, row.format, Path(row.path), row.size,
+                      row.sha256, row.created_ts, row.trigger, bool(row.complete))
+
+
+def reports_dir(config: Config) -> Path:
+    return config.reports.directory(config.source)
+
+
+def file_name(site_month: str, lang: str, fmt: str) -> str:
+    return f"tierwatch-report-{site_month}-{lang}.{fmt}"
+
+
+def write_reports(store: Store, config: Config, month: str, now: float, *,
+                  languages: Sequence[str] | None = None, formats: Sequence[str] | None = None,
+                  trigger: str = "schedule", progress: Progress | None = None
+                  ) -> list[ReportFile]:
+    """Make the month's report in each language and format, write each file (replacing an
+    older one of the same month, language and format) and record it. A format that cannot
+    be made (PDF without WeasyPrint) is logged and skipped; the others are written."""
+    report = make_report(store, config, month, now, progress)
+    directory = reports_dir(config)
+    directory.mkdir(parents=True, exist_ok=True)
+    langs = list(languages or config.reports.languages)
+    fmts = list(formats or config.reports.formats)
+    written: list[ReportFile] = []
+    jobs = [(lang, fmt) for lang in langs for fmt in fmts]
+    for i, (lang, fmt) in enumerate(jobs):
+        if progress is not None:
+            progress("render", i, len(jobs))
+        try:
+            body = render(report, fmt, lang)
+        except Exception:
+            log.exception("report %s (%s, %s) could not be rendered", month, lang, fmt)
+            continue
+        path = directory / file_name(month, lang, fmt)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(body)
+        tmp.replace(path)  # readers never see half a file
+        written.append(record(store, month, lang, fmt, path, body, now, trigger,
+                              report.complete))
+    if progress is not None:
+        progress("render", len(jobs), len(jobs))
+    return written
+
+
+def record(store: Store, month: str, lang: str, fmt: str, path: Path, body: bytes,
+           now: float, trigger: str, complete: bool) -> ReportFile:
+    with store.engine.begin() as conn:
+        conn.execute(delete(reports).where(reports.c.month == month, reports.c.lang == lang,
+                                           reports.c.format == fmt))
+        result = conn.execute(insert(reports).values(
+            month=month, lang=lang, format=fmt, path=str(path.resolve()), size=len(body),
+            sha256=hashlib.sha256(body).hexdigest(), created_ts=now, trigger=trigger,
+            complete=complete))
+        row_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    found = get_report(store, row_id)
+    assert found is not None
+    return found
+
+
+def list_reports(store: Store, month: str | None = None, limit: int = 50, offset: int = 0
+                 ) -> tuple[int, list[ReportFile]]:
+    """(how many there are, one page of them), newest month first."""
+    query = select(reports)
+    count = select(func.count()).select_from(reports)
+    if month:
+        query = query.where(reports.c.month == month)
+        count = count.where(reports.c.month == month)
+    query = query.order_by(reports.c.month.desc(), reports.c.lang, reports.c.format,
+                           reports.c.id).limit(limit).offset(offset)
+    with store.engine.connect() as conn:
+        total = int(conn.execute(count).scalar() or 0)
+        return total, [_file(r) for r in conn.execute(query)]
+
+
+def get_report(store: Store, report_id: int) -> ReportFile | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(reports).where(reports.c.id == report_id)).first()
+    return None if row is None else _file(row)
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+class ReportScheduler:
+    """Service component: the month before, on the 1st at 06:00 site time, every language
+    and format configured."""
+
+    JOB_ID = "monthly-report"
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.service: Service | None = None
+        self.runs = 0
+        self.errors = 0
+        self.last: list[ReportFile] = []
+
+    async def start(self, service: Service) -> None:
+        from apscheduler.triggers.cron import CronTrigger
+
+        self.service = service
+        assert service.scheduler is not None
+        trigger = CronTrigger(day=1, hour=6, minute=0, timezone=service.config.site.timezone)
+        service.scheduler.add_job(self.run, trigger, id=self.JOB_ID, name="monthly report",
+                                  max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
+
+    async def stop(self) -> None:
+        service = self.service
+        if service is not None and service.scheduler is not None:
+            job = service.scheduler.get_job(self.JOB_ID)
+            if job is not None:
+                job.remove()
+
+    async def run(self) -> list[ReportFile]:
+        service = self.service
+        assert service is not None and service.store is not None
+        now = self.clock()
+        month = previous_month(now, service.config.site.timezone)
+        try:
+            self.last = await asyncio.to_thread(write_reports, service.store, service.config,
+                                                month, now, trigger="schedule")
+        except Exception:
+            self.errors += 1
+            log.exception("the monthly report for %s failed", month)
+            return []
+        self.runs += 1
+        log.info("monthly report %s: %s", month, ", ".join(f.filename for f in self.last))
+        return self.last
+
+
+def months_with_files(files: Iterable[ReportFile]) -> list[str]:
+    return sorted({f.month for f in files}, reverse=True)
