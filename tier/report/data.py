@@ -706,11 +706,11 @@ def recommend(report: MonthlyReport, design: TierSnapshot, compiled: CompiledTop
         recs.append(Recommendation("planned_outage", "high",
                                    {"loads": sorted(set(planned))}))
     for figure in report.subsystems:
-        for group in figure.groups:
-            if group.design_spare >= 1 and group.without_spare > 0:
+        for kept in figure.groups:
+            if kept.design_spare >= 1 and kept.without_spare > 0:
                 recs.append(Recommendation("no_spare_live", "medium", {
-                    "subsystem": figure.name, "group": group.id,
-                    "duration_s": group.without_spare}))
+                    "subsystem": figure.name, "group": kept.id,
+                    "duration_s": kept.without_spare}))
     bypass = [e for e in report.exposure if e.kind == "bypass"]
     if bypass:
         recs.append(Recommendation("bypass", "medium", {
