@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -174,18 +174,18 @@ def _add_months(moment: datetime, months: int) -> datetime | None:
     return moment.replace(year=year, month=month)
 
 
-def occurrences(row: Any, since: float, until: float, timezone: str
-                ) -> list[tuple[float, float]]:
+def occurrences(start: float, end: float, recurrence: str, last_start: float | None,
+                since: float, until: float, timezone: str) -> list[tuple[float, float]]:
     """(start, end) of each occurrence of a maintenance window overlapping [since, until):
-    a recurring window repeats from its first start, the same length, in site time."""
-    start, end = float(row.start_ts), float(row.end_ts)
+    a recurring window repeats from its first start, the same length, in site time, and
+    starts no later than `last_start` (the window's `until`)."""
     length = end - start
-    recurrence = row.recurrence or "none"
+    recurrence = recurrence or "none"
     if recurrence == "none":
         return [(start, end)] if start < until and end > since else []
     zone = ZoneInfo(timezone)
     first = datetime.fromtimestamp(start, zone).replace(tzinfo=None)
-    last = float(row.until_ts) if row.until_ts is not None else float("inf")
+    last = float(last_start) if last_start is not None else float("inf")
     step_days = {"daily": 1, "weekly": 7}.get(recurrence)
     approx = {"daily": 86400.0, "weekly": 7 * 86400.0, "monthly": 28 * 86400.0}.get(
         recurrence, 86400.0)
@@ -213,7 +213,8 @@ def _maintenance(store: Store, start: float, stop: float, timezone: str
     removed while on counts up to its removal)."""
     out = []
     for row in store.maintenance(include_deleted=True):
-        for lo, hi in occurrences(row, start, stop, timezone):
+        for lo, hi in occurrences(float(row.start_ts), float(row.end_ts), row.recurrence,
+                                  row.until_ts, start, stop, timezone):
             if row.deleted_ts is not None:
                 if row.deleted_ts <= lo:
                     continue
@@ -332,27 +333,43 @@ def file_name(site_month: str, lang: str, fmt: str) -> str:
     return f"tierwatch-report-{site_month}-{lang}.{fmt}"
 
 
+@dataclass(frozen=True)
+class Failure:
+    lang: str
+    format: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Written:
+    files: list[ReportFile]
+    failures: list[Failure]
+    report: MonthlyReport
+
+
 def write_reports(store: Store, config: Config, month: str, now: float, *,
                   languages: Sequence[str] | None = None, formats: Sequence[str] | None = None,
-                  trigger: str = "schedule", progress: Progress | None = None
-                  ) -> list[ReportFile]:
+                  trigger: str = "schedule", progress: Progress | None = None) -> Written:
     """Make the month's report in each language and format, write each file (replacing an
     older one of the same month, language and format) and record it. A format that cannot
-    be made (PDF without WeasyPrint) is logged and skipped; the others are written."""
+    be made (PDF without WeasyPrint) is logged and listed in `failures`; the others are
+    written. Raises ValueError for a malformed month or one not begun."""
     report = make_report(store, config, month, now, progress)
     directory = reports_dir(config)
     directory.mkdir(parents=True, exist_ok=True)
     langs = list(languages or config.reports.languages)
     fmts = list(formats or config.reports.formats)
     written: list[ReportFile] = []
+    failures: list[Failure] = []
     jobs = [(lang, fmt) for lang in langs for fmt in fmts]
     for i, (lang, fmt) in enumerate(jobs):
         if progress is not None:
             progress("render", i, len(jobs))
         try:
             body = render(report, fmt, lang)
-        except Exception:
+        except Exception as exc:
             log.exception("report %s (%s, %s) could not be rendered", month, lang, fmt)
+            failures.append(Failure(lang, fmt, str(exc) or type(exc).__name__))
             continue
         path = directory / file_name(month, lang, fmt)
         tmp = path.with_suffix(path.suffix + ".tmp")
@@ -362,7 +379,7 @@ def write_reports(store: Store, config: Config, month: str, now: float, *,
                               report.complete))
     if progress is not None:
         progress("render", len(jobs), len(jobs))
-    return written
+    return Written(written, failures, report)
 
 
 def record(store: Store, month: str, lang: str, fmt: str, path: Path, body: bytes,
@@ -439,8 +456,9 @@ class ReportScheduler:
         now = self.clock()
         month = previous_month(now, service.config.site.timezone)
         try:
-            self.last = await asyncio.to_thread(write_reports, service.store, service.config,
-                                                month, now, trigger="schedule")
+            done = await asyncio.to_thread(write_reports, service.store, service.config,
+                                           month, now, trigger="schedule")
+            self.last = done.files
         except Exception:
             self.errors += 1
             log.exception("the monthly report for %s failed", month)
@@ -448,7 +466,3 @@ class ReportScheduler:
         self.runs += 1
         log.info("monthly report %s: %s", month, ", ".join(f.filename for f in self.last))
         return self.last
-
-
-def months_with_files(files: Iterable[ReportFile]) -> list[str]:
-    return sorted({f.month for f in files}, reverse=True)
