@@ -239,6 +239,10 @@ class Service:
 
             self.traps = TrapsComponent(self.config)
             self.components.append(self.traps)
+        if self.config.reports.schedule:
+            from tierwatch.reports import ReportScheduler
+
+            self.components.append(ReportScheduler())
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         now = time.time()
