@@ -9,6 +9,7 @@ may give.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -43,6 +44,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
+    400: _doc("the body cannot be parsed"),
     413: _doc("request body too large"),
 }
 
@@ -53,15 +55,39 @@ def error(status: int, message: str, headers: dict[str, str] | None = None,
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI schema lists for the path template `path` matches."""
+    table = app.state.__dict__.get("_allowed")
+    if table is None:
+        table = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+            methods = sorted(m.upper() for m in operations if m in _METHODS)
+            table.append((re.compile(f"^{pattern}$"), methods))
+        app.state._allowed = table
+    for regex, methods in table:
+        if regex.match(path):
+            return methods
+    return []
+
+
+_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return error(exc.status_code, message, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method the path has, not only the first route's
+            allowed = allowed_methods(app, request.url.path)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+        return error(exc.status_code, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,11 @@ from fastapi import HTTPException
 
 from tier.report.data import month_period
 
-MONTH_REGEX = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_REGEX = r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$"  # tier.report.data.MONTH_PATTERN
+# epoch seconds, or an ISO 8601 time with its UTC offset
+TIME_REGEX = (r"^(-?\d{1,11}(\.\d{1,9})?|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+              r"(Z|[+-]\d{2}:\d{2}))$")
+TIME_HELP = "epoch seconds or ISO 8601 with an offset (2026-10-01T00:00:00+07:00)"
 THIRTY_DAYS = 30 * 86400.0
 
 
@@ -41,7 +45,10 @@ def period(start: str | None, end: str | None, month: str | None, timezone: str,
     if month is not None:
         if start is not None or end is not None:
             raise HTTPException(422, "give either month or start/end, not both")
-        return month_period(month, timezone)
+        try:
+            return month_period(month, timezone)
+        except ValueError as exc:
+            raise HTTPException(422, f"month: {exc}") from None
     stop = parse_time(end, "end") if end else time.time()
     begin = parse_time(start, "start") if start else stop - default
     if not stop > begin:

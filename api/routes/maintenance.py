@@ -27,6 +27,9 @@ from tierwatch.config import Config
 router = APIRouter(prefix="/api/v1/maintenance", tags=["maintenance"], responses=ERRORS)
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
+# ISO 8601 (site time when it has no offset) or epoch seconds
+Moment = Annotated[str, Field(pattern=r"^(-?\d{1,11}(\.\d{1,9})?|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}"
+                                       r"(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?)$")] | float
 
 
 class ScopeIn(BaseModel):
@@ -42,12 +45,11 @@ class WindowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=500)
-    start: str | float = Field(description="ISO 8601 (site time without an offset) or epoch s")
-    end: str | float
+    start: Moment = Field(description="ISO 8601 (site time without an offset) or epoch s")
+    end: Moment
     scope: ScopeIn
     recurrence: Literal["none", "daily", "weekly", "monthly"] = "none"
-    until: str | float | None = Field(default=None, description="last start of a recurring "
-                                                                "window")
+    until: Moment | None = Field(default=None, description="last start of a recurring window")
     comment: str = Field(default="", max_length=2000)
 
 

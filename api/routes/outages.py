@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from api.deps import ConfigDep, ReaderDep, StoreDep
 from api.errors import ERRORS
 from api.pagination import Page, PageParams, page_params
-from api.params import MONTH_REGEX, period
+from api.params import MONTH_REGEX, TIME_HELP, TIME_REGEX, period
 from tier.topology import SUBSYSTEMS
 from tierwatch.store import Outage
 
@@ -66,8 +66,8 @@ def list_outages(
     page: Annotated[PageParams, Depends(page_params)],
     scope: Annotated[str, Query(max_length=300)] = "site",
     month: Annotated[str | None, Query(pattern=MONTH_REGEX, description="YYYY-MM")] = None,
-    start: Annotated[str | None, Query(max_length=64)] = None,
-    end: Annotated[str | None, Query(max_length=64)] = None,
+    start: Annotated[str | None, Query(pattern=TIME_REGEX, description=TIME_HELP)] = None,
+    end: Annotated[str | None, Query(pattern=TIME_REGEX, description=TIME_HELP)] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
 ) -> Page[OutageOut]:
     where = _scope(scope)

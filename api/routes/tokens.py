@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import tokens
 from api.deps import AdminDep, StoreDep
-from api.errors import ERRORS, WRITE_ERRORS
+from api.errors import ERRORS, WRITE_ERRORS, ErrorOut
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], responses=ERRORS)
 
@@ -61,9 +61,16 @@ def create(body: TokenIn, store: StoreDep, _who: AdminDep) -> CreatedOut:
     return CreatedOut(token=token, info=token_out(info))
 
 
-@router.delete("/{key}", status_code=204, responses=WRITE_ERRORS)
+_IN_USE: dict[int | str, dict[str, Any]] = {
+    **WRITE_ERRORS, 409: {"model": ErrorOut, "description": "the token this request uses"}}
+
+
+@router.delete("/{key}", status_code=204, responses=_IN_USE)
 def revoke(key: Annotated[str, Path(pattern=r"^[0-9a-f]{8}$")], store: StoreDep,
-           _who: AdminDep) -> Response:
+           who: AdminDep) -> Response:
+    if key == who.key:  # an admin locking themselves out by mistake; the CLI still can
+        raise HTTPException(409, "this is the token the request uses: revoke it with "
+                                 "another admin token or `tierwatch token revoke`")
     if tokens.revoke(store, key, time.time()) is None:
         raise HTTPException(404, f"no active token {key!r}")
     return Response(status_code=204)

@@ -72,3 +72,78 @@ def demo_like_config(tmp: Path, **sections: Any) -> Config:
     data["credentials"] = {"c": {"version": "2c", "community": "public"}}
     data.update(sections)
     return Config.model_validate(data)
+
+
+@dataclass
+class Instance:
+    """A `tierwatch run` process serving the API on a free loopback port."""
+
+    url: str
+    tokens: dict[str, str]
+    config_path: Path
+    log: Path
+
+    def request(self, method: str, path: str, body: Any = None, role: str | None = None
+                ) -> tuple[int, Any]:
+        import json
+        import urllib.error
+        import urllib.request
+
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if role is not None:
+            req.add_header("Authorization", f"Bearer {self.tokens[role]}")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+
+def run_instance(tmp: Path, **sections: Any) -> Iterator[Instance]:
+    """The seeded report month's store and topology behind a real `tierwatch run`; its
+    devices point at closed loopback ports (they go unknown). Reports in json and html."""
+    import json
+    import time
+
+    import yaml
+
+    from tests.helpers.procs import (
+        env_with_repo,
+        free_port,
+        http_get,
+        process,
+        tierwatch_cmd,
+        wait_for,
+    )
+    from tests.unit.report import seed
+
+    cfg = demo_like_config(tmp)
+    data = json.loads(json.dumps(cfg.model_dump(mode="json", exclude={"source"})))
+    data["credentials"] = {"c": {"version": "2c", "community": "public"}}
+    data["reports"] = {"dir": "reports", "formats": ["json", "html"], "schedule": False}
+    for device in data["devices"]:
+        device["address"] = f"127.0.0.1:{free_port()}"
+    data.update(sections)
+    path = tmp / "tierwatch.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    store = Store.open(data["store"]["url"])
+    seed.seed(store)
+    tokens = {role: create_token(store, f"{role}-person", role, time.time())[1]
+              for role in ("viewer", "operator", "admin")}
+    store.close()
+    port = free_port()
+    log = tmp / "tierwatch.log"
+    cmd = tierwatch_cmd("run", "-c", str(path), "--listen", f"127.0.0.1:{port}")
+    with process(cmd, log, env=env_with_repo()) as proc:
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"tierwatch exited:\n{log.read_text()}")
+            return http_get(f"{url}/healthz")[0] == 200
+
+        wait_for(up, 30, "tierwatch to serve")
+        yield Instance(url, tokens, path, log)

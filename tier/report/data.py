@@ -54,7 +54,8 @@ from tier.score import TierSnapshot, score
 from tier.topology import TopologyConfig, node_bindings, node_status
 from tierwatch.model import NodeStatus, Status
 
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# a calendar month in years a monitor can have seen (and datetime can follow past)
+MONTH_PATTERN = re.compile(r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$")
 OUT_OF_BAND = frozenset({"temp_out_of_recommended", "temp_out_of_allowable"})
 EXPOSURE_KINDS = ("on_battery", "bypass")
 # A month is cut into at most this many distinct states to score; beyond, the report says

@@ -97,7 +97,7 @@ def test_outage_fields(open_api: Api) -> None:
 
 
 @pytest.mark.parametrize("query", [
-    "month=2026-13", "month=26-10", "scope=rack:R7", "scope=load:",
+    "month=2026-13", "month=26-10", "month=0000-01", "scope=rack:R7", "scope=load:",
     "month=2026-10&start=1", "start=yesterday", "start=2026-10-01T00:00:00",
     "start=1000&end=10", "start=1e300",
 ])
@@ -136,7 +136,8 @@ def test_maintenance_book_list_remove(open_api: Api) -> None:
     ({"scope": {"components": ["PDU-Z"]}}, "unknown components: PDU-Z"),
     ({"scope": {"subsystems": ["water"]}}, "subsystems"),
     ({"until": "2027-01-01T00:00:00+07:00"}, "recurring windows only"),
-    ({"start": "tomorrow"}, "is not a time"),
+    ({"start": "tomorrow"}, "body.start"),
+    ({"start": "2026-13-45T99:00"}, "is not a time"),
     ({"title": ""}, "title"),
     ({"extra": 1}, "extra"),
 ])

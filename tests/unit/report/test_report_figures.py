@@ -208,7 +208,7 @@ def test_a_silent_monitor_leaves_the_rest_of_the_month_unmonitored(tmp_path: Pat
 
 
 @pytest.mark.parametrize("month", ["2026-13", "2026-1", "26-10", "2026/10", "", "2026-00",
-                                   "october", "2026-10-01"])
+                                   "0000-01", "9999-12", "1969-12", "october", "2026-10-01"])
 def test_a_malformed_month_is_refused(month: str) -> None:
     with pytest.raises(ValueError, match="not a month"):
         parse_month(month)
