@@ -1,8 +1,9 @@
 """The live Tier picture the status page and the topology route show.
 
 With the live Tier engine running (`service.live`, tierwatch/live.py) its last snapshot is
-used as it is. Without it, the state's statuses are scored here on demand, through the same
-mapping (`tier.topology.node_status`), and kept until a device's state moves.
+used as it is. Before its first score, or where it is not running (an API over a service
+that was not started, as in tests), the state is read and scored here the same way
+(`tierwatch.live.read_nodes`, `read_demands`), and the result kept until a device moves.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from tier.graph import CompiledTopology, compile_topology
 from tier.score import TierSnapshot, score
-from tier.topology import node_bindings, node_status
+from tier.topology import demand_bindings, node_bindings
+from tierwatch.live import read_demands, read_nodes
 from tierwatch.model import NodeStatus
 
 if TYPE_CHECKING:
@@ -31,31 +33,24 @@ class _Scorer:
     def __init__(self, service: Service) -> None:
         self.compiled: CompiledTopology = compile_topology(service.config.topology)
         self.bindings = node_bindings(service.config.topology)
+        self.demands = demand_bindings(service.config.topology)
+        self.devices = {d for d, _ in self.bindings.values()} | {
+            m.device for m in self.demands.values()}
         self.lock = threading.Lock()
         self.key: Any = None
         self.view: LiveView | None = None
 
     def view_of(self, service: Service) -> LiveView:
         state = service.state
-        devices = {device for device, _ in self.bindings.values()}
-        key = tuple(sorted((d, state.devices[d].generation) for d in devices
+        key = tuple(sorted((d, state.devices[d].generation) for d in self.devices
                            if d in state.devices))
         with self.lock:
             if self.view is not None and key == self.key:
                 return self.view
-            statuses: dict[str, NodeStatus] = {}
-            pending = set()
-            for node, (device, component) in self.bindings.items():
-                dev = state.devices.get(device)
-                if dev is None or dev.reachable is None:
-                    pending.add(node)
-                elif component is None:
-                    statuses[node] = node_status(dev.status, dev.conditions)
-                else:
-                    comp = dev.components.get(component)
-                    statuses[node] = (node_status(comp.status, comp.conditions)
-                                      if comp is not None else NodeStatus.UNKNOWN)
-            self.view = LiveView(score(self.compiled, statuses), statuses, frozenset(pending))
+            readings, pending = read_nodes(self.bindings, state)
+            statuses = {node: r.status for node, r in readings.items()}
+            snapshot = score(self.compiled, statuses, read_demands(self.demands, state))
+            self.view = LiveView(snapshot, statuses, pending)
             self.key = key
             return self.view
 

@@ -1,6 +1,6 @@
 """Alerts: list (anyone who may read), acknowledge (operator).
 
-    POST /api/v1/alerts/17/ack  {"comment": "đang xử lý, thay ắc quy lúc 22:00"}
+POST /api/v1/alerts/17/ack  {"comment": "đang xử lý, thay ắc quy lúc 22:00"}
 """
 
 from __future__ import annotations
@@ -38,23 +38,38 @@ class AckIn(BaseModel):
 
 
 def alert_out(a: alerting.AlertView) -> AlertOut:
-    return AlertOut(id=a.id, name=a.name, severity=a.severity, state=a.state,
-                    labels=dict(a.labels), summary=a.summary, since=a.since,
-                    acked_by=a.acked_by, acked=a.acked)
+    return AlertOut(
+        id=a.id,
+        name=a.name,
+        severity=a.severity,
+        state=a.state,
+        labels=dict(a.labels),
+        summary=a.summary,
+        since=a.since,
+        acked_by=a.acked_by,
+        acked=a.acked,
+    )
 
 
 @router.get("", response_model=Page[AlertOut])
-def list_alerts(store: StoreDep, _who: ReaderDep,
-                page: Annotated[PageParams, Depends(page_params)],
-                state: Annotated[Literal["active", "all"], Query()] = "active"
-                ) -> Page[AlertOut]:
+def list_alerts(
+    _who: ReaderDep,
+    store: StoreDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    state: Annotated[Literal["active", "all"], Query()] = "active",
+) -> Page[AlertOut]:
     found = alerting.list_alerts(store, include_resolved=state == "all")
     return page.cut([alert_out(a) for a in found])
 
 
 @router.post("/{ref}/ack", response_model=AlertOut, responses=WRITE_ERRORS)
-def ack_alert(ref: Annotated[str, Path(min_length=1, max_length=64)], body: AckIn,
-              store: StoreDep, config: ConfigDep, who: OperatorDep) -> AlertOut:
+def ack_alert(
+    who: OperatorDep,
+    ref: Annotated[str, Path(min_length=1, max_length=64)],
+    body: AckIn,
+    store: StoreDep,
+    config: ConfigDep,
+) -> AlertOut:
     try:
         found = alerting.acknowledge(store, config, ref, who.name, body.comment, time.time())
     except alerting.NotFound as exc:

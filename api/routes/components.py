@@ -17,12 +17,23 @@ router = APIRouter(prefix="/api/v1/components", tags=["devices"], responses=ERRO
 
 @router.get("", response_model=Page[ComponentOut])
 def list_components(
-    state: StateDep, _who: ReaderDep, page: Annotated[PageParams, Depends(page_params)],
+    _who: ReaderDep,
+    state: StateDep,
+    page: Annotated[PageParams, Depends(page_params)],
     device: Annotated[str | None, Query(max_length=128)] = None,
     status: Annotated[Literal["ok", "degraded", "failed", "unknown"] | None, Query()] = None,
 ) -> Page[ComponentOut]:
-    found = [ComponentOut(device=dev.id, component=c.component, status=str(c.status),
-                          reason=c.reason, conditions=sorted(c.conditions))
-             for dev in state.devices.values() if device is None or dev.id == device
-             for c in dev.components.values() if status is None or str(c.status) == status]
+    found = [
+        ComponentOut(
+            device=dev.id,
+            component=c.component,
+            status=str(c.status),
+            reason=c.reason,
+            conditions=sorted(c.conditions),
+        )
+        for dev in state.devices.values()
+        if device is None or dev.id == device
+        for c in dev.components.values()
+        if status is None or str(c.status) == status
+    ]
     return page.cut(found)

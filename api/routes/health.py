@@ -35,14 +35,16 @@ def healthz() -> dict[str, str]:
 
 
 _STARTING: dict[int | str, dict[str, Any]] = {
-    503: {"model": ReadyOut, "description": "not ready: the first poll round is not done"}}
+    503: {"model": ReadyOut, "description": "not ready: the first poll round is not done"}
+}
 
 
 @router.get("/readyz", response_model=ReadyOut, responses=_STARTING)
 def readyz(service: ServiceDep) -> JSONResponse:
     ready = service.ready() and service.store is not None
-    body = ReadyOut(status="ready" if ready else "starting",
-                    devices=len(service.state.devices),
-                    polled=sum(d.last_poll_ts is not None
-                               for d in service.state.devices.values()))
+    body = ReadyOut(
+        status="ready" if ready else "starting",
+        devices=len(service.state.devices),
+        polled=sum(d.last_poll_ts is not None for d in service.state.devices.values()),
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

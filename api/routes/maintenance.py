@@ -28,16 +28,25 @@ router = APIRouter(prefix="/api/v1/maintenance", tags=["maintenance"], responses
 
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 # ISO 8601 (site time when it has no offset) or epoch seconds
-Moment = Annotated[str, Field(pattern=r"^(-?\d{1,11}(\.\d{1,9})?|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}"
-                                       r"(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?)$")] | float
+Moment = (
+    Annotated[
+        str,
+        Field(
+            pattern=r"^(-?\d{1,11}(\.\d{1,9})?|\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}"
+            r"(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:\d{2})?)$"
+        ),
+    ]
+    | float
+)
 
 
 class ScopeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     devices: list[Name] = Field(default_factory=list, max_length=1000)
-    components: list[Name] = Field(default_factory=list, max_length=1000,
-                                   description="topology nodes or DEVICE/COMPONENT")
+    components: list[Name] = Field(
+        default_factory=list, max_length=1000, description="topology nodes or DEVICE/COMPONENT"
+    )
     subsystems: list[Literal["power", "cooling", "network"]] = Field(default_factory=list)
 
 
@@ -86,8 +95,9 @@ def _time(value: str | float, name: str, timezone: str) -> float:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise HTTPException(422, f"{name}: {value!r} is not a time (ISO 8601, e.g. "
-                                 "2026-12-01T22:00:00+07:00)") from None
+        raise HTTPException(
+            422, f"{name}: {value!r} is not a time (ISO 8601, e.g. 2026-12-01T22:00:00+07:00)"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
     return moment.timestamp()
@@ -96,19 +106,33 @@ def _time(value: str | float, name: str, timezone: str) -> float:
 def window_out(w: alerting.WindowView, config: Config, now: float) -> WindowOut:
     tz = config.site.timezone
     nxt = w.next_occurrence(now, tz)
-    return WindowOut(id=w.id, title=w.title, start=w.start, end=w.end,
-                     start_local=alerting.local_iso(w.start, tz) or "",
-                     end_local=alerting.local_iso(w.end, tz) or "", recurrence=w.recurrence,
-                     until=w.until, scope=w.scope, created_by=w.created_by, created=w.created,
-                     comment=w.comment, active=w.active_at(now, tz), deleted=w.deleted,
-                     next_start=nxt[0] if nxt else None)
+    return WindowOut(
+        id=w.id,
+        title=w.title,
+        start=w.start,
+        end=w.end,
+        start_local=alerting.local_iso(w.start, tz) or "",
+        end_local=alerting.local_iso(w.end, tz) or "",
+        recurrence=w.recurrence,
+        until=w.until,
+        scope=w.scope,
+        created_by=w.created_by,
+        created=w.created,
+        comment=w.comment,
+        active=w.active_at(now, tz),
+        deleted=w.deleted,
+        next_start=nxt[0] if nxt else None,
+    )
 
 
 @router.get("", response_model=Page[WindowOut])
-def list_windows(store: StoreDep, config: ConfigDep, _who: ReaderDep,
-                 page: Annotated[PageParams, Depends(page_params)],
-                 deleted: Annotated[bool, Query(description="include removed windows")] = False
-                 ) -> Page[WindowOut]:
+def list_windows(
+    _who: ReaderDep,
+    store: StoreDep,
+    config: ConfigDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    deleted: Annotated[bool, Query(description="include removed windows")] = False,
+) -> Page[WindowOut]:
     now = time.time()
     found = alerting.windows(store, include_deleted=deleted)
     found.sort(key=lambda w: (w.start, w.id), reverse=True)
@@ -116,25 +140,32 @@ def list_windows(store: StoreDep, config: ConfigDep, _who: ReaderDep,
 
 
 @router.post("", response_model=WindowOut, status_code=201, responses=WRITE_ERRORS)
-def book_window(body: WindowIn, store: StoreDep, config: ConfigDep, who: OperatorDep
-                ) -> WindowOut:
+def book_window(who: OperatorDep, body: WindowIn, store: StoreDep, config: ConfigDep) -> WindowOut:
     tz = config.site.timezone
     now = time.time()
     try:
         window = alerting.book(
-            store, config, title=body.title, start=_time(body.start, "start", tz),
-            end=_time(body.end, "end", tz), scope=body.scope.model_dump(), by=who.name,
-            now=now, recurrence=body.recurrence,
+            store,
+            config,
+            title=body.title,
+            start=_time(body.start, "start", tz),
+            end=_time(body.end, "end", tz),
+            scope=body.scope.model_dump(),
+            by=who.name,
+            now=now,
+            recurrence=body.recurrence,
             until=None if body.until is None else _time(body.until, "until", tz),
-            comment=body.comment)
+            comment=body.comment,
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return window_out(window, config, now)
 
 
 @router.delete("/{window_id}", status_code=204, responses=WRITE_ERRORS)
-def remove_window(window_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep,
-                  _who: OperatorDep) -> Response:
+def remove_window(
+    _who: OperatorDep, window_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep
+) -> Response:
     try:
         alerting.remove(store, window_id, time.time())
     except alerting.NotFound as exc:

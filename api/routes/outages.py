@@ -48,21 +48,32 @@ def _scope(scope: str) -> dict[str, str]:
     kind, sep, subject = scope.partition(":")
     if sep and kind in ("load", "device") and subject:
         return {"kind": kind, "subject": subject}
-    raise HTTPException(422, f"scope {scope!r}: use site, {', '.join(SUBSYSTEMS)}, load:ID "
-                             "or device:ID")
+    raise HTTPException(
+        422, f"scope {scope!r}: use site, {', '.join(SUBSYSTEMS)}, load:ID or device:ID"
+    )
 
 
 def outage_out(o: Outage) -> OutageOut:
-    return OutageOut(id=o.id, kind=o.kind, subject=o.subject, subsystem=o.subsystem,
-                     start=o.start, end=o.end,
-                     duration=None if o.end is None else o.end - o.start, cause=o.cause,
-                     planned=o.planned, affected=list(o.affected),
-                     maintenance_id=o.maintenance_id)
+    return OutageOut(
+        id=o.id,
+        kind=o.kind,
+        subject=o.subject,
+        subsystem=o.subsystem,
+        start=o.start,
+        end=o.end,
+        duration=None if o.end is None else o.end - o.start,
+        cause=o.cause,
+        planned=o.planned,
+        affected=list(o.affected),
+        maintenance_id=o.maintenance_id,
+    )
 
 
 @router.get("", response_model=Page[OutageOut])
 def list_outages(
-    store: StoreDep, config: ConfigDep, _who: ReaderDep,
+    _who: ReaderDep,
+    store: StoreDep,
+    config: ConfigDep,
     page: Annotated[PageParams, Depends(page_params)],
     scope: Annotated[str, Query(max_length=300)] = "site",
     month: Annotated[str | None, Query(pattern=MONTH_REGEX, description="YYYY-MM")] = None,

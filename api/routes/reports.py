@@ -1,8 +1,8 @@
 """Monthly readiness reports: the register (list, one), the files, and generation (admin).
 
-    POST /api/v1/reports {"month": "2026-10", "languages": ["vi"], "formats": ["pdf"]}
-    GET  /api/v1/reports?month=2026-10
-    GET  /api/v1/reports/12/download
+POST /api/v1/reports {"month": "2026-10", "languages": ["vi"], "formats": ["pdf"]}
+GET  /api/v1/reports?month=2026-10
+GET  /api/v1/reports/12/download
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ class GenerateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     month: str = Field(pattern=MONTH_REGEX, description="YYYY-MM in the site's time zone")
-    languages: list[Literal["vi", "en"]] | None = Field(default=None, min_length=1,
-                                                        max_length=2)
-    formats: list[Literal["pdf", "html", "json"]] | None = Field(default=None, min_length=1,
-                                                                 max_length=3)
+    languages: list[Literal["vi", "en"]] | None = Field(default=None, min_length=1, max_length=2)
+    formats: list[Literal["pdf", "html", "json"]] | None = Field(
+        default=None, min_length=1, max_length=3
+    )
 
 
 class FailureOut(BaseModel):
@@ -64,31 +64,46 @@ class GeneratedOut(BaseModel):
 
 
 def report_out(f: ReportFile) -> ReportOut:
-    return ReportOut(**{k: v for k, v in f.to_json().items()},
-                     download=f"/api/v1/reports/{f.id}/download")
+    return ReportOut(
+        **{k: v for k, v in f.to_json().items()}, download=f"/api/v1/reports/{f.id}/download"
+    )
 
 
 @router.get("", response_model=Page[ReportOut])
-def list_all(store: StoreDep, _who: ReaderDep, page: Annotated[PageParams, Depends(page_params)],
-             month: Annotated[str | None, Query(pattern=MONTH_REGEX)] = None
-             ) -> Page[ReportOut]:
+def list_all(
+    _who: ReaderDep,
+    store: StoreDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    month: Annotated[str | None, Query(pattern=MONTH_REGEX)] = None,
+) -> Page[ReportOut]:
     total, files = list_reports(store, month, page.limit, page.offset)
-    return Page[ReportOut](items=[report_out(f) for f in files], total=total,
-                           limit=page.limit, offset=page.offset)
+    return Page[ReportOut](
+        items=[report_out(f) for f in files], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.post("", response_model=GeneratedOut, status_code=201, responses=WRITE_ERRORS)
-def generate(body: GenerateIn, store: StoreDep, config: ConfigDep, _who: AdminDep
-             ) -> GeneratedOut:
+def generate(_who: AdminDep, body: GenerateIn, store: StoreDep, config: ConfigDep) -> GeneratedOut:
     try:
-        done = write_reports(store, config, body.month, time.time(),
-                             languages=body.languages, formats=body.formats, trigger="api")
+        done = write_reports(
+            store,
+            config,
+            body.month,
+            time.time(),
+            languages=body.languages,
+            formats=body.formats,
+            trigger="api",
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return GeneratedOut(month=body.month, has_data=done.report.has_data,
-                        files=[report_out(f) for f in done.files],
-                        failures=[FailureOut(lang=f.lang, format=f.format, message=f.message)
-                                  for f in done.failures])
+    return GeneratedOut(
+        month=body.month,
+        has_data=done.report.has_data,
+        files=[report_out(f) for f in done.files],
+        failures=[
+            FailureOut(lang=f.lang, format=f.format, message=f.message) for f in done.failures
+        ],
+    )
 
 
 def _found(store: Any, report_id: int) -> ReportFile:
@@ -99,17 +114,20 @@ def _found(store: Any, report_id: int) -> ReportFile:
 
 
 @router.get("/{report_id}", response_model=ReportOut)
-def get_one(report_id: ReportId, store: StoreDep, _who: ReaderDep) -> ReportOut:
+def get_one(_who: ReaderDep, report_id: ReportId, store: StoreDep) -> ReportOut:
     return report_out(_found(store, report_id))
 
 
-_FILE: dict[int | str, dict[str, Any]] = {200: {
-    "description": "the report file",
-    "content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()}}}
+_FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the report file",
+        "content": {media.split(";")[0]: {} for media in MEDIA_TYPES.values()},
+    }
+}
 
 
 @router.get("/{report_id}/download", response_class=FileResponse, responses=_FILE)
-def download(report_id: ReportId, store: StoreDep, _who: ReaderDep) -> FileResponse:
+def download(_who: ReaderDep, report_id: ReportId, store: StoreDep) -> FileResponse:
     found = _found(store, report_id)
     path = FilePath(found.path)
     if not path.is_file():

@@ -31,25 +31,36 @@ DEVICE_ORDER = {"failed": 0, "unknown": 1, "degraded": 2, "ok": 3}
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES),
-                       autoescape=select_autoescape(["html", "j2"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _translator(request: Request, service: Service) -> Translator:
-    lang = pick_language(request.query_params.get("lang"),
-                         request.headers.get("accept-language"),
-                         service.config.api.default_lang)
+    lang = pick_language(
+        request.query_params.get("lang"),
+        request.headers.get("accept-language"),
+        service.config.api.default_lang,
+    )
     return translator(lang, CATALOG, service.config.site.timezone)
 
 
 def _html(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     body = environment().get_template(name).render(**context)
-    return HTMLResponse(body, status_code=status,
-                        headers={"Cache-Control": "no-store",
-                                 "Content-Security-Policy": "default-src 'none'; "
-                                 "style-src 'unsafe-inline'; img-src 'self' data:; "
-                                 "form-action 'self'; frame-ancestors 'none'"})
+    return HTMLResponse(
+        body,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; "
+            "style-src 'unsafe-inline'; img-src 'self' data:; "
+            "form-action 'self'; frame-ancestors 'none'",
+        },
+    )
 
 
 def _devices(service: Service, now: float) -> list[dict[str, Any]]:
@@ -58,9 +69,15 @@ def _devices(service: Service, now: float) -> list[dict[str, Any]]:
     names.update({t.id: t.name for _, _, t in service.config.probes.targets()})
     rows = []
     for dev in service.state.devices.values():
-        rows.append({"id": dev.id, "name": names.get(dev.id) or "", "status": str(dev.status),
-                     "reason": dev.status_reason,
-                     "age": None if dev.last_poll_ts is None else max(0.0, now - dev.last_poll_ts)})
+        rows.append(
+            {
+                "id": dev.id,
+                "name": names.get(dev.id) or "",
+                "status": str(dev.status),
+                "reason": dev.status_reason,
+                "age": None if dev.last_poll_ts is None else max(0.0, now - dev.last_poll_ts),
+            }
+        )
     rows.sort(key=lambda r: (DEVICE_ORDER.get(str(r["status"]), 9), str(r["id"])))
     return rows
 
@@ -70,9 +87,14 @@ def _targets(service: Service, kind: str) -> list[dict[str, Any]]:
     out = []
     for target in targets:
         dev = service.state.devices.get(target.id)
-        out.append({"id": target.id, "name": target.name or target.id,
-                    "status": str(dev.status) if dev else "unknown",
-                    "reason": dev.status_reason if dev else ""})
+        out.append(
+            {
+                "id": target.id,
+                "name": target.name or target.id,
+                "status": str(dev.status) if dev else "unknown",
+                "reason": dev.status_reason if dev else "",
+            }
+        )
     return out
 
 
@@ -91,26 +113,42 @@ def status_page(request: Request) -> Response:
     view = live_view(service, request.app.state.cache)
     store = service.store
     alerts = alerting.list_alerts(store) if store is not None else []
-    windows = ([w for w in alerting.windows(store)
-                if w.active_at(now, service.config.site.timezone)] if store is not None else [])
+    windows = (
+        [w for w in alerting.windows(store) if w.active_at(now, service.config.site.timezone)]
+        if store is not None
+        else []
+    )
     devices = _devices(service, now)
-    counts = {"ok": sum(d["status"] == "ok" for d in devices),
-              "bad": sum(d["status"] in ("degraded", "failed") for d in devices),
-              "unknown": sum(d["status"] == "unknown" for d in devices)}
-    return _html("status.html.j2", t=tr, lang=tr.lang, site=service.config.site.name,
-                 now=now, refresh=int(service.config.api.refresh), view=view,
-                 snapshot=view.snapshot if view else None, alerts=alerts, windows=windows,
-                 devices=devices, counts=counts, sites=_targets(service, "sites"),
-                 links=_targets(service, "links"), lang_link=_lang_link(request, tr),
-                 signed_in=not reads_open(request))
+    counts = {
+        "ok": sum(d["status"] == "ok" for d in devices),
+        "bad": sum(d["status"] in ("degraded", "failed") for d in devices),
+        "unknown": sum(d["status"] == "unknown" for d in devices),
+    }
+    return _html(
+        "status.html.j2",
+        t=tr,
+        lang=tr.lang,
+        site=service.config.site.name,
+        now=now,
+        refresh=int(service.config.api.refresh),
+        view=view,
+        snapshot=view.snapshot if view else None,
+        alerts=alerts,
+        windows=windows,
+        devices=devices,
+        counts=counts,
+        sites=_targets(service, "sites"),
+        links=_targets(service, "links"),
+        lang_link=_lang_link(request, tr),
+        signed_in=not reads_open(request),
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
     service: Service = request.app.state.service
     tr = _translator(request, service)
-    return _html("login.html.j2", t=tr, lang=tr.lang, site=service.config.site.name,
-                 failed=False)
+    return _html("login.html.j2", t=tr, lang=tr.lang, site=service.config.site.name, failed=False)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -120,11 +158,23 @@ async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     if token_principal(request, token) is None:
-        return _html("login.html.j2", status=401, t=tr, lang=tr.lang,
-                     site=service.config.site.name, failed=True)
+        return _html(
+            "login.html.j2",
+            status=401,
+            t=tr,
+            lang=tr.lang,
+            site=service.config.site.name,
+            failed=True,
+        )
     response = RedirectResponse(f"/?lang={tr.lang}", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", max_age=30 * 86400)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=30 * 86400,
+    )
     return response
 
 

@@ -31,8 +31,9 @@ class TokenIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=128, pattern=r"\S")
     role: Literal["viewer", "operator", "admin"]
-    expires_in: float | None = Field(default=None, gt=0, le=10 * 366 * 86400,
-                                     description="seconds until it expires")
+    expires_in: float | None = Field(
+        default=None, gt=0, le=10 * 366 * 86400, description="seconds until it expires"
+    )
 
 
 class CreatedOut(BaseModel):
@@ -45,32 +46,42 @@ def token_out(info: tokens.TokenInfo) -> TokenOut:
 
 
 @router.get("", response_model=list[TokenOut])
-def list_all(store: StoreDep, _who: AdminDep) -> list[TokenOut]:
+def list_all(_who: AdminDep, store: StoreDep) -> list[TokenOut]:
     return [token_out(t) for t in tokens.list_tokens(store)]
 
 
 @router.post("", response_model=CreatedOut, status_code=201, responses=WRITE_ERRORS)
-def create(body: TokenIn, store: StoreDep, _who: AdminDep) -> CreatedOut:
+def create(_who: AdminDep, body: TokenIn, store: StoreDep) -> CreatedOut:
     now = time.time()
     try:
-        info, token = tokens.create_token(store, body.name, body.role, now,
-                                          None if body.expires_in is None
-                                          else now + body.expires_in)
+        info, token = tokens.create_token(
+            store,
+            body.name,
+            body.role,
+            now,
+            None if body.expires_in is None else now + body.expires_in,
+        )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
     return CreatedOut(token=token, info=token_out(info))
 
 
 _IN_USE: dict[int | str, dict[str, Any]] = {
-    **WRITE_ERRORS, 409: {"model": ErrorOut, "description": "the token this request uses"}}
+    **WRITE_ERRORS,
+    409: {"model": ErrorOut, "description": "the token this request uses"},
+}
 
 
 @router.delete("/{key}", status_code=204, responses=_IN_USE)
-def revoke(key: Annotated[str, Path(pattern=r"^[0-9a-f]{8}$")], store: StoreDep,
-           who: AdminDep) -> Response:
+def revoke(
+    who: AdminDep, key: Annotated[str, Path(pattern=r"^[0-9a-f]{8}$")], store: StoreDep
+) -> Response:
     if key == who.key:  # an admin locking themselves out by mistake; the CLI still can
-        raise HTTPException(409, "this is the token the request uses: revoke it with "
-                                 "another admin token or `tierwatch token revoke`")
+        raise HTTPException(
+            409,
+            "this is the token the request uses: revoke it with "
+            "another admin token or `tierwatch token revoke`",
+        )
     if tokens.revoke(store, key, time.time()) is None:
         raise HTTPException(404, f"no active token {key!r}")
     return Response(status_code=204)

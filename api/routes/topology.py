@@ -47,7 +47,7 @@ class TopologyOut(BaseModel):
 
 
 @router.get("", response_model=TopologyOut)
-def get_topology(request: Request, service: ServiceDep, _who: ReaderDep) -> TopologyOut:
+def get_topology(_who: ReaderDep, request: Request, service: ServiceDep) -> TopologyOut:
     view = live_view(service, request.app.state.cache)
     statuses = view.statuses if view is not None else {}
     pending = view.pending if view is not None else frozenset()
@@ -55,13 +55,23 @@ def get_topology(request: Request, service: ServiceDep, _who: ReaderDep) -> Topo
     for name, sub in service.config.topology.subsystems():
         if not sub.nodes:
             continue
-        nodes = [NodeOut(id=n.id, name=n.name, kind=n.kind, capacity=n.capacity,
-                         demand=n.demand, device=n.device, component=n.component,
-                         group=n.group, compartment=n.compartment,
-                         fed_from=[FeedOut(id=f.id, mode=f.mode) for f in n.fed_from],
-                         status="pending" if n.id in pending
-                         else statuses.get(n.id, "ok"))
-                 for n in sub.nodes]
+        nodes = [
+            NodeOut(
+                id=n.id,
+                name=n.name,
+                kind=n.kind,
+                capacity=n.capacity,
+                demand=n.demand,
+                device=n.device,
+                component=n.component,
+                group=n.group,
+                compartment=n.compartment,
+                fed_from=[FeedOut(id=f.id, mode=f.mode) for f in n.fed_from],
+                status="pending" if n.id in pending else statuses.get(n.id, "ok"),
+            )
+            for n in sub.nodes
+        ]
         out[name] = SubsystemTopologyOut(
-            nodes=nodes, groups=[GroupDeclOut(id=g.id, demand=g.demand) for g in sub.groups])
+            nodes=nodes, groups=[GroupDeclOut(id=g.id, demand=g.demand) for g in sub.groups]
+        )
     return TopologyOut(subsystems=out)
