@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, insert, or_, select
 
-from tier.availability import TIER_III_TARGET
 from tier.report.data import (
     OUT_OF_BAND,
     ExposureRecord,
@@ -40,8 +39,9 @@ from tier.report.data import (
     previous_month,
 )
 from tier.topology import node_bindings
+from tierwatch.availability import DEFAULT_MAX_SILENCE
 from tierwatch.config import Config
-from tierwatch.store import Store, heartbeats, outages, reports, transitions
+from tierwatch.store import Store, reports, transitions, unmonitored
 
 if TYPE_CHECKING:
     from tierwatch.service import Service
@@ -51,8 +51,6 @@ log = logging.getLogger(__name__)
 FORMATS = ("json", "html", "pdf")
 MEDIA_TYPES = {"json": "application/json", "html": "text/html; charset=utf-8",
                "pdf": "application/pdf"}
-# no heartbeat for this long and nobody is watching (heartbeats come every 15 s)
-MAX_SILENCE = 60.0
 ENVIRONMENT_PROFILES = frozenset({"geist-env"})
 _SUBJECTS_IN_QUERY = 900  # beyond this many subjects, read them all and filter here
 
@@ -132,20 +130,19 @@ def _transitions(store: Store, subjects: set[str], start: float, stop: float
 
 
 def _gaps(store: Store, start: float, stop: float) -> list[Gap]:
+    """Unmonitored time, by the rules tierwatch/availability.py applies: the recorded gaps
+    (not running, starting up), the time before the store's first observation, and the
+    time since the last heartbeat when no instance is beating any more."""
     gaps = [Gap(g.start, g.end if g.end is not None else stop, _gap_reason(g.reason))
             for g in _unmonitored_rows(store, start, stop)]
-    with store.engine.connect() as conn:
-        first_transition = conn.execute(select(func.min(transitions.c.ts))).scalar()
-        first_outage = conn.execute(select(func.min(outages.c.start_ts))).scalar()
-        beat = conn.execute(select(func.max(heartbeats.c.ts))).scalar()
-    known = [float(t) for t in (first_transition, first_outage) if t is not None]
-    first = min(known) if known else None
+    first = store.first_observation()
     if first is None:
         gaps.append(Gap(start, stop, "no_record"))
     elif first > start:
         gaps.append(Gap(start, min(first, stop), "no_record"))
-    if beat is not None and stop - float(beat) > MAX_SILENCE:
-        gaps.append(Gap(float(beat), stop, "silent"))
+    beat = store.last_heartbeat()
+    if beat is not None and stop - beat > DEFAULT_MAX_SILENCE:
+        gaps.append(Gap(beat, stop, "silent"))
     return gaps
 
 
@@ -157,8 +154,6 @@ class _GapRow:
 
 
 def _unmonitored_rows(store: Store, start: float, stop: float) -> list[_GapRow]:
-    from tierwatch.store import unmonitored
-
     query = select(unmonitored).where(unmonitored.c.end_ts > start,
                                       unmonitored.c.start_ts < stop).order_by(
         unmonitored.c.start_ts)
@@ -229,11 +224,6 @@ def _maintenance(store: Store, start: float, stop: float, timezone: str
     return out
 
 
-def target_of(config: Config) -> float:
-    tier = getattr(config, "tier", None)  # the live Tier engine's section, where it exists
-    return float(getattr(tier, "target", TIER_III_TARGET))
-
-
 def gather(store: Store, config: Config, month: str, now: float) -> ReportInputs:
     """Everything the month's report needs from the store. Raises ValueError for a
     malformed month."""
@@ -259,7 +249,7 @@ def gather(store: Store, config: Config, month: str, now: float) -> ReportInputs
         unmonitored=tuple(_gaps(store, start, stop)),
         maintenance=tuple(_maintenance(store, start, stop, tz)),
         environment=env,
-        target=target_of(config),
+        target=config.tier.target,
     )
 
 

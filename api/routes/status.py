@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from api import alerting
 from api.i18n import CATALOG
-from api.live import live_view
+from api.live import LiveView, live_view
 from api.security import COOKIE, cookie_principal, reads_open, token_principal
 from tierwatch.i18n import Translator, pick_language, translator
 from tierwatch.service import Service
@@ -82,10 +82,53 @@ def _devices(service: Service, now: float) -> list[dict[str, Any]]:
     return rows
 
 
-def _targets(service: Service, kind: str) -> list[dict[str, Any]]:
-    targets = service.config.probes.sites if kind == "sites" else service.config.probes.links
+def _sites(service: Service, view: LiveView | None) -> list[dict[str, Any]]:
+    """The dedicated network's agency sites: the topology's `site` nodes with their live
+    paths (two paths ok, one path exposed, none down), and probed sites not in it."""
+    loads = {}
+    if view is not None:
+        for sub in view.snapshot.subsystems:
+            loads.update({ld.id: ld for ld in sub.live.loads})
     out = []
-    for target in targets:
+    for node in service.config.topology.network.nodes:
+        if node.kind != "site":
+            continue
+        load = loads.get(node.id)
+        if load is None:
+            status, detail = "unknown", ""
+        elif not load.served:
+            status, detail = "failed", load.reason or ""
+        else:
+            status, detail = ("ok" if load.paths_all >= 2 else "degraded"), ""
+        out.append(
+            {
+                "id": node.id,
+                "name": node.name or node.id,
+                "status": status,
+                "paths": load.paths_all if load is not None else None,
+                "reason": detail,
+            }
+        )
+    listed = {row["id"] for row in out}
+    for target in service.config.probes.sites:
+        if target.id in listed:
+            continue
+        dev = service.state.devices.get(target.id)
+        out.append(
+            {
+                "id": target.id,
+                "name": target.name or target.id,
+                "status": str(dev.status) if dev else "unknown",
+                "paths": None,
+                "reason": dev.status_reason if dev else "",
+            }
+        )
+    return out
+
+
+def _links(service: Service) -> list[dict[str, Any]]:
+    out = []
+    for target in service.config.probes.links:
         dev = service.state.devices.get(target.id)
         out.append(
             {
@@ -137,8 +180,8 @@ def status_page(request: Request) -> Response:
         windows=windows,
         devices=devices,
         counts=counts,
-        sites=_targets(service, "sites"),
-        links=_targets(service, "links"),
+        sites=_sites(service, view),
+        links=_links(service),
         lang_link=_lang_link(request, tr),
         signed_in=not reads_open(request),
     )

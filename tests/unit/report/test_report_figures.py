@@ -232,3 +232,18 @@ def test_a_month_still_running_is_observed_up_to_now(store: Store, tmp_path: Pat
 def test_the_data_step_is_pure(store: Store, tmp_path: Path) -> None:
     inputs = gather(store, seed.config(tmp_path, "sqlite://"), MONTH, NOW)
     assert build_report(inputs).to_json() == build_report(inputs).to_json()
+
+
+@pytest.mark.parametrize("scope", ["site", "power"])
+def test_the_report_agrees_with_the_availability_api(report, store: Store, scope: str
+                                                     ) -> None:  # type: ignore[no-untyped-def]
+    """The monthly report and GET /api/v1/availability take the same figures from the same
+    store: downtime, monitored time, availability, budget."""
+    from tierwatch.availability import availability_report
+
+    api = availability_report(store, scope, (START, END), now=NOW).report
+    mine = (report.site_availability if scope == "site"
+            else next(s.availability for s in report.subsystems if s.name == scope)).report
+    assert (mine.downtime, mine.monitored, mine.unmonitored) == (
+        api.downtime, api.monitored, api.unmonitored)
+    assert mine.availability == api.availability and mine.budget == api.budget
