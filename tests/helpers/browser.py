@@ -25,7 +25,7 @@ def _run(args: list[str], timeout: float) -> str:
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        stop(proc)  # type: ignore[arg-type]
+        stop(proc)
         raise AssertionError(f"chromium did not finish within {timeout}s: {' '.join(args)}"
                              ) from None
     finally:
