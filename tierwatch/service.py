@@ -239,7 +239,8 @@ class Service:
 
             self.traps = TrapsComponent(self.config)
             self.components.append(self.traps)
-        if self.config.reports.schedule:
+        # the monthly report reads the whole store: the instance that scores writes it
+        if self.config.reports.schedule and self.shard is None:
             from tierwatch.reports import ReportScheduler
 
             self.components.append(ReportScheduler())

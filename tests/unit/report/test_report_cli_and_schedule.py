@@ -130,3 +130,27 @@ async def test_the_monthly_job_runs_on_the_first_at_six_site_time(tmp_path: Path
         assert scheduler.get_job(ReportScheduler.JOB_ID) is None
     finally:
         scheduler.shutdown(wait=False)
+
+
+@pytest.mark.parametrize(("shard", "scheduled"), [(None, True), ("0/2", False)])
+async def test_the_service_schedules_the_report_unless_a_shard(tmp_path: Path,
+                                                               shard: str | None,
+                                                               scheduled: bool) -> None:
+    from tierwatch.config import Config
+    from tierwatch.service import Service
+    from tierwatch.sharding import Shard
+
+    config = Config.model_validate({"site": {"name": "x"},
+                                    "store": {"url": f"sqlite:///{tmp_path / 's.sqlite'}"}})
+    service = Service(config, shard=Shard.parse(shard) if shard else None)
+    await service.start()
+    try:
+        assert service.scheduler is not None
+        job = service.scheduler.get_job(ReportScheduler.JOB_ID)
+        assert (job is not None) == scheduled
+        if job is not None:
+            fire = job.next_run_time
+            assert (fire.day, fire.hour, fire.minute) == (1, 6, 0)
+            assert fire.utcoffset().total_seconds() == 7 * 3600  # site time, Asia/Ho_Chi_Minh
+    finally:
+        await service.stop()
