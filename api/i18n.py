@@ -36,6 +36,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "alerts": {"en": "Active alerts", "vi": "Cảnh báo đang hoạt động"},
     "no_alerts": {"en": "No active alert.", "vi": "Không có cảnh báo nào."},
     "acked": {"en": "acknowledged by {who}", "vi": "đã xác nhận bởi {who}"},
+    "muted": {"en": "notifications held: {why}", "vi": "tạm dừng thông báo: {why}"},
     "maintenance": {"en": "Maintenance windows on now", "vi": "Bảo trì đang diễn ra"},
     "devices": {"en": "Devices", "vi": "Thiết bị"},
     "device": {"en": "Device", "vi": "Thiết bị"},

@@ -11,17 +11,14 @@ at 06:00 site time.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, insert, or_, select
 
@@ -161,66 +158,24 @@ def _unmonitored_rows(store: Store, start: float, stop: float) -> list[_GapRow]:
         return [_GapRow(r.start_ts, r.end_ts, r.reason or "") for r in conn.execute(query)]
 
 
-def _add_months(moment: datetime, months: int) -> datetime | None:
-    month0 = moment.month - 1 + months
-    year, month = moment.year + month0 // 12, month0 % 12 + 1
-    if moment.day > calendar.monthrange(year, month)[1]:
-        return None  # a monthly window on the 31st skips the shorter months, as cron does
-    return moment.replace(year=year, month=month)
-
-
-def occurrences(start: float, end: float, recurrence: str, last_start: float | None,
-                since: float, until: float, timezone: str) -> list[tuple[float, float]]:
-    """(start, end) of each occurrence of a maintenance window overlapping [since, until):
-    a recurring window repeats from its first start, the same length, in site time, and
-    starts no later than `last_start` (the window's `until`)."""
-    length = end - start
-    recurrence = recurrence or "none"
-    if recurrence == "none":
-        return [(start, end)] if start < until and end > since else []
-    zone = ZoneInfo(timezone)
-    first = datetime.fromtimestamp(start, zone).replace(tzinfo=None)
-    last = float(last_start) if last_start is not None else float("inf")
-    step_days = {"daily": 1, "weekly": 7}.get(recurrence)
-    approx = {"daily": 86400.0, "weekly": 7 * 86400.0, "monthly": 28 * 86400.0}.get(
-        recurrence, 86400.0)
-    k = max(0, int((since - length - start) // approx) - 2)
-    out = []
-    for _ in range(10_000):  # a daily window within one month: 31; always bounded
-        if step_days is not None:
-            local: datetime | None = first + timedelta(days=step_days * k)
-        else:
-            local = _add_months(first, k)
-        k += 1
-        if local is None:
-            continue
-        ts = local.replace(tzinfo=zone).timestamp()
-        if ts >= until or ts > last:
-            break
-        if ts + length > since:
-            out.append((ts, ts + length))
-    return out
-
-
 def _maintenance(store: Store, start: float, stop: float, timezone: str
                  ) -> list[MaintenanceRecord]:
     """Occurrences within the month of windows not cancelled before they began (a window
-    removed while on counts up to its removal)."""
+    removed while on counts up to its removal); recurring windows as the alerting room
+    expands them (alerts/maintenance.py)."""
+    from alerts.maintenance import Window
+
     out = []
     for row in store.maintenance(include_deleted=True):
-        for lo, hi in occurrences(float(row.start_ts), float(row.end_ts), row.recurrence,
-                                  row.until_ts, start, stop, timezone):
+        window = Window.from_row(row)
+        for lo, hi in window.occurrences(start, stop, timezone):
             if row.deleted_ts is not None:
                 if row.deleted_ts <= lo:
                     continue
                 hi = min(hi, float(row.deleted_ts))
-            try:
-                scope = json.loads(row.scope or "{}")
-            except ValueError:
-                scope = {}
-            out.append(MaintenanceRecord(int(row.id), row.title, lo, hi, scope,
-                                         row.created_by or "", row.comment or "",
-                                         row.recurrence or "none"))
+            out.append(MaintenanceRecord(window.id, window.title, lo, hi,
+                                         window.scope.to_json(), window.created_by,
+                                         window.comment, window.recurrence))
     return out
 
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import alerting
-from api.deps import ConfigDep, OperatorDep, ReaderDep, StoreDep
+from api.deps import ConfigDep, OperatorDep, ReaderDep, ServiceDep, StoreDep
 from api.errors import ERRORS, WRITE_ERRORS
 from api.pagination import Page, PageParams, page_params
 from tierwatch.config import Config
@@ -78,6 +78,7 @@ class WindowOut(BaseModel):
     active: bool
     deleted: float | None
     next_start: float | None
+    warnings: list[str] = Field(default_factory=list)  # e.g. "the window is already over"
 
 
 def _time(value: str | float, name: str, timezone: str) -> float:
@@ -103,9 +104,10 @@ def _time(value: str | float, name: str, timezone: str) -> float:
     return moment.timestamp()
 
 
-def window_out(w: alerting.WindowView, config: Config, now: float) -> WindowOut:
+def window_out(view: alerting.WindowView, config: Config, now: float) -> WindowOut:
     tz = config.site.timezone
-    nxt = w.next_occurrence(now, tz)
+    w = view.window
+    nxt = view.next_occurrence(now, tz)
     return WindowOut(
         id=w.id,
         title=w.title,
@@ -115,13 +117,14 @@ def window_out(w: alerting.WindowView, config: Config, now: float) -> WindowOut:
         end_local=alerting.local_iso(w.end, tz) or "",
         recurrence=w.recurrence,
         until=w.until,
-        scope=w.scope,
+        scope=w.scope.to_json(),
         created_by=w.created_by,
-        created=w.created,
+        created=view.created,
         comment=w.comment,
-        active=w.active_at(now, tz),
-        deleted=w.deleted,
+        active=view.active_at(now, tz),
+        deleted=view.deleted,
         next_start=nxt[0] if nxt else None,
+        warnings=list(view.warnings),
     )
 
 
@@ -135,39 +138,42 @@ def list_windows(
 ) -> Page[WindowOut]:
     now = time.time()
     found = alerting.windows(store, include_deleted=deleted)
-    found.sort(key=lambda w: (w.start, w.id), reverse=True)
+    found.sort(key=lambda v: (v.window.start, v.window.id), reverse=True)
     return page.cut([window_out(w, config, now) for w in found])
 
 
 @router.post("", response_model=WindowOut, status_code=201, responses=WRITE_ERRORS)
-def book_window(who: OperatorDep, body: WindowIn, store: StoreDep, config: ConfigDep) -> WindowOut:
+def book_window(
+    who: OperatorDep, body: WindowIn, service: ServiceDep, store: StoreDep, config: ConfigDep
+) -> WindowOut:
     tz = config.site.timezone
-    now = time.time()
     try:
         window = alerting.book(
+            service,
             store,
-            config,
             title=body.title,
             start=_time(body.start, "start", tz),
             end=_time(body.end, "end", tz),
             scope=body.scope.model_dump(),
             by=who.name,
-            now=now,
             recurrence=body.recurrence,
             until=None if body.until is None else _time(body.until, "until", tz),
             comment=body.comment,
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return window_out(window, config, now)
+    return window_out(window, config, time.time())
 
 
 @router.delete("/{window_id}", status_code=204, responses=WRITE_ERRORS)
 def remove_window(
-    _who: OperatorDep, window_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep
+    _who: OperatorDep,
+    window_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    service: ServiceDep,
+    store: StoreDep,
 ) -> Response:
     try:
-        alerting.remove(store, window_id, time.time())
+        alerting.remove(service, store, window_id)
     except alerting.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return Response(status_code=204)

@@ -6,10 +6,12 @@ import json
 import math
 
 import pytest
+from sqlalchemy import insert
 
 from tests.helpers.api import Api
 from tests.unit.report.seed import at
 from tierwatch.model import Sample, Status
+from tierwatch.store import alerts
 
 
 def test_unknown_device_is_404_json(open_api: Api) -> None:
@@ -151,11 +153,44 @@ def test_maintenance_bad_input_is_422(open_api: Api, change: dict[str, object],
     assert message in response.text
 
 
-def test_alerts_list_and_unknown_ack(open_api: Api) -> None:
-    assert open_api.client.get("/api/v1/alerts").json()["items"] == []
-    response = open_api.client.post("/api/v1/alerts/999/ack", json={},
-                                    headers=open_api.auth("operator"))
-    assert response.status_code == 404 and response.json()["message"] == "no alert '999'"
+def _alert(api: Api, name: str, state: str, since: float, **extra: object) -> int:
+    """An alert as the engine (alerts/component.py) leaves it in the store."""
+    with api.store.engine.begin() as conn:
+        result = conn.execute(insert(alerts).values(
+            fingerprint=f"{name.lower():0<16}"[:16], alertname=name, severity="critical",
+            labels=json.dumps({"device": "ups-b", "alertname": name}),
+            annotations=json.dumps({"summary": f"{name} on ups-b"}), state=state,
+            value=1.0, active_since=since, fired_ts=since, **extra))
+        return int(result.inserted_primary_key[0])
+
+
+def test_alerts_list_and_acknowledge(open_api: Api) -> None:
+    firing = _alert(open_api, "UpsOnBypass", "firing", at(15, 8))
+    _alert(open_api, "UpsOnBattery", "resolved", at(3, 10), resolved_ts=at(3, 10, 5))
+    active = open_api.client.get("/api/v1/alerts").json()
+    assert [(a["name"], a["state"], a["summary"]) for a in active["items"]] == [
+        ("UpsOnBypass", "firing", "UpsOnBypass on ups-b")]
+    assert open_api.client.get("/api/v1/alerts?state=all").json()["total"] == 2
+    acked = open_api.client.post(f"/api/v1/alerts/{firing}/ack", headers=open_api.auth(
+        "operator"), json={"comment": "đang thay bo mạch bypass"})
+    assert acked.status_code == 200, acked.text
+    ack = acked.json()["ack"]
+    assert (ack["by"], ack["comment"]) == ("operator-person", "đang thay bo mạch bypass")
+    assert ack["until"] == pytest.approx(ack["ts"] + 24 * 3600)  # alerts.ack_for
+    (stored,) = open_api.store.alerts()
+    assert stored.acked_by == "operator-person"
+    by_fingerprint = open_api.client.post("/api/v1/alerts/upsonbypass/ack", json={},
+                                          headers=open_api.auth("operator"))
+    assert by_fingerprint.status_code == 200 and by_fingerprint.json()["id"] == firing
+
+
+def test_alerts_ack_bad_refs(open_api: Api) -> None:
+    resolved = _alert(open_api, "UpsOnBattery", "resolved", at(3, 10), resolved_ts=at(3, 11))
+    operator = open_api.auth("operator")
+    missing = open_api.client.post("/api/v1/alerts/999/ack", json={}, headers=operator)
+    assert missing.status_code == 404 and missing.json()["message"] == "no alert with id 999"
+    done = open_api.client.post(f"/api/v1/alerts/{resolved}/ack", json={}, headers=operator)
+    assert done.status_code == 409 and "already resolved" in done.json()["message"]
 
 
 def test_reports_generate_list_download(open_api: Api) -> None:

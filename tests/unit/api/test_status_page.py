@@ -39,6 +39,19 @@ def test_page_shows_live_and_design_tiers_and_follows_the_state(open_api: Api) -
     assert '<meta http-equiv="refresh" content="30">' in html
 
 
+def test_page_lists_active_alerts(open_api: Api) -> None:
+    from tests.unit.api.test_api_routes import _alert
+
+    _poll_all(open_api)
+    _alert(open_api, "UpsOnBypass", "firing", 1_790_000_000.0, acked_by="an",
+           acked_ts=1_790_000_100.0)
+    _alert(open_api, "UpsOnBattery", "resolved", 1_780_000_000.0)
+    html = open_api.client.get("/?lang=en").text
+    assert '<tr id="alert-1" data-state="firing">' in html
+    assert "UpsOnBypass</strong> UpsOnBypass on ups-b" in html and "acknowledged by an" in html
+    assert "UpsOnBattery" not in html  # resolved: not active
+
+
 def test_page_language(open_api: Api) -> None:
     _poll_all(open_api)
     assert "Trạng thái Tier III" in open_api.client.get("/").text  # the site's default

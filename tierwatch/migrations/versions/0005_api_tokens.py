@@ -1,7 +1,7 @@
 """API tokens and the monthly reports' register
 
-Revision ID: 0004_api_tokens
-Revises: 0003
+Revision ID: 0005_api_tokens
+Revises: 0004
 Create Date: 2026-11-27 09:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_api_tokens"
-down_revision = "0003"
+revision = "0005_api_tokens"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
