@@ -384,7 +384,8 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     problems.extend(check_agents(config))
     problems.extend(check_probes(config))
     problems.extend(check_influx(config))
-    problems.extend(check_reports(config.reports, set(config.device_ids())))
+    problems.extend(check_reports(config.reports, set(config.device_ids()),
+                                  config.alerts.smtp))
     # topology nodes bind to any device: SNMP devices, agent hosts, probed links and sites
     for line in validate_topology(config.topology, set(config.device_ids())):
         key_path, _, message = line.partition(": ")

@@ -363,6 +363,68 @@ def get_report(store: Store, report_id: int) -> ReportFile | None:
     return None if row is None else _file(row)
 
 
+# --------------------------------------------------------------------------- e-mail
+
+
+def email_message(config: Config, done: Written) -> dict[str, Any]:
+    """The e-mail of a month's report: a summary in each language, the PDFs attached (the
+    HTML files when there is no PDF)."""
+    from tier.report.html import report_translator
+    from tier.report.i18n import recommendation_text
+
+    report = done.report
+    files = [f for f in done.files if f.format == "pdf"] or [
+        f for f in done.files if f.format == "html"]
+    langs = list(dict.fromkeys([*config.reports.languages, *(f.lang for f in files)]))
+    parts = []
+    for lang in langs:
+        tr = report_translator(lang, report.timezone)
+        lines = [f"{tr('title')} — {report.site} — {tr.month(report.month)}", ""]
+        if not report.complete:
+            lines.append(tr("partial", time=tr.time(min(report.period[1], report.generated_at))))
+        site = report.site_availability
+        score = report.readiness_month
+        lines.append(tr("mail_readiness", score=tr.number(score, 1) if score is not None
+                        else "–", design=tr.tier(report.design_tier),
+                        live=tr.tier(report.live_tier_end)))
+        if site is None:
+            lines.append(tr("no_data"))
+        else:
+            lines.append(tr("mail_availability", availability=tr.percent(
+                site.report.availability), target=tr.percent(report.target),
+                downtime=tr.duration(site.report.downtime),
+                budget=tr.duration(site.report.budget)))
+        if report.coverage.unmonitored > 0:
+            lines.append(tr("unmonitored_note", duration=tr.duration(report.coverage.unmonitored),
+                            share=tr.percent(report.coverage.unmonitored_share, 1)))
+        if report.recommendations:
+            lines += ["", tr("recommendations") + ":"]
+            lines += [f"- {recommendation_text(r.key, r.params, tr)}"
+                      for r in report.recommendations[:8]]
+        lines += ["", tr("mail_attached")]
+        parts.append("\n".join(lines))
+    first = report_translator(langs[0] if langs else "vi", report.timezone)
+    return {
+        "to": list(config.reports.email),
+        "subject": first("mail_subject", title=first("title"), site=report.site,
+                         month=first.month(report.month)),
+        "body": "\n\n----\n\n".join(parts),
+        "attachments": [(f.filename, MEDIA_TYPES[f.format], f.path.read_bytes())
+                        for f in files],
+    }
+
+
+async def email_reports(config: Config, done: Written) -> None:
+    """Send the month's files to `reports.email` through `alerts.smtp` (the alerting room's
+    sender). Raises alerts.notify.DeliveryError when the mail server refuses."""
+    from alerts.notify import EmailSender
+
+    if config.alerts.smtp is None or not config.reports.email:
+        raise ValueError("e-mailing reports needs reports.email and alerts.smtp")
+    key = f"report-{done.report.month}-{int(done.report.generated_at)}"
+    await EmailSender(config.alerts.smtp).send(email_message(config, done), key)
+
+
 # --------------------------------------------------------------------------- schedule
 
 
@@ -377,6 +439,8 @@ class ReportScheduler:
         self.service: Service | None = None
         self.runs = 0
         self.errors = 0
+        self.emailed = 0
+        self.email_errors = 0
         self.last: list[ReportFile] = []
 
     async def start(self, service: Service) -> None:
@@ -410,4 +474,12 @@ class ReportScheduler:
             return []
         self.runs += 1
         log.info("monthly report %s: %s", month, ", ".join(f.filename for f in self.last))
+        if service.config.reports.email:
+            try:
+                await email_reports(service.config, done)
+            except Exception as exc:  # the files are written; the mail is what failed
+                self.email_errors += 1
+                log.error("e-mailing the monthly report for %s failed: %s", month, exc)
+            else:
+                self.emailed += 1
         return self.last

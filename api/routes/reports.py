@@ -7,6 +7,7 @@ GET  /api/v1/reports/12/download
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -19,7 +20,14 @@ from api.deps import AdminDep, ConfigDep, ReaderDep, StoreDep
 from api.errors import ERRORS, WRITE_ERRORS
 from api.pagination import Page, PageParams, page_params
 from api.params import MONTH_REGEX
-from tierwatch.reports import MEDIA_TYPES, ReportFile, get_report, list_reports, write_reports
+from tierwatch.reports import (
+    MEDIA_TYPES,
+    ReportFile,
+    email_reports,
+    get_report,
+    list_reports,
+    write_reports,
+)
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=ERRORS)
 
@@ -45,6 +53,7 @@ class GenerateIn(BaseModel):
 
     month: str = Field(pattern=MONTH_REGEX, description="YYYY-MM in the site's time zone")
     languages: list[Literal["vi", "en"]] | None = Field(default=None, min_length=1, max_length=2)
+    email: bool = Field(default=False, description="also send the files to reports.email")
     formats: list[Literal["pdf", "html", "json"]] | None = Field(
         default=None, min_length=1, max_length=3
     )
@@ -61,6 +70,8 @@ class GeneratedOut(BaseModel):
     has_data: bool
     files: list[ReportOut]
     failures: list[FailureOut]
+    emailed: bool | None = None  # None: not asked to
+    email_error: str | None = None
 
 
 def report_out(f: ReportFile) -> ReportOut:
@@ -84,6 +95,8 @@ def list_all(
 
 @router.post("", response_model=GeneratedOut, status_code=201, responses=WRITE_ERRORS)
 def generate(_who: AdminDep, body: GenerateIn, store: StoreDep, config: ConfigDep) -> GeneratedOut:
+    if body.email and (not config.reports.email or config.alerts.smtp is None):
+        raise HTTPException(422, "email: configure reports.email and alerts.smtp first")
     try:
         done = write_reports(
             store,
@@ -96,6 +109,13 @@ def generate(_who: AdminDep, body: GenerateIn, store: StoreDep, config: ConfigDe
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
+    emailed, email_error = None, None
+    if body.email:  # a worker thread (a sync route): no event loop of its own yet
+        try:
+            asyncio.run(email_reports(config, done))
+            emailed = True
+        except Exception as exc:  # the files are written; say what went wrong with the mail
+            emailed, email_error = False, str(exc)
     return GeneratedOut(
         month=body.month,
         has_data=done.report.has_data,
@@ -103,6 +123,8 @@ def generate(_who: AdminDep, body: GenerateIn, store: StoreDep, config: ConfigDe
         failures=[
             FailureOut(lang=f.lang, format=f.format, message=f.message) for f in done.failures
         ],
+        emailed=emailed,
+        email_error=email_error,
     )
 
 

@@ -7,6 +7,8 @@
       formats: [pdf, html, json]   # pdf needs WeasyPrint (tierwatch[report])
       environment_devices: [env-1, env-2]   # whose sensors measure rack inlets (default:
                                             # devices that ever reported a temperature band)
+      email: [giam-doc@example.vn]          # sent the month's files (PDF, else HTML) through
+                                            # alerts.smtp when the scheduled report is made
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class ReportsConfig(Strict):
     languages: tuple[Language, ...] = Field(default=("vi", "en"), min_length=1)
     formats: tuple[Format, ...] = Field(default=("pdf", "html", "json"), min_length=1)
     environment_devices: tuple[str, ...] | None = None
+    email: tuple[str, ...] = ()
 
     def directory(self, config_source: Path | None) -> Path:
         """The reports directory, a relative one taken from the config file's directory."""
@@ -36,8 +39,14 @@ class ReportsConfig(Strict):
         return config_source.parent / self.dir
 
 
-def check_reports(reports: ReportsConfig, device_ids: set[str]) -> list[tuple[str, str]]:
+def check_reports(reports: ReportsConfig, device_ids: set[str], smtp: object | None
+                  ) -> list[tuple[str, str]]:
     problems = []
+    if reports.email and smtp is None:
+        problems.append(("reports.email", "e-mailing reports needs an alerts.smtp section"))
+    for i, address in enumerate(reports.email):
+        if "@" not in address.strip("@"):
+            problems.append((f"reports.email[{i}]", f"{address!r} is not an e-mail address"))
     for i, device in enumerate(reports.environment_devices or ()):
         if device not in device_ids:
             problems.append((f"reports.environment_devices[{i}]", f"unknown device {device!r}"))

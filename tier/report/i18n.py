@@ -150,6 +150,18 @@ CATALOG: dict[str, dict[str, str]] = {
     "severity.high": {"en": "high", "vi": "cao"},
     "severity.medium": {"en": "medium", "vi": "trung bình"},
     "severity.low": {"en": "low", "vi": "thấp"},
+    # the e-mail that carries the month's files
+    "mail_subject": {"en": "{title}: {site}, {month}", "vi": "{title}: {site}, {month}"},
+    "mail_readiness": {"en": "Readiness score: {score} / 100 (design tier {design}, live tier "
+                             "at the end {live})",
+                       "vi": "Điểm sẵn sàng: {score} / 100 (Tier thiết kế {design}, Tier thực "
+                             "tế cuối kỳ {live})"},
+    "mail_availability": {"en": "Availability: {availability} (target {target}); downtime "
+                                "{downtime} of a {budget} budget",
+                          "vi": "Độ khả dụng: {availability} (mục tiêu {target}); gián đoạn "
+                                "{downtime} trên ngân sách {budget}"},
+    "mail_attached": {"en": "The full report is attached.",
+                      "vi": "Báo cáo đầy đủ được đính kèm."},
     # recommendations
     "rec.no_data": {"en": "tierwatch recorded nothing this month: make sure it runs and "
                           "polls the site's devices.",

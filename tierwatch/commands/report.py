@@ -7,11 +7,12 @@
 
 Exit status: 0 written; 1 the config has problems; 2 a bad argument (a malformed month, a
 month not begun, an unknown format); 3 the format cannot be made here (PDF without
-WeasyPrint).
+WeasyPrint); 4 `--email`: the mail server did not take the message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from tierwatch.commands.core import ConfigOpt, load_or_exit
 
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
+EXIT_MAIL = 4
 
 
 def register(app: typer.Typer) -> None:
@@ -69,12 +71,14 @@ def report_command(
     out: Annotated[Path | None, typer.Option(
         help="write this one file here ('-': standard output) instead of the reports "
              "directory")] = None,
+    email: Annotated[bool, typer.Option(
+        "--email", help="also send the files to reports.email (through alerts.smtp)")] = False,
 ) -> None:
     """Make the monthly Tier III readiness report."""
     from tier.report.data import parse_month, previous_month
     from tier.report.pdf import PdfUnavailable
     from tierwatch.config import Config
-    from tierwatch.reports import FORMATS, make_report, render, write_reports
+    from tierwatch.reports import FORMATS, email_reports, make_report, render, write_reports
     from tierwatch.store import Store
 
     cfg: Config = load_or_exit(config)  # type: ignore[assignment]
@@ -93,6 +97,10 @@ def report_command(
     if fmt is not None and fmt not in FORMATS:
         typer.echo(f"error: --format {fmt!r}: use {', '.join(FORMATS)}", err=True)
         raise typer.Exit(EXIT_USAGE)
+    if email and (out is not None or not cfg.reports.email or cfg.alerts.smtp is None):
+        typer.echo("error: --email sends what is written into the reports directory (no "
+                   "--out) to reports.email, through alerts.smtp: configure both", err=True)
+        raise typer.Exit(EXIT_USAGE)
     store = Store.open(cfg.store.url)
     bar = _Bar()
     try:
@@ -105,6 +113,13 @@ def report_command(
             for failed in done.failures:
                 typer.echo(f"error: {month} {failed.lang} {failed.format}: {failed.message}",
                            err=True)
+            if email:
+                try:
+                    asyncio.run(email_reports(cfg, done))
+                except Exception as exc:
+                    typer.echo(f"error: the e-mail was not sent: {exc}", err=True)
+                    raise typer.Exit(EXIT_MAIL) from None
+                typer.echo(f"sent to {', '.join(cfg.reports.email)}")
             if done.failures:
                 raise typer.Exit(EXIT_UNAVAILABLE)
             return
