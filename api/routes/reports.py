@@ -53,7 +53,9 @@ class GenerateIn(BaseModel):
 
     month: str = Field(pattern=MONTH_REGEX, description="YYYY-MM in the site's time zone")
     languages: list[Literal["vi", "en"]] | None = Field(default=None, min_length=1, max_length=2)
-    email: bool = Field(default=False, description="also send the files to reports.email")
+    # strict: a JSON boolean, not 0/1 or "yes" (the schema says boolean)
+    email: bool = Field(default=False, strict=True,
+                        description="also send the files to reports.email")
     formats: list[Literal["pdf", "html", "json"]] | None = Field(
         default=None, min_length=1, max_length=3
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
@@ -248,3 +249,36 @@ def test_readyz_follows_the_first_poll_round(open_api: Api) -> None:
                                                      "polled": 2}
     open_api.poll("env-1")
     assert open_api.client.get("/readyz").status_code == 200
+
+
+def test_reports_by_email_through_the_api(tmp_path: Path) -> None:
+    from tests.helpers.api import api_context, demo_like_config
+    from tests.helpers.smtp import smtp_server
+    from tests.unit.report import seed
+
+    with smtp_server(tmp_path) as smtp:
+        config = demo_like_config(
+            tmp_path, api={"read_auth": "open"},
+            reports={"dir": str(tmp_path / "reports"), "email": ["giam-doc@cantho.example.vn"]},
+            alerts={"smtp": {"host": "127.0.0.1", "port": smtp.port, "username": "tierwatch",
+                             "password": "s3cret-pass", "from": "tierwatch@cantho.example.vn",
+                             "ca_file": str(smtp.ca_file)}})
+        for api in api_context(config, seed.seed):
+            admin = api.auth("admin")
+            sent = api.client.post("/api/v1/reports", headers=admin, json={
+                "month": "2026-10", "languages": ["en"], "formats": ["html"], "email": True})
+            assert sent.status_code == 201, sent.text
+            assert (sent.json()["emailed"], sent.json()["email_error"]) == (True, None)
+            (mail,) = smtp.wait_for_messages(1, 10)
+            assert mail.recipients == ["giam-doc@cantho.example.vn"]
+            assert [p.get_filename() for p in mail.message.iter_attachments()] == [
+                "tierwatch-report-2026-10-en.html"]
+            # a JSON boolean only: 1 is not "yes"
+            assert api.client.post("/api/v1/reports", headers=admin, json={
+                "month": "2026-10", "email": 1}).status_code == 422
+
+
+def test_reports_email_needs_smtp(open_api: Api) -> None:
+    refused = open_api.client.post("/api/v1/reports", headers=open_api.auth("admin"),
+                                   json={"month": "2026-10", "email": True})
+    assert refused.status_code == 422 and "reports.email" in refused.json()["message"]
