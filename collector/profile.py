@@ -352,13 +352,13 @@ class ProfileDef(_Strict):
                 raise ValueError(f"{where}: {doubled} defined twice; give each an `id`")
         scalar_names = {m.key for m in self.scalars}
         for rule in self.status:
-            for name in _rule_metrics(rule.when):
+            for name in rule_metric_names(rule.when):
                 if name not in scalar_names:
                     raise ValueError(f"status rule refers to unknown scalar metric {name!r}")
         for table in self.tables:
             names = {n for m in table.metrics for n in m.all_names()} | scalar_names
             for rule in table.status:
-                for name in _rule_metrics(rule.when):
+                for name in rule_metric_names(rule.when):
                     if name not in names:
                         raise ValueError(
                             f"table {table.name!r}: status rule refers to unknown metric {name!r}"
@@ -375,7 +375,8 @@ class ProfileDef(_Strict):
         return self
 
 
-def _rule_metrics(when: Condition | When) -> list[str]:
+def rule_metric_names(when: Condition | When) -> list[str]:
+    """Every metric a rule condition reads (compared, or compared against)."""
     if isinstance(when, Condition):
         names = [when.metric]
         for ref in (when.above, when.below, when.at_least, when.at_most):
@@ -384,7 +385,7 @@ def _rule_metrics(when: Condition | When) -> list[str]:
         return names
     out: list[str] = []
     for item in when.all or when.any or []:
-        out.extend(_rule_metrics(item))
+        out.extend(rule_metric_names(item))
     return out
 
 
