@@ -299,7 +299,7 @@ class PollPlan:
                 continue
             number: float | None
             if raw.__class__ is int:
-                number = raw  # type: ignore[assignment]
+                number = raw
             elif raw is None or raw.__class__ is Missing:
                 continue
             else:
