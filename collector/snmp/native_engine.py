@@ -63,6 +63,10 @@ def encoded_oid(oid: str) -> bytes:
     return raw
 
 
+# a one-octet INTEGER's value (two's complement)
+_SIGNED_OCTET = [b - 256 if b >= 0x80 else b for b in range(256)]
+
+
 def _suffix(tail: bytes) -> tuple[str, bytes]:
     entry = _suffixes.get(tail)
     if entry is None:
@@ -78,14 +82,43 @@ class _Column:
 
     __slots__ = ("done", "last_key", "last_tail", "plen", "prefix", "root", "rows")
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, prefix: bytes | None = None) -> None:
         self.root = root
-        self.prefix = encoded_oid(root)
-        self.plen = len(self.prefix)
+        if prefix is None:
+            prefix = encoded_oid(root)
+        self.prefix = prefix
+        self.plen = len(prefix)
         self.last_tail = b""  # OID octets after the prefix of the last row (next request)
         self.last_key = b""  # sort key of that suffix; the root itself sorts first
         self.rows: list[tuple[str, Value]] = []
         self.done = False
+
+
+class _WalkPlan:
+    """What a list of roots needs on every walk, computed once: each root's cleaned text
+    and encoded prefix, and the first request's VarBindList (the roots themselves)."""
+
+    __slots__ = ("first_varbinds", "roots")
+
+    def __init__(self, roots: Sequence[str]) -> None:
+        self.roots = [(root, clean, encoded_oid(clean)) for root in dict.fromkeys(roots)
+                      for clean in [root.strip().lstrip(".")]]
+        self.first_varbinds = ber.encode_null_varbinds([p for _, _, p in self.roots])
+
+
+_WALK_PLAN_LIMIT = 10_000
+_walk_plans: dict[tuple[str, ...], _WalkPlan] = {}
+
+
+def _walk_plan(roots: Sequence[str]) -> _WalkPlan:
+    key = tuple(roots)
+    plan = _walk_plans.get(key)
+    if plan is None:
+        plan = _WalkPlan(roots)
+        if len(_walk_plans) >= _WALK_PLAN_LIMIT:
+            _walk_plans.clear()
+        _walk_plans[key] = plan
+    return plan
 
 
 def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int, int]:
@@ -100,8 +133,10 @@ def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int
     width = len(active)
     suffixes = _suffixes
     unsigned32 = UNSIGNED32_TAGS
+    small = _SIGNED_OCTET
     taken = 0
     seen = 0
+    i = 0  # the column of the next varbind
     if end > len(data):
         raise SnmpDecodeError("truncated: varbind list past the end of the packet")
     try:
@@ -122,7 +157,10 @@ def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int
             name_end = pos + n
             if name_end + 2 > vb_end or n == 0 or data[name_end - 1] >= 0x80:
                 raise SnmpDecodeError("malformed varbind name")
-            column = active[seen % width]
+            column = active[i]
+            i += 1
+            if i == width:
+                i = 0
             seen += 1
             if column.done:
                 pos = vb_end
@@ -154,15 +192,21 @@ def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int
                 )
             value: Value
             if tag == 0x02:  # INTEGER
-                if not 0 < n <= 8:
+                if n == 1:
+                    value = small[data[vpos]]
+                elif not 0 < n <= 8:
                     raise SnmpDecodeError("INTEGER of invalid size")
-                value = int.from_bytes(data[vpos:vb_end], "big", signed=True)
+                else:
+                    value = int.from_bytes(data[vpos:vb_end], "big", signed=True)
             elif tag == 0x04:  # OCTET STRING
                 value = data[vpos:vb_end]
             elif tag in unsigned32:
-                value = int.from_bytes(data[vpos:vb_end], "big")
-                if not 0 < n <= 5 or value > 0xFFFFFFFF:
-                    raise SnmpDecodeError("32-bit unsigned out of range")
+                if n == 1:
+                    value = data[vpos]
+                else:
+                    value = int.from_bytes(data[vpos:vb_end], "big")
+                    if not 0 < n <= 5 or value > 0xFFFFFFFF:
+                        raise SnmpDecodeError("32-bit unsigned out of range")
             else:
                 value = ber.decode_value(tag, data, vpos, vb_end)
             column.last_key = key
@@ -266,13 +310,16 @@ class NativeSnmpClient:
         raise SnmpTimeout(f"{self.target}: no answer after {attempts} x {timeout:g} s")
 
     async def _request(
-        self, tag: int, oids: list[bytes], non_repeaters: int = 0, max_repetitions: int = 0
+        self, tag: int, oids: list[bytes] | None = None, non_repeaters: int = 0,
+        max_repetitions: int = 0, varbinds: bytes | None = None,
     ) -> tuple[int, int, bytes, int, int]:
         """One PDU round trip: (error-status, error-index, and the answer's VarBindList as
-        the octets holding it with its content's start and end)."""
-        body = message.pdu_body_after_id(
-            ber.encode_null_varbinds(oids), non_repeaters, max_repetitions
-        )
+        the octets holding it with its content's start and end). The request's varbinds
+        are `oids` (content octets) with NULL values, or `varbinds` already encoded."""
+        if varbinds is None:
+            assert oids is not None
+            varbinds = ber.encode_null_varbinds(oids)
+        body = message.pdu_body_after_id(varbinds, non_repeaters, max_repetitions)
         if self._usm is not None:
             return await self._request_v3(tag, body)
         header = self._header
@@ -413,20 +460,24 @@ class NativeSnmpClient:
         return SnmpResponseError(error_status_name(status), index, oid)
 
     async def walk(self, roots: Sequence[str]) -> WalkResult:
-        columns = {root: _Column(root.strip().lstrip(".")) for root in dict.fromkeys(roots)}
+        plan = _walk_plan(roots)
+        columns = {root: _Column(clean, prefix) for root, clean, prefix in plan.roots}
         active = list(columns.values())
         max_rows = self.target.max_rows
         repetitions = max(1, self.target.max_repetitions)
         v1 = self._version == V1
         total = 0
+        varbinds: bytes | None = plan.first_varbinds
         while active:
-            asked = [c.prefix + c.last_tail for c in active]
+            if varbinds is None:
+                varbinds = ber.encode_null_varbinds([c.prefix + c.last_tail for c in active])
             if v1:
-                status, index, data, pos, end = await self._request(GET_NEXT_REQUEST, asked)
+                status, index, data, pos, end = await self._request(
+                    GET_NEXT_REQUEST, varbinds=varbinds)
             else:
                 status, index, data, pos, end = await self._request(
-                    GET_BULK_REQUEST, asked, 0, repetitions
-                )
+                    GET_BULK_REQUEST, None, 0, repetitions, varbinds)
+            varbinds = None
             if status:
                 if status == TOO_BIG and not v1 and repetitions > 1:
                     repetitions //= 2
