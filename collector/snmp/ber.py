@@ -215,7 +215,7 @@ _NULL = b"\x05\x00"
 
 def encode_null_varbinds(oids: Iterable[bytes]) -> bytes:
     """The VarBindList of a request: each OID (content octets) with a NULL value."""
-    parts = []
+    parts: list[bytes] = []
     heads = _NULL_VARBIND_HEAD
     for raw in oids:
         n = len(raw)
