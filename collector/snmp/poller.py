@@ -291,6 +291,25 @@ class PollPlan:
         record = m.record and row_values is not None
         append = samples.append
         new = _new_tuple
+        if kind == _PLAIN and not record and unavailable is None:
+            # the commonest column of all (a counter, a gauge): the reading is the value
+            for suffix, raw in rows:
+                labels = row_labels.get(suffix, _UNSET)
+                if labels is _UNSET:
+                    labels = labels_for(suffix)
+                if labels is None:
+                    continue
+                if row_values is not None and suffix not in row_values and raw is not None \
+                        and raw.__class__ is not Missing:
+                    row_values[suffix] = {}  # the row has a reading: it gets a component
+                    row_names[suffix] = {}
+                if raw.__class__ is int:
+                    append(new(Sample, (name, labels, raw, ts)))
+                elif raw is not None and raw.__class__ is not Missing:
+                    text_number = as_number(raw)  # a number sent as text
+                    if text_number is not None:
+                        append(new(Sample, (name, labels, text_number, ts)))
+            return
         for suffix, raw in rows:
             labels = row_labels.get(suffix, _UNSET)
             if labels is _UNSET:
