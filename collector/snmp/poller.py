@@ -501,7 +501,7 @@ async def poll(device_id: str, client: SnmpClient, plan: PollPlan,
         result.message = str(exc) or exc.__class__.__name__
         result.duration = time.perf_counter() - started
         return result
-    result.varbinds = len(got) + sum(len(rows) for rows in walked.values())
+    result.varbinds = len(got) + sum(map(len, walked.values()))
     if plan.get_oids and all(isinstance(v, Missing) for v in got.values()) and not any(
         walked.values()
     ):

@@ -120,3 +120,41 @@ def test_unavailable_values_and_offsets_in_a_fast_column() -> None:
         ("a_celsius", "1", 19.5), ("a_celsius", "3", -1.3), ("b", "1", 2), ("b", "3", 1)]
     assert [(c.component, c.status) for c in statuses] == [
         ("row 1", "failed"), ("row 2", "unknown"), ("row 3", "ok")]
+
+
+def test_compiled_rules_answer_what_the_rule_tree_answers() -> None:
+    """Every status rule of every shipped profile, compiled once (`compile_when`), against
+    the reference walk over the tree (`_eval`), for readings present, missing, in and out
+    of each rule's sets and thresholds."""
+    import random
+
+    from collector.profile import _eval, compile_when, rule_metric_names
+
+    rng = random.Random(7)
+    checked = 0
+    for profile in load_profiles(sorted(known_profiles())):
+        d = profile.definition
+        rules = [*d.status, *(r for t in d.tables for r in t.status)]
+        enums = {m.key: m.enum for m in [*d.scalars, *(m for t in d.tables for m in t.metrics)]
+                 if m.enum}
+        for rule in rules:
+            test = compile_when(rule.when)
+            metrics = rule_metric_names(rule.when)
+            for _ in range(200):
+                values: dict[str, float] = {}
+                names: dict[str, str] = {}
+                for metric in metrics:
+                    if rng.random() < 0.15:
+                        continue  # missing
+                    enum = enums.get(metric)
+                    if enum and rng.random() < 0.8:
+                        raw = rng.choice([*enum, 99])
+                        values[metric] = raw
+                        if raw in enum:
+                            names[metric] = enum[raw]
+                    else:
+                        values[metric] = rng.choice([0, 1, 2, 5, 10, 40, 75, 100, 101, 1e6,
+                                                     rng.uniform(-50, 500)])
+                assert test(values, names) == _eval(rule.when, values, names), (rule, values)
+                checked += 1
+    assert checked > 2000
