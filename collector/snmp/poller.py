@@ -493,9 +493,13 @@ async def poll(device_id: str, client: SnmpClient, plan: PollPlan,
     ts = time.time() if now is None else now
     started = time.perf_counter()
     result = PollResult(device=device_id, ts=ts, metadata=plan.metadata)
+    get_walk = getattr(client, "get_walk", None)  # an engine's one-request-fewer path
     try:
-        got = await client.get(plan.get_oids) if plan.get_oids else {}
-        walked = await client.walk(plan.walk_roots) if plan.walk_roots else {}
+        if get_walk is not None and plan.get_oids and plan.walk_roots:
+            got, walked = await get_walk(plan.get_oids, plan.walk_roots)
+        else:
+            got = await client.get(plan.get_oids) if plan.get_oids else {}
+            walked = await client.walk(plan.walk_roots) if plan.walk_roots else {}
     except SnmpError as exc:
         result.error = exc.reason
         result.message = str(exc) or exc.__class__.__name__
