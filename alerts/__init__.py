@@ -1,0 +1,1 @@
+"""What on-call staff receive: alert rules, the built-in engine, delivery, maintenance."""

@@ -36,4 +36,8 @@ def create_app(service: Service) -> FastAPI:
                               for d in service.state.devices.values())}
         return JSONResponse(body, status_code=200 if ready else 503)
 
+    from api.routes import availability, tier, whatif
+
+    for module in (tier, whatif, availability):
+        app.include_router(module.router)
     return app

@@ -56,6 +56,8 @@ class Model:
     data: dict[tuple[int, ...], snmprec.Entry]
     faults: dict[str, dict[tuple[int, ...], Any]]  # fault -> OID -> value
     descriptions: dict[str, str]
+    # fault -> (trap OID sent when injected, trap OID sent when cleared); see sim/traps.py
+    traps: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 def _oid(text: str) -> tuple[int, ...]:
@@ -69,6 +71,7 @@ def load_models(path: Path = MODELS_FILE) -> dict[str, Model]:
         data = snmprec.load(DATA_DIR / body["data"])
         faults: dict[str, dict[tuple[int, ...], Any]] = {}
         descriptions: dict[str, str] = {}
+        traps: dict[str, tuple[str | None, str | None]] = {}
         for fault, fspec in (body.get("faults") or {}).items():
             overlay = {}
             for oid_text, value in (fspec.get("set") or {}).items():
@@ -79,7 +82,9 @@ def load_models(path: Path = MODELS_FILE) -> dict[str, Model]:
                 overlay[oid] = value
             faults[fault] = overlay
             descriptions[fault] = fspec.get("description", "")
-        models[name] = Model(name, data, faults, descriptions)
+            if fspec.get("trap") or fspec.get("clear_trap"):
+                traps[fault] = (fspec.get("trap"), fspec.get("clear_trap"))
+        models[name] = Model(name, data, faults, descriptions, traps)
     return models
 
 
@@ -325,9 +330,13 @@ class Simulator:
     """All simulated devices of one run, serving on loopback until stopped."""
 
     def __init__(self, run_dir: Path, inventory: list[DeviceSpec] | None = None,
-                 host: str = "127.0.0.1", models: dict[str, Model] | None = None) -> None:
+                 host: str = "127.0.0.1", models: dict[str, Model] | None = None,
+                 trap_sink: tuple[str, int] | None = None) -> None:
         self.run_dir = run_dir
         self.host = host
+        self.trap_sink = trap_sink  # where devices send traps when faults change
+        self._by_device: dict[str, asyncio.DatagramTransport] = {}
+        self._emitter_task: asyncio.Task[None] | None = None
         self.models = models or load_models()
         self.specs = inventory if inventory is not None else load_inventory()
         self.devices: dict[str, SimDevice] = {}
@@ -351,8 +360,20 @@ class Simulator:
             transport, _ = await loop.create_datagram_endpoint(
                 functools.partial(Responder, device, self.fault_file), sock=sock)
             self._transports.append(transport)
+            self._by_device[spec.id] = transport
             self.addresses[spec.id] = sock.getsockname()[:2]
         self._write_inventory()
+        if self.trap_sink is not None:
+            from sim.traps import TrapEmitter
+
+            emitter = TrapEmitter(self.trap_sink, self.devices, self._send_from,
+                                  self.fault_file.refresh)
+            self._emitter_task = asyncio.create_task(emitter.run(), name="sim traps")
+
+    def _send_from(self, device_id: str, datagram: bytes, sink: tuple[str, int]) -> None:
+        transport = self._by_device.get(device_id)
+        if transport is not None:
+            transport.sendto(datagram, sink)
 
     def _write_inventory(self) -> None:
         info = {
@@ -369,6 +390,8 @@ class Simulator:
         (self.run_dir / "sim.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
 
     async def stop(self) -> None:
+        if self._emitter_task is not None:
+            self._emitter_task.cancel()
         for transport in self._transports:
             transport.close()
         self._transports.clear()

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from tierwatch.commands import core, demo, tier
+from tierwatch.commands import alerts, core, demo, tier
 
 app = typer.Typer(
     name="tierwatch",
@@ -37,7 +37,7 @@ def _root(
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step
 
 
-for module in (core, demo, tier):
+for module in (core, demo, tier, alerts):
     module.register(app)
 
 

@@ -28,9 +28,11 @@ from pydantic import (
     model_validator,
 )
 
+from alerts.config import AlertsConfig
 from collector.agent_config import AgentsConfig, agent_secret_warnings, check_agents
 from collector.probe_config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
+from exporters.influx_config import InfluxConfig, check_influx, influx_secret_warnings
 from tier.topology import TopologyConfig, validate_topology
 from tierwatch.configtypes import (
     ENV_REF,
@@ -42,6 +44,7 @@ from tierwatch.configtypes import (
     reveal,
 )
 from tierwatch.configtypes import parse_duration as parse_duration  # used by tests and rooms
+from tierwatch.liveconfig import TierLiveConfig
 
 # --------------------------------------------------------------------------- value types
 
@@ -213,6 +216,9 @@ class Config(Strict):
     agents: AgentsConfig = AgentsConfig()
     probes: ProbesConfig = ProbesConfig()
     topology: TopologyConfig = TopologyConfig()
+    tier: TierLiveConfig = TierLiveConfig()
+    influx: InfluxConfig = InfluxConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -373,10 +379,14 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     problems.extend(_ids_across_sections(config))
     problems.extend(check_agents(config))
     problems.extend(check_probes(config))
+    problems.extend(check_influx(config))
     # topology nodes bind to any device: SNMP devices, agent hosts, probed links and sites
     for line in validate_topology(config.topology, set(config.device_ids())):
         key_path, _, message = line.partition(": ")
         problems.append((key_path, message))
+    from alerts.config import cross_check as alerts_cross_check
+
+    problems.extend(alerts_cross_check(config))
     return problems
 
 
@@ -396,12 +406,17 @@ def _ids_across_sections(config: Config) -> list[tuple[str, str]]:
 
 
 def _literal_secret_warnings(config: Config) -> list[tuple[str, str]]:
-    warnings = agent_secret_warnings(config)
+    warnings = agent_secret_warnings(config) + influx_secret_warnings(config)
     for name, cred in config.credentials.items():
         for key, secret in cred.secret_fields():
             if not _ENV_REF.match(secret.get_secret_value()):
                 warnings.append((f"credentials.{name}.{key}",
                                  "secret written literally in the file; prefer ${ENV_VAR}"))
+    smtp = config.alerts.smtp
+    if smtp is not None and smtp.password is not None and not _ENV_REF.match(
+            smtp.password.get_secret_value()):
+        warnings.append(("alerts.smtp.password",
+                         "secret written literally in the file; prefer ${ENV_VAR}"))
     return warnings
 
 

@@ -29,10 +29,12 @@ EXPOSURE_CONDITIONS = ("on_battery", "bypass")
 class History:
     """A service component; also usable on its own with `handle(changes)`."""
 
-    def __init__(self, store: Store, instance: str = "main", heartbeat_every: float = 15.0
-                 ) -> None:
+    def __init__(self, store: Store, instance: str = "main", heartbeat_every: float = 15.0,
+                 record: bool = True) -> None:
         self.store = store
         self.instance = instance
+        # the tier instance mirrors the shards' statuses: they are recorded by the shards
+        self.record = record
         self.heartbeat_every = heartbeat_every
         self._task: asyncio.Task[None] | None = None
         self.write_errors = 0
@@ -40,7 +42,8 @@ class History:
     async def start(self, service: Service) -> None:
         now = time.time()
         self.store.start_instance(self.instance, now, max_silence=self.heartbeat_every * 3)
-        service.state.subscribe(self.handle)
+        if self.record:
+            service.state.subscribe(self.handle)
         self._task = asyncio.create_task(self._beat())
 
     async def stop(self) -> None:

@@ -12,17 +12,20 @@ from api.main import create_app
 from tierwatch.config import Config
 from tierwatch.httpserver import HttpServer
 from tierwatch.service import Service
+from tierwatch.sharding import Shard
 
 log = logging.getLogger(__name__)
 
 
-async def start(config: Config, listen: str | None = None) -> tuple[Service, HttpServer]:
-    service = Service(config)
+async def start(config: Config, listen: str | None = None, shard: Shard | None = None,
+                tier_only: bool = False) -> tuple[Service, HttpServer]:
+    service = Service(config, shard=shard, tier_only=tier_only)
     server = HttpServer(create_app(service), listen or config.server.listen)
     await server.start()
     await service.start()
-    log.info("tierwatch serving %s/metrics for %d devices", server.url,
-             len(service.state.devices))
+    role = (f"shard {shard}" if shard else "the tier instance" if tier_only else "")
+    log.info("tierwatch%s serving %s/metrics for %d devices", f" ({role})" if role else "",
+             server.url, len(service.state.devices))
     return service, server
 
 
@@ -43,13 +46,13 @@ def settle_garbage_collector() -> None:
 
 
 async def run_forever(config: Config, listen: str | None = None,
-                      on_started: Callable[[Service, HttpServer], Awaitable[None]] | None = None
-                      ) -> None:
+                      on_started: Callable[[Service, HttpServer], Awaitable[None]] | None = None,
+                      shard: Shard | None = None, tier_only: bool = False) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    service, server = await start(config, listen)
+    service, server = await start(config, listen, shard=shard, tier_only=tier_only)
     settle_garbage_collector()
     try:
         if on_started is not None:

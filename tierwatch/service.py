@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,13 +24,21 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from collector.profiles import load_profiles, select_auto
 from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
 from collector.snmp.poller import PollPlan, PollResult, poll
+from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from tierwatch.agents import AgentScraper
 from tierwatch.config import Config, DeviceConfig
 from tierwatch.pollschedule import PollSchedule
 from tierwatch.probes import ProbeRunner
+from tierwatch.sharding import Shard
 from tierwatch.state import State
 from tierwatch.store import Store
+from tierwatch.storefeed import StoreFeed, StorePublisher
+
+if TYPE_CHECKING:
+    from alerts.component import AlertsComponent
+    from collector.snmp.traps import TrapsComponent
+    from tierwatch.live import LiveTier
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +80,33 @@ def build_target(config: Config, device: DeviceConfig) -> Target:
 
 
 class Service:
-    def __init__(self, config: Config) -> None:
+    """One tierwatch instance. Alone it polls every device and runs the Tier engine; with
+    `shard` it polls only its share (tierwatch/sharding.py) and leaves the Tier engine to
+    the `tier_only` instance, which polls nothing and mirrors the shared store."""
+
+    def __init__(self, config: Config, shard: Shard | None = None,
+                 tier_only: bool = False) -> None:
+        if shard is not None and tier_only:
+            raise ValueError("an instance is either a shard or the tier instance, not both")
+        self.shard = shard
+        self.tier_only = tier_only
+        self.instance = shard.instance if shard else ("tier" if tier_only else "main")
+        if shard is not None:
+            config = shard.share(config)
         self.config = config
         self.state = State(config.device_ids(), config.snmp.unreachable_after)
-        self.exporter = MetricsExporter(self.state)
+        # the tier instance's device series would repeat the shards': it serves tier metrics
+        self.exporter = MetricsExporter(self.state, device_series=not tier_only)
+        if tier_only:  # everything in the state, nothing polled
+            config = _nothing_polled(config)
         self.devices: dict[str, DeviceRuntime] = {}
         self.components: list[Component] = []
         self.scheduler: AsyncIOScheduler | None = None  # agents, reports, other rooms' jobs
         self.polls = PollSchedule(self._poll_job, self._skipped)  # SNMP polls
         self.store: Store | None = None  # opened by start(): a one-off poll needs none
+        self.live: LiveTier | None = None  # the live Tier engine, when a topology is configured
+        self.alerts: AlertsComponent | None = None  # the built-in alert engine, once started
+        self.traps: TrapsComponent | None = None
         self.started_at: float | None = None
         self._semaphore = asyncio.Semaphore(config.snmp.concurrency)
         factory = engine_factory(config.snmp.engine)
@@ -188,10 +214,36 @@ class Service:
         self.started_at = time.time()
         if self.store is None:
             self.store = Store.open(self.config.store.url)
-        self.components.insert(0, History(self.store))
+        self.components.insert(0, History(self.store, instance=self.instance,
+                                          record=not self.tier_only))
+        # the Tier engine scores the whole picture: one instance runs it, never a shard
+        if self.live is None and self.shard is None and self.config.topology.node_ids():
+            from tierwatch.live import LiveTier
+
+            self.live = LiveTier(self.config, self.state, self.store)
+        if self.live is not None and self.live not in self.components:
+            self.components.insert(1, self.live)  # after History: device rows come first
+        if self.tier_only:  # before the Tier engine: its first score sees the shards' statuses
+            self.components.insert(1, StoreFeed(self.store, self.state))
+        else:
+            self.components.insert(1, StorePublisher(self.store, self.instance))
+        if self.config.influx.enabled and not any(
+                isinstance(c, InfluxExporter) for c in self.components):
+            self.components.append(InfluxExporter(self.config.influx))
         for own in (self.agents, self.probes):
             if own is not None and own not in self.components:
                 self.components.insert(1, own)
+        # alerting last: it reads what the others publish (the live tier's series)
+        if self.config.alerts.enabled and self.alerts is None:
+            from alerts.component import AlertsComponent
+
+            self.alerts = AlertsComponent(self.config.alerts)
+            self.components.append(self.alerts)
+        if self.config.alerts.traps.enabled and self.traps is None:
+            from collector.snmp.traps import TrapsComponent
+
+            self.traps = TrapsComponent(self.config)
+            self.components.append(self.traps)
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         now = asyncio.get_running_loop().time()
@@ -226,3 +278,12 @@ class Service:
 
     def device_profiles(self) -> Mapping[str, list[str]]:
         return {k: v.profiles for k, v in self.devices.items()}
+
+
+def _nothing_polled(config: Config) -> Config:
+    return config.model_copy(update={
+        "devices": [],
+        "agents": config.agents.model_copy(update={"hosts": []}),
+        "probes": config.probes.model_copy(update={"links": [], "sites": []}),
+    })
+

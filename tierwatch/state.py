@@ -64,6 +64,7 @@ class DeviceState:
 
 
 Listener = Callable[[list[StatusChange]], None]
+ResultListener = Callable[[PollResult], None]
 
 
 class State:
@@ -71,6 +72,7 @@ class State:
         self.devices: dict[str, DeviceState] = {}
         self.unreachable_after = unreachable_after
         self._listeners: list[Listener] = []
+        self._result_listeners: list[ResultListener] = []
         self.set_devices(device_ids)
 
     # ------------------------------------------------------------------ membership
@@ -91,6 +93,11 @@ class State:
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_results(self, listener: ResultListener) -> None:
+        """Every poll result of a configured device, after it is folded in (exporters that
+        keep history, such as InfluxDB, need each poll's samples, not the latest only)."""
+        self._result_listeners.append(listener)
 
     def _publish(self, changes: list[StatusChange]) -> None:
         if not changes:
@@ -114,6 +121,11 @@ class State:
         dev.varbinds_total += result.varbinds
         changes = self._success(dev, result) if result.ok else self._failure(dev, result)
         self._publish(changes)
+        for listener in self._result_listeners:
+            try:
+                listener(result)
+            except Exception:  # a broken subscriber must not stop polling
+                log.exception("result listener %r failed", listener)
         return changes
 
     def _success(self, dev: DeviceState, result: PollResult) -> list[StatusChange]:
@@ -208,6 +220,37 @@ class State:
         worst = Status.worst([c.status for c in rolled])
         merged = frozenset().union(*(c.conditions for c in rolled))
         changes.extend(self._set_device_status(dev, worst, reason, merged, ts))
+        self._publish(changes)
+        return changes
+
+    def mirror(self, device_id: str, *, reachable: bool | None, status: Status, reason: str,
+               conditions: frozenset[str], components: Mapping[str, ComponentStatus],
+               ts: float, samples: list[Sample] | None = None) -> list[StatusChange]:
+        """Take a device's statuses as another instance saw them: the `--tier-only`
+        instance polls nothing and mirrors what the shards wrote to the shared store
+        (tierwatch/storefeed.py). Publishes the changes like a poll would."""
+        dev = self.devices.get(device_id)
+        if dev is None:
+            return []
+        dev.generation += 1
+        dev.last_poll_ts = ts
+        dev.reachable = reachable
+        if reachable:
+            dev.last_success_ts = ts
+        if samples is not None:
+            dev.samples = samples
+        changes: list[StatusChange] = []
+        for name, comp in components.items():
+            old = dev.components.get(name)
+            if old is None or old.status != comp.status or old.conditions != comp.conditions:
+                changes.append(StatusChange(device_id, name, old.status if old else None,
+                                            comp.status, comp.reason, ts, comp.conditions))
+        for name, old in dev.components.items():
+            if name not in components and old.status != Status.UNKNOWN:
+                changes.append(StatusChange(device_id, name, old.status, Status.UNKNOWN,
+                                            "no longer reported", ts))
+        dev.components = dict(components)
+        changes.extend(self._set_device_status(dev, status, reason, conditions, ts))
         self._publish(changes)
         return changes
 

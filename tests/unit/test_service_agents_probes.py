@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,11 +32,16 @@ SERVER = (Path(__file__).resolve().parents[1] / "fixtures" / "agents"
           / "node-exporter-1.5-server.prom").read_bytes()
 
 
-async def run_service(config_text: str, seconds: float) -> tuple[Service, str]:
+async def run_service(config_text: str, done: Callable[[Service], bool],
+                      limit: float = 30.0) -> tuple[Service, str]:
+    """Run the service until `done(service)` holds (or `limit` seconds pass: the test's
+    assertions then say what did not happen)."""
     service = Service(parse(config_text).config)
     await service.start()
     try:
-        await asyncio.sleep(seconds)
+        deadline = asyncio.get_running_loop().time() + limit
+        while not done(service) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
         text = service.exporter.render().decode()
     finally:
         await service.stop()
@@ -53,14 +58,18 @@ async def test_bad_agents_are_counted_and_never_stall_the_others(tmp_path: Path)
         }
         urls = {name: a.url for name, a in agents.items()}
         urls["refused"] = f"http://127.0.0.1:{free_port()}/metrics"
-        hosts = "\n".join(f"    - {{id: {name}, url: '{url}', profile: node-exporter}}"
+        # the healthy host gets a timeout a loaded CI machine cannot trip
+        hosts = "\n".join(f"    - {{id: {name}, url: '{url}', profile: node-exporter"
+                          + (", timeout: 5s}" if name == "healthy" else "}")
                           for name, url in urls.items())
         service, text = await run_service(
             "site: {name: T}\n"
             f"store: {{url: 'sqlite:///{tmp_path}/store.sqlite'}}\n"
             "agents:\n  interval: 1s\n  timeout: 0.9s\n  max_body: 200KB\n"
             "  unreachable_after: 2\n  jitter: 0\n"
-            f"  hosts:\n{hosts}\n", 4.5)
+            f"  hosts:\n{hosts}\n", lambda svc: svc.state.devices["healthy"].polls_total >= 4
+            and all(sum(d.poll_errors_total.values()) >= 2 and d.reachable is False
+                    for name, d in svc.state.devices.items() if name != "healthy"))
 
     devices = service.state.devices
     healthy = devices["healthy"]
@@ -169,7 +178,8 @@ async def test_loopback_links_and_sites(tmp_path: Path, listening: int, blackhol
         f"    - {{id: site-dark, checks: [{{tcp: '127.0.0.1:{blackhole}'}}]}}\n"
         f"    - {{id: site-mixed, checks: [{ping % 5}, "
         f"{{tcp: '127.0.0.1:{blackhole}', name: app, rollup: false}}]}}\n")
-    service, text = await run_service(config, 4.5)
+    service, text = await run_service(config, lambda svc: all(
+        d.polls_total >= 3 and d.reachable is not None for d in svc.state.devices.values()))
     devices = service.state.devices
 
     for up in ("link-a", "link-b", "site-up"):

@@ -94,8 +94,18 @@ async def test_bad_agents_are_counted_and_never_stall_the_scheduler(tmp_path: Pa
         ).config
         service = Service(config)  # max_rows 200: an endless walk is cut early
         await service.start()
-        try:
-            await asyncio.sleep(5.5)
+
+        def done() -> bool:
+            devs = service.state.devices
+            return devs["healthy"].polls_total >= 4 and all(
+                d.reachable is False for name, d in devs.items()
+                if name not in ("healthy", "no-such-object", "holes"))
+
+        try:  # until every broken device has been declared unreachable (30 s at most)
+            for _ in range(300):
+                if done():
+                    break
+                await asyncio.sleep(0.1)
         finally:
             await service.stop()
 

@@ -60,13 +60,37 @@ def check(config: ConfigOpt) -> None:
 
 def run(
     config: ConfigOpt,
-    listen: Annotated[str | None, typer.Option(help="override server.listen")] = None,
+    listen: Annotated[str | None, typer.Option(envvar="TIERWATCH_LISTEN",
+                                               help="override server.listen")] = None,
+    shard: Annotated[str | None, typer.Option(
+        envvar="TIERWATCH_SHARD", metavar="K/N",
+        help="poll only shard K of N (0-based) of the devices; shards share a PostgreSQL "
+             "store and one --tier-only instance runs the Tier engine")] = None,
+    tier_only: Annotated[bool, typer.Option(
+        "--tier-only", help="poll nothing: run the Tier engine and the report over the "
+                            "statuses the shards write to the shared store")] = False,
 ) -> None:
     """Poll the configured devices and serve /metrics until interrupted."""
     from tierwatch.runner import run_forever
+    from tierwatch.sharding import Shard
 
+    part = None
+    if shard is not None:
+        try:
+            part = Shard.parse(shard)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if tier_only:
+            typer.echo("error: --shard and --tier-only are two different roles", err=True)
+            raise typer.Exit(2)
     cfg = load_or_exit(config, show_warnings=True)
-    asyncio.run(run_forever(cfg, listen=listen))  # type: ignore[arg-type]
+    store_url: str = cfg.store.url  # type: ignore[attr-defined]
+    if ((part is not None and part.count > 1) or tier_only) and store_url.startswith("sqlite"):
+        typer.echo("warning: shards and the tier instance share one store; SQLite works on "
+                   "one host only (use PostgreSQL, docs/scaling.md)", err=True)
+    asyncio.run(run_forever(cfg, listen=listen, shard=part,  # type: ignore[arg-type]
+                            tier_only=tier_only))
 
 
 def poll_command(

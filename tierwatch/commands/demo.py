@@ -17,6 +17,7 @@ from tierwatch.config import ConfigError, parse, split_host_port
 
 DEMO_CONFIG = sim_agent.SIM_DIR / "demo.yaml"
 DEFAULT_RUN_DIR = Path(".tierwatch-demo")
+DEMO_TRAPS = "127.0.0.1:16162"  # the demo's trap receiver (a free port if this one is taken)
 
 RunDirOpt = Annotated[Path, typer.Option("--run-dir", help="where the simulator keeps its state")]
 
@@ -45,8 +46,15 @@ def demo(
 
 
 def effective_demo_config(addresses: dict[str, tuple[str, int]], run_dir: Path,
-                          interval: float | None) -> dict[str, Any]:
+                          interval: float | None,
+                          trap_listen: tuple[str, int] | None = None) -> dict[str, Any]:
     raw: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    if trap_listen is not None:
+        # the demo's own trap receiver: its simulated devices send their traps there, so a
+        # fault pages at once (sim/traps.py). Other instances on this config listen nowhere.
+        raw.setdefault("alerts", {})["traps"] = {
+            "enabled": True, "listen": f"{trap_listen[0]}:{trap_listen[1]}",
+            "communities": ["sim"]}
     for device in raw.get("devices", []):
         if device["id"] in addresses:
             host, port = addresses[device["id"]]
@@ -67,10 +75,14 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
     inventory = sim_agent.load_inventory()
     for spec in inventory:
         spec.port = wanted_ports.get(spec.id) or 0
-    simulator = sim_agent.Simulator(run_dir, inventory)
+    trap_listen = _free_udp_or_default(DEMO_TRAPS)
+    simulator = sim_agent.Simulator(run_dir, inventory, trap_sink=trap_listen)
     sim_agent.write_faults(run_dir / "faults.json", {})  # a new demo starts healthy
     await simulator.start()
-    raw = effective_demo_config(simulator.addresses, run_dir, interval)
+    raw = effective_demo_config(simulator.addresses, run_dir, interval, trap_listen)
+    # a concrete port in the written config, so `tierwatch score/whatif -c` it find the demo
+    listen = _concrete(listen or raw.get("server", {}).get("listen", "127.0.0.1:9650"))
+    raw.setdefault("server", {})["listen"] = listen
     config_path = run_dir / "tierwatch.yaml"
     config_path.write_text(
         "# written by `tierwatch demo` from sim/demo.yaml: the addresses are this run's "
@@ -82,7 +94,6 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
         await simulator.stop()
         _fail(str(exc))
         return
-    listen = listen or _free_or_default(config.server.listen)
 
     async def announce(service: Any, server: Any) -> None:
         info = {
@@ -92,6 +103,7 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
             "config": str(config_path),
             "run_dir": str(run_dir),
             "devices": {k: f"{h}:{p}" for k, (h, p) in simulator.addresses.items()},
+            "traps": f"{trap_listen[0]}:{trap_listen[1]}",
             "pid": os.getpid(),
         }
         (run_dir / "demo.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
@@ -101,7 +113,10 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
             f"  metrics   {info['metrics']}\n"
             f"  API docs  {info['api_docs']}\n"
             f"  config    {config_path}\n"
-            f"  try       tierwatch sim fault ups-a on-battery --run-dir {run_dir}\n"
+            f"  try       tierwatch sim fault ups-b on-bypass --run-dir {run_dir}\n"
+            f"            tierwatch score -c {config_path}\n"
+            f"            tierwatch whatif -c {config_path} --remove UPS-A\n"
+            f"            tierwatch sim fault core-1 port-down --port 15 --run-dir {run_dir}\n"
             f"            tierwatch sim clear --run-dir {run_dir}\n"
             f"  Ctrl-C stops the demo.\n")
 
@@ -111,27 +126,53 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
         await simulator.stop()
 
 
-def _free_or_default(listen: str) -> str:
-    """The configured address if it is free, else the same host on any free port."""
+def _free_udp_or_default(listen: str) -> tuple[str, int]:
+    """The configured UDP address if it is free, else the same host on a free port."""
+    import socket
+
+    host, port = split_host_port(listen, default_port=162)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port or 0))
+        except OSError:
+            sock.bind((host, 0))
+        return host, int(sock.getsockname()[1])
+
+
+def _concrete(listen: str) -> str:
+    """The address if its port is given and free, else the same host on a free port (the
+    port number itself, so the written config names where the demo serves)."""
     import socket
 
     host, port = split_host_port(listen, default_port=None)
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port or 0))
-            return listen
-        except OSError:
-            return f"{host}:0"
+    bare = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+    with socket.socket(family) as sock:
+        if port:
+            try:
+                sock.bind((bare, port))
+                return listen
+            except OSError:
+                pass
+        sock.bind((bare, 0))
+        found = sock.getsockname()[1]
+    return f"[{bare}]:{found}" if ":" in bare else f"{bare}:{found}"
 
 
 @sim_app.command("serve")
 def sim_serve(run_dir: RunDirOpt = DEFAULT_RUN_DIR,
-              host: Annotated[str, typer.Option(help="loopback address to serve on")] = "127.0.0.1"
+              host: Annotated[str, typer.Option(help="loopback address to serve on")] = "127.0.0.1",
+              trap_sink: Annotated[str | None, typer.Option(
+                  help="HOST:PORT to send the devices' traps to when faults change")] = None,
               ) -> None:
     """Serve the simulated devices (free ports; sim.json in the run dir says which)."""
+    sink = None
+    if trap_sink:
+        sink_host, sink_port = split_host_port(trap_sink, default_port=162)
+        sink = (sink_host, int(sink_port or 162))
 
     async def serve() -> None:
-        simulator = sim_agent.Simulator(run_dir.resolve(), host=host)
+        simulator = sim_agent.Simulator(run_dir.resolve(), host=host, trap_sink=sink)
         await simulator.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -1,7 +1,11 @@
-"""score, whatif: the Tier engine from the command line, without a running monitor.
+"""score, whatif: the Tier engine from the command line, on the live state when it can.
 
-Without a monitor there are no live statuses: every node is taken as available unless an
-`--assume NODE=STATUS` says otherwise, so `score` shows the design and the state assumed.
+Both commands first ask the monitor running this config (`GET /api/v1/tier` at the config's
+`server.listen`, or `--server URL`) for the live node statuses and measured demands, and
+score those: `whatif` then says "not now: UPS-B is on bypass" when that is the case. The
+monitor must run the same topology (its fingerprint is compared). When none answers, or
+with `--offline`, every node is taken as available (the design state). Either way a note on
+stderr says which state was used, and `--assume NODE=STATUS` overrides any node's status.
 
 Exit status: 0 done (for `whatif`: the removal drops no load), 1 the config has problems,
 2 a bad argument (an unknown node, an unknown status), 3 `whatif`: the removal would drop a
@@ -10,15 +14,22 @@ load.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 
 from tier.graph import CompiledTopology, TopologyError, compile_topology
 from tier.score import StateAnalysis, TierSnapshot, WhatIf, score, whatif
-from tierwatch.config import ConfigError, load
+from tierwatch.config import Config, ConfigError, load, split_host_port
+from tierwatch.live import topology_fingerprint
 from tierwatch.model import NodeStatus
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="tierwatch.yaml to use")]
@@ -36,6 +47,22 @@ RemoveOpt = Annotated[
     list[str],
     typer.Option("--remove", metavar="NODE", help="a node to take out of service; repeatable"),
 ]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        metavar="URL",
+        help="the monitor to ask for the live state (default: the config's server.listen)",
+    ),
+]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="do not ask a running monitor: every node is available unless --assume says otherwise",
+    ),
+]
+LIVE_TIMEOUT = 3.0  # seconds to wait for the monitor's answer
 
 EXIT_CONFIG = 1
 EXIT_USAGE = 2
@@ -56,7 +83,7 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _load_topology(path: Path) -> CompiledTopology:
+def _load_topology(path: Path) -> tuple[Config, CompiledTopology]:
     try:
         config = load(path)
     except ConfigError as exc:
@@ -64,11 +91,96 @@ def _load_topology(path: Path) -> CompiledTopology:
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
     try:
-        return compile_topology(config.topology)
+        return config, compile_topology(config.topology)
     except TopologyError as exc:  # the loader checks the same; kept for a clear message
         for line in exc.problems:
             typer.echo(f"error: {path}: {line}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
+
+
+# --------------------------------------------------------------------------- live state
+
+
+@dataclass
+class LiveInputs:
+    """The live state a monitor scored, as `GET /api/v1/tier` gives it (or none)."""
+
+    live: bool
+    note: str
+    url: str | None = None
+    as_of: float | None = None
+    statuses: dict[str, NodeStatus] = field(default_factory=dict)
+    demands: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"live": self.live, "url": self.url, "as_of": self.as_of, "note": self.note}
+
+
+def monitor_url(config: Config) -> str | None:
+    """Where the monitor running this config serves, from `server.listen` (None: port 0)."""
+    host, port = split_host_port(config.server.listen, default_port=None)
+    if not port:
+        return None
+    host = host.strip("[]")
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _when(ts: float, timezone: str) -> str:
+    return datetime.fromtimestamp(ts, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+OFFLINE_STATE = "every node is taken as available (the design state) unless --assume says otherwise"
+
+
+def live_inputs(
+    config: Config, topo: CompiledTopology, server: str | None, offline: bool
+) -> LiveInputs:
+    """Ask the monitor for its live statuses; never fails: the note says what happened."""
+    if offline:
+        return LiveInputs(False, f"--offline: {OFFLINE_STATE}")
+    url = (server or monitor_url(config) or "").rstrip("/")
+    if not url:
+        return LiveInputs(False, f"server.listen has no fixed port to ask; {OFFLINE_STATE}")
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/tier", timeout=LIVE_TIMEOUT) as resp:
+            body = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        detail = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            detail = json.loads(exc.read()).get("detail", "")
+        return LiveInputs(
+            False,
+            f"the monitor at {url} answered {exc.code}"
+            f"{': ' + detail if detail else ''}; {OFFLINE_STATE}",
+        )
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return LiveInputs(False, f"no monitor answers at {url} ({reason}); {OFFLINE_STATE}")
+    if body.get("topology_fingerprint") != topology_fingerprint(config.topology):
+        return LiveInputs(False, f"the monitor at {url} runs a different topology; {OFFLINE_STATE}")
+    statuses = {
+        node: NodeStatus(status)
+        for node, status in body.get("statuses", {}).items()
+        if node in topo.node_ids
+    }
+    demands = {
+        load: float(value)
+        for load, value in body.get("demands", {}).items()
+        if load in topo.node_ids
+    }
+    as_of = float(body.get("as_of") or 0.0)
+    note = f"live state from the monitor at {url}, as of {_when(as_of, config.site.timezone)}"
+    pending = body.get("pending") or []
+    if pending:
+        note += (
+            f"; {len(pending)} node(s) not heard from yet, taken as available: "
+            f"{', '.join(pending[:6])}{' ...' if len(pending) > 6 else ''}"
+        )
+    return LiveInputs(True, note, url, as_of, statuses, demands)
 
 
 def parse_assumptions(values: list[str], topo: CompiledTopology) -> dict[str, NodeStatus]:
@@ -89,20 +201,36 @@ def parse_assumptions(values: list[str], topo: CompiledTopology) -> dict[str, No
     return statuses
 
 
+def _inputs(
+    config: Path, assume: list[str], server: str | None, offline: bool
+) -> tuple[CompiledTopology, LiveInputs, dict[str, NodeStatus]]:
+    cfg, topo = _load_topology(config)
+    try:
+        assumed = parse_assumptions(assume, topo)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    inputs = (
+        live_inputs(cfg, topo, server, offline)
+        if topo.node_ids
+        else LiveInputs(False, "no topology configured")
+    )
+    typer.echo(f"note: {inputs.note}", err=True)
+    return topo, inputs, {**inputs.statuses, **assumed}
+
+
 def score_command(
     config: ConfigOpt,
     assume: AssumeOpt = [],  # noqa: B006 (typer reads the default, never mutates it)
     as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    offline: OfflineOpt = False,
 ) -> None:
     """Score the configured topology: tiers, redundancy, paths, SPOFs, maintainability."""
-    topo = _load_topology(config)
-    try:
-        statuses = parse_assumptions(assume, topo)
-    except ValueError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
-    snapshot = score(topo, statuses)
+    topo, inputs, statuses = _inputs(config, assume, server, offline)
+    snapshot = score(topo, statuses, inputs.demands)
     if as_json:
-        typer.echo(json.dumps(snapshot.to_json(), indent=2, ensure_ascii=False))
+        doc = {**snapshot.to_json(), "source": inputs.to_json()}
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     typer.echo(render_snapshot(snapshot))
 
@@ -112,16 +240,18 @@ def whatif_command(
     remove: RemoveOpt,
     assume: AssumeOpt = [],  # noqa: B006
     as_json: JsonOpt = False,
+    server: ServerOpt = None,
+    offline: OfflineOpt = False,
 ) -> None:
     """Could these nodes be taken out of service now? The state afterwards and a verdict."""
-    topo = _load_topology(config)
+    topo, inputs, statuses = _inputs(config, assume, server, offline)
     try:
-        statuses = parse_assumptions(assume, topo)
-        answer = whatif(topo, statuses, remove)
+        answer = whatif(topo, statuses, remove, inputs.demands)
     except ValueError as exc:
         raise _fail(str(exc), EXIT_USAGE) from None
     if as_json:
-        typer.echo(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
+        doc = {**answer.to_json(), "source": inputs.to_json()}
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         typer.echo(render_whatif(answer))
     if not answer.ok:

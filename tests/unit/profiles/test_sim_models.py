@@ -91,7 +91,7 @@ def test_demo_has_the_city_data_center_devices():
         "ups-b",
         "ups-net",
     ]
-    assert by_model["cisco-isr4431"] == ["edge-1"]
+    assert by_model["cisco-isr4431"] == ["edge-1", "edge-2"]  # one per carrier
 
 
 def demo_client(device_id: str, extra: dict[str, Any] | None = None):

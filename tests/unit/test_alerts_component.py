@@ -1,0 +1,424 @@
+"""The alerting component over a real store, with a fake clock and a recording delivery:
+who is paged, when, how often, and what survives a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from alerts import admin
+from alerts.component import AlertsComponent
+from alerts.notify import DeliveryError
+from alerts.outbox import OutboxRow
+from collector.snmp.poller import PollResult
+from tierwatch.config import parse
+from tierwatch.model import ComponentStatus, Status, StatusChange
+from tierwatch.service import Service
+from tierwatch.store import Store
+
+CONFIG = """
+site: {{name: Test DC}}
+store: {{url: "sqlite:///{db}"}}
+credentials: {{v2: {{version: 2c, community: public}}}}
+devices:
+  - {{id: ups-a, name: UPS-A, address: "127.0.0.1:1", credentials: v2, profile: apc-ups}}
+  - {{id: ups-b, name: UPS-B, address: "127.0.0.1:2", credentials: v2, profile: apc-ups}}
+alerts:
+  {alertmanager}
+  receivers:
+    - {{name: oncall, webhook: {{url: "http://127.0.0.1:9/hook"}},
+       email: {{to: [truc-ca@example.vn]}}}}
+    - {{name: managers, email: {{to: [truong-ca@example.vn]}}}}
+  receiver: oncall
+  escalation: {{after: 10m, receiver: managers}}
+  repeat_every: 1h
+  smtp: {{host: 127.0.0.1, port: 2525, tls: none, from: tierwatch@example.vn}}
+  delivery: {{retry_initial: 2s, retry_max: 60s, give_up_after: 1h}}
+"""
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Recorder:
+    """Delivery that records what it is given, and fails while told to."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutboxRow] = []
+        self.failing = False
+
+    async def __call__(self, row: OutboxRow, now: float) -> None:
+        if self.failing:
+            raise DeliveryError("connection refused")
+        self.sent.append(row)
+
+    def kinds(self) -> list[tuple[str, str, str]]:
+        return [(r.kind, r.channel, r.receiver) for r in self.sent]
+
+
+class Harness:
+    def __init__(self, tmp: Path, alertmanager: str = "") -> None:
+        self.db = tmp / "store.sqlite"
+        self.text = CONFIG.format(db=self.db, alertmanager=alertmanager)
+        self.config = parse(self.text).config
+        self.clock = Clock()
+        self.delivery = Recorder()
+        self.service, self.alerts = self.boot()
+
+    def boot(self) -> tuple[Service, AlertsComponent]:
+        service = Service(self.config)
+        service.store = Store.open(self.config.store.url)
+        component = AlertsComponent(self.config.alerts)
+        component.attach(service, deliver=self.delivery, clock=self.clock)
+        for device in service.devices:  # every device answered its first poll, all ok
+            service.state.update(PollResult(device, self.clock.now, components=[
+                ComponentStatus("ups", Status.OK, "ok")]))
+        return service, component
+
+    def restart(self) -> None:
+        self.service.store.close()  # type: ignore[union-attr]
+        self.service, self.alerts = self.boot()
+
+    @property
+    def store(self) -> Store:
+        assert self.service.store is not None
+        return self.service.store
+
+    def ups(self, device: str, status: Status, *conditions: str) -> None:
+        self.service.state.apply_event(device, "ups", status, "test", self.clock.now,
+                                       frozenset(conditions))
+
+    async def tick(self, seconds: float = 0.0) -> None:
+        self.clock.now += seconds
+        await self.alerts.cycle(self.clock.now)
+        assert self.alerts.outbox is not None
+        await self.alerts.outbox.deliver_due()
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+async def test_ups_on_battery_pages_once_then_resolves_once(h: Harness) -> None:
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    assert h.delivery.kinds() == [("firing", "webhook", "oncall"), ("firing", "email", "oncall")]
+    hook = h.delivery.sent[0].payload
+    assert hook["status"] == "firing" and hook["receiver"] == "oncall"
+    (alert,) = hook["alerts"]
+    assert alert["labels"]["alertname"] == "UpsOnBattery"
+    assert alert["labels"]["device"] == "ups-a" and alert["labels"]["severity"] == "critical"
+    assert alert["annotations"]["summary_vi"] == "ups-a đang chạy bằng ắc quy"
+    mail = h.delivery.sent[1].payload
+    assert mail["to"] == ["truc-ca@example.vn"]
+    assert mail["subject"].startswith("[FIRING:critical] UpsOnBattery")
+    assert "ĐANG CẢNH BÁO: ups-a đang chạy bằng ắc quy" in mail["body"]
+    assert "Runbook: Mains input is lost" in mail["body"]
+
+    for _ in range(5):  # still on battery: nothing more, long before the repeat interval
+        await h.tick(30)
+    assert len(h.delivery.sent) == 2
+
+    h.ups("ups-a", Status.OK)
+    await h.tick(30)
+    assert h.delivery.kinds()[2:] == [("resolved", "webhook", "oncall"),
+                                      ("resolved", "email", "oncall")]
+    assert h.delivery.sent[2].payload["status"] == "resolved"
+    (record,) = h.store.alerts(states=None)
+    assert record.state == "resolved" and record.notified is not None
+    kinds = [e.kind for e in h.store.alert_events(record.id)]
+    assert kinds == ["firing", "notified", "resolved", "notified"]
+
+
+async def test_each_notification_has_its_own_idempotency_key(h: Harness) -> None:
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    keys = [r.key for r in h.delivery.sent]
+    assert len(set(keys)) == len(keys) == 2 and all(k.startswith("tierwatch-") for k in keys)
+
+
+async def test_unacknowledged_critical_escalates_after_the_delay(h: Harness) -> None:
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    await h.tick(599)
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing"]
+    await h.tick(1)
+    assert h.delivery.kinds()[-1] == ("escalation", "email", "managers")
+    mail = h.delivery.sent[-1].payload
+    assert mail["to"] == ["truong-ca@example.vn"] and mail["subject"].startswith("[ESCALATED")
+    await h.tick(60)
+    assert len(h.delivery.sent) == 3  # escalated once
+    h.ups("ups-a", Status.OK)
+    await h.tick(10)
+    assert ("escalation_resolved", "email", "managers") in h.delivery.kinds()
+
+
+async def test_acknowledged_alert_is_not_escalated_nor_repeated(h: Harness) -> None:
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    (record,) = h.store.alerts()
+    acked = admin.acknowledge(h.store, h.config, str(record.id), "an.nguyen",
+                              "đang kiểm tra máy phát", h.clock.now + 60)
+    assert acked.acked_by == "an.nguyen" and acked.ack_comment == "đang kiểm tra máy phát"
+    await h.tick(3 * 3600)  # past the escalation delay and the repeat interval
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing"]
+    events = [(e.kind, e.actor) for e in h.store.alert_events(record.id)]
+    assert ("acked", "an.nguyen") in events
+
+
+async def test_unacknowledged_alert_repeats_every_repeat_interval(h: Harness) -> None:
+    h.config = parse(h.text.replace("escalation: {after: 10m, receiver: managers}", "")).config
+    h.service, h.alerts = h.boot()
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    await h.tick(3599)
+    assert len(h.delivery.sent) == 2
+    await h.tick(1)
+    assert [k for k, _, _ in h.delivery.kinds()[2:]] == ["repeat", "repeat"]
+
+
+async def test_acknowledging_a_resolved_or_unknown_alert_is_refused(h: Harness) -> None:
+    with pytest.raises(admin.NotFound):
+        admin.acknowledge(h.store, h.config, "999", "an", "", h.clock.now)
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    h.ups("ups-a", Status.OK)
+    await h.tick(5)
+    (record,) = h.store.alerts(states=None)
+    with pytest.raises(ValueError, match="already resolved"):
+        admin.acknowledge(h.store, h.config, record.fingerprint[:8], "an", "", h.clock.now)
+    with pytest.raises(ValueError, match="needs a name"):
+        h.store.ack_alert(record.id, " ", "", h.clock.now)
+
+
+async def test_maintenance_window_holds_the_page_and_records_planned_work(h: Harness) -> None:
+    start = h.clock.now - 60
+    booking = admin.book_maintenance(
+        h.store, h.config, title="Thay ắc quy UPS-A", start=start, end=start + 1800,
+        scope={"devices": ["UPS-A"]}, by="an.nguyen", now=h.clock.now)
+    assert booking.window.scope.devices == {"ups-a"}  # the name became the device id
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    assert h.delivery.sent == []
+    (record,) = h.store.alerts()
+    assert record.state == "firing" and record.muted == f"maintenance:{booking.window.id}"
+    (planned,) = h.store.planned_events()
+    assert planned.alertname == "UpsOnBattery" and planned.title == "Thay ắc quy UPS-A"
+    assert planned.maintenance_id == booking.window.id
+
+    h.ups("ups-b", Status.DEGRADED, "on_battery")  # outside the window's scope: pages
+    await h.tick(10)
+    assert [r.payload["alerts"][0]["labels"]["device"] for r in h.delivery.sent
+            if r.channel == "webhook"] == ["ups-b"]
+
+    await h.tick(1800)  # the window is over and UPS-A is still on battery: now it pages
+    assert [r.payload["alerts"][0]["labels"]["device"] for r in h.delivery.sent
+            if r.channel == "webhook"] == ["ups-b", "ups-a"]
+
+
+async def test_a_window_booked_ahead_does_not_hold_todays_pages(h: Harness) -> None:
+    admin.book_maintenance(h.store, h.config, title="Bảo trì", start=h.clock.now + 86400,
+                           end=h.clock.now + 90000, scope={"subsystems": ["power"]},
+                           by="an", now=h.clock.now)
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    assert len(h.delivery.sent) == 2
+
+
+def test_bad_bookings_are_refused(h: Harness) -> None:
+    now = h.clock.now
+    good = {"title": "x", "start": now, "end": now + 60, "by": "an", "now": now}
+    for change, message in [({"scope": {}}, "needs a scope"),
+                            ({"scope": {"devices": ["ups-z"]}}, "unknown devices: ups-z"),
+                            ({"scope": {"racks": ["R1"]}}, "unknown scope keys"),
+                            ({"scope": {"devices": ["ups-a"]}, "end": now - 1}, "must end"),
+                            ({"scope": {"devices": ["ups-a"]}, "recurrence": "hourly"},
+                             "recurrence"),
+                            ({"scope": {"devices": ["ups-a"]}, "by": ""}, "name")]:
+        with pytest.raises(ValueError, match=message):
+            admin.book_maintenance(h.store, h.config, **{**good, **change})  # type: ignore[arg-type]
+
+
+async def test_a_restart_neither_repeats_nor_loses_anything(h: Harness) -> None:
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    assert len(h.delivery.sent) == 2
+    h.restart()  # same store, fresh process
+    h.ups("ups-a", Status.DEGRADED, "on_battery")  # the first poll after the restart
+    await h.tick(30)
+    await h.tick(30)
+    assert len(h.delivery.sent) == 2, "nothing is sent twice after a restart"
+    h.ups("ups-a", Status.OK)
+    await h.tick(30)
+    assert [k for k, _, _ in h.delivery.kinds()[2:]] == ["resolved", "resolved"]
+
+
+async def test_a_notification_queued_before_a_restart_is_delivered_after_it(h: Harness) -> None:
+    h.delivery.failing = True
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    assert h.delivery.sent == [] and len(h.alerts.outbox.rows("pending")) == 2  # type: ignore[union-attr]
+    h.restart()
+    h.delivery.failing = False
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick(5)
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing"]
+    await h.tick(60)
+    assert len(h.delivery.sent) == 2
+
+
+async def test_failed_deliveries_back_off_keep_order_and_are_given_up_at_last(
+        h: Harness) -> None:
+    outbox = h.alerts.outbox
+    assert outbox is not None
+    h.delivery.failing = True
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    rows = outbox.rows("pending")
+    assert [r.attempts for r in rows] == [1, 1]
+    assert all(h.clock.now + 1.7 <= r.next_ts <= h.clock.now + 2.3 for r in rows)
+    h.ups("ups-a", Status.OK)
+    await h.tick(1)  # resolved is queued, but waits behind the firing notice
+    await h.tick(1.5)
+    assert h.delivery.sent == []
+    h.delivery.failing = False
+    await h.tick(10)
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing", "resolved",
+                                                     "resolved"]
+    assert outbox.results[("webhook", "failed")] >= 2
+    assert outbox.results[("webhook", "sent")] == 2
+
+    h.delivery.failing = True
+    h.ups("ups-b", Status.DEGRADED, "on_battery")
+    await h.tick()
+    for _ in range(40):
+        await h.tick(120)
+    dead = outbox.rows("dead")
+    # the first page and the escalation that followed it: all given up after an hour
+    assert {(r.kind, r.channel) for r in dead} == {("firing", "webhook"), ("firing", "email"),
+                                                   ("escalation", "email")}
+    assert all("connection refused" in r.last_error for r in dead)
+    assert outbox.results[("webhook", "dead")] == 1
+    assert {r.kind for r in outbox.rows("pending")} <= {"repeat"}  # the hourly reminders
+
+
+async def test_with_alertmanager_everything_goes_there_and_escalation_is_a_copy(
+        tmp_path: Path) -> None:
+    h = Harness(tmp_path, alertmanager='alertmanager: {url: "http://127.0.0.1:9"}')
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    (firing,) = h.delivery.sent
+    assert firing.channel == "alertmanager" and firing.payload["endsAt"] is None
+    assert firing.payload["labels"]["alertname"] == "UpsOnBattery"
+    await h.tick(600)
+    escalation = h.delivery.sent[-1]
+    assert escalation.kind == "escalation" and escalation.payload["labels"]["escalated"] == "true"
+    await h.tick(4 * 3600)
+    assert len(h.delivery.sent) == 2  # repeats are Alertmanager's job
+    h.ups("ups-a", Status.OK)
+    await h.tick(5)
+    resolved = [r for r in h.delivery.sent if r.kind.endswith("resolved")]
+    assert len(resolved) == 2 and all(r.payload["endsAt"] for r in resolved)
+    await h.alerts.stop()
+
+
+async def test_an_outage_inside_a_window_is_planned(h: Harness) -> None:
+    admin.book_maintenance(h.store, h.config, title="Thay card mạng", start=h.clock.now - 10,
+                           end=h.clock.now + 3600, scope={"devices": ["ups-b"]}, by="an",
+                           now=h.clock.now)
+    await h.tick()  # the component reads the windows
+    h.store.open_outage("device", "ups-b", h.clock.now, "unreachable")
+    h.alerts._on_changes([StatusChange("ups-b", "device", Status.OK, Status.UNKNOWN,
+                                       "unreachable", h.clock.now,
+                                       frozenset({"unreachable"}))])
+    (outage,) = h.store.open_outages()
+    assert outage.planned and outage.maintenance_id is not None
+
+
+async def test_the_metrics_count_alerts_and_deliveries(h: Harness) -> None:
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    text = h.service.exporter.render().decode()
+    assert ('tierwatch_alerts{alertname="UpsOnBattery",severity="critical",state="firing"} 1.0'
+            in text)
+    assert 'tierwatch_notifications_total{channel="webhook",result="sent"} 1.0' in text
+    assert ('tierwatch_component_condition{component="ups",condition="on_battery",'
+            'device="ups-a"} 1.0') in text
+    assert 'subsystem="power"' in text and "tierwatch_device_info{" in text
+
+
+
+
+class FakeTierCollector:
+    """What the tier room's collector will look like to alerting: tierwatch_tier series."""
+
+    def __init__(self) -> None:
+        self.live = 3.0
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        from prometheus_client.core import GaugeMetricFamily
+
+        tier = GaugeMetricFamily("tierwatch_tier", "tier", labels=["subsystem", "kind"])
+        tier.add_metric(["power", "design"], 3.0)
+        tier.add_metric(["power", "live"], self.live)
+        yield tier
+
+
+async def test_series_other_rooms_register_feed_the_builtin_rules(h: Harness) -> None:
+    tier = FakeTierCollector()
+    h.service.exporter.register(tier)
+    await h.tick()
+    assert h.store.alerts() == []
+    tier.live = 1.0  # UPS-B on bypass: the power subsystem is down to Tier I
+    await h.tick(10)
+    (pending,) = h.store.alerts()
+    assert pending.alertname == "LiveTierBelowDesign" and pending.state == "pending"
+    await h.tick(60)
+    (firing,) = h.store.alerts()
+    assert firing.state == "firing" and firing.labels["subsystem"] == "power"
+    assert firing.annotations["summary"] == "power is at Tier 1 now, below its design tier"
+    assert [r.kind for r in h.delivery.sent] == ["firing", "firing"]
+
+
+async def test_losing_sight_of_a_device_does_not_resolve_its_alerts(h: Harness) -> None:
+    from collector.snmp.poller import PollResult as Result
+
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    assert len(h.delivery.sent) == 2
+    for _ in range(3):  # the UPS's card stops answering (unreachable after 3 polls)
+        h.service.state.update(Result("ups-a", h.clock.now, error="timeout",
+                                      message="no answer"))
+        await h.tick(30)
+    (record,) = [r for r in h.store.alerts() if r.alertname == "UpsOnBattery"]
+    assert record.state == "firing"  # held: nobody saw it come back on mains
+    await h.tick(60)
+    names = {r.alertname: r.state for r in h.store.alerts()}
+    assert names == {"UpsOnBattery": "firing", "DeviceUnreachable": "firing"}
+    assert [r.kind for r in h.delivery.sent].count("resolved") == 0
+
+    h.ups("ups-a", Status.OK)  # it answers again, on mains: now it resolves
+    h.service.state.update(Result("ups-a", h.clock.now, components=[
+        ComponentStatus("ups", Status.OK, "ok")]))
+    await h.tick(5)
+    assert h.store.alerts() == []
+
+
+async def test_a_restart_holds_alerts_until_their_device_answers(h: Harness) -> None:
+    h.ups("ups-a", Status.DEGRADED, "on_battery")
+    await h.tick()
+    h.restart()
+    from collector.snmp.poller import PollResult as Result
+
+    h.service.state.devices["ups-a"].last_success_ts = None  # its first poll after the
+    h.service.state.update(Result("ups-a", h.clock.now, error="timeout"))  # restart fails
+    await h.tick(5)
+    (record,) = h.store.alerts()
+    assert record.state == "firing" and len(h.delivery.sent) == 2

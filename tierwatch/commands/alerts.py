@@ -1,0 +1,254 @@
+"""alerts and maintenance: what on-call staff type.
+
+    tierwatch alerts list -c tierwatch.yaml [--all] [--json]
+    tierwatch alerts ack -c tierwatch.yaml 12 --by an.nguyen --comment "đang xử lý"
+    tierwatch alerts check-rules alerts/rules/*.yml
+    tierwatch maintenance add -c tierwatch.yaml --title "Thay ắc quy UPS-A" \\
+        --start "2026-12-01 22:00" --duration 2h --device UPS-A --by an.nguyen
+    tierwatch maintenance list -c tierwatch.yaml
+    tierwatch maintenance remove -c tierwatch.yaml 3
+
+They work on the store, so they act on a running tierwatch (which picks the change up at its
+next evaluation) and work while it is stopped. Times are in the site's time zone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+
+from tierwatch.commands.core import ConfigOpt, load_or_exit
+
+alerts_app = typer.Typer(help="Alerts: list and acknowledge; check rule files.",
+                         no_args_is_help=True)
+maintenance_app = typer.Typer(help="Maintenance windows: book, list, remove.",
+                              no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(alerts_app, name="alerts")
+    app.add_typer(maintenance_app, name="maintenance")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _open(config_path: Path) -> tuple[Any, Any]:
+    from tierwatch.store import Store
+
+    config = load_or_exit(config_path)
+    return config, Store.open(config.store.url)  # type: ignore[attr-defined]
+
+
+def _local(ts: float | None, tz: str) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+@alerts_app.command("list")
+def alerts_list(
+    config: ConfigOpt,
+    all_: Annotated[bool, typer.Option("--all", help="resolved alerts of the last 7 days too")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    vietnamese: Annotated[bool, typer.Option("--vi", help="summaries in Vietnamese")] = False,
+) -> None:
+    """Active alerts (pending and firing), newest first, with who acknowledged them."""
+    from alerts.admin import list_alerts
+
+    cfg, store = _open(config)
+    try:
+        records = list_alerts(store, include_resolved=all_,
+                              since=time.time() - 7 * 86400 if all_ else None)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=1))
+        return
+    if not records:
+        typer.echo("no active alerts" if not all_ else "no alerts in the last 7 days")
+        return
+    tz = cfg.site.timezone
+    for r in records:
+        summary = r.annotations.get("summary_vi" if vietnamese else "summary", r.alertname)
+        ack = f"  acked by {r.acked_by} {_local(r.acked, tz)}" if r.acked else ""
+        muted = f"  [{r.muted}]" if r.muted else ""
+        typer.echo(f"{r.id:>5} {r.state:8} {r.severity:8} {r.alertname:34} "
+                   f"since {_local(r.fired or r.active_since, tz)}{ack}{muted}")
+        typer.echo(f"      {summary}")
+        if r.ack_comment:
+            typer.echo(f"      ack: {r.ack_comment}")
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    config: ConfigOpt,
+    alert: Annotated[str, typer.Argument(help="alert id (from `alerts list`) or fingerprint")],
+    by: Annotated[str, typer.Option("--by", help="who acknowledges (name or login)")],
+    comment: Annotated[str, typer.Option(help="what is being done")] = "",
+) -> None:
+    """Acknowledge an alert: it stops re-notifying and is not escalated."""
+    from alerts.admin import NotFound, acknowledge
+
+    cfg, store = _open(config)
+    try:
+        record = acknowledge(store, cfg, alert, by, comment, time.time())
+    except (NotFound, ValueError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    until = _local(record.ack_until, cfg.site.timezone)
+    typer.echo(f"alert {record.id} ({record.alertname}) acknowledged by {record.acked_by} "
+               f"until {until} or until it resolves")
+
+
+@alerts_app.command("check-rules")
+def alerts_check_rules(
+    files: Annotated[list[Path], typer.Argument(help="rule files (built-in or Prometheus)")],
+    profile_dir: Annotated[list[Path], typer.Option(help="extra profile directories")] = [],  # noqa: B006
+) -> None:
+    """Check rule files: built-in files fully; Prometheus files with promtool (if installed)
+    and for metric names tierwatch does not expose."""
+    from alerts.promrules import check_prometheus_file, is_prometheus_file
+    from alerts.rules import RuleError, load_rule_files
+
+    problems: list[str] = []
+    for path in files:
+        if is_prometheus_file(path):
+            problems += check_prometheus_file(path, profile_dir)
+            promtool = shutil.which("promtool")
+            if promtool:
+                run = subprocess.run([promtool, "check", "rules", str(path)],
+                                     capture_output=True, text=True)
+                if run.returncode != 0:
+                    problems.append(f"{path}: promtool: {(run.stderr or run.stdout).strip()}")
+        else:
+            try:
+                load_rule_files([path], profile_dir)
+            except RuleError as exc:
+                problems += exc.problems
+    for line in problems:
+        typer.echo(f"error: {line}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{len(files)} file(s): ok")
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+@maintenance_app.command("add")
+def maintenance_add(
+    config: ConfigOpt,
+    title: Annotated[str, typer.Option(help="what the work is")],
+    start: Annotated[str, typer.Option(help="'2026-12-01 22:00' in site time, or ISO")],
+    by: Annotated[str, typer.Option("--by", help="who books it")],
+    end: Annotated[str | None, typer.Option(help="end time (or --duration)")] = None,
+    duration: Annotated[str | None, typer.Option(help="length: 2h, 90m ...")] = None,
+    device: Annotated[list[str], typer.Option(help="device id or name (repeatable)")] = [],  # noqa: B006
+    component: Annotated[list[str], typer.Option(
+        help="DEVICE/COMPONENT or a topology node (repeatable)")] = [],  # noqa: B006
+    subsystem: Annotated[list[str], typer.Option(
+        help="power, cooling, network (repeatable)")] = [],  # noqa: B006
+    recurrence: Annotated[str, typer.Option(help="none, daily, weekly, monthly")] = "none",
+    until: Annotated[str | None, typer.Option(help="last start of a recurring window")] = None,
+    comment: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Book a maintenance window: alerts it covers page nobody while it is on."""
+    from alerts.admin import book_maintenance
+    from alerts.maintenance import parse_time
+    from tierwatch.config import parse_duration
+
+    cfg, store = _open(config)
+    tz = cfg.site.timezone
+    try:
+        start_ts = parse_time(start, tz)
+        if (end is None) == (duration is None):
+            raise ValueError("give --end or --duration")
+        end_ts = parse_time(end, tz) if end is not None else start_ts + parse_duration(duration)
+        until_ts = parse_time(until, tz) if until else None
+        booking = book_maintenance(
+            store, cfg, title=title, start=start_ts, end=end_ts,
+            scope={"devices": device, "components": component, "subsystems": subsystem},
+            by=by, now=time.time(), recurrence=recurrence, until=until_ts, comment=comment)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    w = booking.window
+    typer.echo(f"maintenance window {w.id} booked: {w.title}, {_local(w.start, tz)} to "
+               f"{_local(w.end, tz)}" + (f", {w.recurrence}" if w.recurrence != "none" else "")
+               + f", covering {json.dumps(w.scope.to_json(), ensure_ascii=False)}")
+    for warning in booking.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if cfg.alerts.alertmanager is not None:
+        typer.echo("the running tierwatch creates the Alertmanager silence at its next "
+                   "evaluation")
+
+
+@maintenance_app.command("list")
+def maintenance_list(
+    config: ConfigOpt,
+    all_: Annotated[bool, typer.Option("--all", help="removed windows too")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Maintenance windows, with whether each is on now and its next occurrence."""
+    from alerts.admin import windows
+
+    cfg, store = _open(config)
+    try:
+        found = windows(store, include_deleted=all_)
+        silences = {w.id: [r.silence_id for r in store.maintenance_silences(w.id)]
+                    for w in found}
+    finally:
+        store.close()
+    now, tz = time.time(), cfg.site.timezone
+    rows = [{**w.to_json(tz, now), "silences": silences.get(w.id, [])} for w in found]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        typer.echo("no maintenance windows")
+        return
+    for w, row in zip(found, rows, strict=True):
+        state = "ON NOW" if row["active"] else "booked"
+        nxt = row["next"]
+        when = f"next {nxt['start'][:16]} to {nxt['end'][:16]}" if nxt else "over"
+        typer.echo(f"{w.id:>4} {state:7} {w.title} ({w.recurrence}; {when}) by {w.created_by}")
+        typer.echo(f"     covers {json.dumps(w.scope.to_json(), ensure_ascii=False)}"
+                   + (f"; silences {', '.join(row['silences'])}" if row["silences"] else ""))
+
+
+@maintenance_app.command("remove")
+def maintenance_remove(
+    config: ConfigOpt,
+    window: Annotated[int, typer.Argument(help="window id (from `maintenance list`)")],
+) -> None:
+    """Remove a window; the running tierwatch expires its Alertmanager silences."""
+    from alerts.admin import NotFound, remove_maintenance
+
+    _cfg, store = _open(config)
+    try:
+        remove_maintenance(store, window, time.time())
+    except NotFound as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"maintenance window {window} removed")
