@@ -260,6 +260,14 @@ class EmailSender:
         mail["Message-ID"] = make_msgid(idstring=key, domain=domain)
         mail["X-Tierwatch-Key"] = key
         mail.set_content(message["body"], charset="utf-8")
+        # (filename, "type/subtype", bytes): the monthly report sends its PDFs this way
+        for filename, media, data in message.get("attachments", ()):
+            maintype, _, subtype = media.partition(";")[0].partition("/")
+            if maintype == "text":  # declared UTF-8, or mail readers guess (and garble Vietnamese)
+                mail.add_attachment(data.decode("utf-8"), subtype=subtype, charset="utf-8",
+                                    filename=filename)
+            else:
+                mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         try:
             if c.tls == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,

@@ -1,5 +1,6 @@
-"""Dependencies of the API routes, as `Annotated` aliases (one place to change how a route
-reaches the service, the store or the live tier)."""
+"""Dependencies of the API routes, as `Annotated` aliases: the service and what it holds
+(config, state, store, the live tier), and who is asking (`ReaderDep`, `OperatorDep`,
+`AdminDep`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,25 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api.security import Principal, reader, require
+from tierwatch.config import Config
 from tierwatch.live import LiveTier
 from tierwatch.service import Service
+from tierwatch.state import State
 from tierwatch.store import Store
 
 
 def get_service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
+
+
+def get_config(request: Request) -> Config:
+    return get_service(request).config
+
+
+def get_state(request: Request) -> State:
+    return get_service(request).state
 
 
 def get_store(request: Request) -> Store:
@@ -36,5 +48,10 @@ def get_live(request: Request) -> LiveTier:
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+ConfigDep = Annotated[Config, Depends(get_config)]
+StateDep = Annotated[State, Depends(get_state)]
 StoreDep = Annotated[Store, Depends(get_store)]
 LiveTierDep = Annotated[LiveTier, Depends(get_live)]
+ReaderDep = Annotated[Principal, Depends(reader)]
+OperatorDep = Annotated[Principal, Depends(require("operator"))]
+AdminDep = Annotated[Principal, Depends(require("admin"))]

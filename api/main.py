@@ -1,43 +1,61 @@
-"""The HTTP face of tierwatch: /metrics, health, and (as rooms land) the JSON API."""
+"""The HTTP face of tierwatch: /metrics, health, the JSON API under /api/v1, the status page.
+
+`create_app(service)` builds the FastAPI app over a (started or starting) service: one
+router per resource (api/routes/), errors as JSON with a message (api/errors.py), request
+bodies size-limited (api/limits.py), CORS only for the origins configured, and bearer
+tokens with roles for every write (api/security.py).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from exporters.prometheus import CONTENT_TYPE
+from api import errors
+from api.limits import BodyLimit
+from api.routes import (
+    alerts,
+    availability,
+    components,
+    devices,
+    health,
+    maintenance,
+    outages,
+    reports,
+    status,
+    tier,
+    tokens,
+    topology,
+    whatif,
+)
 from tierwatch import __version__
 
 if TYPE_CHECKING:
     from tierwatch.service import Service
 
+ROUTERS = (health, devices, components, topology, tier, whatif, outages, availability, alerts,
+           maintenance, reports, tokens, status)
+
 
 def create_app(service: Service) -> FastAPI:
-    app = FastAPI(title="tierwatch", version=__version__,
-                  description="Tier III monitoring of a city data center and its network")
+    app = FastAPI(
+        title="tierwatch", version=__version__,
+        description="Tier III monitoring of a city data center and its dedicated network. "
+                    "Reads need a bearer token unless `api.read_auth: open`; writes always "
+                    "do (`tierwatch token create --role operator|admin`).",
+    )
     app.state.service = service
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(service.exporter.render(), media_type=CONTENT_TYPE)
-
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    def readyz() -> JSONResponse:
-        ready = service.ready()
-        body = {"status": "ready" if ready else "starting",
-                "devices": len(service.state.devices),
-                "polled": sum(d.last_poll_ts is not None
-                              for d in service.state.devices.values())}
-        return JSONResponse(body, status_code=200 if ready else 503)
-
-    from api.routes import availability, tier, whatif
-
-    for module in (tier, whatif, availability):
+    app.state.cache = {}
+    errors.install(app)
+    for module in ROUTERS:
         app.include_router(module.router)
+    api = service.config.api
+    if api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(api.cors_origins),
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"],
+                           allow_credentials=False)
+    app.add_middleware(BodyLimit, max_body=api.max_body)
     return app

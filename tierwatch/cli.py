@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from tierwatch.commands import alerts, core, demo, tier
+from tierwatch.commands import alerts, core, demo, report, tier, token
 
 app = typer.Typer(
     name="tierwatch",
@@ -37,7 +37,7 @@ def _root(
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step
 
 
-for module in (core, demo, tier, alerts):
+for module in (core, demo, tier, alerts, report, token):
     module.register(app)
 
 

@@ -29,10 +29,12 @@ from pydantic import (
 )
 
 from alerts.config import AlertsConfig
+from api.config import ApiConfig
 from collector.agent_config import AgentsConfig, agent_secret_warnings, check_agents
 from collector.probe_config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
 from exporters.influx_config import InfluxConfig, check_influx, influx_secret_warnings
+from tier.report.config import ReportsConfig, check_reports
 from tier.topology import TopologyConfig, validate_topology
 from tierwatch.configtypes import (
     ENV_REF,
@@ -219,6 +221,8 @@ class Config(Strict):
     tier: TierLiveConfig = TierLiveConfig()
     influx: InfluxConfig = InfluxConfig()
     alerts: AlertsConfig = AlertsConfig()
+    api: ApiConfig = ApiConfig()
+    reports: ReportsConfig = ReportsConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -380,6 +384,8 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     problems.extend(check_agents(config))
     problems.extend(check_probes(config))
     problems.extend(check_influx(config))
+    problems.extend(check_reports(config.reports, set(config.device_ids()),
+                                  config.alerts.smtp))
     # topology nodes bind to any device: SNMP devices, agent hosts, probed links and sites
     for line in validate_topology(config.topology, set(config.device_ids())):
         key_path, _, message = line.partition(": ")

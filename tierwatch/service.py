@@ -244,6 +244,11 @@ class Service:
 
             self.traps = TrapsComponent(self.config)
             self.components.append(self.traps)
+        # the monthly report reads the whole store: the instance that scores writes it
+        if self.config.reports.schedule and self.shard is None:
+            from tierwatch.reports import ReportScheduler
+
+            self.components.append(ReportScheduler())
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         now = asyncio.get_running_loop().time()

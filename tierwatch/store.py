@@ -243,6 +243,36 @@ trap_events = Table(
     Index("ix_trap_events_ts", "ts"),
 )
 
+# API bearer tokens (api/tokens.py): only a SHA-256 of each token is kept, never the token
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(16), nullable=False, unique=True),  # public part, shown in lists
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),  # viewer | operator | admin
+    Column("digest", String(64), nullable=False),  # hex SHA-256 of the whole token
+    Column("created_ts", Float, nullable=False),
+    Column("expires_ts", Float),
+    Column("last_used_ts", Float),
+    Column("revoked_ts", Float),
+)
+
+# monthly readiness reports written to the reports directory (tierwatch/reports.py)
+reports = Table(
+    "reports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("month", String(7), nullable=False),  # YYYY-MM
+    Column("lang", String(8), nullable=False),
+    Column("format", String(8), nullable=False),  # json | html | pdf
+    Column("path", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_ts", Float, nullable=False),
+    Column("trigger", String(16), nullable=False),  # schedule | api | cli
+    Column("complete", Boolean, nullable=False),  # the month was over when it was made
+    Index("ix_reports_month", "month", "created_ts"),
+)
+
 
 @dataclass(frozen=True)
 class Interval:

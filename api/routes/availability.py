@@ -2,59 +2,77 @@
 
     /api/v1/availability?scope=load:R01&start=1767225600&end=1767312000
     /api/v1/availability?scope=power&start=2026-12-01T00:00:00%2B07:00
+    /api/v1/availability?scope=site&month=2026-10
 
-`scope` is site, a subsystem (power, cooling, network) or load:ID; `start` and `end` are
-epoch seconds or ISO 8601 times (end defaults to now, start to 30 days before end);
-`target` defaults to the configured one (Tier III: 0.99982).
+`scope` is site, a subsystem (power, cooling, network) or load:ID; the period is a month
+(YYYY-MM, site time) or `start` and `end` (epoch seconds or ISO 8601 with an offset; end
+defaults to now, start to 30 days before end); `target` defaults to the configured one
+(Tier III: 0.99982). The figures are tierwatch/availability.py's `availability_report`.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
 
-from api.deps import ServiceDep, StoreDep
+from api.deps import ConfigDep, ReaderDep, StoreDep
+from api.errors import ERRORS
+from api.params import MONTH_REGEX, TIME_HELP, TIME_REGEX, period
 from tierwatch.availability import availability_report
 
-router = APIRouter(prefix="/api/v1/availability", tags=["availability"])
-
-THIRTY_DAYS = 30 * 86400.0
+router = APIRouter(prefix="/api/v1/availability", tags=["availability"], responses=ERRORS)
 
 
-def parse_time(value: str, name: str) -> float:
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(
-            422, f"{name}: {value!r} is neither epoch seconds nor an ISO 8601 time"
-        ) from None
-    if moment.tzinfo is None:
-        raise HTTPException(422, f"{name}: {value!r} needs a UTC offset (e.g. +07:00)")
-    return moment.timestamp()
+class EventOut(BaseModel):
+    load: str
+    subsystem: str | None
+    start: float
+    end: float | None
+    cause: str
+    planned: bool
+    maintenance_id: int | None
 
 
-@router.get("")
+class AvailabilityOut(BaseModel):
+    scope: str
+    period: list[float]
+    observed_s: float
+    monitored_s: float
+    unmonitored_s: float
+    unmonitored_share: float
+    downtime_s: float
+    availability: float | None  # None: nothing in the period was monitored
+    availability_worst: float | None
+    target: float
+    budget_s: float
+    burn: float
+    budget_remaining_s: float
+    met: bool | None
+    exposure_s: dict[str, float]
+    exposure_total_s: float
+    outages: list[list[float]]
+    planned_downtime_s: float
+    events: list[EventOut]
+
+
+@router.get("", response_model=AvailabilityOut)
 def get_availability(
-    service: ServiceDep,
+    _who: ReaderDep,
+    config: ConfigDep,
     store: StoreDep,
-    scope: str = Query("site", description="site, power, load:R01 ..."),
-    start: str | None = None,
-    end: str | None = None,
-    target: float | None = Query(None, gt=0, lt=1),
+    scope: Annotated[str, Query(max_length=300, description="site, power, load:R01 ...")] = "site",
+    month: Annotated[str | None, Query(pattern=MONTH_REGEX, description="YYYY-MM")] = None,
+    start: Annotated[str | None, Query(pattern=TIME_REGEX, description=TIME_HELP)] = None,
+    end: Annotated[str | None, Query(pattern=TIME_REGEX, description=TIME_HELP)] = None,
+    target: Annotated[float | None, Query(gt=0, lt=1)] = None,
 ) -> dict[str, Any]:
-    now = time.time()
-    stop = parse_time(end, "end") if end else now
-    begin = parse_time(start, "start") if start else stop - THIRTY_DAYS
+    begin, stop = period(start, end, month, config.site.timezone)
     try:
         result = availability_report(
-            store, scope, (begin, stop), now=now, target=target or service.config.tier.target
+            store, scope, (begin, stop), now=time.time(), target=target or config.tier.target
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None

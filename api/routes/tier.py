@@ -11,9 +11,13 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import LiveTierDep
+from api.deps import LiveTierDep, ReaderDep
+from api.errors import ERRORS, ErrorOut
 
-router = APIRouter(prefix="/api/v1/tier", tags=["tier"])
+router = APIRouter(prefix="/api/v1/tier", tags=["tier"], responses=ERRORS)
+NOT_SCORED: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "the live tier has not scored the topology yet"}
+}
 
 
 class TierResponse(BaseModel):
@@ -30,8 +34,8 @@ class TierResponse(BaseModel):
     snapshot: dict[str, Any]  # as `tierwatch score --json` prints it
 
 
-@router.get("", response_model=TierResponse)
-def get_tier(live: LiveTierDep) -> dict[str, Any]:
+@router.get("", response_model=TierResponse, responses=NOT_SCORED)
+def get_tier(_who: ReaderDep, live: LiveTierDep) -> dict[str, Any]:
     snap = live.snapshot
     assert snap is not None  # get_live answers 503 before the first score
     return {**snap.to_json(), "topology_fingerprint": live.fingerprint}

@@ -6,20 +6,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import LiveTierDep
+from api.deps import LiveTierDep, ReaderDep
+from api.errors import ERRORS, WRITE_ERRORS
+from api.routes.tier import NOT_SCORED
 
-router = APIRouter(prefix="/api/v1/whatif", tags=["tier"])
+# a question, not a change: anyone who may read may ask it
+router = APIRouter(prefix="/api/v1/whatif", tags=["tier"], responses=ERRORS)
 
 
 class WhatIfRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    remove: list[str] = Field(min_length=1, description="node ids to take out of service")
+    remove: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        min_length=1, max_length=10_000, description="node ids to take out of service"
+    )
 
 
 class WhatIfResponse(BaseModel):
@@ -35,8 +40,8 @@ class WhatIfResponse(BaseModel):
     subsystems: dict[str, Any]
 
 
-@router.post("", response_model=WhatIfResponse)
-async def post_whatif(body: WhatIfRequest, live: LiveTierDep) -> dict[str, Any]:
+@router.post("", response_model=WhatIfResponse, responses={**WRITE_ERRORS, **NOT_SCORED})
+async def post_whatif(_who: ReaderDep, body: WhatIfRequest, live: LiveTierDep) -> dict[str, Any]:
     try:
         answer, snap = await live.whatif(body.remove)
     except ValueError as exc:

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
+from api.config import ApiConfig
 from api.main import create_app
 from tests.helpers.procs import env_with_repo, free_port
 from tests.unit.live_helpers import (
@@ -49,8 +50,9 @@ async def cli(*args: str) -> tuple[int, str, str]:
 
 @asynccontextmanager
 async def monitor(ups_b: object = BYPASS) -> AsyncIterator[str]:
-    """A monitor whose live state has UPS-B as given; yields its listen address."""
-    cfg = config()
+    """A monitor whose live state has UPS-B as given; yields its listen address. Its reads
+    are open (no store to check tokens against)."""
+    cfg = config().model_copy(update={"api": ApiConfig(read_auth="open")})
     state = State(cfg.device_ids())
     live = LiveTier(cfg, state, None, clock=Clock())
     service = FakeService(state, None)

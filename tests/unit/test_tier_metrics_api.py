@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from api.config import ApiConfig
 from api.main import create_app
 from tests.helpers.agents import sample_value
 from tests.unit.live_helpers import BYPASS, OFF, OK, Clock, FakeService, config, poll, settle
@@ -134,7 +135,7 @@ def client_for(service: object) -> httpx.AsyncClient:
 async def test_api_routes_of_the_live_tier(tmp_path: Path) -> None:
     live, state, service, _ = await scored(tmp_path)
     fake = SimpleNamespace(
-        config=live.config,
+        config=live.config.model_copy(update={"api": ApiConfig(read_auth="open")}),
         state=state,
         store=service.store,
         live=live,
@@ -155,7 +156,7 @@ async def test_api_routes_of_the_live_tier(tmp_path: Path) -> None:
             assert body["verdict"].startswith("not now: UPS-B is on bypass")
             assert body["blocking"] == [{"id": "UPS-B", "status": "bypass"}]
             bad = await client.post("/api/v1/whatif", json={"remove": ["UPS-Z"]})
-            assert bad.status_code == 422 and "UPS-Z" in bad.json()["detail"]
+            assert bad.status_code == 422 and "UPS-Z" in bad.json()["message"]
             empty = await client.post("/api/v1/whatif", json={"remove": []})
             assert empty.status_code == 422
             avail = await client.get(
@@ -173,6 +174,6 @@ async def test_api_routes_of_the_live_tier(tmp_path: Path) -> None:
         fake.live = None
         async with client_for(fake) as client:
             missing = await client.get("/api/v1/tier")
-            assert missing.status_code == 404 and "topology" in missing.json()["detail"]
+            assert missing.status_code == 404 and "topology" in missing.json()["message"]
     finally:
         await live.stop()

@@ -110,6 +110,7 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
         typer.echo(
             f"\ntierwatch demo: {len(simulator.devices)} simulated devices, "
             f"polled every {config.snmp.defaults.interval:g}s\n"
+            f"  status    {info['status']}\n"
             f"  metrics   {info['metrics']}\n"
             f"  API docs  {info['api_docs']}\n"
             f"  config    {config_path}\n"

@@ -6,6 +6,8 @@ score those: `whatif` then says "not now: UPS-B is on bypass" when that is the c
 monitor must run the same topology (its fingerprint is compared). When none answers, or
 with `--offline`, every node is taken as available (the design state). Either way a note on
 stderr says which state was used, and `--assume NODE=STATUS` overrides any node's status.
+A monitor whose reads need a token (`api.read_auth: token`) is asked with
+`$TIERWATCH_TOKEN` (`tierwatch token create --role viewer`).
 
 Exit status: 0 done (for `whatif`: the removal drops no load), 1 the config has problems,
 2 a bad argument (an unknown node, an unknown status), 3 `whatif`: the removal would drop a
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -133,6 +136,7 @@ def _when(ts: float, timezone: str) -> str:
     return datetime.fromtimestamp(ts, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+TOKEN_ENV = "TIERWATCH_TOKEN"  # a viewer token for a monitor whose reads need one
 OFFLINE_STATE = "every node is taken as available (the design state) unless --assume says otherwise"
 
 
@@ -145,13 +149,17 @@ def live_inputs(
     url = (server or monitor_url(config) or "").rstrip("/")
     if not url:
         return LiveInputs(False, f"server.listen has no fixed port to ask; {OFFLINE_STATE}")
+    request = urllib.request.Request(f"{url}/api/v1/tier")
+    token = os.environ.get(TOKEN_ENV)
+    if token:  # the monitor's reads need one unless `api.read_auth: open`
+        request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(f"{url}/api/v1/tier", timeout=LIVE_TIMEOUT) as resp:
+        with urllib.request.urlopen(request, timeout=LIVE_TIMEOUT) as resp:
             body = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         detail = ""
         with contextlib.suppress(ValueError, AttributeError):
-            detail = json.loads(exc.read()).get("detail", "")
+            detail = json.loads(exc.read()).get("message", "")
         return LiveInputs(
             False,
             f"the monitor at {url} answered {exc.code}"

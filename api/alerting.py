@@ -1,0 +1,130 @@
+"""What the API asks of the alerting room (alerts/): alerts (list, acknowledge) and
+maintenance windows (book, list, remove), in one place for the routes and the status page.
+
+With the alert engine running (`service.alerts`, alerts/component.py) an acknowledgement, a
+booking or a removal goes through it, so it applies at once (notifications, suppression,
+Alertmanager silences). Without it (an API over a service not started, or `alerts.enabled:
+false`) the same functions of `alerts.admin` work on the store, and a running engine reads
+them at its next evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from alerts import admin
+from alerts.maintenance import Window
+from tier.topology import SUBSYSTEMS
+from tierwatch.store import AlertRecord, NotFound, Store
+
+if TYPE_CHECKING:
+    from tierwatch.service import Service
+
+__all__ = ["NotFound", "WindowView", "acknowledge", "book", "list_alerts", "remove",
+           "windows"]
+
+
+def _engine(service: Service) -> Any:
+    return getattr(service, "alerts", None)
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def list_alerts(store: Store, include_resolved: bool = False, limit: int = 10_000
+                ) -> list[AlertRecord]:
+    """Alerts, newest activity first (active ones only unless `include_resolved`)."""
+    return admin.list_alerts(store, include_resolved=include_resolved, limit=limit)
+
+
+def acknowledge(service: Service, store: Store, ref: str, by: str, comment: str
+                ) -> AlertRecord:
+    """Acknowledge an alert by id or fingerprint. Raises NotFound, or ValueError (an alert
+    that is not active)."""
+    engine = _engine(service)
+    if engine is not None:
+        record: AlertRecord = engine.acknowledge(ref, by, comment)
+        return record
+    return admin.acknowledge(store, service.config, ref, by, comment, time.time())
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+@dataclass(frozen=True)
+class WindowView:
+    """A maintenance window as the alerting room reads it, with its row's bookkeeping."""
+
+    window: Window
+    created: float
+    deleted: float | None
+    warnings: tuple[str, ...] = ()
+
+    def active_at(self, now: float, timezone: str) -> bool:
+        if self.deleted is not None and self.deleted <= now:
+            return False
+        return self.window.active_at(now, timezone) is not None
+
+    def next_occurrence(self, now: float, timezone: str) -> tuple[float, float] | None:
+        if self.deleted is not None:
+            return None
+        return next(self.window.occurrences(now, float("inf"), timezone), None)
+
+
+def _view(row: Any, warnings: Sequence[str] = ()) -> WindowView:
+    return WindowView(Window.from_row(row), float(row.created_ts), row.deleted_ts,
+                      tuple(warnings))
+
+
+def windows(store: Store, include_deleted: bool = False) -> list[WindowView]:
+    return [_view(row) for row in store.maintenance(include_deleted=include_deleted)]
+
+
+def _check_scope(service: Service, scope: Mapping[str, Sequence[str]]) -> None:
+    """What `alerts.admin` leaves to its callers: components and subsystems that exist."""
+    config = service.config
+    bad = [s for s in scope.get("subsystems") or [] if s not in SUBSYSTEMS]
+    if bad:
+        raise ValueError(f"unknown subsystems: {', '.join(bad)} (use {', '.join(SUBSYSTEMS)})")
+    nodes = config.topology.node_ids()
+    devices = set(config.device_ids())
+    bad = [c for c in scope.get("components") or []
+           if c not in nodes and c.partition("/")[0] not in devices]
+    if bad:
+        raise ValueError(f"unknown components: {', '.join(bad)} (a topology node, or "
+                         "DEVICE/COMPONENT)")
+
+
+def book(service: Service, store: Store, *, title: str, start: float, end: float,
+         scope: Mapping[str, Sequence[str]], by: str, recurrence: str = "none",
+         until: float | None = None, comment: str = "") -> WindowView:
+    """Book a maintenance window. Raises ValueError naming what is wrong."""
+    _check_scope(service, scope)
+    booking: dict[str, Any] = {"title": title, "start": start, "end": end,
+               "scope": {k: list(v) for k, v in scope.items() if v}, "by": by,
+               "recurrence": recurrence, "until": until, "comment": comment}
+    engine = _engine(service)
+    if engine is not None:
+        done = engine.book_maintenance(**booking)
+    else:
+        done = admin.book_maintenance(store, service.config, now=time.time(), **booking)
+    row = store.maintenance_window(done.window.id)
+    return _view(row, done.warnings)
+
+
+def remove(service: Service, store: Store, window_id: int) -> None:
+    """Remove a window (kept as deleted, for the report). Raises NotFound."""
+    engine = _engine(service)
+    if engine is not None:
+        engine.remove_maintenance(window_id)
+    else:
+        admin.remove_maintenance(store, window_id, time.time())
+
+
+def local_iso(ts: float | None, timezone: str) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, ZoneInfo(timezone)).isoformat()

@@ -1,0 +1,69 @@
+"""The live Tier picture the status page and the topology route show.
+
+With the live Tier engine running (`service.live`, tierwatch/live.py) its last snapshot is
+used as it is. Before its first score, or where it is not running (an API over a service
+that was not started, as in tests), the state is read and scored here the same way
+(`tierwatch.live.read_nodes`, `read_demands`), and the result kept until a device moves.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tier.graph import CompiledTopology, compile_topology
+from tier.score import TierSnapshot, score
+from tier.topology import demand_bindings, node_bindings
+from tierwatch.live import read_demands, read_nodes
+from tierwatch.model import NodeStatus
+
+if TYPE_CHECKING:
+    from tierwatch.service import Service
+
+
+@dataclass(frozen=True)
+class LiveView:
+    snapshot: TierSnapshot
+    statuses: dict[str, NodeStatus]  # bound nodes whose device has answered or failed
+    pending: frozenset[str]  # bound nodes whose device has not been polled yet
+
+
+class _Scorer:
+    def __init__(self, service: Service) -> None:
+        self.compiled: CompiledTopology = compile_topology(service.config.topology)
+        self.bindings = node_bindings(service.config.topology)
+        self.demands = demand_bindings(service.config.topology)
+        self.devices = {d for d, _ in self.bindings.values()} | {
+            m.device for m in self.demands.values()}
+        self.lock = threading.Lock()
+        self.key: Any = None
+        self.view: LiveView | None = None
+
+    def view_of(self, service: Service) -> LiveView:
+        state = service.state
+        key = tuple(sorted((d, state.devices[d].generation) for d in self.devices
+                           if d in state.devices))
+        with self.lock:
+            if self.view is not None and key == self.key:
+                return self.view
+            readings, pending = read_nodes(self.bindings, state)
+            statuses = {node: r.status for node, r in readings.items()}
+            snapshot = score(self.compiled, statuses, read_demands(self.demands, state))
+            self.view = LiveView(snapshot, statuses, pending)
+            self.key = key
+            return self.view
+
+
+def live_view(service: Service, cache: dict[str, Any]) -> LiveView | None:
+    """The live picture, or None when no topology is configured. `cache` is the app's."""
+    if not service.config.topology.node_ids():
+        return None
+    live = getattr(service, "live", None)
+    snap = getattr(live, "snapshot", None)
+    if snap is not None:
+        return LiveView(snap.tier, dict(snap.statuses), frozenset(snap.pending))
+    scorer = cache.get("scorer")
+    if scorer is None:
+        scorer = cache["scorer"] = _Scorer(service)
+    return scorer.view_of(service)

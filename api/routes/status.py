@@ -1,0 +1,228 @@
+"""The status page: server-rendered HTML (Jinja2), readable on a phone, reloading itself,
+in Vietnamese or English (`?lang=vi`, else the browser's Accept-Language).
+
+When reads need a token (`api.read_auth: token`), the page asks for one once (/login) and
+keeps it in an HttpOnly, SameSite=Strict cookie; /logout forgets it.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from api import alerting
+from api.i18n import CATALOG
+from api.live import LiveView, live_view
+from api.security import COOKIE, cookie_principal, reads_open, token_principal
+from tierwatch.i18n import Translator, pick_language, translator
+from tierwatch.service import Service
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+DEVICE_ORDER = {"failed": 0, "unknown": 1, "degraded": 2, "ok": 3}
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _translator(request: Request, service: Service) -> Translator:
+    lang = pick_language(
+        request.query_params.get("lang"),
+        request.headers.get("accept-language"),
+        service.config.api.default_lang,
+    )
+    return translator(lang, CATALOG, service.config.site.timezone)
+
+
+def _html(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    body = environment().get_template(name).render(**context)
+    return HTMLResponse(
+        body,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'none'; "
+            "style-src 'unsafe-inline'; img-src 'self' data:; "
+            "form-action 'self'; frame-ancestors 'none'",
+        },
+    )
+
+
+def _devices(service: Service, now: float) -> list[dict[str, Any]]:
+    names = {d.id: d.name for d in service.config.devices}
+    names.update({h.id: h.name for h in service.config.agents.hosts})
+    names.update({t.id: t.name for _, _, t in service.config.probes.targets()})
+    rows = []
+    for dev in service.state.devices.values():
+        rows.append(
+            {
+                "id": dev.id,
+                "name": names.get(dev.id) or "",
+                "status": str(dev.status),
+                "reason": dev.status_reason,
+                "age": None if dev.last_poll_ts is None else max(0.0, now - dev.last_poll_ts),
+            }
+        )
+    rows.sort(key=lambda r: (DEVICE_ORDER.get(str(r["status"]), 9), str(r["id"])))
+    return rows
+
+
+def _sites(service: Service, view: LiveView | None) -> list[dict[str, Any]]:
+    """The dedicated network's agency sites: the topology's `site` nodes with their live
+    paths (two paths ok, one path exposed, none down), and probed sites not in it."""
+    loads = {}
+    if view is not None:
+        for sub in view.snapshot.subsystems:
+            loads.update({ld.id: ld for ld in sub.live.loads})
+    out = []
+    for node in service.config.topology.network.nodes:
+        if node.kind != "site":
+            continue
+        load = loads.get(node.id)
+        if load is None:
+            status, detail = "unknown", ""
+        elif not load.served:
+            status, detail = "failed", load.reason or ""
+        else:
+            status, detail = ("ok" if load.paths_all >= 2 else "degraded"), ""
+        out.append(
+            {
+                "id": node.id,
+                "name": node.name or node.id,
+                "status": status,
+                "paths": load.paths_all if load is not None else None,
+                "reason": detail,
+            }
+        )
+    listed = {row["id"] for row in out}
+    for target in service.config.probes.sites:
+        if target.id in listed:
+            continue
+        dev = service.state.devices.get(target.id)
+        out.append(
+            {
+                "id": target.id,
+                "name": target.name or target.id,
+                "status": str(dev.status) if dev else "unknown",
+                "paths": None,
+                "reason": dev.status_reason if dev else "",
+            }
+        )
+    return out
+
+
+def _links(service: Service) -> list[dict[str, Any]]:
+    out = []
+    for target in service.config.probes.links:
+        dev = service.state.devices.get(target.id)
+        out.append(
+            {
+                "id": target.id,
+                "name": target.name or target.id,
+                "status": str(dev.status) if dev else "unknown",
+                "reason": dev.status_reason if dev else "",
+            }
+        )
+    return out
+
+
+def _lang_link(request: Request, tr: Translator) -> str:
+    other = "en" if tr.lang == "vi" else "vi"
+    return f"{request.url.path}?lang={other}"
+
+
+@router.get("/", response_class=HTMLResponse)
+def status_page(request: Request) -> Response:
+    service: Service = request.app.state.service
+    tr = _translator(request, service)
+    if not reads_open(request) and cookie_principal(request) is None:
+        return RedirectResponse(f"/login?lang={tr.lang}", status_code=303)
+    now = time.time()
+    view = live_view(service, request.app.state.cache)
+    store = service.store
+    alerts = alerting.list_alerts(store) if store is not None else []
+    windows = (
+        [w for w in alerting.windows(store) if w.active_at(now, service.config.site.timezone)]
+        if store is not None
+        else []
+    )
+    devices = _devices(service, now)
+    counts = {
+        "ok": sum(d["status"] == "ok" for d in devices),
+        "bad": sum(d["status"] in ("degraded", "failed") for d in devices),
+        "unknown": sum(d["status"] == "unknown" for d in devices),
+    }
+    return _html(
+        "status.html.j2",
+        t=tr,
+        lang=tr.lang,
+        site=service.config.site.name,
+        now=now,
+        refresh=int(service.config.api.refresh),
+        view=view,
+        snapshot=view.snapshot if view else None,
+        alerts=alerts,
+        windows=windows,
+        devices=devices,
+        counts=counts,
+        sites=_sites(service, view),
+        links=_links(service),
+        lang_link=_lang_link(request, tr),
+        signed_in=not reads_open(request),
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> Response:
+    service: Service = request.app.state.service
+    tr = _translator(request, service)
+    return _html("login.html.j2", t=tr, lang=tr.lang, site=service.config.site.name, failed=False)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    service: Service = request.app.state.service
+    tr = _translator(request, service)
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    if token_principal(request, token) is None:
+        return _html(
+            "login.html.j2",
+            status=401,
+            t=tr,
+            lang=tr.lang,
+            site=service.config.site.name,
+            failed=True,
+        )
+    response = RedirectResponse(f"/?lang={tr.lang}", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=30 * 86400,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response

@@ -1,0 +1,77 @@
+"""GET /api/v1/topology: the declared topology per subsystem (nodes, their feeds, capacity
+groups) with each node's live status."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from api.deps import ReaderDep, ServiceDep
+from api.errors import ERRORS
+from api.live import live_view
+
+router = APIRouter(prefix="/api/v1/topology", tags=["tier"], responses=ERRORS)
+
+
+class FeedOut(BaseModel):
+    id: str
+    mode: str  # auto | manual
+
+
+class NodeOut(BaseModel):
+    id: str
+    name: str | None
+    kind: str
+    capacity: float | None
+    demand: float | None
+    device: str | None
+    component: str | None
+    group: str | None
+    compartment: str | None
+    fed_from: list[FeedOut]
+    status: str  # live: ok, degraded, failed, unknown, bypass, off; pending before a poll
+
+
+class GroupDeclOut(BaseModel):
+    id: str
+    demand: float
+
+
+class SubsystemTopologyOut(BaseModel):
+    nodes: list[NodeOut]
+    groups: list[GroupDeclOut]
+
+
+class TopologyOut(BaseModel):
+    subsystems: dict[str, SubsystemTopologyOut]
+
+
+@router.get("", response_model=TopologyOut)
+def get_topology(_who: ReaderDep, request: Request, service: ServiceDep) -> TopologyOut:
+    view = live_view(service, request.app.state.cache)
+    statuses = view.statuses if view is not None else {}
+    pending = view.pending if view is not None else frozenset()
+    out: dict[str, SubsystemTopologyOut] = {}
+    for name, sub in service.config.topology.subsystems():
+        if not sub.nodes:
+            continue
+        nodes = [
+            NodeOut(
+                id=n.id,
+                name=n.name,
+                kind=n.kind,
+                capacity=n.capacity,
+                demand=n.demand,
+                device=n.device,
+                component=n.component,
+                group=n.group,
+                compartment=n.compartment,
+                fed_from=[FeedOut(id=f.id, mode=f.mode) for f in n.fed_from],
+                status="pending" if n.id in pending else statuses.get(n.id, "ok"),
+            )
+            for n in sub.nodes
+        ]
+        out[name] = SubsystemTopologyOut(
+            nodes=nodes, groups=[GroupDeclOut(id=g.id, demand=g.demand) for g in sub.groups]
+        )
+    return TopologyOut(subsystems=out)
