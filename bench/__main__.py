@@ -1,52 +1,42 @@
-"""Run every benchmark: each module of bench/ that has a `main()`, in name order.
+"""`make bench`: every benchmark in turn, each in its own process, then their key figures.
 
-    python -m bench                 # all of them (`make bench`)
-    python -m bench tier_score      # only these
-    python -m bench --list
+    PYTHONPATH=. python -m bench               # all of them (`make bench`)
+    PYTHONPATH=. python -m bench pipeline      # only these
+    PYTHONPATH=. python -m bench --list
 
-Each module runs with its own defaults (its `main()` sees no arguments; run a module on its
-own, `python -m bench.tier_score --racks 3000`, to pass some) and prints its own numbers
-under a header. A benchmark that fails is reported and the others still run; the exit
+A benchmark is a module of bench/ with a `main()`. Each runs in a process of its own (so
+one's memory and garbage do not colour the next's numbers) with the arguments below, or
+its own defaults; run a module alone (`python -m bench.tier_score --racks 3000`) to pass
+others. Each prints its own table; lines of the form `key=value` are gathered and printed
+again at the end. A benchmark that fails is reported and the others still run; the exit
 status is 1 when any failed. Nothing is asserted: benchmarks print, tests assert.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import os
+import re
+import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+# module -> arguments for `make bench` (short enough for the whole run to take minutes)
+ARGUMENTS: dict[str, list[str]] = {
+    "tier_score": ["--racks", "1578"],  # 2,000 nodes
+    "snmp_engines": ["--repeat", "1", "--scenarios", "ifmib"],
+}
+# the issue's headline comparisons first, then the rest in name order
+FIRST = ("pipeline", "metrics_render", "memory_1000", "tier_score")
 
 
 def modules() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules([str(HERE)]) if not m.name.startswith("_"))
-
-
-def run(name: str) -> bool:
-    module = importlib.import_module(f"bench.{name}")
-    entry = getattr(module, "main", None)
-    if entry is None:
-        print(f"(bench.{name} has no main(); skipped)")
-        return True
-    saved = sys.argv
-    sys.argv = [f"bench/{name}.py"]  # each main() parses its own defaults
-    started = time.perf_counter()
-    try:
-        code = entry()
-    except SystemExit as exc:
-        code = exc.code
-    except Exception:
-        traceback.print_exc()
-        code = 1
-    finally:
-        sys.argv = saved
-    ok = code in (None, 0)
-    print(f"-- bench.{name}: {'done' if ok else 'FAILED'} in {time.perf_counter() - started:.1f} s")
-    return ok
+    found = sorted(p.stem for p in HERE.glob("*.py") if not p.stem.startswith("_")
+                   and re.search(r"^def main\(", p.read_text(encoding="utf-8"), re.M))
+    return [m for m in FIRST if m in found] + [m for m in found if m not in FIRST]
 
 
 def main(argv: list[str]) -> int:
@@ -54,22 +44,39 @@ def main(argv: list[str]) -> int:
     if "--list" in argv:
         print("\n".join(found))
         return 0
-    wanted = argv or found
-    unknown = [name for name in wanted if name not in found]
+    chosen = argv or found
+    unknown = [name for name in chosen if name not in found]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)} (have: {', '.join(found)})")
+        print(f"unknown bench {', '.join(unknown)} (known: {', '.join(found)})",
+              file=sys.stderr)
         return 2
-    failed = []
-    for name in wanted:
-        print(f"\n== bench.{name} " + "=" * max(0, 60 - len(name)), flush=True)
-        if not run(name):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    figures: list[str] = []
+    failed: list[str] = []
+    started = time.monotonic()
+    for name in chosen:
+        print(f"\n=== bench.{name} ===", flush=True)
+        began = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", f"bench.{name}", *ARGUMENTS.get(name, [])],
+                                stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            key, sep, value = line.strip().partition("=")
+            if sep and key.isidentifier() and value and " " not in key:
+                figures.append(line.strip())
+        ok = proc.wait() == 0
+        if not ok:
             failed.append(name)
-    print(
-        f"\n{len(wanted) - len(failed)} of {len(wanted)} benchmarks done"
-        + (f"; failed: {', '.join(failed)}" if failed else "")
-    )
+        print(f"-- bench.{name}: {'done' if ok else 'FAILED'} in {time.monotonic() - began:.1f} s",
+              flush=True)
+    print(f"\n=== key figures ({time.monotonic() - started:.0f} s) ===")
+    for line in figures:
+        print(line)
+    print(f"{len(chosen) - len(failed)} of {len(chosen)} benchmarks done"
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

@@ -159,6 +159,10 @@ def main() -> None:
     print(f"full re-score, cold (design + live): {summary(cold)}")
     print(f"re-score after one status change (design reused): {summary(warm)}")
     print(f"whatif one UPS module: {summary(spent)} -> {answer.verdict[:70]}")
+    cold_ms = statistics.median(w for w, _ in cold) * 1000
+    warm_ms = statistics.median(w for w, _ in warm) * 1000
+    print(f"tier_rescore_ms_{count}_nodes={cold_ms:.0f} (after one change {warm_ms:.0f}; "
+          "target < 1000)")
     print(
         f"design tier {snap.design_tier}, live tier {snap.live_tier}, score {snap.score}; "
         f"live SPOFs {len(power.live.spofs)}, "

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Annotated, Any, Literal
 
@@ -352,13 +352,13 @@ class ProfileDef(_Strict):
                 raise ValueError(f"{where}: {doubled} defined twice; give each an `id`")
         scalar_names = {m.key for m in self.scalars}
         for rule in self.status:
-            for name in _rule_metrics(rule.when):
+            for name in rule_metric_names(rule.when):
                 if name not in scalar_names:
                     raise ValueError(f"status rule refers to unknown scalar metric {name!r}")
         for table in self.tables:
             names = {n for m in table.metrics for n in m.all_names()} | scalar_names
             for rule in table.status:
-                for name in _rule_metrics(rule.when):
+                for name in rule_metric_names(rule.when):
                     if name not in names:
                         raise ValueError(
                             f"table {table.name!r}: status rule refers to unknown metric {name!r}"
@@ -375,7 +375,8 @@ class ProfileDef(_Strict):
         return self
 
 
-def _rule_metrics(when: Condition | When) -> list[str]:
+def rule_metric_names(when: Condition | When) -> list[str]:
+    """Every metric a rule condition reads (compared, or compared against)."""
     if isinstance(when, Condition):
         names = [when.metric]
         for ref in (when.above, when.below, when.at_least, when.at_most):
@@ -384,7 +385,7 @@ def _rule_metrics(when: Condition | When) -> list[str]:
         return names
     out: list[str] = []
     for item in when.all or when.any or []:
-        out.extend(_rule_metrics(item))
+        out.extend(rule_metric_names(item))
     return out
 
 
@@ -416,7 +417,7 @@ def as_text(value: Value, fmt: str = "text") -> str | None:
         if fmt == "hex":
             return value.hex(":")
         text = value.decode("utf-8", errors="replace").rstrip("\x00").strip()
-        return _CONTROL.sub("", text)
+        return text if text.isprintable() else _CONTROL.sub("", text)
     if fmt == "hex" and isinstance(value, int):
         return f"{value:x}"
     return str(value)
@@ -462,16 +463,68 @@ def precision_divisor(raw: float) -> float:
     return 10.0**places if 1 <= places <= 9 else 1.0
 
 
+Test = Callable[[Mapping[str, float], Mapping[str, str]], "bool | None"]
+
+
 @dataclass(frozen=True)
 class CompiledRule:
     when: Condition | When
     status: str
     condition: str | None
     reason: str
+    test: Test = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "test", compile_when(self.when))
 
     def matches(self, values: Mapping[str, float], names: Mapping[str, str]) -> bool | None:
         """True/False, or None when a metric the rule needs has no value."""
-        return _eval(self.when, values, names)
+        return self.test(values, names)
+
+
+def compile_when(when: Condition | When) -> Test:
+    """The condition as a function of (values, enum names): what `_eval` answers, with
+    the walk over the condition tree and its sets of wanted names done once."""
+    if isinstance(when, When):
+        parts = [compile_when(item) for item in (when.all or when.any or [])]
+        if when.all is not None:
+            def all_of(values: Mapping[str, float], names: Mapping[str, str]) -> bool | None:
+                unknown = False
+                for part in parts:
+                    result = part(values, names)
+                    if result is False:
+                        return False
+                    if result is None:
+                        unknown = True
+                return None if unknown else True
+            return all_of
+
+        def any_of(values: Mapping[str, float], names: Mapping[str, str]) -> bool | None:
+            unknown = False
+            for part in parts:
+                result = part(values, names)
+                if result is True:
+                    return True
+                if result is None:
+                    unknown = True
+            return None if unknown else False
+        return any_of
+    metric = when.metric
+    if when.in_ is not None or when.not_in is not None:
+        wanted = when.in_ if when.in_ is not None else when.not_in
+        assert wanted is not None
+        wanted_names = frozenset(w for w in wanted if isinstance(w, str))
+        wanted_numbers = frozenset(w for w in wanted if not isinstance(w, str))
+        negate = when.in_ is None
+
+        def member(values: Mapping[str, float], names: Mapping[str, str]) -> bool | None:
+            value = values.get(metric)
+            if value is None:
+                return None
+            hit = names.get(metric) in wanted_names or value in wanted_numbers
+            return not hit if negate else hit
+        return member
+    return lambda values, names: _eval(when, values, names)  # thresholds: rare, no gain
 
 
 def _eval(when: Condition | When, values: Mapping[str, float], names: Mapping[str, str]

@@ -30,8 +30,10 @@ def _root(
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # APScheduler logs every job run at INFO; our own poll logs say what matters
+    # APScheduler logs every job run at INFO, and every skipped run at WARNING, which the
+    # service already logs (and counts) in its own words: keep APScheduler's errors only
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step
 
 

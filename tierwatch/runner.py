@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,22 @@ async def start(config: Config, listen: str | None = None, shard: Shard | None =
     return service, server
 
 
+# Allocations (minus frees) between two young-generation collections; Python's default is
+# 700. A poll allocates thousands of short-lived objects that reference counting frees;
+# at the default the collector runs several times per poll and, in full collections,
+# walks every object the process holds. Cycles still get collected, just less often.
+GC_THRESHOLD = (10_000, 10, 10)
+
+
+def settle_garbage_collector() -> None:
+    """Once the service runs: what exists now (modules, the config, compiled profiles)
+    lives as long as the process, so it leaves the collector's view (gc.freeze); and the
+    collector runs less often. In the bench this cut CPU per poll by about a sixth."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 async def run_forever(config: Config, listen: str | None = None,
                       on_started: Callable[[Service, HttpServer], Awaitable[None]] | None = None,
                       shard: Shard | None = None, tier_only: bool = False) -> None:
@@ -36,6 +53,7 @@ async def run_forever(config: Config, listen: str | None = None,
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     service, server = await start(config, listen, shard=shard, tier_only=tier_only)
+    settle_garbage_collector()
     try:
         if on_started is not None:
             await on_started(service, server)

@@ -1,9 +1,11 @@
 """Builds everything from the config and runs it on one asyncio loop.
 
-One APScheduler job per device (interval, first run spread by jitter). A poll still running
-at the next tick is skipped and counted, never queued; a semaphore bounds the polls in
-flight; each poll has a timeout; one device's failure is a counted error, never a stopped
-loop. Other rooms (tier, alerts, agents, exporters) attach as `Component`s.
+Each device is polled on its interval by the poll schedule (tierwatch/pollschedule.py; first
+run spread by jitter); everything else (host agents, reports, other rooms' jobs) runs on
+APScheduler. A poll still running at the next tick is skipped and counted, never queued; a
+semaphore bounds the polls in flight; each poll has a timeout; one device's failure is a
+counted error, never a stopped loop. Other rooms (tier, alerts, agents, exporters) attach
+as `Component`s.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from collector.profiles import load_profiles, select_auto
 from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
@@ -27,6 +28,7 @@ from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from tierwatch.agents import AgentScraper
 from tierwatch.config import Config, DeviceConfig
+from tierwatch.pollschedule import PollSchedule
 from tierwatch.probes import ProbeRunner
 from tierwatch.sharding import Shard
 from tierwatch.state import State
@@ -99,7 +101,8 @@ class Service:
             config = _nothing_polled(config)
         self.devices: dict[str, DeviceRuntime] = {}
         self.components: list[Component] = []
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler: AsyncIOScheduler | None = None  # agents, reports, other rooms' jobs
+        self.polls = PollSchedule(self._poll_job, self._skipped)  # SNMP polls
         self.store: Store | None = None  # opened by start(): a one-off poll needs none
         self.live: LiveTier | None = None  # the live Tier engine, when a topology is configured
         self.alerts: AlertsComponent | None = None  # the built-in alert engine, once started
@@ -197,7 +200,9 @@ class Service:
                                          message="internal error (see log)"))
 
     def _on_skipped(self, event: JobEvent) -> None:
-        device_id = event.job_id
+        self._skipped(event.job_id)
+
+    def _skipped(self, device_id: str) -> None:
         self.state.count_skipped(device_id)
         log.warning("previous poll of %s has not completed; scheduled poll skipped", device_id)
 
@@ -246,16 +251,11 @@ class Service:
             self.components.append(ReportScheduler())
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
-        now = time.time()
+        now = asyncio.get_running_loop().time()
         for device_id, runtime in self.devices.items():
             spread = random.uniform(0, self.config.snmp.jitter * runtime.interval)
-            first = _from_epoch(now + spread, self.config.site.timezone)
-            self.scheduler.add_job(
-                self._poll_job, IntervalTrigger(seconds=runtime.interval),
-                args=[device_id], id=device_id, name=f"poll {device_id}",
-                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(runtime.interval)),
-                next_run_time=first,
-            )
+            self.polls.add(device_id, runtime.interval, now + spread)
+        self.polls.start()
         self.scheduler.start()
         for component in self.components:
             await component.start(self)
@@ -269,6 +269,7 @@ class Service:
                 await component.stop()
             except Exception:
                 log.exception("stopping %r failed", component)
+        await self.polls.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
@@ -291,9 +292,3 @@ def _nothing_polled(config: Config) -> Config:
         "probes": config.probes.model_copy(update={"links": [], "sites": []}),
     })
 
-
-def _from_epoch(ts: float, tz: str) -> object:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.fromtimestamp(ts, ZoneInfo(tz))

@@ -207,15 +207,22 @@ def encode_varbind(oid: str | bytes, tag: int = NULL, value: object = None) -> b
     return encode_tlv(SEQUENCE, name + encode_value(tag, value))
 
 
+# a NULL-valued varbind's first four octets for an OID of n content octets (n < 0x7E: the
+# varbind's own length, n + 4, still fits the short form)
+_NULL_VARBIND_HEAD = [bytes((SEQUENCE, n + 4, OBJECT_IDENTIFIER, n)) for n in range(0x7E)]
+_NULL = b"\x05\x00"
+
+
 def encode_null_varbinds(oids: Iterable[bytes]) -> bytes:
     """The VarBindList of a request: each OID (content octets) with a NULL value."""
-    parts = []
+    parts: list[bytes] = []
+    heads = _NULL_VARBIND_HEAD
     for raw in oids:
         n = len(raw)
-        if n < 0x7E:  # the varbind's own length (n + 4) still fits the short form
-            parts.append(bytes((SEQUENCE, n + 4, OBJECT_IDENTIFIER, n)) + raw + b"\x05\x00")
+        if n < 0x7E:
+            parts += (heads[n], raw, _NULL)
         else:
-            parts.append(encode_tlv(SEQUENCE, encode_tlv(OBJECT_IDENTIFIER, raw) + b"\x05\x00"))
+            parts.append(encode_tlv(SEQUENCE, encode_tlv(OBJECT_IDENTIFIER, raw) + _NULL))
     return encode_tlv(SEQUENCE, b"".join(parts))
 
 

@@ -164,6 +164,9 @@ class SnmpClient(Protocol):
 
     async def close(self) -> None: ...
 
+    # An engine may also offer `async get_walk(oids, roots) -> (dict, WalkResult)`: the
+    # answers of get(oids) and walk(roots) in fewer requests. The poller uses it if present.
+
 
 ClientFactory = Callable[[Target], SnmpClient]
 

@@ -28,6 +28,7 @@ from collector.snmp.ber import (
 )
 from collector.snmp.client import (
     NO_SUCH_OBJECT,
+    Missing,
     SnmpAuthError,
     SnmpDecodeError,
     SnmpResponseError,
@@ -63,6 +64,10 @@ def encoded_oid(oid: str) -> bytes:
     return raw
 
 
+# a one-octet INTEGER's value (two's complement)
+_SIGNED_OCTET = [b - 256 if b >= 0x80 else b for b in range(256)]
+
+
 def _suffix(tail: bytes) -> tuple[str, bytes]:
     entry = _suffixes.get(tail)
     if entry is None:
@@ -78,14 +83,55 @@ class _Column:
 
     __slots__ = ("done", "last_key", "last_tail", "plen", "prefix", "root", "rows")
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, prefix: bytes | None = None) -> None:
         self.root = root
-        self.prefix = encoded_oid(root)
-        self.plen = len(self.prefix)
+        if prefix is None:
+            prefix = encoded_oid(root)
+        self.prefix = prefix
+        self.plen = len(prefix)
         self.last_tail = b""  # OID octets after the prefix of the last row (next request)
         self.last_key = b""  # sort key of that suffix; the root itself sorts first
         self.rows: list[tuple[str, Value]] = []
         self.done = False
+
+
+class _WalkPlan:
+    """What a walk of these roots needs every time, computed once: each root's cleaned
+    text and encoded prefix, the scalars that ride along (see `get_walk`) with the OID
+    octets their answers must name, and the first request's VarBindList."""
+
+    __slots__ = ("first_varbinds", "roots", "scalars")
+
+    def __init__(self, roots: Sequence[str], scalars: Sequence[str]) -> None:
+        self.roots = [(root, clean, encoded_oid(clean)) for root in dict.fromkeys(roots)
+                      for clean in [root.strip().lstrip(".")]]
+        self.scalars = tuple((oid, encoded_oid(oid)) for oid in scalars)
+        parents = [encoded_oid(oid[:-2]) for oid in scalars]
+        self.first_varbinds = ber.encode_null_varbinds(
+            [*parents, *(p for _, _, p in self.roots)])
+
+
+# Net-SNMP answers a GETBULK with at most 100 varbinds (maxGetbulkResponses) and cuts the
+# repetitions to fit: scalars ride along only where they cost the walk no repetition.
+_BULK_VARBINDS = 100
+_WALK_PLAN_LIMIT = 10_000
+_walk_plans: dict[tuple[tuple[str, ...], tuple[str, ...]], _WalkPlan] = {}
+
+
+def _walk_plan(roots: Sequence[str], scalars: tuple[str, ...]) -> _WalkPlan:
+    key = (tuple(roots), scalars)
+    plan = _walk_plans.get(key)
+    if plan is None:
+        plan = _WalkPlan(roots, scalars)
+        if len(_walk_plans) >= _WALK_PLAN_LIMIT:
+            _walk_plans.clear()
+        _walk_plans[key] = plan
+    return plan
+
+
+def _is_scalar(oid: str) -> bool:
+    """An instance `x.0` whose parent `x` is a whole OID: GETNEXT(x) answers it."""
+    return oid.endswith(".0") and oid.count(".") >= 2
 
 
 def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int, int]:
@@ -100,8 +146,10 @@ def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int
     width = len(active)
     suffixes = _suffixes
     unsigned32 = UNSIGNED32_TAGS
+    small = _SIGNED_OCTET
     taken = 0
     seen = 0
+    i = 0  # the column of the next varbind
     if end > len(data):
         raise SnmpDecodeError("truncated: varbind list past the end of the packet")
     try:
@@ -122,7 +170,10 @@ def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int
             name_end = pos + n
             if name_end + 2 > vb_end or n == 0 or data[name_end - 1] >= 0x80:
                 raise SnmpDecodeError("malformed varbind name")
-            column = active[seen % width]
+            column = active[i]
+            i += 1
+            if i == width:
+                i = 0
             seen += 1
             if column.done:
                 pos = vb_end
@@ -154,15 +205,21 @@ def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int
                 )
             value: Value
             if tag == 0x02:  # INTEGER
-                if not 0 < n <= 8:
+                if n == 1:
+                    value = small[data[vpos]]
+                elif not 0 < n <= 8:
                     raise SnmpDecodeError("INTEGER of invalid size")
-                value = int.from_bytes(data[vpos:vb_end], "big", signed=True)
+                else:
+                    value = int.from_bytes(data[vpos:vb_end], "big", signed=True)
             elif tag == 0x04:  # OCTET STRING
                 value = data[vpos:vb_end]
             elif tag in unsigned32:
-                value = int.from_bytes(data[vpos:vb_end], "big")
-                if not 0 < n <= 5 or value > 0xFFFFFFFF:
-                    raise SnmpDecodeError("32-bit unsigned out of range")
+                if n == 1:
+                    value = data[vpos]
+                else:
+                    value = int.from_bytes(data[vpos:vb_end], "big")
+                    if not 0 < n <= 5 or value > 0xFFFFFFFF:
+                        raise SnmpDecodeError("32-bit unsigned out of range")
             else:
                 value = ber.decode_value(tag, data, vpos, vb_end)
             column.last_key = key
@@ -266,13 +323,16 @@ class NativeSnmpClient:
         raise SnmpTimeout(f"{self.target}: no answer after {attempts} x {timeout:g} s")
 
     async def _request(
-        self, tag: int, oids: list[bytes], non_repeaters: int = 0, max_repetitions: int = 0
+        self, tag: int, oids: list[bytes] | None = None, non_repeaters: int = 0,
+        max_repetitions: int = 0, varbinds: bytes | None = None,
     ) -> tuple[int, int, bytes, int, int]:
         """One PDU round trip: (error-status, error-index, and the answer's VarBindList as
-        the octets holding it with its content's start and end)."""
-        body = message.pdu_body_after_id(
-            ber.encode_null_varbinds(oids), non_repeaters, max_repetitions
-        )
+        the octets holding it with its content's start and end). The request's varbinds
+        are `oids` (content octets) with NULL values, or `varbinds` already encoded."""
+        if varbinds is None:
+            assert oids is not None
+            varbinds = ber.encode_null_varbinds(oids)
+        body = message.pdu_body_after_id(varbinds, non_repeaters, max_repetitions)
         if self._usm is not None:
             return await self._request_v3(tag, body)
         header = self._header
@@ -413,41 +473,92 @@ class NativeSnmpClient:
         return SnmpResponseError(error_status_name(status), index, oid)
 
     async def walk(self, roots: Sequence[str]) -> WalkResult:
-        columns = {root: _Column(root.strip().lstrip(".")) for root in dict.fromkeys(roots)}
+        return await self._walk(_walk_plan(roots, ()), {})
+
+    async def get_walk(self, oids: Sequence[str], roots: Sequence[str]
+                       ) -> tuple[dict[str, Value], WalkResult]:
+        """`get(oids)` and `walk(roots)` with one request fewer (v2c, v3): the scalars
+        (OIDs ending in .0) ride in the walk's first GETBULK as non-repeaters, each asked
+        as the GETNEXT of its parent, which answers the scalar itself when the agent has
+        it (anything else, or endOfMibView, reads as noSuchObject). Other OIDs are asked
+        with a GET. Same answers as the two calls; on v1, those two calls."""
+        asked = list(dict.fromkeys(oids))
+        scalars = tuple(o for o in asked if _is_scalar(o))
+        width = len(dict.fromkeys(roots))
+        rows = min(max(1, self.target.max_repetitions), _BULK_VARBINDS // max(1, width))
+        if (self._version == V1 or not width or not scalars
+                or not rows or len(scalars) + width * rows > _BULK_VARBINDS):
+            got = await self.get(oids) if oids else {}
+            return got, await self.walk(roots) if roots else {}
+        found: dict[str, Value] = {}
+        others = [o for o in asked if not _is_scalar(o)]
+        if others:
+            await self._get_into(others, [encoded_oid(o) for o in others], found)
+        walked = await self._walk(_walk_plan(roots, scalars), found)
+        return {oid: found[oid] for oid in oids}, walked
+
+    async def _walk(self, plan: _WalkPlan, found: dict[str, Value]) -> WalkResult:
+        columns = {root: _Column(clean, prefix) for root, clean, prefix in plan.roots}
         active = list(columns.values())
         max_rows = self.target.max_rows
         repetitions = max(1, self.target.max_repetitions)
         v1 = self._version == V1
         total = 0
+        scalars = plan.scalars  # answered by the first answer, as its non-repeaters
+        fresh = True  # no column has moved yet: the prepared first request still fits
         while active:
-            asked = [c.prefix + c.last_tail for c in active]
+            if fresh:
+                varbinds = plan.first_varbinds
+            else:
+                varbinds = ber.encode_null_varbinds([c.prefix + c.last_tail for c in active])
             if v1:
-                status, index, data, pos, end = await self._request(GET_NEXT_REQUEST, asked)
+                status, index, data, pos, end = await self._request(
+                    GET_NEXT_REQUEST, varbinds=varbinds)
             else:
                 status, index, data, pos, end = await self._request(
-                    GET_BULK_REQUEST, asked, 0, repetitions
-                )
+                    GET_BULK_REQUEST, None, len(scalars), repetitions, varbinds)
             if status:
                 if status == TOO_BIG and not v1 and repetitions > 1:
                     repetitions //= 2
                     continue
                 if status == NO_SUCH_NAME and v1 and 1 <= index <= len(active):
                     del active[index - 1]  # v1's end of the MIB view for that column
+                    fresh = False
                     continue
-                raise self._response_error(status, index, [c.root for c in active])
+                raise self._response_error(
+                    status, index, [*(o for o, _ in scalars), *(c.root for c in active)])
+            if scalars:
+                pos = self._take_scalars(data, pos, end, scalars, found)
+            fresh = False
             try:
                 added, seen = _absorb(data, pos, end, active)
             except SnmpWalkError as exc:
                 raise SnmpWalkError(f"{self.target}: {exc}") from None
-            if not seen or (v1 and seen != len(active)):
+            if (not seen and not scalars) or (v1 and seen != len(active)):
                 raise SnmpWalkError(
                     f"{self.target}: {seen} varbinds answer a walk of {len(active)}"
                 )
+            scalars = ()
             total += added
             if total > max_rows:
                 raise SnmpWalkError(f"{self.target}: walk exceeds {max_rows} rows")
             active = [c for c in active if not c.done]
         return {root: column.rows for root, column in columns.items()}
+
+    def _take_scalars(self, data: bytes, pos: int, end: int,
+                      scalars: tuple[tuple[str, bytes], ...], found: dict[str, Value]) -> int:
+        """Read the non-repeaters that answer `scalars` into `found`; where they end."""
+        split = pos
+        for _ in scalars:
+            if split >= end or data[split] != 0x30:
+                raise SnmpDecodeError(f"{self.target}: fewer answers than non-repeaters")
+            n, body = ber.read_length(data, split + 1, end)
+            split = body + n
+        answers = ber.decode_varbinds(data, pos, split)
+        for (oid, expected), (name, value) in zip(scalars, answers, strict=True):
+            found[oid] = value if name == expected and not isinstance(value, Missing) \
+                else NO_SUCH_OBJECT
+        return split
 
     async def close(self) -> None:
         if self._shared is not None and not self._shared.closed:

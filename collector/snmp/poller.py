@@ -9,7 +9,7 @@ out in a `PollResult`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from collector.profile import (
     CompiledRule,
@@ -20,6 +20,7 @@ from collector.profile import (
     as_text,
     decode_index,
     precision_divisor,
+    rule_metric_names,
     split_scale,
 )
 from collector.snmp.client import Missing, SnmpClient, SnmpError, Value, WalkResult
@@ -83,10 +84,64 @@ def _fill(template: str, labels: Mapping[str, str], fallback: str = "?") -> str:
         return template
 
 
-class PollPlan:
-    """A device's profiles compiled: the requests to make and the mapping of the answers."""
+# How a table metric is mapped. Most IF-MIB-like columns are PLAIN (the reading is the
+# value); anything with per-row arithmetic, constant labels or a state set goes the
+# GENERAL way through _emit().
+_GENERAL, _PLAIN, _SCALED, _ENUM = range(4)
+_UNSET: dict[str, str] = {}  # "row not seen yet" (None means "index does not decode")
+_new_tuple = tuple.__new__  # Sample(...) without the generated __new__'s Python frame
 
-    def __init__(self, profiles: Sequence[Profile]) -> None:
+
+class _MappedMetric:
+    """One table metric compiled for the mapping loop."""
+
+    __slots__ = ("div", "enum", "key", "kind", "metric", "mul", "name", "offset", "record",
+                 "unavailable")
+
+    def __init__(self, metric: MetricDef, read_by_rules: set[str], fast: bool) -> None:
+        self.metric = metric
+        self.name = metric.name
+        self.key = metric.key
+        self.enum = metric.enum
+        self.unavailable = frozenset(metric.unavailable) or None
+        self.mul, self.div = split_scale(metric.scale)
+        self.offset = metric.offset
+        # whether the table's status rules read this metric (the row keeps its value)
+        self.record = any(n in read_by_rules for n in metric.all_names())
+        if not fast or metric.per_row or metric.labels or (
+                metric.enum is not None and metric.enum_as != "value"):
+            self.kind = _GENERAL
+        elif metric.enum is not None:
+            self.kind = _ENUM
+        elif metric.scale == 1.0 and not metric.offset:
+            self.kind = _PLAIN
+        else:
+            self.kind = _SCALED
+
+
+class _MappedTable:
+    __slots__ = ("index_label", "metrics", "rules", "table")
+
+    def __init__(self, table: TableDef, fast: bool) -> None:
+        self.table = table
+        self.rules = [CompiledRule(r.when, r.status, r.condition, r.reason)
+                      for r in table.status]
+        read = {name for r in table.status for name in rule_metric_names(r.when)}
+        self.metrics = [_MappedMetric(m, read, fast) for m in table.metrics]
+        # the usual one-arc integer index (ifIndex): its label is the suffix itself
+        only = table.index[0] if len(table.index) == 1 else None
+        self.index_label = (only.label if fast and only is not None and only.type == "int"
+                            and only.map is None else None)
+
+
+class PollPlan:
+    """A device's profiles compiled: the requests to make and the mapping of the answers.
+
+    `fast=False` maps every reading the general way (the reference the fast paths are
+    tested against); the answers are the same.
+    """
+
+    def __init__(self, profiles: Sequence[Profile], *, fast: bool = True) -> None:
         self.profiles = list(profiles)
         self.get_oids: list[str] = list(
             dict.fromkeys(oid for p in self.profiles for oid in p.get_oids)
@@ -95,13 +150,11 @@ class PollPlan:
             dict.fromkeys(root for p in self.profiles for root in p.walk_roots)
         )
         self.metadata: dict[str, MetricMeta] = {}
-        self._table_rules: dict[int, list[CompiledRule]] = {}
+        self._tables: dict[int, _MappedTable] = {}
         for profile in self.profiles:
             d = profile.definition
             for table in d.tables:
-                self._table_rules[id(table)] = [
-                    CompiledRule(r.when, r.status, r.condition, r.reason) for r in table.status
-                ]
+                self._tables[id(table)] = _MappedTable(table, fast)
             for metric in d.scalars:
                 self._meta(metric)
             for info in d.info:
@@ -169,16 +222,21 @@ class PollPlan:
                    base: Mapping[str, str], ts: float, scalar_values: dict[str, float],
                    scalar_names: dict[str, str], samples: list[Sample],
                    components: dict[str, _Component]) -> None:
+        mapped = self._tables[id(table)]
         # one labels dict per row, shared by every sample of that row
         row_labels: dict[str, dict[str, str] | None] = {}
+        index_label = mapped.index_label
 
         def labels_for(suffix: str) -> dict[str, str] | None:
-            labels = row_labels.get(suffix, False)
-            if labels is False:
-                index = decode_index(suffix, table.index)
-                labels = None if index is None else {**base, **index}
+            labels = row_labels.get(suffix, _UNSET)
+            if labels is _UNSET:
+                if index_label is not None:
+                    labels = None if "." in suffix else {**base, index_label: suffix}
+                else:
+                    index = decode_index(suffix, table.index)
+                    labels = None if index is None else {**base, **index}
                 row_labels[suffix] = labels
-            return labels  # type: ignore[return-value]
+            return labels
 
         for label_def in table.labels:
             label = label_def.label
@@ -198,44 +256,125 @@ class PollPlan:
                     if text is not None:
                         labels[label] = text
 
-        rules = self._table_rules[id(table)]
+        rules = mapped.rules
+        keep_rows = bool(rules and table.component)
+        # per row, the values and enum names the status rules read (rows without a reading
+        # get no component)
         row_values: dict[str, dict[str, float]] = {}
         row_names: dict[str, dict[str, str]] = {}
-        columns: dict[str, dict[str, Value]] = {}  # only the columns per-row metrics read
-        for metric in table.metrics:
-            per_row = metric.per_row
-            scalar_adjust: tuple[float, float, float] | None = None
-            row: tuple[str | None, float, float, float] | None = None
-            if per_row:
-                for oid in metric.row_columns:
-                    if oid not in columns:
-                        columns[oid] = dict(walked.get(oid, ()))
-                scalar_adjust = (_scalar_adjust(metric, got)
-                                 if metric.scale_from and metric.scale_from.scalar else None)
-            for suffix, raw in walked.get(metric.oid, ()):
-                labels = labels_for(suffix)
-                if labels is None or raw is None or isinstance(raw, Missing):
-                    continue
-                if per_row:
-                    row = _row_adjust(metric, suffix, columns, scalar_adjust)
-                    if row is None:
-                        continue
-                values = row_values.get(suffix)
-                if values is None:
-                    values = row_values[suffix] = dict(scalar_values)
-                    row_names[suffix] = dict(scalar_names)
-                if row is not None:
-                    _emit(samples, metric, raw, labels, ts, values, row_names[suffix], row)
-                else:
-                    _emit(samples, metric, raw, labels, ts, values, row_names[suffix])
-        if not (rules and table.component):
+        for m in mapped.metrics:
+            if m.kind == _GENERAL:
+                self._map_general(m.metric, got, walked, ts, labels_for, row_values,
+                                  row_names, samples)
+                continue
+            self._map_column(m, walked.get(m.metric.oid, ()), ts, row_labels, labels_for,
+                             row_values if keep_rows else None, row_names, samples)
+        if not keep_rows:
             return
         for suffix, values in row_values.items():
             labels = row_labels[suffix]
             assert labels is not None
-            name = _fill(table.component, labels, suffix)
+            name = _fill(table.component or "", labels, suffix)
             comp = components.setdefault(name, _Component(rollup=table.rollup))
-            comp.apply(rules, values, row_names[suffix], labels)
+            comp.apply(rules, {**scalar_values, **values},
+                       {**scalar_names, **row_names[suffix]}, labels)
+
+    @staticmethod
+    def _map_column(m: _MappedMetric, rows: Iterable[tuple[str, Value]], ts: float,
+                    row_labels: dict[str, dict[str, str] | None],
+                    labels_for: Callable[[str], dict[str, str] | None],
+                    row_values: dict[str, dict[str, float]] | None,
+                    row_names: dict[str, dict[str, str]], samples: list[Sample]) -> None:
+        """The hot loop: one column without per-row arithmetic (PLAIN, SCALED, ENUM)."""
+        name, kind, unavailable = m.name, m.kind, m.unavailable
+        mul, div, offset, enum, key = m.mul, m.div, m.offset, m.enum, m.key
+        record = m.record and row_values is not None
+        append = samples.append
+        new = _new_tuple
+        if kind == _PLAIN and not record and unavailable is None:
+            # the commonest column of all (a counter, a gauge): the reading is the value
+            for suffix, raw in rows:
+                labels = row_labels.get(suffix, _UNSET)
+                if labels is _UNSET:
+                    labels = labels_for(suffix)
+                if labels is None:
+                    continue
+                if row_values is not None and suffix not in row_values and raw is not None \
+                        and raw.__class__ is not Missing:
+                    row_values[suffix] = {}  # the row has a reading: it gets a component
+                    row_names[suffix] = {}
+                if raw.__class__ is int:
+                    append(new(Sample, (name, labels, raw, ts)))
+                elif raw is not None and raw.__class__ is not Missing:
+                    text_number = as_number(raw)  # a number sent as text
+                    if text_number is not None:
+                        append(new(Sample, (name, labels, text_number, ts)))
+            return
+        for suffix, raw in rows:
+            labels = row_labels.get(suffix, _UNSET)
+            if labels is _UNSET:
+                labels = labels_for(suffix)
+            if labels is None:
+                continue
+            number: float | None
+            if raw.__class__ is int:
+                number = raw
+            elif raw is None or raw.__class__ is Missing:
+                continue
+            else:
+                number = as_number(raw)
+            if row_values is not None and suffix not in row_values:
+                row_values[suffix] = {}
+                row_names[suffix] = {}
+            if number is None or (unavailable is not None and number in unavailable):
+                continue
+            if kind == _PLAIN:
+                value = number
+            elif kind == _SCALED:
+                value = number * mul / div + offset
+            else:
+                value = number
+                if record:
+                    assert enum is not None
+                    state = enum.get(int(number))
+                    if state is not None:
+                        row_names[suffix][key] = state
+            if record:
+                row_values[suffix][key] = value  # type: ignore[index]
+            append(new(Sample, (name, labels, value, ts)))
+
+    @staticmethod
+    def _map_general(metric: MetricDef, got: Mapping[str, Value], walked: WalkResult,
+                     ts: float, labels_for: Callable[[str], dict[str, str] | None],
+                     row_values: dict[str, dict[str, float]],
+                     row_names: dict[str, dict[str, str]], samples: list[Sample]) -> None:
+        """Any table metric, per-row arithmetic (name_by, scale_from, precision_from,
+        only_if), constant labels and state sets included."""
+        per_row = metric.per_row
+        scalar_adjust: tuple[float, float, float] | None = None
+        row: tuple[str | None, float, float, float] | None = None
+        columns: dict[str, dict[str, Value]] = {}  # the columns per-row arithmetic reads
+        if per_row:
+            for oid in metric.row_columns:
+                columns[oid] = dict(walked.get(oid, ()))
+            scalar_adjust = (_scalar_adjust(metric, got)
+                             if metric.scale_from and metric.scale_from.scalar else None)
+        for suffix, raw in walked.get(metric.oid, ()):
+            labels = labels_for(suffix)
+            if labels is None or raw is None or isinstance(raw, Missing):
+                continue
+            if per_row:
+                row = _row_adjust(metric, suffix, columns, scalar_adjust)
+                if row is None:
+                    continue
+            values = row_values.get(suffix)
+            if values is None:
+                values = row_values[suffix] = {}
+                row_names[suffix] = {}
+            if row is not None:
+                _emit(samples, metric, raw, labels, ts, values, row_names[suffix], row)
+            else:
+                _emit(samples, metric, raw, labels, ts, values, row_names[suffix])
 
 
 def _label_text(fmt: str, mapping: Mapping[str, str] | None, raw: Value) -> str | None:
@@ -342,7 +481,7 @@ def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[
     elif metric.offset:
         value = number + metric.offset
     else:
-        value = float(number)
+        value = number  # the reading as it came (an int stays exact, Counter64 included)
     values[metric.id or name] = value
     samples.append(Sample(name, labels, value, ts))
     return value
@@ -354,15 +493,19 @@ async def poll(device_id: str, client: SnmpClient, plan: PollPlan,
     ts = time.time() if now is None else now
     started = time.perf_counter()
     result = PollResult(device=device_id, ts=ts, metadata=plan.metadata)
+    get_walk = getattr(client, "get_walk", None)  # an engine's one-request-fewer path
     try:
-        got = await client.get(plan.get_oids) if plan.get_oids else {}
-        walked = await client.walk(plan.walk_roots) if plan.walk_roots else {}
+        if get_walk is not None and plan.get_oids and plan.walk_roots:
+            got, walked = await get_walk(plan.get_oids, plan.walk_roots)
+        else:
+            got = await client.get(plan.get_oids) if plan.get_oids else {}
+            walked = await client.walk(plan.walk_roots) if plan.walk_roots else {}
     except SnmpError as exc:
         result.error = exc.reason
         result.message = str(exc) or exc.__class__.__name__
         result.duration = time.perf_counter() - started
         return result
-    result.varbinds = len(got) + sum(len(rows) for rows in walked.values())
+    result.varbinds = len(got) + sum(map(len, walked.values()))
     if plan.get_oids and all(isinstance(v, Missing) for v in got.values()) and not any(
         walked.values()
     ):

@@ -226,7 +226,7 @@ class Agent:
                 stdin=subprocess.DEVNULL,
                 env=env,
             )
-        if _wait_ready(self.host, self.port, self._process, self.startup_timeout):
+        if wait_ready(self.host, self.port, self._process, self.startup_timeout):
             return True
         self.stop()
         return False
@@ -323,7 +323,9 @@ def _discovery_probe() -> bytes:
     return tlv(0x30, tlv(0x02, b"\x03") + header + usm + scoped)
 
 
-def _wait_ready(host: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> bool:
+def wait_ready(host: str, port: int, process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """True once the agent at host:port answers a v3 discovery probe; False if `process`
+    exits first or `timeout` passes."""
     deadline = time.monotonic() + timeout
     probe = _discovery_probe()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

@@ -324,3 +324,45 @@ def test_our_keys_equal_the_keys_snmpd_localized(tmp_path: Path) -> None:
             ours = usm.priv_key(b"privpass123", engine, user.seam_auth or "", user.seam_priv or "")
             assert theirs[: len(ours)] == ours, user.name
             assert len(theirs) >= len(ours)
+
+
+# get_walk: scalars ride in the walk's first GETBULK as non-repeaters
+SCALARS = ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.5.0",
+           "1.3.6.1.2.1.1.99.0",  # missing: GETNEXT(1.3.6.1.2.1.1.99) names another object
+           "1.3.6.1.99.1.0",  # past everything the agent serves: endOfMibView
+           "1.3.6.1.2.1.1.5.0"]  # asked twice
+INSTANCES = ["1.3.6.1.2.1.2.2.1.2.1", "1.3.6.1.2.1.1.5.1"]  # not .0: asked with a GET
+
+
+@pytest.mark.parametrize(("version", "user"), [("2c", None), ("3", "sha_aes"), ("1", None)])
+def test_get_walk_answers_what_get_and_walk_answer(agent: Agent, version: str,
+                                                   user: str | None) -> None:
+    oids = [*SCALARS, *INSTANCES]
+    roots = [IF_ENTRY, IFX_ENTRY]
+
+    async def both() -> tuple[Any, ...]:
+        client = native_engine.open_client(agent.target(version, user=user))
+        try:
+            await client.get(["1.3.6.1.2.1.1.5.0"])  # v3 discovery out of the way
+            separate = (await client.get(oids), await client.walk(roots))
+            together = await client.get_walk(oids, roots)
+            start = client.requests  # scalars only: the GET is saved altogether
+            await client.get(SCALARS)
+            await client.walk(roots)
+            middle = client.requests
+            await client.get_walk(SCALARS, roots)
+            return separate, together, middle - start, client.requests - middle
+        finally:
+            await client.close()
+
+    (got, walked), (got2, walked2), separate_requests, together_requests = run(both())
+    assert got2 == got
+    assert got2["1.3.6.1.2.1.1.99.0"] is got2["1.3.6.1.99.1.0"] is NO_SUCH_OBJECT
+    assert got2["1.3.6.1.2.1.1.5.0"] == agent.get_cli(["1.3.6.1.2.1.1.5.0"])[0][1]
+    for root in roots:  # counters move between the two reads; the rows are the same
+        assert [s for s, _ in walked2[root]] == [s for s, _ in walked[root]], root
+    assert len(walked2[IF_ENTRY]) >= 22
+    if version == "1":
+        assert together_requests == separate_requests
+    else:
+        assert together_requests == separate_requests - 1

@@ -76,3 +76,47 @@ def test_cached_rendering_follows_new_polls() -> None:
     state.update(result("a", 0.4))
     got = families(exporter.render().decode())
     assert [v for _, v in got["ups_battery_charge_ratio"]] == [0.4]
+
+
+def test_own_series_equal_the_client_python_reference() -> None:
+    """/metrics renders tierwatch's per-device series by hand; StateCollector renders the
+    same view through client_python. Both must say the same thing, sample for sample."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from exporters.prometheus import SELF_FAMILIES, StateCollector
+
+    state = State(["ok", "flaky", "down", "never", 'odd"id'], unreachable_after=2)
+    state.update(result("ok", 0.9))
+    state.update(PollResult("ok", 2.0, 0.125, components=[
+        ComponentStatus('port "Gi1/0/1"\\x', Status.FAILED, "down"),
+        ComponentStatus("ups", Status.OK)], varbinds=162))
+    state.update(result("flaky", 0.5))
+    state.update(PollResult("flaky", 3.0, error="timeout", message="no answer"))
+    state.count_skipped("flaky")
+    for ts in (1.0, 2.0):
+        state.update(PollResult("down", ts, error="auth", message="wrong key"))
+    state.update(result('odd"id', 0.1))
+    ours = MetricsExporter(state).render().decode()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StateCollector(state))
+    reference = generate_latest(registry).decode()
+
+    def own(text: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+        return {(s.name, tuple(sorted(s.labels.items())), s.value)
+                for f in text_string_to_metric_families(text) for s in f.samples
+                if s.name in SELF_FAMILIES}
+
+    assert own(ours) == own(reference)
+    assert len(own(ours)) > 40
+    assert ("tierwatch_polls_skipped_total", (("device", "flaky"),), 1.0) in own(ours)
+
+
+def test_a_skipped_poll_shows_without_a_new_poll() -> None:
+    state = State(["a"])
+    exporter = MetricsExporter(state)
+    state.update(result("a", 0.9))
+    assert ({"device": "a"}, 0.0) in families(exporter.render().decode())[
+        "tierwatch_polls_skipped_total"]
+    state.count_skipped("a")
+    assert ({"device": "a"}, 1.0) in families(exporter.render().decode())[
+        "tierwatch_polls_skipped_total"]
