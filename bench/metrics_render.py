@@ -14,7 +14,8 @@ running in this process:
 * warm scrape: nothing changed since the last scrape.
 
 Each is timed as `exporter.render()` alone and as an HTTP GET /metrics through the real app
-(FastAPI, uvicorn) on loopback; the median of `--repeat` scrapes is printed. The target is
+(FastAPI, uvicorn) on loopback; the median of `--repeat` scrapes is printed. The garbage
+collector is settled as `tierwatch run` settles it (tierwatch/runner.py). The target is
 under 250 ms for the cold scrape on 2 cores.
 """
 
@@ -38,6 +39,7 @@ from collector.snmp.client import Value, WalkResult
 from tierwatch.config import parse
 from tierwatch.httpserver import HttpServer
 from tierwatch.model import PollResult
+from tierwatch.runner import settle_garbage_collector
 from tierwatch.service import Service
 
 
@@ -102,6 +104,7 @@ async def measure(args: argparse.Namespace) -> None:
         try:
             poll_all(service, walks, 1.0, rng, time.time())
             body = service.exporter.render()
+            settle_garbage_collector()  # as `tierwatch run` does once its service is up
             samples = sum(len(d.samples) for d in service.state.devices.values())
             lines = body.count(b"\n")
             print(f"# {args.devices} devices, {samples / args.devices:.0f} device samples each, "

@@ -47,7 +47,6 @@ import asyncio
 import math
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -288,22 +287,29 @@ def measure_snmpbulkwalk(fleet: lab.Fleet, polls: int, parallel: int = 4) -> Run
     jobs = [command(h, p, root) for i in range(polls)
             for h, p in [fleet.devices[i % len(fleet.devices)]]
             for root in ("1.3.6.1.2.1.2", "1.3.6.1.2.1.31.1.1")]
-    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # each child reaped with wait4 for its own rusage: RUSAGE_CHILDREN's maxrss would be
+    # the largest child this process ever had (a tierwatch run), not an snmpbulkwalk
+    cpu, peak_kb, errors = 0.0, 0, 0
+
+    def reap(proc: subprocess.Popen[bytes]) -> None:
+        nonlocal cpu, peak_kb, errors
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu += usage.ru_utime + usage.ru_stime
+        peak_kb = max(peak_kb, usage.ru_maxrss)
+        errors += proc.returncode != 0
+
     wall0 = time.perf_counter()
     running: list[subprocess.Popen[bytes]] = []
-    errors = 0
     for cmd in jobs:
         while len(running) >= parallel:
-            running[0].wait()
-            errors += running.pop(0).returncode != 0
+            reap(running.pop(0))
         running.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env))
     for proc in running:
-        errors += proc.wait() != 0
+        reap(proc)
     wall = time.perf_counter() - wall0
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (usage.ru_utime - usage0.ru_utime) + (usage.ru_stime - usage0.ru_stime)
     return Run("snmpbulkwalk", "v2c", polls, polls * varbinds_per_poll, cpu, wall,
-               usage.ru_maxrss, errors=errors, note=f"{parallel} processes at a time")
+               peak_kb, errors=errors, note=f"{parallel} processes at a time")
 
 
 # --------------------------------------------------------------------------- report
