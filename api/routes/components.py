@@ -24,13 +24,7 @@ def list_components(
     status: Annotated[Literal["ok", "degraded", "failed", "unknown"] | None, Query()] = None,
 ) -> Page[ComponentOut]:
     found = [
-        ComponentOut(
-            device=dev.id,
-            component=c.component,
-            status=str(c.status),
-            reason=c.reason,
-            conditions=sorted(c.conditions),
-        )
+        ComponentOut.of(dev.id, c)
         for dev in state.devices.values()
         if device is None or dev.id == device
         for c in dev.components.values()

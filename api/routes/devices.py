@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from api.deps import ReaderDep, ServiceDep
 from api.errors import ERRORS
 from api.pagination import Page, PageParams, page_params
+from tierwatch.model import ComponentStatus
 from tierwatch.service import Service
 from tierwatch.state import DeviceState
 
@@ -43,6 +44,11 @@ class ComponentOut(BaseModel):
     status: str
     reason: str
     conditions: list[str]
+
+    @classmethod
+    def of(cls, device_id: str, c: ComponentStatus) -> ComponentOut:
+        return cls(device=device_id, component=c.component, status=str(c.status),
+                   reason=c.reason, conditions=sorted(c.conditions))
 
 
 class SampleOut(BaseModel):
@@ -141,16 +147,7 @@ def get_device(_who: ReaderDep, device_id: str, service: ServiceDep) -> DeviceDe
     base = device_out(service, dev)
     return DeviceDetail(
         **base.model_dump(),
-        components=[
-            ComponentOut(
-                device=dev.id,
-                component=c.component,
-                status=str(c.status),
-                reason=c.reason,
-                conditions=sorted(c.conditions),
-            )
-            for c in dev.components.values()
-        ],
+        components=[ComponentOut.of(dev.id, c) for c in dev.components.values()],
         samples=[
             SampleOut(name=s.name, labels=dict(s.labels), value=_finite(s.value), ts=s.ts)
             for s in dev.samples
