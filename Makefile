@@ -23,7 +23,7 @@ demo: venv
 
 ## test: system packages, virtualenv, then the whole suite (unit and integration)
 test: system venv
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -rs -p no:cacheprovider
 
 test-unit: venv
 	$(PY) -m pytest -q -m "not integration" tests/unit
