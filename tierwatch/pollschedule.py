@@ -31,8 +31,11 @@ class PollSchedule:
                  on_skip: Callable[[str], None]) -> None:
         self._run = run
         self._on_skip = on_skip
-        self._heap: list[tuple[float, int, str]] = []  # (due, tie-break, key)
+        # (due, tie-break, key): the tie-break is also the entry's identity; an entry whose
+        # tie-break is not its key's current one is stale (the key removed or added again)
+        self._heap: list[tuple[float, int, str]] = []
         self._interval: dict[str, float] = {}
+        self._current: dict[str, int] = {}
         self._order = itertools.count()
         self.running: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -40,14 +43,17 @@ class PollSchedule:
         self._timer_at = math.inf
 
     def add(self, key: str, interval: float, first: float) -> None:
-        """Poll `key` every `interval` s, first at loop time `first` (`loop.time()` clock)."""
+        """Poll `key` every `interval` s, first at loop time `first` (`loop.time()` clock).
+        Adding a key again (after `remove`, or with another interval) replaces its ticks."""
         self._interval[key] = interval
-        heapq.heappush(self._heap, (first, next(self._order), key))
+        order = self._current[key] = next(self._order)
+        heapq.heappush(self._heap, (first, order, key))
         self._arm()
 
     def remove(self, key: str) -> None:
         """No more ticks for `key` (a poll in flight finishes)."""
         self._interval.pop(key, None)
+        self._current.pop(key, None)
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -90,10 +96,10 @@ class PollSchedule:
         now = loop.time()
         heap = self._heap
         while heap and heap[0][0] <= now + _SLACK:
-            due, _, key = heapq.heappop(heap)
-            interval = self._interval.get(key)
-            if interval is None:  # removed
+            due, order, key = heapq.heappop(heap)
+            if self._current.get(key) != order:  # removed, or added again since
                 continue
+            interval = self._interval[key]
             if key in self.running:
                 self._on_skip(key)
             else:
@@ -106,5 +112,6 @@ class PollSchedule:
                 for _ in range(missed):
                     self._on_skip(key)
                 due += missed * interval
-            heapq.heappush(heap, (due, next(self._order), key))
+            order = self._current[key] = next(self._order)
+            heapq.heappush(heap, (due, order, key))
         self._arm()

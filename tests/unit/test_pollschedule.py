@@ -99,3 +99,20 @@ async def test_stop_cancels_polls_in_flight_and_removed_keys_stop_ticking() -> N
     runs = sum(rec.runs.values())
     await asyncio.sleep(0.06)
     assert sum(rec.runs.values()) == runs  # nothing ticks after stop
+
+
+async def test_a_key_added_again_ticks_on_its_new_interval_only() -> None:
+    rec = Recorder()
+    schedule = PollSchedule(rec.run, rec.skip)
+    now = asyncio.get_running_loop().time()
+    schedule.add("sw", 0.02, now)
+    schedule.start()
+    await asyncio.sleep(0.05)
+    schedule.remove("sw")
+    schedule.add("sw", 0.5, asyncio.get_running_loop().time() + 0.3)  # slower, later
+    before = rec.runs["sw"]
+    await asyncio.sleep(0.2)
+    assert rec.runs["sw"] == before  # the old 20 ms ticks are gone
+    await asyncio.sleep(0.4)  # its first tick at 0.3 s, the next at 0.8 s
+    await schedule.stop()
+    assert rec.runs["sw"] == before + 1
