@@ -7,9 +7,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import ValidationError
-
+from collector import profile_files
 from collector.profile import Profile, parse_profile
 
 SHIPPED = Path(__file__).resolve().parent
@@ -25,12 +23,7 @@ def _dirs(extra: Iterable[Path]) -> list[Path]:
 
 def known_profiles(extra_dirs: Iterable[Path] = ()) -> dict[str, Path]:
     """Profile name -> file, earlier directories winning."""
-    found: dict[str, Path] = {}
-    for directory in _dirs(extra_dirs):
-        if directory.is_dir():
-            for path in sorted(directory.glob("*.yaml")):
-                found.setdefault(path.stem, path)
-    return found
+    return profile_files.find(_dirs(extra_dirs))
 
 
 def load_profile_file(path: Path) -> Profile:
@@ -40,45 +33,13 @@ def load_profile_file(path: Path) -> Profile:
 
 @lru_cache(maxsize=256)
 def _load_cached(path: Path, _mtime: int, _size: int) -> Profile:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ProfileError(f"{path}: {exc}") from None
-    try:
-        definition = parse_profile(data)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors(include_url=False, include_input=False):
-            key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"])
-            lines.append(f"{path}: {key.replace('.[', '[')}: {err['msg']}")
-        raise ProfileError("\n".join(lines)) from None
-    if definition.name != path.stem:
-        raise ProfileError(f"{path}: name: {definition.name!r} differs from the file name")
-    return Profile(definition)
+    return Profile(profile_files.read(path, parse_profile, ProfileError))
 
 
 def load_profiles(names: Sequence[str], extra_dirs: Iterable[Path] = ()) -> list[Profile]:
     """The named profiles and everything they include, each once, includes first."""
-    known = known_profiles(extra_dirs)
-    ordered: list[Profile] = []
-    seen: set[str] = set()
-
-    def add(name: str, chain: tuple[str, ...]) -> None:
-        if name in seen:
-            return
-        if name in chain:
-            raise ProfileError(f"profile include cycle: {' -> '.join((*chain, name))}")
-        if name not in known:
-            raise ProfileError(f"unknown profile {name!r}")
-        profile = load_profile_file(known[name])
-        for included in profile.definition.include:
-            add(included, (*chain, name))
-        seen.add(name)
-        ordered.append(profile)
-
-    for name in names:
-        add(name, ())
-    return ordered
+    return profile_files.resolve(names, known_profiles(extra_dirs), load_profile_file,
+                                 lambda p: p.definition.include, ProfileError, "profile")
 
 
 def select_auto(sys_object_id: str, extra_dirs: Iterable[Path] = ()) -> list[str]:
