@@ -12,6 +12,7 @@ Two parts, one response:
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -164,6 +165,18 @@ class DeviceSampleRenderer:
         return header
 
     def render(self, devices: Mapping[str, DeviceState]) -> bytes:
+        # A cold render allocates a few hundred thousand strings and lists and no cycles;
+        # the collector, triggered by those allocations, would walk the whole live state
+        # (every device's samples) several times for nothing: it waits until we are done.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._render(devices)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _render(self, devices: Mapping[str, DeviceState]) -> bytes:
         cache = self._cache
         changed = False
         for gone in [d for d in cache if d not in devices]:
