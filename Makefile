@@ -34,7 +34,7 @@ bench: system venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy tierwatch collector tier exporters alerts api sim
+	$(VENV)/bin/mypy tierwatch collector tier exporters alerts api sim bench
 
 clean:
 	rm -rf $(VENV) .tierwatch-demo .pytest_cache .mypy_cache .ruff_cache

@@ -174,6 +174,10 @@ class Fleet:
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes]
 
+    def cpu(self) -> float:
+        """The agents' CPU seconds so far (user + system)."""
+        return sum(proc_cpu(pid) for pid in self.pids)
+
 
 def _port_free_on(hosts: Sequence[str], port: int) -> bool:
     for host in hosts:

@@ -71,7 +71,7 @@ class _Connection(asyncio.Protocol):
 
 
 def _dechunk(data: bytes) -> bytes:
-    out = []
+    out: list[bytes] = []
     pos = 0
     while True:
         eol = data.index(b"\r\n", pos)

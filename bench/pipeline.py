@@ -75,6 +75,7 @@ class Run:
     skipped: int = 0
     loadgen_cpu: float = 0.0
     note: str = ""
+    agents_cpu: float = 0.0  # the snmpd agents' CPU seconds in the window
 
     @property
     def polls_per_s(self) -> float:
@@ -92,7 +93,12 @@ class Run:
         return (f"  {self.peer:<14} {self.version:<3} {self.polls_per_s:7.0f} polls/s "
                 f"{self.us_per_varbind:6.2f} us/varbind  {self.varbinds_per_poll:5.0f} vb/poll"
                 f"  errors {self.errors}  skipped {self.skipped}  CPU {self.cpu:.2f}s"
-                f"/{self.wall:.1f}s  loadgen {self.loadgen_cpu:.2f}s  {self.note}")
+                f"/{self.wall:.1f}s  agents {self.agents_cpu:.2f}s  loadgen "
+                f"{self.loadgen_cpu:.2f}s  {self.note}")
+
+    @property
+    def agents_ms_per_poll(self) -> float:
+        return self.agents_cpu / self.polls * 1000 if self.polls else float("nan")
 
 
 # --------------------------------------------------------------------------- tierwatch
@@ -185,6 +191,7 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         first = self_metrics(await scrape())
         cpu0, wall0, self0 = lab.proc_cpu(process.pid), time.perf_counter(), lab.self_cpu()
+        agents0 = fleet.cpu()
         scrape_times.clear()
         body = b""
         while time.perf_counter() - wall0 < window - 1e-3:
@@ -192,7 +199,7 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             body = await scrape()
         cpu, wall = lab.proc_cpu(process.pid) - cpu0, time.perf_counter() - wall0
-        loadgen = lab.self_cpu() - self0
+        loadgen, agents = lab.self_cpu() - self0, fleet.cpu() - agents0
         last = self_metrics(body)
         peak = lab.proc_memory_kb(process.pid).get("VmHWM", 0)
         if process.poll() is not None:
@@ -209,6 +216,7 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
                delta("tierwatch_varbinds_total"), cpu, wall, peak,
                errors=delta("tierwatch_poll_errors_total"),
                skipped=delta("tierwatch_polls_skipped_total"), loadgen_cpu=loadgen,
+               agents_cpu=agents,
                note=f"{ids} ids/device; /metrics {len(body) / 1e6:.1f} MB in {scrape_ms:.0f} ms")
 
 
@@ -243,16 +251,18 @@ async def measure_snmp_exporter(fleet: lab.Fleet, version: str, args: argparse.N
         await asyncio.sleep(args.warmup)
         ok0, failed0 = load.ok, load.failed
         cpu0, wall0, self0 = lab.proc_cpu(process.pid), time.perf_counter(), lab.self_cpu()
+        agents0 = fleet.cpu()
         await asyncio.sleep(args.window)
         cpu, wall = lab.proc_cpu(process.pid) - cpu0, time.perf_counter() - wall0
         polls, failed = load.ok - ok0, load.failed - failed0
-        loadgen = lab.self_cpu() - self0
+        loadgen, agents = lab.self_cpu() - self0, fleet.cpu() - agents0
         peak = lab.proc_memory_kb(process.pid).get("VmHWM", 0)
     finally:
         await load.stop()
         lab.stop(process)
     return Run("snmp_exporter", version, polls, polls * pdus, cpu, wall, peak, errors=failed,
-               loadgen_cpu=loadgen, note=f"{args.concurrency} scrapes in flight")
+               loadgen_cpu=loadgen, agents_cpu=agents,
+               note=f"{args.concurrency} scrapes in flight")
 
 
 # --------------------------------------------------------------------------- snmpbulkwalk
@@ -287,16 +297,15 @@ def measure_snmpbulkwalk(fleet: lab.Fleet, polls: int, parallel: int = 4) -> Run
     jobs = [command(h, p, root) for i in range(polls)
             for h, p in [fleet.devices[i % len(fleet.devices)]]
             for root in ("1.3.6.1.2.1.2", "1.3.6.1.2.1.31.1.1")]
-    # each child reaped with wait4 for its own rusage: RUSAGE_CHILDREN's maxrss would be
-    # the largest child this process ever had (a tierwatch run), not an snmpbulkwalk
-    cpu, peak_kb, errors = 0.0, 0, 0
+    # each child reaped with wait4 for its own CPU (RUSAGE_CHILDREN would mix in every
+    # child this process ever had)
+    cpu, errors = 0.0, 0
 
     def reap(proc: subprocess.Popen[bytes]) -> None:
-        nonlocal cpu, peak_kb, errors
+        nonlocal cpu, errors
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu += usage.ru_utime + usage.ru_stime
-        peak_kb = max(peak_kb, usage.ru_maxrss)
         errors += proc.returncode != 0
 
     wall0 = time.perf_counter()
@@ -308,8 +317,9 @@ def measure_snmpbulkwalk(fleet: lab.Fleet, polls: int, parallel: int = 4) -> Run
     for proc in running:
         reap(proc)
     wall = time.perf_counter() - wall0
+    # no peak memory: a child's maxrss counts this process's pages from before its exec
     return Run("snmpbulkwalk", "v2c", polls, polls * varbinds_per_poll, cpu, wall,
-               peak_kb, errors=errors, note=f"{parallel} processes at a time")
+               0, errors=errors, note=f"{parallel} processes at a time")
 
 
 # --------------------------------------------------------------------------- report
@@ -323,7 +333,8 @@ def median_run(runs: list[Run]) -> Run:
     return Run(by_polls.peer, by_polls.version, by_polls.polls, by_polls.varbinds,
                by_cpu.us_per_varbind * by_polls.varbinds / 1e6, by_polls.wall,
                max(r.peak_kb for r in runs), sum(r.errors for r in runs),
-               sum(r.skipped for r in runs), by_polls.loadgen_cpu, by_polls.note)
+               sum(r.skipped for r in runs), by_polls.loadgen_cpu, by_polls.note,
+               by_polls.agents_cpu)
 
 
 def report(rows: list[Run], args: argparse.Namespace) -> None:
@@ -337,7 +348,7 @@ def report(rows: list[Run], args: argparse.Namespace) -> None:
     for r in rows:
         print(f"{names[r.peer]:<28} {r.version:<4} {r.polls_per_s:>8.0f} "
               f"{r.varbinds_per_poll:>13.0f} {r.us_per_varbind:>14.2f} "
-              f"{r.peak_kb / 1024:>11.0f} {r.errors:>6}")
+              f"{f'{r.peak_kb / 1024:.0f}' if r.peak_kb else 'n/a':>11} {r.errors:>6}")
 
 
 async def run_all(args: argparse.Namespace) -> None:
@@ -382,6 +393,9 @@ async def run_all(args: argparse.Namespace) -> None:
           f"{loadgen * 100:.0f}% of one core; not charged to any peer")
     print(f"tierwatch: {tw.note}; skipped {tw.skipped} polls in {args.repeat} runs (offered "
           f"more than it could poll: saturated); errors {tw.errors}")
+    print(f"snmpd agents' CPU per poll: {tw.agents_ms_per_poll:.2f} ms polled by tierwatch, "
+          f"{se.agents_ms_per_poll:.2f} ms by snmp_exporter (the agents share the 2 cores: "
+          f"what a peer leaves them bounds its polls/s)")
     print(f"v3 authPriv / v2c, tierwatch CPU per varbind: "
           f"{tw3.us_per_varbind / tw.us_per_varbind:.2f}")
     if args.exporter_v3:
