@@ -139,11 +139,21 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
                 def faulted_and_equal() -> bool:
                     scrape(single, tier)
                     mine, theirs = tier_view(tier), tier_view(single)
-                    return (mine is not None and mine == theirs
-                            and mine["statuses"].get("UPS-B") == "bypass")
+                    if (mine is not None and mine == theirs
+                            and mine["statuses"].get("UPS-B") == "bypass"):
+                        return True
+                    seen.append(_diff(mine, theirs))
+                    return False
 
-                wait_for(faulted_and_equal, 30, "the tier instance to score the faults as "
-                                                "the single instance does")
+                seen: list[str] = []
+                try:
+                    # the chain is long (poll, store, mirror every 2 s, debounced re-score,
+                    # availability cache): within the whole suite 30 s was once not enough;
+                    # should 60 s not be either, the last difference says where they differ
+                    wait_for(faulted_and_equal, 60, "the tier instance to score the faults as "
+                                                    "the single instance does", interval=1.0)
+                except AssertionError as exc:
+                    raise AssertionError(f"{exc}\nlast difference: {seen[-1:]}") from None
             else:
                 print("\nthe live Tier engine is not on main yet: snapshots not compared")
 
