@@ -90,6 +90,17 @@ def go_float(v: float) -> str:
     return text
 
 
+def _scale_down(v: float) -> tuple[float, str]:
+    """A magnitude below 1 as a number from 1 up and its SI prefix (0.0042 -> 4.2, "m")."""
+    prefix = ""
+    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
+        if abs(v) >= 1:
+            break
+        prefix = p
+        v *= 1000
+    return v, prefix
+
+
 def humanize(v: float) -> str:
     if v == 0 or math.isnan(v) or math.isinf(v):
         return _g4(v)
@@ -101,12 +112,7 @@ def humanize(v: float) -> str:
             prefix = p
             v /= 1000
         return f"{_g4(v)}{prefix}"
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(v) >= 1:
-            break
-        prefix = p
-        v *= 1000
+    v, prefix = _scale_down(v)
     return f"{_g4(v)}{prefix}"
 
 
@@ -128,10 +134,5 @@ def humanize_duration(v: float) -> str:
         if minutes:
             return f"{sign}{minutes}m {seconds}s"
         return f"{sign}{_g4(v)}s"
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(v) >= 1:
-            break
-        prefix = p
-        v *= 1000
+    v, prefix = _scale_down(v)
     return f"{_g4(v)}{prefix}s"
