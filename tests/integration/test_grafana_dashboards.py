@@ -61,11 +61,6 @@ def provisioned_uids() -> set[str]:
     return uids
 
 
-def tier_engine_is_live() -> bool:
-    """Whether main has the live Tier engine (issue 3: tierwatch/live.py) yet."""
-    return importlib.util.find_spec("tierwatch.live") is not None
-
-
 # --------------------------------------------------------------------------- structure
 
 
@@ -160,9 +155,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # rate() over $__rate_interval needs two scrapes of a polled counter
             wait_for(lambda: prom.query("rate(if_hc_in_octets_total[1m]) > 0"), 60,
                      "interface counters to have a rate")
-            if tier_engine_is_live():
-                wait_for(lambda: prom.query("tierwatch_readiness_score"), 60,
-                         "the tier engine's metrics")
+            wait_for(lambda: prom.query("tierwatch_readiness_score"), 60,
+                     "the tier engine's metrics")
             yield Stack(prom, probes=True)
 
 
@@ -190,8 +184,6 @@ def substitute(expr: str, values: dict[str, str]) -> str:
 
 
 def available(needs: str | None, stack: Stack) -> bool:
-    if needs == "tier":
-        return tier_engine_is_live()
     if needs == "probes":
         return stack.probes
     return True

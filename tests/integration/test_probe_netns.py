@@ -47,13 +47,6 @@ LISTENER = textwrap.dedent("""
 """)
 
 
-def tier_engine_is_live() -> bool:
-    """Whether main has the live Tier engine (issue 3: tierwatch/live.py) yet."""
-    import importlib.util
-
-    return importlib.util.find_spec("tierwatch.live") is not None
-
-
 def test_cutting_a_trunk_takes_the_single_homed_site_down(tmp_path: Path) -> None:
     store_url = f"sqlite:///{tmp_path}/store.sqlite"
     with dedicated_network() as net:
@@ -80,9 +73,7 @@ def test_cutting_a_trunk_takes_the_single_homed_site_down(tmp_path: Path) -> Non
                 - {{id: site-b, checks: [{{icmp: {net.site_b}}},
                                          {{tcp: '{net.site_b}:{SITE_B_PORT}', name: portal}}]}}
             """)
-        live_tier = tier_engine_is_live()
-        if live_tier:
-            config += TOPOLOGY.read_text(encoding="utf-8")
+        config += TOPOLOGY.read_text(encoding="utf-8")
         with process(site_b_service, tmp_path / "listener.log"), \
                 run_tierwatch(tmp_path, config) as tw:
 
@@ -138,14 +129,9 @@ def test_cutting_a_trunk_takes_the_single_homed_site_down(tmp_path: Path) -> Non
             assert closed == BEHIND_D1
 
             # ---------------------------------------------------------------- tier seam
-            # What the Tier engine (issue 3) adds on top of the probes' statuses: SITE-B has
-            # no path while trunk 1 is cut (a load outage in the store), SITE-A keeps one of
-            # its two (served, its redundancy lost). The metric's name and labels follow the
-            # tier room's naming; adjust them here if they land differently.
-            if not live_tier:
-                pytest.skip("needs the live Tier engine (issue 3): the probes' part passed; "
-                            "SITE-B load outage and SITE-A paths are checked once "
-                            "`topology:` is on main")
+            # What the Tier engine adds on top of the probes' statuses: SITE-B has no path
+            # while trunk 1 is cut (a load outage in the store), SITE-A keeps one of its two
+            # (served, its redundancy lost).
             loads = store.outages(kind="load")
             assert {o.subject for o in loads} == {"SITE-B"}, loads
             assert all(o.subsystem == "network" and o.end is not None for o in loads)

@@ -11,8 +11,8 @@ SQLite, all polling the same simulated data center.
 
 from __future__ import annotations
 
-import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,6 @@ from tierwatch.store import Store
 pytestmark = pytest.mark.integration
 
 INTERVAL = 2.0
-
-
-def tier_engine_is_live() -> bool:
-    """Whether main has the live Tier engine (issue 3: tierwatch/live.py) yet."""
-    return importlib.util.find_spec("tierwatch.live") is not None
 
 
 def devices_up(instance: Instance) -> dict[str, float]:
@@ -66,6 +61,26 @@ def tier_view(instance: Instance) -> dict[str, Any] | None:
     if not data.get("settled"):
         return None
     return {"snapshot": data["snapshot"], "statuses": data["statuses"]}
+
+
+def views_agree(single: Instance, tier: Instance, timeout: float, what: str,
+                also: Callable[[dict[str, Any]], bool] = lambda view: True) -> None:
+    """Wait until the tier instance's view equals the single instance's (and `also` holds);
+    on a timeout, say where they last differed."""
+    seen: list[str] = []
+
+    def agree() -> bool:
+        scrape(single, tier)
+        mine, theirs = tier_view(tier), tier_view(single)
+        if mine is not None and mine == theirs and also(mine):
+            return True
+        seen.append(_diff(mine, theirs))
+        return False
+
+    try:
+        wait_for(agree, timeout, what, interval=1.0)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nlast difference: {seen[-1:]}") from None
 
 
 def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> None:
@@ -110,21 +125,8 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
             wait_for(lambda: http_get(f"{tier.base_url}/readyz")[0] == 200, 30,
                      "the tier instance to have every device's status")
 
-            if tier_engine_is_live():
-                def equal_views() -> bool:
-                    scrape(single, tier)
-                    mine, theirs = tier_view(tier), tier_view(single)
-                    if mine is not None and mine == theirs:
-                        return True
-                    seen.append(_diff(mine, theirs))
-                    return False
-
-                seen: list[str] = []
-                try:
-                    wait_for(equal_views, 60, "the tier instance's snapshot to equal the single "
-                                              "instance's", interval=1.0)
-                except AssertionError as exc:
-                    raise AssertionError(f"{exc}\nlast difference: {seen[-1:]}") from None
+            views_agree(single, tier, 60, "the tier instance's snapshot to equal the single "
+                                          "instance's")
 
             # faults on devices of both shards
             owner_a = 0 if "ups-b" in part0 else 1
@@ -135,27 +137,12 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
             wait_for(lambda: statuses(pg).get(("pdu-r01-a", "device"), ("",))[0] == "unknown",
                      30, "pdu-r01-a unreachable")
             wait_for(same_statuses, 30, "the statuses to agree with the faults in")
-            if tier_engine_is_live():
-                def faulted_and_equal() -> bool:
-                    scrape(single, tier)
-                    mine, theirs = tier_view(tier), tier_view(single)
-                    if (mine is not None and mine == theirs
-                            and mine["statuses"].get("UPS-B") == "bypass"):
-                        return True
-                    seen.append(_diff(mine, theirs))
-                    return False
-
-                seen: list[str] = []
-                try:
-                    # the chain is long (poll, store, mirror every 2 s, debounced re-score,
-                    # availability cache): within the whole suite 30 s was once not enough;
-                    # should 60 s not be either, the last difference says where they differ
-                    wait_for(faulted_and_equal, 60, "the tier instance to score the faults as "
-                                                    "the single instance does", interval=1.0)
-                except AssertionError as exc:
-                    raise AssertionError(f"{exc}\nlast difference: {seen[-1:]}") from None
-            else:
-                print("\nthe live Tier engine is not on main yet: snapshots not compared")
+            # the chain is long (poll, store, mirror every 2 s, debounced re-score,
+            # availability cache): within the whole suite 30 s was once not enough;
+            # should 60 s not be either, the last difference says where they differ
+            views_agree(single, tier, 60, "the tier instance to score the faults as the single "
+                                          "instance does",
+                        also=lambda view: view["statuses"].get("UPS-B") == "bypass")
 
 
 def _diff(mine: Any, theirs: Any, path: str = "") -> str:
