@@ -16,6 +16,7 @@ from api import alerting
 from api.deps import OperatorDep, ReaderDep, ServiceDep, StoreDep
 from api.errors import ERRORS, WRITE_ERRORS, ErrorOut
 from api.pagination import Page, PageParams, page_params
+from api.routes.devices import json_number
 from tierwatch.store import AlertRecord
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERRORS)
@@ -51,12 +52,6 @@ class AckIn(BaseModel):
     comment: str = Field(default="", max_length=2000)
 
 
-def _finite(value: float | None) -> float | None:
-    if value is None or value != value or value in (float("inf"), float("-inf")):
-        return None
-    return value
-
-
 def alert_out(a: AlertRecord) -> AlertOut:
     return AlertOut(
         id=a.id,
@@ -67,7 +62,7 @@ def alert_out(a: AlertRecord) -> AlertOut:
         labels=dict(a.labels),
         annotations=dict(a.annotations),
         summary=a.annotations.get("summary", ""),
-        value=_finite(a.value),
+        value=json_number(a.value),
         since=a.active_since,
         fired=a.fired,
         resolved=a.resolved,

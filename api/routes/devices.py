@@ -103,8 +103,11 @@ def _kind(
     return "other", None, None, [], {}
 
 
-def _finite(value: float) -> float | None:
-    return value if value == value and value not in (float("inf"), float("-inf")) else None
+def json_number(value: float | None) -> float | None:
+    """A reading as JSON can carry it: NaN and the infinities become null."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return None
+    return value
 
 
 def device_out(service: Service, dev: DeviceState) -> DeviceOut:
@@ -149,7 +152,7 @@ def get_device(_who: ReaderDep, device_id: str, service: ServiceDep) -> DeviceDe
         **base.model_dump(),
         components=[ComponentOut.of(dev.id, c) for c in dev.components.values()],
         samples=[
-            SampleOut(name=s.name, labels=dict(s.labels), value=_finite(s.value), ts=s.ts)
+            SampleOut(name=s.name, labels=dict(s.labels), value=json_number(s.value), ts=s.ts)
             for s in dev.samples
         ],
         polling=PollFigures(
