@@ -151,6 +151,11 @@ class PollPlan:
         )
         self.metadata: dict[str, MetricMeta] = {}
         self._tables: dict[int, _MappedTable] = {}
+        # Each table row's labels, by content, from the last poll and this one: a row whose
+        # labels did not change gets the same dict as last time, so what compares a poll's
+        # samples with the last one's (the /metrics templates) compares identities.
+        self._rows_seen: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        self._rows_now: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
         for profile in self.profiles:
             d = profile.definition
             for table in d.tables:
@@ -183,6 +188,7 @@ class PollPlan:
         samples: list[Sample] = []
         components: dict[str, _Component] = {}
         roles: dict[str, float] = {}
+        self._rows_now = {}
         for profile in self.profiles:
             d = profile.definition
             values: dict[str, float] = {}
@@ -216,7 +222,16 @@ class PollPlan:
                 self._map_table(table, got, walked, base_labels, ts, values, names,
                                 samples, components)
         statuses = [comp.result(name) for name, comp in components.items()]
+        self._rows_seen = self._rows_now
         return samples, statuses, roles
+
+    def _same_row(self, labels: dict[str, str]) -> dict[str, str]:
+        """`labels`, or the equal dict the last poll (or this one) gave a row."""
+        key = tuple(labels.items())
+        found = self._rows_now.get(key)
+        if found is None:
+            found = self._rows_now[key] = self._rows_seen.get(key, labels)
+        return found
 
     def _map_table(self, table: TableDef, got: Mapping[str, Value], walked: WalkResult,
                    base: Mapping[str, str], ts: float, scalar_values: dict[str, float],
@@ -226,6 +241,7 @@ class PollPlan:
         # one labels dict per row, shared by every sample of that row
         row_labels: dict[str, dict[str, str] | None] = {}
         index_label = mapped.index_label
+        labels_complete = False  # once the label columns are read, a new row is final
 
         def labels_for(suffix: str) -> dict[str, str] | None:
             labels = row_labels.get(suffix, _UNSET)
@@ -235,6 +251,8 @@ class PollPlan:
                 else:
                     index = decode_index(suffix, table.index)
                     labels = None if index is None else {**base, **index}
+                if labels is not None and labels_complete:
+                    labels = self._same_row(labels)
                 row_labels[suffix] = labels
             return labels
 
@@ -255,6 +273,10 @@ class PollPlan:
                     text = _label_text(label_def.format, label_def.map, raw)
                     if text is not None:
                         labels[label] = text
+        for suffix, labels in row_labels.items():
+            if labels is not None:
+                row_labels[suffix] = self._same_row(labels)
+        labels_complete = True
 
         rules = mapped.rules
         keep_rows = bool(rules and table.component)

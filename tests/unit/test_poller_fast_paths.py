@@ -158,3 +158,25 @@ def test_compiled_rules_answer_what_the_rule_tree_answers() -> None:
                 assert test(values, names) == _eval(rule.when, values, names), (rule, values)
                 checked += 1
     assert checked > 2000
+
+
+async def test_a_row_whose_labels_did_not_change_keeps_its_labels_dict() -> None:
+    """/metrics checks that a device's series did not change by comparing label dicts, and
+    identical ones compare without a look inside: the plan hands an unchanged row the dict
+    it gave last poll. A changed row gets a new one, and the last poll's samples keep
+    theirs."""
+    plan = PollPlan(load_profiles(["if-mib"]))
+    base = {"device": "sw"}
+    first = await poll("sw", FakeSnmpClient(damaged_if_mib()), plan, base, now=1.0)
+    second = await poll("sw", FakeSnmpClient(damaged_if_mib()), plan, base, now=2.0)
+    assert [s.labels for s in first.samples] == [s.labels for s in second.samples]
+    assert all(a.labels is b.labels for a, b in zip(first.samples, second.samples, strict=True))
+    renamed = damaged_if_mib() | {f"{IFX}.1.2": b"uplink"}
+    third = await poll("sw", FakeSnmpClient(renamed), plan, base, now=3.0)
+    eth0 = [s.labels for s in first.samples if s.labels.get("if_index") == "2"]
+    now = [s.labels for s in third.samples if s.labels.get("if_index") == "2"]
+    assert eth0 and all(labels["if_name"] == "eth0" for labels in eth0)
+    assert now and all(labels["if_name"] == "uplink" for labels in now)
+    lo = [(a.labels, b.labels) for a, b in zip(second.samples, third.samples, strict=True)
+          if a.labels.get("if_index") == "1"]
+    assert lo and all(a is b for a, b in lo)

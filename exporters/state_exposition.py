@@ -1,0 +1,349 @@
+"""The state's series on /metrics: every device's samples and tierwatch's own per-device
+series (up, statuses, poll self-metrics), in the Prometheus text format.
+
+A device's polls give the same series poll after poll; only the values move. So the text
+around the values is built once and kept while the series stay the same: per device
+(`SeriesTemplate`: each line as `name{labels} %d`, grouped by family) and for the whole
+answer (`ExpositionTemplate`: each family's header, then every device's lines of that
+family). A scrape gathers the values of the devices polled since the last scrape and fills
+the template with one bytes `%`: integers are written straight into the answer, and no
+Python code runs per line. At 1,000 devices (180,000 lines, 25 MB) that is 3 to 4 times
+faster than formatting each line (bench/metrics_render.py).
+
+`render_reference` formats every line with a plain loop: the templates are tested against it.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+from tierwatch.model import MetricMeta, Status
+from tierwatch.state import DeviceState
+
+STATUSES = [s.value for s in Status]
+
+# tierwatch's own per-device series
+UP = "tierwatch_device_up"
+DEVICE_STATUS = "tierwatch_device_status"
+COMPONENT_STATUS = "tierwatch_component_status"
+DURATION = "tierwatch_poll_duration_seconds"
+LAST_POLL = "tierwatch_device_last_poll_timestamp_seconds"
+POLLS = "tierwatch_polls_total"
+ERRORS = "tierwatch_poll_errors_total"
+SKIPPED = "tierwatch_polls_skipped_total"
+VARBINDS = "tierwatch_varbinds_total"
+REBOOTS = "tierwatch_device_reboots_total"
+SELF_FAMILIES: dict[str, tuple[str, str]] = {  # family as exposed: (TYPE, HELP)
+    UP: ("gauge", "1 when the device answers its polls, 0 when unreachable"),
+    DEVICE_STATUS: ("gauge", "Status of each device (worst of its components), one series "
+                             "per status, 1 for the current one"),
+    COMPONENT_STATUS: ("gauge", "Status of each component, one series per status, 1 for the "
+                                "current one"),
+    DURATION: ("gauge", "Duration of the device's last poll"),
+    LAST_POLL: ("gauge", "When the device was last polled"),
+    POLLS: ("counter", "Polls made"),
+    ERRORS: ("counter", "Failed polls by reason"),
+    SKIPPED: ("counter", "Polls skipped because the previous one still ran"),
+    VARBINDS: ("counter", "Varbinds received"),
+    REBOOTS: ("counter", "Reboots seen (uptime going back, wraps excluded)"),
+}
+_TEXT_TYPE = {"gauge": "gauge", "counter": "counter", "info": "gauge", "stateset": "gauge"}
+
+Series = tuple[str, Mapping[str, str], float]  # name, labels, value (a Sample's first three)
+
+_name_of = itemgetter(0)
+_labels_of = itemgetter(1)
+_value_of = itemgetter(2)
+
+
+# ------------------------------------------------------------------------- text format
+
+
+def escape_label(value: str) -> str:
+    if "\\" in value or '"' in value or "\n" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return value
+
+
+def escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def format_value(value: float) -> str:
+    """A sample value as the text format writes it: integers exact, NaN and ±Inf spelled."""
+    if value.__class__ is int:  # a reading as it came: exact, and the cheapest to print
+        return str(value)
+    if value != value:
+        return "NaN"
+    if -1e15 < value < 1e15:
+        whole = int(value)
+        if whole == value:
+            return str(whole)
+        return repr(float(value))
+    if value == math.inf:
+        return "+Inf"
+    if value == -math.inf:
+        return "-Inf"
+    return repr(float(value))
+
+
+def label_text(labels: Mapping[str, str]) -> str:
+    return ",".join([f'{k}="{escape_label(v)}"' for k, v in labels.items()])
+
+
+def family_meta(family: str, metadata: Mapping[str, MetricMeta]) -> tuple[str, str]:
+    """(TYPE, HELP) of a family, from tierwatch's own or the device's profile."""
+    own = SELF_FAMILIES.get(family)
+    if own is not None:
+        return own
+    md = metadata.get(family)
+    return (_TEXT_TYPE.get(md.type, "gauge"), md.help) if md else ("untyped", "")
+
+
+def header(family: str, kind: str, help_text: str) -> str:
+    return f"# HELP {family} {escape_help(help_text or family)}\n# TYPE {family} {kind}\n"
+
+
+# ------------------------------------------------------------------------- own series
+
+
+class _OwnLabels:
+    """A device's label sets for its own series, the same dict every scrape (so the
+    template's check that the series did not change compares identities)."""
+
+    __slots__ = ("device", "sets")
+
+    def __init__(self, device: str) -> None:
+        self.device = {"device": device}
+        self.sets: dict[tuple[str, ...], dict[str, str]] = {}
+
+    def get(self, *pairs: str) -> dict[str, str]:
+        found = self.sets.get(pairs)
+        if found is None:
+            if len(self.sets) > 10_000:  # components and error reasons that came and went
+                self.sets.clear()
+            found = self.sets[pairs] = {**self.device,
+                                        **dict(zip(pairs[::2], pairs[1::2], strict=True))}
+        return found
+
+
+def own_series(dev: DeviceState, labels: _OwnLabels) -> list[Series]:
+    """tierwatch's own series for one device (up, statuses, poll self-metrics)."""
+    d = labels.device
+    out: list[Series] = [(UP, d, 1 if dev.reachable else 0)]
+    out += [(DEVICE_STATUS, labels.get("status", s), 1 if dev.status == s else 0)
+            for s in STATUSES]
+    out += [(POLLS, d, dev.polls_total), (SKIPPED, d, dev.polls_skipped_total),
+            (VARBINDS, d, dev.varbinds_total), (REBOOTS, d, dev.reboots_total)]
+    for comp in dev.components.values():
+        out += [(COMPONENT_STATUS, labels.get("component", comp.component, "status", s),
+                 1 if comp.status == s else 0) for s in STATUSES]
+    if dev.last_poll_duration is not None:
+        out.append((DURATION, d, dev.last_poll_duration))
+    if dev.last_poll_ts is not None:
+        out.append((LAST_POLL, d, dev.last_poll_ts))
+    for reason, count in sorted(dev.poll_errors_total.items()):
+        out.append((ERRORS, labels.get("reason", reason), count))
+    return out
+
+
+# ------------------------------------------------------------------------- reference
+
+
+def render_reference(devices: Mapping[str, DeviceState]) -> bytes:
+    """Every line formatted by a plain loop: families sorted, each family's lines device by
+    device in the devices' order, a device's lines in the order its series come."""
+    lines: dict[str, list[str]] = {}
+    meta: dict[str, tuple[str, str]] = {}
+    for dev in devices.values():
+        for name, labels, value in chain(map(itemgetter(0, 1, 2), dev.samples),
+                                         own_series(dev, _OwnLabels(dev.id))):
+            if name not in lines:
+                lines[name] = []
+                meta[name] = family_meta(name, dev.metadata)
+            lines[name].append(f"{name}{{{label_text(labels)}}} {format_value(value)}\n")
+    return "".join(header(f, *meta[f]) + "".join(lines[f]) for f in sorted(lines)).encode()
+
+
+# ------------------------------------------------------------------------- templates
+
+
+class SeriesTemplate:
+    """One device's series as text with a conversion where each value goes.
+
+    Made for one list of names, labels and value types (`fits` tells whether a new poll
+    still has them). Per family: its lines (`%d` for an int, `%s` for anything else, which
+    `values` turns into bytes) and where its values sit in the device's value list.
+    """
+
+    __slots__ = ("families", "labels", "names", "non_int", "types")
+
+    def __init__(self, names: list[str], labels: list[Mapping[str, str]],
+                 types: list[type]) -> None:
+        self.names = names
+        self.labels = labels
+        self.types = types
+        self.non_int = [i for i, kind in enumerate(types) if kind is not int]
+        positions: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            positions.setdefault(name, []).append(i)
+        texts: dict[int, str] = {}  # rows share one labels dict: render it once
+        # family -> (its lines, the positions of its values)
+        self.families: dict[str, tuple[bytes, Sequence[int]]] = {}
+        for name, where in positions.items():
+            lines: list[str] = []
+            for i in where:
+                text = texts.get(id(labels[i]))
+                if text is None:
+                    text = texts[id(labels[i])] = label_text(labels[i]).replace("%", "%%")
+                lines.append(f"{name}{{{text}}} {'%d' if types[i] is int else '%s'}\n")
+            contiguous = where[-1] - where[0] == len(where) - 1
+            self.families[name] = ("".join(lines).encode(),
+                                   range(where[0], where[-1] + 1) if contiguous else where)
+
+    def fits(self, names: list[str], labels: list[Mapping[str, str]],
+             types: list[type]) -> bool:
+        # list equality compares identical objects without looking inside: labels dicts
+        # reused from the last poll (PollPlan and _OwnLabels reuse them) cost next to
+        # nothing; equal new ones still match
+        return names == self.names and types == self.types and labels == self.labels
+
+    def values(self, values: list[Any]) -> list[Any]:
+        """The values as `%` takes them: ints as they are, anything else as bytes."""
+        for i in self.non_int:
+            values[i] = format_value(values[i]).encode()
+        return values
+
+
+class ExpositionTemplate:
+    """The whole answer with a conversion where each value goes: each family's header, then
+    every device's lines of that family, families sorted, devices in the state's order.
+
+    `take` puts the devices' value lists, chained in the devices' order, in the text's order.
+    """
+
+    __slots__ = ("take", "text")
+
+    def __init__(self, templates: Sequence[SeriesTemplate],
+                 metadata: Sequence[Mapping[str, MetricMeta]]) -> None:
+        offsets: list[int] = []
+        offset = 0
+        meta: dict[str, tuple[str, str]] = {}
+        for template, md in zip(templates, metadata, strict=True):
+            offsets.append(offset)
+            offset += len(template.names)
+            for family in template.families:
+                if family not in meta:
+                    meta[family] = family_meta(family, md)
+        pieces: list[bytes] = []
+        order: list[int] = []
+        for family in sorted(meta):
+            pieces.append(header(family, *meta[family]).replace("%", "%%").encode())
+            for template, start in zip(templates, offsets, strict=True):
+                found = template.families.get(family)
+                if found is None:
+                    continue
+                lines, where = found
+                pieces.append(lines)
+                if isinstance(where, range):
+                    order.extend(range(start + where.start, start + where.stop))
+                else:
+                    order.extend(start + i for i in where)
+        self.text = b"".join(pieces)
+        # itemgetter gives a tuple for two or more positions; with one or none, the value
+        # list is already in order
+        self.take: Callable[[list[Any]], tuple[Any, ...]] = (
+            itemgetter(*order) if len(order) > 1 else tuple)
+
+    def render(self, values: list[Any]) -> bytes:
+        return self.text % self.take(values)
+
+
+class _Device:
+    """What the renderer keeps of one device between scrapes."""
+
+    __slots__ = ("dev", "key", "labels", "template", "values")
+
+    def __init__(self, dev: DeviceState) -> None:
+        self.dev = dev
+        self.key: tuple[int, int] | None = None
+        self.labels = _OwnLabels(dev.id)
+        self.template: SeriesTemplate | None = None
+        self.values: list[Any] = []
+
+    def refresh(self) -> None:
+        dev = self.dev
+        series: list[Any] = [*dev.samples, *own_series(dev, self.labels)]
+        names = list(map(_name_of, series))
+        labels = list(map(_labels_of, series))
+        values = list(map(_value_of, series))
+        types = list(map(type, values))
+        template = self.template
+        if template is None or not template.fits(names, labels, types):
+            template = self.template = SeriesTemplate(names, labels, types)
+        self.values = template.values(values)
+        self.key = (dev.generation, dev.polls_skipped_total)
+
+
+class StateRenderer:
+    """Renders every device's samples and tierwatch's own per-device series.
+
+    A device is re-read when it changed (its generation, and its skipped-poll count, which
+    moves without a poll); the whole template is remade when a device's series changed, or
+    the devices did. When no device changed since the last scrape, the last answer is
+    served again.
+    """
+
+    def __init__(self) -> None:
+        self._devices: dict[str, _Device] = {}
+        self._templates: list[SeriesTemplate] = []
+        self._metadata: list[Mapping[str, MetricMeta]] = []
+        self._exposition: ExpositionTemplate | None = None
+        self._last: bytes | None = None
+        self._lock = threading.Lock()  # /metrics may be served from two threads at once
+
+    def render(self, devices: Mapping[str, DeviceState]) -> bytes:
+        # A cold render allocates tens of thousands of objects and no cycles; the collector,
+        # triggered by those allocations, would walk the whole live state (every device's
+        # samples) for nothing: it waits until we are done.
+        with self._lock:
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                return self._render(devices)
+            finally:
+                if was_enabled:
+                    gc.enable()
+
+    def _render(self, devices: Mapping[str, DeviceState]) -> bytes:
+        kept = self._devices
+        changed = len(kept) != len(devices)
+        if changed:
+            for gone in [d for d in kept if d not in devices]:
+                del kept[gone]
+        for device_id, dev in devices.items():
+            entry = kept.get(device_id)
+            if entry is None or entry.dev is not dev:
+                entry = kept[device_id] = _Device(dev)
+            elif entry.key == (dev.generation, dev.polls_skipped_total):
+                continue
+            entry.refresh()
+            changed = True
+        if not changed and self._last is not None:
+            return self._last
+        entries = [kept[device_id] for device_id in devices]
+        templates = [e.template for e in entries]
+        metadata = [e.dev.metadata for e in entries]
+        if (self._exposition is None or templates != self._templates
+                or metadata != self._metadata):
+            self._exposition = ExpositionTemplate(templates, metadata)  # type: ignore[arg-type]
+            self._templates, self._metadata = templates, metadata  # type: ignore[assignment]
+        self._last = self._exposition.render(
+            list(chain.from_iterable([e.values for e in entries])))
+        return self._last

@@ -1,0 +1,134 @@
+"""/metrics' templates against the plain loop, over random histories of polls.
+
+`StateRenderer` keeps text templates across scrapes and fills them with `%`; whatever the
+state went through (series that come and go, labels that move, values that turn from int to
+float, NaN and ±Inf, failed and skipped polls, devices removed, added and reordered, label
+values holding `%`, quotes, newlines, Vietnamese), each scrape must be byte for byte what
+`render_reference` writes line by line, and must parse as the text format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporters.state_exposition import StateRenderer, render_reference
+from tierwatch.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
+from tierwatch.state import State
+
+DEVICES = ["sw1", "ups-2", 'odd"id']
+NAMES = ["if_in_octets_total", "if_oper_status", "ups_load_ratio", "temp_celsius"]
+TEXTS = ["Gi1/0/1", "100%", "%d %s %%", 'say "hi"', "back\\slash", "two\nlines",
+         "Tầng 3 — phòng máy", "nul\x00byte", ""]
+META = {
+    "if_in_octets_total": MetricMeta("counter", "Octets in (100% of them)"),
+    "if_oper_status": MetricMeta("gauge", "Oper status\nup=1"),
+    "ups_load_ratio": MetricMeta("stateset", ""),
+}
+
+values = st.one_of(
+    st.integers(-(2**64), 2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1e15, -1e15, 1e16, 2.5, 1e-7]),
+    st.booleans(),
+)
+
+
+@st.composite
+def polls(draw: st.DrawFn) -> PollResult:
+    device = draw(st.sampled_from(DEVICES))
+    # a few rows per poll; samples of a row share its labels dict, as PollPlan makes them,
+    # and some rows reuse one dict across polls (ROWS), as PollPlan does for unchanged rows
+    rows: list[dict[str, str]] = []
+    for _ in range(draw(st.integers(0, 3))):
+        if draw(st.booleans()):
+            rows.append(ROWS.setdefault((device, draw(st.integers(0, 2))),
+                                        {"device": device, "port": draw(st.sampled_from(TEXTS))}))
+        else:
+            rows.append({"device": device, "if_alias": draw(st.sampled_from(TEXTS))})
+    samples = [Sample(draw(st.sampled_from(NAMES)), draw(st.sampled_from(rows)),
+                      draw(values), 1.0)
+               for _ in range(draw(st.integers(0, 8))) if rows]
+    components = [ComponentStatus(draw(st.sampled_from(["ups", "port 1", "nhiệt độ %"])),
+                                  draw(st.sampled_from(list(Status))))
+                  for _ in range(draw(st.integers(0, 2)))]
+    return PollResult(device, draw(st.floats(0, 2e9)), draw(st.floats(0, 5)),
+                      samples, components, varbinds=len(samples),
+                      metadata=draw(st.sampled_from([META, {}])))
+
+
+ROWS: dict[tuple[str, int], dict[str, str]] = {}
+
+steps = st.lists(st.one_of(
+    polls(),
+    st.tuples(st.just("fail"), st.sampled_from(DEVICES), st.sampled_from(["timeout", "auth"])),
+    st.tuples(st.just("skip"), st.sampled_from(DEVICES)),
+    st.tuples(st.just("devices"), st.permutations(DEVICES).flatmap(
+        lambda order: st.integers(0, len(order)).map(lambda n: order[:n]))),
+    st.just("scrape"),
+), max_size=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps)
+def test_every_scrape_equals_the_line_by_line_rendering(history: list[Any]) -> None:
+    state = State(DEVICES, unreachable_after=2)
+    renderer = StateRenderer()
+    ts = 10.0
+    for step in history:
+        if isinstance(step, PollResult):
+            if step.device in state.devices:
+                state.update(step)
+        elif step == "scrape":
+            pass
+        elif step[0] == "fail":
+            ts += 1
+            if step[1] in state.devices:
+                state.update(PollResult(step[1], ts, error=step[2], message="no answer"))
+        elif step[0] == "skip":
+            if step[1] in state.devices:
+                state.count_skipped(step[1])
+        else:
+            state.set_devices(step[1])
+        answer = renderer.render(state.devices)
+        assert answer == render_reference(state.devices)
+    text = renderer.render(state.devices).decode()
+    families = list(text_string_to_metric_families(text))
+    assert len({f.name for f in families}) == len(families)  # each family once, together
+
+
+def test_a_poll_with_the_same_series_reuses_the_template_and_one_with_new_series_does_not(
+) -> None:
+    state = State(["a"])
+    renderer = StateRenderer()
+    labels = {"device": "a", "if_name": "Gi1/0/1"}
+
+    def poll(value: float, series_labels: dict[str, str]) -> bytes:
+        state.update(PollResult("a", 1.0, 0.1, [Sample("x_total", series_labels, value, 1.0)],
+                                metadata=META))
+        return renderer.render(state.devices)
+
+    first = poll(1, labels)
+    template = renderer._devices["a"].template
+    assert b'x_total{device="a",if_name="Gi1/0/1"} 1\n' in first
+    second = poll(2**64 + 1, labels)
+    assert renderer._devices["a"].template is template
+    assert b'x_total{device="a",if_name="Gi1/0/1"} 18446744073709551617\n' in second
+    third = poll(2.5, {"device": "a", "if_name": "Gi1/0/2"})
+    assert renderer._devices["a"].template is not template
+    assert b'x_total{device="a",if_name="Gi1/0/2"} 2.5\n' in third
+    assert b"Gi1/0/1" not in third
+
+
+def test_new_help_text_for_the_same_series_shows_at_the_next_scrape() -> None:
+    """A profile reloaded with another HELP: the series are the same, the header is not."""
+    state = State(["a"])
+    renderer = StateRenderer()
+    labels = {"device": "a"}
+    for help_text in ("Octets in", "Octets received"):
+        state.update(PollResult("a", 1.0, 0.1, [Sample("x_total", labels, 1, 1.0)],
+                                metadata={"x_total": MetricMeta("counter", help_text)}))
+        assert f"# HELP x_total {help_text}\n".encode() in renderer.render(state.devices)
