@@ -148,9 +148,12 @@ _SERIES = re.compile(rb"^(tierwatch_polls_total|tierwatch_varbinds_total|"
                      re.M)
 
 
+_DATAGRAMS = re.compile(rb"^(tierwatch_snmp_datagrams_(?:sent|received)_total) (\S+)$", re.M)
+
+
 def self_metrics(text: bytes) -> dict[str, float]:
     out: dict[str, float] = {}
-    for name, value in _SERIES.findall(text):
+    for name, value in [*_SERIES.findall(text), *_DATAGRAMS.findall(text)]:
         key = name.decode()
         out[key] = out.get(key, 0.0) + float(value)
     return out
@@ -212,12 +215,15 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
         return int(last.get(key, 0) - first.get(key, 0))
 
     scrape_ms = statistics.median(scrape_times) * 1000 if scrape_times else float("nan")
+    sent = delta("tierwatch_snmp_datagrams_sent_total")
+    unanswered = sent - delta("tierwatch_snmp_datagrams_received_total")
     return Run("tierwatch", version, delta("tierwatch_polls_total"),
                delta("tierwatch_varbinds_total"), cpu, wall, peak,
                errors=delta("tierwatch_poll_errors_total"),
                skipped=delta("tierwatch_polls_skipped_total"), loadgen_cpu=loadgen,
                agents_cpu=agents,
-               note=f"{ids} ids/device; /metrics {len(body) / 1e6:.1f} MB in {scrape_ms:.0f} ms")
+               note=f"{ids} ids/device; /metrics {len(body) / 1e6:.1f} MB in {scrape_ms:.0f} ms; "
+                    f"{sent} requests, {unanswered} unanswered")
 
 
 # --------------------------------------------------------------------------- snmp_exporter

@@ -149,7 +149,12 @@ class MetricsExporter:
     def register(self, collector: Collector) -> None:
         self.registry.register(collector)
 
-    def render(self) -> bytes:
+    def render_parts(self) -> list[bytes]:
+        """The answer in parts, to be sent one after another: the state's series (tens of
+        megabytes at a thousand devices, not worth a copy) and the registry's."""
         if not self.device_series:
-            return generate_latest(self.registry)
-        return self._devices.render(self.state.devices) + generate_latest(self.registry)
+            return [generate_latest(self.registry)]
+        return [self._devices.render(self.state.devices), generate_latest(self.registry)]
+
+    def render(self) -> bytes:
+        return b"".join(self.render_parts())

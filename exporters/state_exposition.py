@@ -279,6 +279,9 @@ class _Device:
 
     def refresh(self) -> None:
         dev = self.dev
+        # the key first: a poll folded in meanwhile (the loop runs while /metrics renders
+        # in its worker thread) then leaves the device to be read again next scrape
+        key = (dev.generation, dev.polls_skipped_total)
         series: list[Any] = [*dev.samples, *own_series(dev, self.labels)]
         names = list(map(_name_of, series))
         labels = list(map(_labels_of, series))
@@ -288,7 +291,7 @@ class _Device:
         if template is None or not template.fits(names, labels, types):
             template = self.template = SeriesTemplate(names, labels, types)
         self.values = template.values(values)
-        self.key = (dev.generation, dev.polls_skipped_total)
+        self.key = key
 
 
 class StateRenderer:
@@ -344,6 +347,7 @@ class StateRenderer:
                 or metadata != self._metadata):
             self._exposition = ExpositionTemplate(templates, metadata)  # type: ignore[arg-type]
             self._templates, self._metadata = templates, metadata  # type: ignore[assignment]
+        self._last = None  # the old answer goes before the new one is made: one at a time
         self._last = self._exposition.render(
             list(chain.from_iterable([e.values for e in entries])))
         return self._last

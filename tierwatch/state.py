@@ -59,7 +59,8 @@ class DeviceState:
     last_poll_duration: float | None = None
     reboots_total: int = 0
     last_reboot_ts: float | None = None
-    # bumped on every update so exporters can cache what they render per device
+    # bumped at the end of every update, so exporters can cache what they render per device:
+    # one that reads it before the rest (from another thread) never keeps a half-done update
     generation: int = 0
 
 
@@ -114,12 +115,12 @@ class State:
         dev = self.devices.get(result.device)
         if dev is None:  # removed from the config while its poll was in flight
             return []
-        dev.generation += 1
         dev.polls_total += 1
         dev.last_poll_ts = result.ts
         dev.last_poll_duration = result.duration
         dev.varbinds_total += result.varbinds
         changes = self._success(dev, result) if result.ok else self._failure(dev, result)
+        dev.generation += 1
         self._publish(changes)
         for listener in self._result_listeners:
             try:
@@ -207,7 +208,6 @@ class State:
         dev = self.devices.get(device_id)
         if dev is None:
             return []
-        dev.generation += 1
         old = dev.components.get(component)
         rollup = old.rollup if old else True
         changes: list[StatusChange] = []
@@ -220,6 +220,7 @@ class State:
         worst = Status.worst([c.status for c in rolled])
         merged = frozenset().union(*(c.conditions for c in rolled))
         changes.extend(self._set_device_status(dev, worst, reason, merged, ts))
+        dev.generation += 1
         self._publish(changes)
         return changes
 
@@ -232,7 +233,6 @@ class State:
         dev = self.devices.get(device_id)
         if dev is None:
             return []
-        dev.generation += 1
         dev.last_poll_ts = ts
         dev.reachable = reachable
         if reachable:
@@ -251,6 +251,7 @@ class State:
                                             "no longer reported", ts))
         dev.components = dict(components)
         changes.extend(self._set_device_status(dev, status, reason, conditions, ts))
+        dev.generation += 1
         self._publish(changes)
         return changes
 
