@@ -216,14 +216,14 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
 
     scrape_ms = statistics.median(scrape_times) * 1000 if scrape_times else float("nan")
     sent = delta("tierwatch_snmp_datagrams_sent_total")
-    unanswered = sent - delta("tierwatch_snmp_datagrams_received_total")
+    received = delta("tierwatch_snmp_datagrams_received_total")
     return Run("tierwatch", version, delta("tierwatch_polls_total"),
                delta("tierwatch_varbinds_total"), cpu, wall, peak,
                errors=delta("tierwatch_poll_errors_total"),
                skipped=delta("tierwatch_polls_skipped_total"), loadgen_cpu=loadgen,
                agents_cpu=agents,
                note=f"{ids} ids/device; /metrics {len(body) / 1e6:.1f} MB in {scrape_ms:.0f} ms; "
-                    f"{sent} requests, {unanswered} unanswered")
+                    f"datagrams {sent} sent, {received} received")
 
 
 # --------------------------------------------------------------------------- snmp_exporter
