@@ -7,8 +7,8 @@ around the values is built once and kept while the series stay the same: per dev
 answer (`ExpositionTemplate`: each family's header, then every device's lines of that
 family). A scrape gathers the values of the devices polled since the last scrape and fills
 the template with one bytes `%`: integers are written straight into the answer, and no
-Python code runs per line. At 1,000 devices (180,000 lines, 25 MB) that is 3 to 4 times
-faster than formatting each line (bench/metrics_render.py).
+Python code runs per line. At 1,000 devices (180,000 lines, 25 MB) a cold scrape takes
+about 110 ms against about 250 ms for formatting each line (bench/metrics_render.py).
 
 `render_reference` formats every line with a plain loop: the templates are tested against it.
 """
