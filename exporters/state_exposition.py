@@ -326,10 +326,7 @@ class StateRenderer:
 
     def _render(self, devices: Mapping[str, DeviceState]) -> bytes:
         kept = self._devices
-        changed = len(kept) != len(devices)
-        if changed:
-            for gone in [d for d in kept if d not in devices]:
-                del kept[gone]
+        changed = False
         for device_id, dev in devices.items():
             entry = kept.get(device_id)
             if entry is None or entry.dev is not dev:
@@ -337,6 +334,10 @@ class StateRenderer:
             elif entry.key == (dev.generation, dev.polls_skipped_total):
                 continue
             entry.refresh()
+            changed = True
+        if len(kept) != len(devices):  # after the loop: a device swapped for another counts
+            for gone in [d for d in kept if d not in devices]:
+                del kept[gone]
             changed = True
         if not changed and self._last is not None:
             return self._last
