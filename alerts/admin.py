@@ -14,7 +14,7 @@ from typing import Any
 
 from alerts.maintenance import RECURRENCES, SCOPE_KEYS, Scope, Window
 from tierwatch.config import Config
-from tierwatch.store import AlertRecord, NotFound, Store
+from tierwatch.core.store import AlertRecord, NotFound, Store
 
 __all__ = ["NotFound", "acknowledge", "book_maintenance", "list_alerts", "remove_maintenance",
            "windows"]

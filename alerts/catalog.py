@@ -51,10 +51,10 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_alert_evaluations_total", ["result"], "tierwatch"),
     _m("tierwatch_alert_evaluation_duration_seconds", [], "tierwatch"),
     _m("tierwatch_maintenance_active", [], "tierwatch"),
-    # collector/snmp/traps.py
+    # collector/traps/receiver.py
     _m("tierwatch_traps_total", ["result"], "tierwatch"),
     _m("tierwatch_trap_queue", [], "tierwatch"),
-    # the live tier (exporters/tier.py): scoring of the topology, availability
+    # the live tier (livetier/metrics.py): scoring of the topology, availability
     _m("tierwatch_tier", ["subsystem", "kind"], "tier"),
     _m("tierwatch_readiness_score", [], "tier"),
     _m("tierwatch_capacity_required_units", ["subsystem", "group"], "tier"),
@@ -73,7 +73,7 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_snmp_datagrams_sent_total", [], "tierwatch"),
     _m("tierwatch_snmp_datagrams_received_total", [], "tierwatch"),
     _m("tierwatch_snmp_datagrams_dropped_total", ["reason"], "tierwatch"),
-    # probes (tierwatch/probes.py): links and agency sites, per check
+    # probes (collector/probes/component.py): links and agency sites, per check
     *(_m(n, ["device", "check", "method", "target"], "probes") for n in (
         "probe_success", "probe_rtt_seconds", "probe_rtt_mean_seconds",
         "probe_jitter_seconds", "probe_loss_ratio", "probe_window_attempts")),

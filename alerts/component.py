@@ -56,8 +56,8 @@ from alerts.notify import (
 )
 from alerts.outbox import Deliver, Outbox, OutboxRow, queue
 from alerts.rules import RuleSet, load_rule_files
-from tierwatch.model import DEVICE_COMPONENT, StatusChange
-from tierwatch.store import AlertRecord, Store, alert_events, alerts
+from tierwatch.core.model import DEVICE_COMPONENT, StatusChange
+from tierwatch.core.store import AlertRecord, Store, alert_events, alerts
 
 if TYPE_CHECKING:
     from tierwatch.service import Service

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from tierwatch.configtypes import ENV_REF, Duration, Interval, Strict
+from tierwatch.core.configtypes import ENV_REF, Duration, Interval, Strict
 
 if TYPE_CHECKING:
     from tierwatch.config import Config

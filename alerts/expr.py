@@ -32,7 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alerts.matchers import Matcher, MatcherError, match_all
-from tierwatch.model import Sample
+from tierwatch.core.model import Sample
 
 View = Mapping[str, Sequence[Sample]]
 Op = Literal["==", "!=", "<", "<=", ">", ">="]

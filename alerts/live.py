@@ -24,8 +24,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exporters.prometheus import StateCollector
-from tierwatch.model import DEVICE_COMPONENT, Sample
-from tierwatch.state import State
+from tierwatch.core.model import DEVICE_COMPONENT, Sample
+from tierwatch.core.state import State
 
 if TYPE_CHECKING:
     from tierwatch.service import Service

@@ -240,7 +240,7 @@ def planned_window(store: Any, now: float, *, subsystem: str, nodes: set[str],
                    devices: set[str], components: set[str], timezone: str) -> int | None:
     """The id of a window on at `now` covering any of these topology nodes, devices,
     "device/component"s or the subsystem: the live tier's recorder asks this when a load's
-    outage opens, to mark it planned (tierwatch/tierhistory.py, `TierRecorder.planned`)."""
+    outage opens, to mark it planned (livetier/recorder.py, `TierRecorder.planned`)."""
     candidates: list[dict[str, str]] = [{"subsystem": subsystem}]
     candidates += [{"node": n, "subsystem": subsystem} for n in sorted(nodes)]
     candidates += [{"device": d} for d in sorted(devices)]

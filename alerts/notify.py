@@ -29,7 +29,7 @@ import httpx
 from alerts.config import AlertmanagerConfig, SmtpConfig, WebhookConfig
 from alerts.engine import Alert, AlertState, Notice
 from alerts.matchers import Matcher
-from tierwatch.configtypes import reveal
+from tierwatch.core.configtypes import reveal
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # what Alertmanager writes for "no end yet"
 

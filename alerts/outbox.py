@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from alerts.aio import wait_event
 from alerts.config import DeliveryConfig
 from alerts.notify import DeliveryError
-from tierwatch.store import Store, notification_outbox
+from tierwatch.core.store import Store, notification_outbox
 
 log = logging.getLogger(__name__)
 

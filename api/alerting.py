@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from alerts import admin
 from alerts.maintenance import Window
 from tier.topology import SUBSYSTEMS
-from tierwatch.store import AlertRecord, NotFound, Store
+from tierwatch.core.store import AlertRecord, NotFound, Store
 
 if TYPE_CHECKING:
     from tierwatch.service import Service

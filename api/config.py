@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from tierwatch.configtypes import ByteSize, Interval, Strict
+from tierwatch.core.configtypes import ByteSize, Interval, Strict
 
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 

@@ -10,10 +10,10 @@ from fastapi import Depends, HTTPException, Request
 
 from api.security import Principal, reader, require
 from tierwatch.config import Config
-from tierwatch.live import LiveTier
+from livetier.engine import LiveTier
 from tierwatch.service import Service
-from tierwatch.state import State
-from tierwatch.store import Store
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
 
 
 def get_service(request: Request) -> Service:

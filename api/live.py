@@ -1,9 +1,9 @@
 """The live Tier picture the status page and the topology route show.
 
-With the live Tier engine running (`service.live`, tierwatch/live.py) its last snapshot is
+With the live Tier engine running (`service.live`, livetier/engine.py) its last snapshot is
 used as it is. Before its first score, or where it is not running (an API over a service
 that was not started, as in tests), the state is read and scored here the same way
-(`tierwatch.live.read_nodes`, `read_demands`), and the result kept until a device moves.
+(`livetier.engine.read_nodes`, `read_demands`), and the result kept until a device moves.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from tier.graph import CompiledTopology, compile_topology
 from tier.score import TierSnapshot, score
 from tier.topology import demand_bindings, node_bindings
-from tierwatch.live import read_demands, read_nodes
-from tierwatch.model import NodeStatus
+from livetier.engine import read_demands, read_nodes
+from tierwatch.core.model import NodeStatus
 
 if TYPE_CHECKING:
     from tierwatch.service import Service

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from fastapi import HTTPException
 
-from tier.report.data import month_period
+from report.data import month_period
 
-MONTH_REGEX = r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$"  # tier.report.data.MONTH_PATTERN
+MONTH_REGEX = r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$"  # report.data.MONTH_PATTERN
 # epoch seconds, or an ISO 8601 time with its UTC offset
 TIME_REGEX = (r"^(-?\d{1,11}(\.\d{1,9})?|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
               r"(Z|[+-]\d{2}:\d{2}))$")

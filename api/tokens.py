@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tierwatch.store import Store, api_tokens
+from tierwatch.core.store import Store, api_tokens
 
 ROLES: tuple[str, ...] = ("viewer", "operator", "admin")
 _TOKEN = re.compile(r"^tw_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")

@@ -24,7 +24,7 @@ from exporters.influx import InfluxExporter
 from exporters.influx_buffer import DiskBuffer
 from exporters.influx_config import InfluxConfig
 from exporters.lineprotocol import LineEncoder
-from tierwatch.model import PollResult, Sample
+from tierwatch.core.model import PollResult, Sample
 
 
 def polls(devices: int, samples: int, ts: float) -> list[PollResult]:

@@ -38,7 +38,7 @@ from bench.loadgen import Client
 from collector.snmp.client import Value, WalkResult
 from tierwatch.config import parse
 from tierwatch.httpserver import HttpServer
-from tierwatch.model import PollResult
+from tierwatch.core.model import PollResult
 from tierwatch.runner import settle_garbage_collector
 from tierwatch.service import Service
 

@@ -31,10 +31,10 @@ from typing import Any
 from bench.tier_score import build_topology
 from exporters.prometheus import MetricsExporter
 from tierwatch.config import Config
-from tierwatch.live import LiveTier
-from tierwatch.model import ComponentStatus, PollResult, Status
-from tierwatch.state import State
-from tierwatch.store import Store
+from livetier.engine import LiveTier
+from tierwatch.core.model import ComponentStatus, PollResult, Status
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
 
 
 def bound_config(racks: int) -> Config:

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 
-from collector.snmp.traps import TrapMessage, TrapReceiver
+from collector.traps.receiver import TrapMessage, TrapReceiver
 from sim.traps import encode_v2c_trap
 
 

@@ -1,4 +1,4 @@
-"""What SNMP profiles (collector/profiles/) and agent profiles (collector/agent_profiles/)
+"""What SNMP profiles (collector/profiles/) and agent profiles (collector/agents/profiles/)
 share as files: YAML found by name in a list of directories (earlier ones win, so a site
 can override a shipped profile), validated into a pydantic model with errors that name the
 file and the key, and `include:` lists resolved in order, each profile once."""

@@ -39,12 +39,12 @@ from prometheus_client.registry import Collector
 from exporters.influx_buffer import Batch, DiskBuffer
 from exporters.influx_config import InfluxConfig
 from exporters.lineprotocol import LineEncoder
-from tierwatch.configtypes import reveal
-from tierwatch.model import PollResult, StatusChange
+from tierwatch.core.configtypes import reveal
+from tierwatch.core.model import PollResult, StatusChange
 
 if TYPE_CHECKING:
     from tierwatch.service import Service
-    from tierwatch.state import State
+    from tierwatch.core.state import State
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class InfluxExporter:
         self._add([self.encoder.status_change(c) for c in changes])
 
     def on_snapshot(self, live: Any) -> None:
-        """A `tierwatch.live.LiveSnapshot`: written once every bound device has answered
+        """A `livetier.engine.LiveSnapshot`: written once every bound device has answered
         (before that, nodes not heard from yet count as available: too rosy to keep)."""
         if live.settled:
             self.write_snapshot(live.tier, live.computed_at)

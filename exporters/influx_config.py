@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from tierwatch.configtypes import ENV_REF, ByteSize, Duration, Labels, Strict
+from tierwatch.core.configtypes import ENV_REF, ByteSize, Duration, Labels, Strict
 
 
 class InfluxWrite(Strict):

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tierwatch.model import Sample, Status, StatusChange
+from tierwatch.core.model import Sample, Status, StatusChange
 
 STATUS_CODES = {Status.OK: 0, Status.UNKNOWN: 1, Status.DEGRADED: 2, Status.FAILED: 3}
 

@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from exporters.state_exposition import SELF_FAMILIES, STATUSES, StateRenderer
 from tierwatch import __version__
-from tierwatch.state import State
+from tierwatch.core.state import State
 
 __all__ = ["CONTENT_TYPE", "SELF_FAMILIES", "MetricsExporter", "StateCollector"]
 

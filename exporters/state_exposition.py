@@ -23,8 +23,8 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from tierwatch.model import MetricMeta, Status
-from tierwatch.state import DeviceState
+from tierwatch.core.model import MetricMeta, Status
+from tierwatch.core.state import DeviceState
 
 STATUSES = [s.value for s in Status]
 

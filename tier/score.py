@@ -36,7 +36,7 @@ from tier.paths import dominators_of, path_counts, removal_failures
 from tier.readiness import ScorePart, SubsystemFigures, readiness, score_parts
 from tier.redundancy import GroupState, group_state
 from tier.topology import TopologyConfig
-from tierwatch.model import NodeStatus
+from tierwatch.core.model import NodeStatus
 
 REMOVED = "removed"  # the status shown for a node taken out by `whatif`
 

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tierwatch.model import NodeStatus, Status
+from tierwatch.core.model import NodeStatus, Status
 
 SUBSYSTEMS: tuple[str, ...] = ("power", "cooling", "network")
 

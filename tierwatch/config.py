@@ -30,13 +30,13 @@ from pydantic import (
 
 from alerts.config import AlertsConfig
 from api.config import ApiConfig
-from collector.agent_config import AgentsConfig, agent_secret_warnings, check_agents
-from collector.probe_config import ProbesConfig, check_probes
+from collector.agents.config import AgentsConfig, agent_secret_warnings, check_agents
+from collector.probes.config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
 from exporters.influx_config import InfluxConfig, check_influx, influx_secret_warnings
-from tier.report.config import ReportsConfig, check_reports
+from report.config import ReportsConfig, check_reports
 from tier.topology import TopologyConfig, validate_topology
-from tierwatch.configtypes import (
+from tierwatch.core.configtypes import (
     ENV_REF,
     Duration,
     Interval,
@@ -45,8 +45,8 @@ from tierwatch.configtypes import (
     check_label_names,
     reveal,
 )
-from tierwatch.configtypes import parse_duration as parse_duration  # used by tests and rooms
-from tierwatch.liveconfig import TierLiveConfig
+from tierwatch.core.configtypes import parse_duration as parse_duration  # used by tests and rooms
+from livetier.config import TierLiveConfig
 
 # --------------------------------------------------------------------------- value types
 

@@ -1,6 +1,6 @@
 """Builds everything from the config and runs it on one asyncio loop.
 
-Each device is polled on its interval by the poll schedule (tierwatch/pollschedule.py; first
+Each device is polled on its interval by the poll schedule (tierwatch/core/pollschedule.py; first
 run spread by jitter); everything else (host agents, reports, other rooms' jobs) runs on
 APScheduler. A poll still running at the next tick is skipped and counted, never queued; a
 semaphore bounds the polls in flight; each poll has a timeout; one device's failure is a
@@ -26,19 +26,19 @@ from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
 from collector.snmp.poller import PollPlan, PollResult, poll
 from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
-from tierwatch.agents import AgentScraper
+from collector.agents.component import AgentScraper
 from tierwatch.config import Config, DeviceConfig
-from tierwatch.pollschedule import PollSchedule
-from tierwatch.probes import ProbeRunner
+from tierwatch.core.pollschedule import PollSchedule
+from collector.probes.component import ProbeRunner
 from tierwatch.sharding import Shard
-from tierwatch.state import State
-from tierwatch.store import Store
-from tierwatch.storefeed import StoreFeed, StorePublisher
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
+from tierwatch.core.storefeed import StoreFeed, StorePublisher
 
 if TYPE_CHECKING:
     from alerts.component import AlertsComponent
-    from collector.snmp.traps import TrapsComponent
-    from tierwatch.live import LiveTier
+    from collector.traps.receiver import TrapsComponent
+    from livetier.engine import LiveTier
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class Service:
     # ------------------------------------------------------------------ lifetime
 
     async def start(self) -> None:
-        from tierwatch.history import History
+        from tierwatch.core.history import History
 
         self.started_at = time.time()
         if self.store is None:
@@ -218,7 +218,7 @@ class Service:
                                           record=not self.tier_only))
         # the Tier engine scores the whole picture: one instance runs it, never a shard
         if self.live is None and self.shard is None and self.config.topology.node_ids():
-            from tierwatch.live import LiveTier
+            from livetier.engine import LiveTier
 
             self.live = LiveTier(self.config, self.state, self.store)
         if self.live is not None and self.live not in self.components:
@@ -240,13 +240,13 @@ class Service:
             self.alerts = AlertsComponent(self.config.alerts)
             self.components.append(self.alerts)
         if self.config.alerts.traps.enabled and self.traps is None:
-            from collector.snmp.traps import TrapsComponent
+            from collector.traps.receiver import TrapsComponent
 
             self.traps = TrapsComponent(self.config)
             self.components.append(self.traps)
         # the monthly report reads the whole store: the instance that scores writes it
         if self.config.reports.schedule and self.shard is None:
-            from tierwatch.reports import ReportScheduler
+            from report.monthly import ReportScheduler
 
             self.components.append(ReportScheduler())
         self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)

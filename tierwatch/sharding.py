@@ -11,7 +11,7 @@ probed through its edge router goes with the router (the site folds in the route
 statuses, which only the router's shard sees). Every shard serves its own /metrics and
 writes its devices' status changes to the shared store; one more instance, `--tier-only`,
 polls nothing and runs the Tier engine over the statuses the store holds
-(tierwatch/storefeed.py).
+(tierwatch/core/storefeed.py).
 """
 
 from __future__ import annotations

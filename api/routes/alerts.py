@@ -17,7 +17,7 @@ from api.deps import OperatorDep, ReaderDep, ServiceDep, StoreDep
 from api.errors import ERRORS, WRITE_ERRORS, ErrorOut
 from api.pagination import Page, PageParams, page_params
 from api.routes.devices import json_number
-from tierwatch.store import AlertRecord
+from tierwatch.core.store import AlertRecord
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERRORS)
 

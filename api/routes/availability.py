@@ -7,7 +7,7 @@
 `scope` is site, a subsystem (power, cooling, network) or load:ID; the period is a month
 (YYYY-MM, site time) or `start` and `end` (epoch seconds or ISO 8601 with an offset; end
 defaults to now, start to 30 days before end); `target` defaults to the configured one
-(Tier III: 0.99982). The figures are tierwatch/availability.py's `availability_report`.
+(Tier III: 0.99982). The figures are livetier/downtime.py's `availability_report`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from api.deps import ConfigDep, ReaderDep, StoreDep
 from api.errors import ERRORS
 from api.params import MONTH_REGEX, TIME_HELP, TIME_REGEX, period
-from tierwatch.availability import availability_report
+from livetier.downtime import availability_report
 
 router = APIRouter(prefix="/api/v1/availability", tags=["availability"], responses=ERRORS)
 

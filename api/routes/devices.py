@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from api.deps import ReaderDep, ServiceDep
 from api.errors import ERRORS
 from api.pagination import Page, PageParams, page_params
-from tierwatch.model import ComponentStatus
+from tierwatch.core.model import ComponentStatus
 from tierwatch.service import Service
-from tierwatch.state import DeviceState
+from tierwatch.core.state import DeviceState
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"], responses=ERRORS)
 

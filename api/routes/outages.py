@@ -20,7 +20,7 @@ from api.errors import ERRORS
 from api.pagination import Page, PageParams, page_params
 from api.params import MONTH_REGEX, TIME_HELP, TIME_REGEX, period
 from tier.topology import SUBSYSTEMS
-from tierwatch.store import Outage
+from tierwatch.core.store import Outage
 
 router = APIRouter(prefix="/api/v1/outages", tags=["availability"], responses=ERRORS)
 

@@ -20,7 +20,7 @@ from api.deps import AdminDep, ConfigDep, ReaderDep, StoreDep
 from api.errors import ERRORS, WRITE_ERRORS
 from api.pagination import Page, PageParams, page_params
 from api.params import MONTH_REGEX
-from tierwatch.reports import (
+from report.monthly import (
     MEDIA_TYPES,
     ReportFile,
     email_reports,

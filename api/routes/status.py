@@ -18,10 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api import alerting
-from api.i18n import CATALOG
+from api.texts import CATALOG
 from api.live import LiveView, live_view
 from api.security import COOKIE, cookie_principal, reads_open, token_principal
-from tierwatch.i18n import Translator, pick_language, translator
+from tierwatch.core.i18n import Translator, pick_language, translator
 from tierwatch.service import Service
 
 router = APIRouter(include_in_schema=False)

@@ -26,9 +26,9 @@ from collector.profile import (
 )
 from collector.snmp.client import Missing, SnmpClient, SnmpError, Value, WalkResult
 
-# PollResult and MetricMeta live in tierwatch.model (every collector makes them); importing
+# PollResult and MetricMeta live in tierwatch.core.model (every collector makes them); importing
 # them from here keeps working.
-from tierwatch.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
+from tierwatch.core.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
 
 
 class _Component:

@@ -12,9 +12,9 @@ from typing import Any
 from api.main import create_app
 from api.tokens import create_token
 from tierwatch.config import Config
-from tierwatch.model import ComponentStatus, PollResult, Sample, Status
+from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status
 from tierwatch.service import Service
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette deprecates httpx in its test client

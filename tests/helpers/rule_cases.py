@@ -26,7 +26,7 @@ import yaml
 from alerts.engine import Alert, AlertState, evaluate
 from alerts.rules import BUILTIN_RULES, PROMETHEUS_RULES, RuleSet, load_rule_files
 from tierwatch.config import parse_duration
-from tierwatch.model import Sample
+from tierwatch.core.model import Sample
 
 PROMTOOL_FILE = PROMETHEUS_RULES.with_name("tierwatch.rules.test.yml")
 LOOKBACK = 300.0

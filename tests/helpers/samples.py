@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from collector.snmp.poller import PollResult
-from tierwatch.model import ComponentStatus, Sample
+from tierwatch.core.model import ComponentStatus, Sample
 
 
 def matching(

@@ -23,7 +23,7 @@ from tests.helpers.procs import free_port, run_demo, run_prometheus, wait_for
 from tests.helpers.site import Tierwatch, run_sim, run_tierwatch, site_config
 from tests.helpers.smtp import smtp_server
 from tests.helpers.webhook import webhook_receiver
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from exporters.influx_config import InfluxConfig
 from tests.helpers.procs import wait_for
 from tests.helpers.simulator import run_simulator, run_tierwatch
 from tests.helpers.victoria import Victoria, run_victoria
-from tierwatch.model import PollResult, Sample
+from tierwatch.core.model import PollResult, Sample
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.helpers.agents import run_node_exporter, run_tierwatch, sample_value
 from tests.helpers.procs import need, wait_for
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 pytestmark = pytest.mark.integration
 

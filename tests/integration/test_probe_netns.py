@@ -24,7 +24,7 @@ import pytest
 from tests.helpers.agents import run_tierwatch
 from tests.helpers.netns import dedicated_network, ip
 from tests.helpers.procs import process, wait_for
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -154,7 +154,7 @@ def test_unprivileged_icmp_socket_in_a_namespace_that_allows_it(tmp_path: Path) 
                         "net.ipv4.ping_group_range=0 2147483647"], check=True)
         script = textwrap.dedent("""
             import asyncio, json, sys
-            from collector.icmp import IcmpSocket
+            from collector.probes.icmp import IcmpSocket
             async def main():
                 sock = IcmpSocket.open("unprivileged")
                 rtts = await asyncio.gather(*(sock.echo(a, 1.0) for a in sys.argv[1:]))

@@ -21,7 +21,7 @@ import pytest
 from tests.helpers.postgres import run_postgres
 from tests.helpers.procs import http_get, wait_for
 from tests.helpers.simulator import Instance, run_simulator, run_tierwatch
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ def statuses(url: str) -> dict[tuple[str, str], tuple[str, str]]:
 
 def scrape(*instances: Instance) -> None:
     """Read /metrics as Prometheus would: the availability figures the readiness score takes
-    are computed when /metrics is read (tierwatch.availability.AvailabilityCache)."""
+    are computed when /metrics is read (livetier.downtime.AvailabilityCache)."""
     for instance in instances:
         instance.metrics()
 

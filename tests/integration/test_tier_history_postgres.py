@@ -18,7 +18,7 @@ async def test_restart_and_exposure_on_postgres(tmp_path: Path) -> None:
         # the same database again, emptied of the first scenario's rows
         from sqlalchemy import text
 
-        from tierwatch.store import Store
+        from tierwatch.core.store import Store
 
         store = Store.open(url)
         with store.engine.begin() as conn:

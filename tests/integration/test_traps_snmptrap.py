@@ -16,7 +16,7 @@ import pytest
 from sim.traps import encode_v2c_trap
 from tests.helpers.procs import free_port, need, wait_for
 from tests.helpers.site import Sim, Tierwatch, run_sim, run_tierwatch, site_config
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 pytestmark = pytest.mark.integration
 

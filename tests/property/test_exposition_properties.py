@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporters.state_exposition import StateRenderer, render_reference
-from tierwatch.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
-from tierwatch.state import State
+from tierwatch.core.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
+from tierwatch.core.state import State
 
 DEVICES = ["sw1", "ups-2", 'odd"id']
 NAMES = ["if_in_octets_total", "if_oper_status", "ups_load_ratio", "temp_celsius"]

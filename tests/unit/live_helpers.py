@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from exporters.prometheus import MetricsExporter
 from tierwatch.config import Config, parse
-from tierwatch.model import ComponentStatus, PollResult, Sample, Status, StatusChange
-from tierwatch.state import State
-from tierwatch.store import Store
+from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status, StatusChange
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
 
 DEVICES = """\
 site: {name: Trung tâm dữ liệu thử nghiệm}

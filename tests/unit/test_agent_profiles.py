@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.agent_profile import AgentPlan, Mapped, parse_agent_profile
-from collector.agent_profiles import known_agent_profiles, load_agent_profiles
-from tierwatch.model import ComponentStatus, PollResult, Status
-from tierwatch.state import State
+from collector.agents.profile import AgentPlan, Mapped, parse_agent_profile
+from collector.agents.profiles import known_agent_profiles, load_agent_profiles
+from tierwatch.core.model import ComponentStatus, PollResult, Status
+from tierwatch.core.state import State
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "agents"
 BASE = {"device": "srv1"}
@@ -216,7 +216,7 @@ def test_no_data_for_the_host_rules_is_unknown() -> None:
 def test_source_label_named_like_a_base_label_is_kept_apart() -> None:
     definition = parse_agent_profile({
         "name": "t", "metrics": [{"name": "host_x", "source": "x"}]})
-    from collector.agent_profile import AgentProfile
+    from collector.agents.profile import AgentProfile
 
     plan = AgentPlan([AgentProfile(definition)])
     m = plan.map(text_string_to_metric_families('x{device="sda"} 3\n'), BASE, 0.0)

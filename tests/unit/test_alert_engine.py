@@ -14,7 +14,7 @@ from alerts.maintenance import Scope, Window, covering, parse_time
 from alerts.matchers import Matcher, MatcherError
 from alerts.rules import BUILTIN_RULES, InhibitRule, Rule, load_rule_files
 from alerts.template import humanize, humanize_duration, render
-from tierwatch.model import Sample
+from tierwatch.core.model import Sample
 
 TZ = "Asia/Ho_Chi_Minh"
 RULES = load_rule_files([BUILTIN_RULES])

@@ -13,9 +13,9 @@ from alerts.notify import DeliveryError
 from alerts.outbox import OutboxRow
 from collector.snmp.poller import PollResult
 from tierwatch.config import parse
-from tierwatch.model import ComponentStatus, Status, StatusChange
+from tierwatch.core.model import ComponentStatus, Status, StatusChange
 from tierwatch.service import Service
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 CONFIG = """
 site: {{name: Test DC}}

@@ -6,8 +6,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.snmp.poller import MetricMeta, PollResult
 from exporters.prometheus import MetricsExporter
-from tierwatch.model import ComponentStatus, Sample, Status
-from tierwatch.state import State
+from tierwatch.core.model import ComponentStatus, Sample, Status
+from tierwatch.core.state import State
 
 META = {"ups_battery_charge_ratio": MetricMeta("gauge", "Battery charge"),
         "if_hc_in_octets_total": MetricMeta("counter", "Octets in")}

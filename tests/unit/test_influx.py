@@ -24,7 +24,7 @@ from tests.helpers.http_sink import run_sink
 from tier.graph import compile_topology
 from tier.score import score
 from tierwatch.config import ConfigError, load, parse
-from tierwatch.model import (
+from tierwatch.core.model import (
     ComponentStatus,
     NodeStatus,
     PollResult,
@@ -32,7 +32,7 @@ from tierwatch.model import (
     Status,
     StatusChange,
 )
-from tierwatch.state import State
+from tierwatch.core.state import State
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "topologies"
 TOKEN = "s3cr3t-influx-token-value"

@@ -18,10 +18,10 @@ from tests.unit.live_helpers import (
     poll,
     settle,
 )
-from tierwatch.live import LiveSnapshot, LiveTier, read_demands, read_nodes, topology_fingerprint
-from tierwatch.model import ComponentStatus, NodeStatus, Sample, Status
-from tierwatch.state import State
-from tierwatch.store import Store
+from livetier.engine import LiveSnapshot, LiveTier, read_demands, read_nodes, topology_fingerprint
+from tierwatch.core.model import ComponentStatus, NodeStatus, Sample, Status
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
 
 
 async def started(

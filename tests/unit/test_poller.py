@@ -14,7 +14,7 @@ from collector.snmp.client import (
     SnmpWalkError,
 )
 from collector.snmp.poller import PollPlan, device_status, poll
-from tierwatch.model import Status
+from tierwatch.core.model import Status
 
 UPS = "1.3.6.1.4.1.318.1.1.1"
 IF = "1.3.6.1.2.1.2.2.1"

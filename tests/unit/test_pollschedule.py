@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections import Counter
 
-from tierwatch.pollschedule import PollSchedule
+from tierwatch.core.pollschedule import PollSchedule
 
 
 class Recorder:

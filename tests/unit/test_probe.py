@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from collector.icmp import (
+from collector.probes.icmp import (
     DEST_UNREACHABLE,
     ECHO_REPLY,
     IcmpSocket,
@@ -17,7 +17,7 @@ from collector.icmp import (
     ProbeFailure,
     checksum,
 )
-from collector.probe import (
+from collector.probes.probe import (
     Attempt,
     Check,
     Prober,
@@ -29,8 +29,8 @@ from collector.probe import (
     tcp_connect,
     uplink_components,
 )
-from tierwatch.model import DEVICE_COMPONENT, ComponentStatus, Status
-from tierwatch.state import State
+from tierwatch.core.model import DEVICE_COMPONENT, ComponentStatus, Status
+from tierwatch.core.state import State
 
 MS = 0.001
 
@@ -291,7 +291,7 @@ async def test_destination_unreachable_ends_a_raw_probe_early(icmp: IcmpSocket) 
     loop = asyncio.get_running_loop()
     icmp._attach()
     future: asyncio.Future[float] = loop.create_future()
-    from collector.icmp import _Pending
+    from collector.probes.icmp import _Pending
 
     icmp._pending[7] = _Pending("198.18.0.9", future, 0.0)
     inner = bytes([0x45]) + bytes(19) + struct.pack("!BBHHH", 8, 0, 0, icmp.ident, 7)

@@ -17,16 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from collector.icmp import IcmpSocket, IcmpUnavailable
+from collector.probes.icmp import IcmpSocket, IcmpUnavailable
 from sim.agent import IF_OPER_STATUS, FaultFile, Responder, SimDevice
 from tests.helpers.agents import sample_value as metric
 from tests.helpers.bad_agents import model_from
 from tests.helpers.http_agents import serve
 from tests.helpers.procs import free_port
 from tierwatch.config import parse
-from tierwatch.model import Status
+from tierwatch.core.model import Status
 from tierwatch.service import Service
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 SERVER = (Path(__file__).resolve().parents[1] / "fixtures" / "agents"
           / "node-exporter-1.5-server.prom").read_bytes()

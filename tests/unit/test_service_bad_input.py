@@ -17,9 +17,9 @@ import pytest
 from sim.agent import FaultFile, Responder, SimDevice
 from tests.helpers.bad_agents import bad_agent, model_from
 from tierwatch.config import parse
-from tierwatch.model import Status
+from tierwatch.core.model import Status
 from tierwatch.service import Service
-from tierwatch.store import Store
+from tierwatch.core.store import Store
 
 SYS = {
     "1.3.6.1.2.1.1.1.0": (4, b"test agent"),

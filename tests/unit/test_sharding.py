@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from tierwatch.config import parse
-from tierwatch.model import ComponentStatus, PollResult, Sample, Status, StatusChange
+from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status, StatusChange
 from tierwatch.service import Service
 from tierwatch.sharding import Shard, owner, split
-from tierwatch.state import State
-from tierwatch.store import Store
-from tierwatch.storefeed import StoreFeed, StorePublisher
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
+from tierwatch.core.storefeed import StoreFeed, StorePublisher
 
 IDS = [f"dev-{i:04d}" for i in range(2000)]
 

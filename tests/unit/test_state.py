@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collector.snmp.poller import PollResult
-from tierwatch.model import DEVICE_COMPONENT, ComponentStatus, Sample, Status
-from tierwatch.state import UPTIME_WRAP_SECONDS, State
+from tierwatch.core.model import DEVICE_COMPONENT, ComponentStatus, Sample, Status
+from tierwatch.core.state import UPTIME_WRAP_SECONDS, State
 
 
 def ok(device: str, ts: float, status: Status = Status.OK, uptime: float | None = None,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tierwatch.model import ComponentStatus, PollResult, Sample, Status
-from tierwatch.state import BOOT_TIME_SLACK_SECONDS, State
+from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status
+from tierwatch.core.state import BOOT_TIME_SLACK_SECONDS, State
 
 
 def scrape(ts: float, boot_time: float) -> PollResult:

@@ -8,8 +8,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tierwatch.model import Status, StatusChange
-from tierwatch.store import Store, metadata
+from tierwatch.core.model import Status, StatusChange
+from tierwatch.core.store import Store, metadata
 
 
 def test_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:

@@ -29,8 +29,8 @@ from tests.unit.live_helpers import (
     settle,
 )
 from tierwatch.httpserver import HttpServer
-from tierwatch.live import LiveTier
-from tierwatch.state import State
+from livetier.engine import LiveTier
+from tierwatch.core.state import State
 
 
 async def cli(*args: str) -> tuple[int, str, str]:

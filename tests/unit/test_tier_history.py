@@ -20,12 +20,12 @@ from tests.unit.live_helpers import (
     poll,
     settle,
 )
-from tierwatch.availability import availability_report
-from tierwatch.history import History
-from tierwatch.live import LiveTier
-from tierwatch.state import State
-from tierwatch.store import Store
-from tierwatch.tierhistory import window_active
+from livetier.downtime import availability_report
+from tierwatch.core.history import History
+from livetier.engine import LiveTier
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
+from livetier.recorder import window_active
 
 DUAL = """\
 topology:

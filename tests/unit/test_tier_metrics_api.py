@@ -15,11 +15,11 @@ from api.config import ApiConfig
 from api.main import create_app
 from tests.helpers.agents import sample_value
 from tests.unit.live_helpers import BYPASS, OFF, OK, Clock, FakeService, config, poll, settle
-from tierwatch.availability import AvailabilityCache, month_bounds
-from tierwatch.live import LiveTier
-from tierwatch.liveconfig import TierLiveConfig
-from tierwatch.state import State
-from tierwatch.store import Store
+from livetier.downtime import AvailabilityCache, month_bounds
+from livetier.engine import LiveTier
+from livetier.config import TierLiveConfig
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
 
 TZ = "Asia/Ho_Chi_Minh"
 

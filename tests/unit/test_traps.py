@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from collector.snmp.traps import TrapMessage, trap_catalog
+from collector.traps.receiver import TrapMessage, trap_catalog
 from sim import agent as sim_agent
 from sim.traps import encode_v2c_trap
 from tierwatch.config import parse
-from tierwatch.model import Status
+from tierwatch.core.model import Status
 from tierwatch.service import Service
 
 UPS_ON_BATTERY = "1.3.6.1.4.1.318.0.5"

@@ -44,7 +44,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _open(config_path: Path) -> tuple[Any, Any]:
-    from tierwatch.store import Store
+    from tierwatch.core.store import Store
 
     config = load_or_exit(config_path)
     return config, Store.open(config.store.url)  # type: ignore[attr-defined]

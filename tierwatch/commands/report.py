@@ -75,11 +75,11 @@ def report_command(
         "--email", help="also send the files to reports.email (through alerts.smtp)")] = False,
 ) -> None:
     """Make the monthly Tier III readiness report."""
-    from tier.report.data import parse_month, previous_month
-    from tier.report.pdf import PdfUnavailable
+    from report.data import parse_month, previous_month
+    from report.pdf import PdfUnavailable
     from tierwatch.config import Config
-    from tierwatch.reports import FORMATS, email_reports, make_report, render, write_reports
-    from tierwatch.store import Store
+    from report.monthly import FORMATS, email_reports, make_report, render, write_reports
+    from tierwatch.core.store import Store
 
     cfg: Config = load_or_exit(config)  # type: ignore[assignment]
     now = time.time()

@@ -32,8 +32,8 @@ import typer
 from tier.graph import CompiledTopology, TopologyError, compile_topology
 from tier.score import StateAnalysis, TierSnapshot, WhatIf, score, whatif
 from tierwatch.config import Config, ConfigError, load, split_host_port
-from tierwatch.live import topology_fingerprint
-from tierwatch.model import NodeStatus
+from livetier.engine import topology_fingerprint
+from tierwatch.core.model import NodeStatus
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="tierwatch.yaml to use")]
 AssumeOpt = Annotated[

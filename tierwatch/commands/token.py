@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 import typer
 
 from tierwatch.commands.core import ConfigOpt, load_or_exit
-from tierwatch.configtypes import parse_duration
+from tierwatch.core.configtypes import parse_duration
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tierwatch.config import Config
-    from tierwatch.store import Store
+    from tierwatch.core.store import Store
 
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.",
                         no_args_is_help=True)
@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _store(config_path: Path) -> tuple[Config, Store]:
-    from tierwatch.store import Store
+    from tierwatch.core.store import Store
 
     cfg = cast("Config", load_or_exit(config_path))
     return cfg, Store.open(cfg.store.url)

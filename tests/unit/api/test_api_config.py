@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tierwatch.config import ConfigError, parse
-from tierwatch.i18n import translator
+from tierwatch.core.i18n import translator
 
 BASE = """
 site: {name: X}

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.tokens import create_token, revoke
 from tests.helpers.api import NOW, Api, api_context, demo_like_config
 from tierwatch.config import Config
-from tierwatch.store import api_tokens
+from tierwatch.core.store import api_tokens
 
 MAINTENANCE = {"title": "Thay ắc quy", "start": "2026-12-01T22:00:00+07:00",
                "end": "2026-12-01T23:00:00+07:00", "scope": {"devices": ["ups-b"]}}

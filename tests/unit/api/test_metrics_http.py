@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.main import create_app
 from tierwatch.config import parse
 from tierwatch.httpserver import HttpServer
-from tierwatch.model import MetricMeta, PollResult, Sample
+from tierwatch.core.model import MetricMeta, PollResult, Sample
 from tierwatch.service import Service
 
 DEVICES = 200

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from api.i18n import CATALOG
+from api.texts import CATALOG
 from api.routes.status import TEMPLATES
 from tests.helpers.api import Api, api_context, demo_like_config
-from tierwatch.i18n import LANGUAGES, pick_language
-from tierwatch.model import Status
+from tierwatch.core.i18n import LANGUAGES, pick_language
+from tierwatch.core.model import Status
 
 
 def _poll_all(api: Api) -> None:

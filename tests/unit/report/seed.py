@@ -23,8 +23,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tierwatch.config import Config
-from tierwatch.model import Status, StatusChange
-from tierwatch.store import Store
+from tierwatch.core.model import Status, StatusChange
+from tierwatch.core.store import Store
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MONTH = "2026-10"

@@ -16,8 +16,8 @@ from api.tokens import list_tokens, verify
 from tests.helpers.procs import env_with_repo, tierwatch_cmd
 from tests.unit.report import seed
 from tests.unit.report.seed import MONTH, NOW
-from tierwatch.reports import ReportScheduler, list_reports
-from tierwatch.store import Store
+from report.monthly import ReportScheduler, list_reports
+from tierwatch.core.store import Store
 
 
 def _config_file(tmp_path: Path, **reports: object) -> tuple[Path, str]:

@@ -13,8 +13,8 @@ from tests.helpers.smtp import smtp_server
 from tests.unit.report import seed
 from tests.unit.report.seed import MONTH, NOW
 from tierwatch.config import Config, ConfigError, parse
-from tierwatch.reports import ReportScheduler, email_message, write_reports
-from tierwatch.store import Store
+from report.monthly import ReportScheduler, email_message, write_reports
+from tierwatch.core.store import Store
 
 
 def _config(tmp: Path, port: int, ca_file: Path, password: str = "s3cret-pass") -> Config:

@@ -15,10 +15,10 @@ import pytest
 
 from tests.unit.report import seed
 from tests.unit.report.seed import END, MONTH, NOW, START, at
-from tier.report.data import build_report, month_period, parse_month, previous_month
+from report.data import build_report, month_period, parse_month, previous_month
 from tier.score import score
-from tierwatch.reports import gather, make_report
-from tierwatch.store import Store
+from report.monthly import gather, make_report
+from tierwatch.core.store import Store
 
 DAY = 86400.0
 OBSERVED = END - START  # 31 days
@@ -239,7 +239,7 @@ def test_the_report_agrees_with_the_availability_api(report, store: Store, scope
                                                      ) -> None:  # type: ignore[no-untyped-def]
     """The monthly report and GET /api/v1/availability take the same figures from the same
     store: downtime, monitored time, availability, budget."""
-    from tierwatch.availability import availability_report
+    from livetier.downtime import availability_report
 
     api = availability_report(store, scope, (START, END), now=NOW).report
     mine = (report.site_availability if scope == "site"

@@ -12,13 +12,13 @@ from PIL import Image
 
 from tests.unit.report import seed
 from tests.unit.report.seed import MONTH, NOW, at
-from tier.report.data import EXPOSURE_KINDS
-from tier.report.html import TEMPLATES, render_html
-from tier.report.i18n import CATALOG, recommendation_text
+from report.data import EXPOSURE_KINDS
+from report.html import TEMPLATES, render_html
+from report.texts import CATALOG, recommendation_text
 from tier.topology import SUBSYSTEMS
-from tierwatch.i18n import LANGUAGES, translator
-from tierwatch.reports import make_report, render
-from tierwatch.store import Store
+from tierwatch.core.i18n import LANGUAGES, translator
+from report.monthly import make_report, render
+from tierwatch.core.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_every_key_the_template_uses_is_in_both_languages() -> None:
 
 
 def test_every_recommendation_has_its_sentence() -> None:
-    source = Path("tier/report/data.py").read_text(encoding="utf-8")
+    source = Path("report/data.py").read_text(encoding="utf-8")
     keys = set(re.findall(r'Recommendation\("([a-z_]+)"', source))
     assert len(keys) >= 10
     for key in keys:

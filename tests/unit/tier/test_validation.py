@@ -20,7 +20,7 @@ from tier.topology import (
     node_status,
     validate_topology,
 )
-from tierwatch.model import NodeStatus, Status
+from tierwatch.core.model import NodeStatus, Status
 
 GOOD = [
     node("G1", "generator", capacity=100),

@@ -1,0 +1,1 @@
+"""Host agents that speak the Prometheus text format (node_exporter ...)."""

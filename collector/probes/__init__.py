@@ -1,0 +1,1 @@
+"""Reachability of network links and agency sites (ICMP / TCP)."""

@@ -1,0 +1,1 @@
+"""SNMP traps and informs: received, checked, mapped to device statuses."""

@@ -1,0 +1,455 @@
+"""The live Tier engine: re-score the topology whenever a status changes, and publish it.
+
+`LiveTier` is a service component. It listens to the state's `StatusChange`s; the first
+change of a burst starts a timer (`tier.debounce`, 200 ms by default) and, when it fires,
+one re-score runs however many changes came in meanwhile. A re-score
+
+1. reads every bound node's status from the state (`read_nodes`: a device's status and
+   conditions, or one component's, through `tier.topology.node_status`) and the measured
+   demands (`read_demands`: the samples a load's `demand_metric` names, summed and scaled);
+2. scores in a worker thread (`asyncio.to_thread`), one score at a time: the compiled
+   topology keeps views and analyses between scores, so an unchanged design state is not
+   recomputed;
+3. publishes an immutable `LiveSnapshot` (`LiveTier.snapshot`), hands it to the recorder
+   (livetier/recorder.py: load outages, exposure and transitions in the store) and to
+   every subscriber (`LiveTier.subscribe`; the alerts engine is one).
+
+A node whose device has not answered (nor failed) its first polls yet is *pending*: the
+snapshot counts it as available (nothing says otherwise yet) and lists it, and the
+recorder writes nothing until no node is pending. So a restart never opens or closes an
+outage on a guess: an outage open at shutdown stays open until the live state says the load
+is served again.
+
+A load's outage comes from the topology, not only from its own device: no available path,
+or not enough capacity on the paths there are (TIER-MODEL formula 7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tier.graph import CompiledTopology, compile_topology
+from tier.score import LoadState, TierSnapshot, WhatIf, score, whatif
+from tier.topology import DemandMetric, TopologyConfig, demand_bindings, node_bindings, node_status
+from tierwatch.core.model import NodeStatus, StatusChange
+
+if TYPE_CHECKING:
+    from exporters.prometheus import MetricsExporter
+    from livetier.downtime import AvailabilityCache
+    from tierwatch.config import Config
+    from tierwatch.core.state import State
+    from tierwatch.core.store import Store
+    from livetier.recorder import TierRecorder
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[["LiveSnapshot"], None]
+
+
+class ServiceLike(Protocol):
+    """What LiveTier needs from the service (tests pass a small stand-in)."""
+
+    state: State
+    store: Store | None
+    exporter: MetricsExporter
+
+
+# --------------------------------------------------------------------------- readings
+
+
+@dataclass(frozen=True, slots=True)
+class NodeReading:
+    """A bound node's status as the state shows it, with the words and tags behind it."""
+
+    status: NodeStatus
+    reason: str = ""
+    conditions: frozenset[str] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "reason": self.reason,
+            "conditions": sorted(self.conditions),
+        }
+
+
+def read_nodes(
+    bindings: Mapping[str, tuple[str, str | None]], state: State
+) -> tuple[dict[str, NodeReading], frozenset[str]]:
+    """Node readings for every bound node, and the nodes still pending.
+
+    A device is pending until its first poll answers or it is declared unreachable (then
+    its status is `unknown` and its nodes count as such). A component the device does not
+    report is `unknown` too: a binding to a port or phase that is not there cannot be
+    trusted.
+    """
+    readings: dict[str, NodeReading] = {}
+    pending: set[str] = set()
+    for node, (device, component) in bindings.items():
+        dev = state.devices.get(device)
+        if dev is None or dev.reachable is None:
+            pending.add(node)
+            continue
+        if component is None:
+            readings[node] = NodeReading(
+                node_status(dev.status, dev.conditions), dev.status_reason, dev.conditions
+            )
+            continue
+        comp = dev.components.get(component)
+        if comp is None:
+            readings[node] = NodeReading(
+                NodeStatus.UNKNOWN, f"{device} does not report a component {component!r}"
+            )
+        else:
+            readings[node] = NodeReading(
+                node_status(comp.status, comp.conditions), comp.reason, comp.conditions
+            )
+    return readings, frozenset(pending)
+
+
+def read_demands(bindings: Mapping[str, DemandMetric], state: State) -> dict[str, float]:
+    """Measured demand per load: the sum of the samples its `demand_metric` matches (name
+    and labels), times `scale`. A load whose device is not answering, or has no such
+    sample, keeps its declared demand (it is left out here)."""
+    demands: dict[str, float] = {}
+    for load, metric in bindings.items():
+        dev = state.devices.get(metric.device)
+        if dev is None or not dev.reachable:
+            continue
+        values = [
+            s.value
+            for s in dev.samples
+            if s.name == metric.metric
+            and all(s.labels.get(k) == v for k, v in metric.labels.items())
+        ]
+        values = [v for v in values if math.isfinite(v)]
+        if values:
+            demands[load] = max(0.0, sum(values) * metric.scale)
+    return demands
+
+
+def topology_fingerprint(topology: TopologyConfig) -> str:
+    """A short hash of the topology as configured: two processes with the same one agree."""
+    text = json.dumps(topology.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- snapshot
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """One re-score of the live state. Immutable: share it freely between threads."""
+
+    tier: TierSnapshot
+    ts: float  # the time of the state it scores: the latest status change folded in
+    computed_at: float
+    seq: int
+    readings: Mapping[str, NodeReading]
+    pending: frozenset[str]
+    demands: Mapping[str, float]  # measured demands (declared ones are in the topology)
+    duration: float  # seconds the score took
+    availability_burn: float | None = None  # the site's budget burn the readiness score took
+    loads: Mapping[str, tuple[str, LoadState]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        loads = {
+            load.id: (sub.name, load) for sub in self.tier.subsystems for load in sub.live.loads
+        }
+        object.__setattr__(self, "loads", MappingProxyType(loads))
+
+    @property
+    def statuses(self) -> dict[str, NodeStatus]:
+        return {node: reading.status for node, reading in self.readings.items()}
+
+    @property
+    def settled(self) -> bool:
+        """Every bound device has answered or been declared unreachable."""
+        return not self.pending
+
+    def unserved(self) -> dict[str, tuple[str, LoadState]]:
+        return {load: (sub, state) for load, (sub, state) in self.loads.items() if not state.served}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.ts,
+            "computed_at": self.computed_at,
+            "seq": self.seq,
+            "settled": self.settled,
+            "pending": sorted(self.pending),
+            "statuses": {n: r.status.value for n, r in sorted(self.readings.items())},
+            "readings": {n: r.to_json() for n, r in sorted(self.readings.items())},
+            "demands": dict(sorted(self.demands.items())),
+            "score_seconds": self.duration,
+            "snapshot": self.tier.to_json(),
+        }
+
+
+# --------------------------------------------------------------------------- the component
+
+
+class LiveTier:
+    """Re-scores on status changes (debounced) and publishes `LiveSnapshot`s.
+
+    Construct with the config (its `topology:` must be valid: `config.load` checks it) and,
+    outside a service, the state and store; `start(service)` takes what is missing from the
+    service and registers the tier metrics on its /metrics.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        state: State | None = None,
+        store: Store | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.settings = config.tier
+        self.compiled: CompiledTopology = compile_topology(config.topology)
+        self.bindings = node_bindings(config.topology)
+        self.demand_bindings = demand_bindings(config.topology)
+        self.fingerprint = topology_fingerprint(config.topology)
+        self.watched_devices = frozenset(d for d, _ in self.bindings.values()) | frozenset(
+            m.device for m in self.demand_bindings.values()
+        )
+        self.state = state
+        self.store = store
+        self.clock = clock
+        self.recorder: TierRecorder | None = None
+        self.availability: AvailabilityCache | None = None
+        self.started_at: float | None = None
+        self._subscribers: list[Subscriber] = []
+        self._snapshot: LiveSnapshot | None = None
+        self._seq = 0
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._change_ts: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        # self-metrics
+        self.rescores = 0
+        self.changes_seen = 0
+        self.errors: dict[str, int] = {"score": 0, "record": 0, "subscriber": 0}
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def snapshot(self) -> LiveSnapshot | None:
+        """The last published snapshot (None before the first score)."""
+        return self._snapshot
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(snapshot)` after each re-score, in the event loop; returns a
+        function that unsubscribes. A callback that raises is logged and counted."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    # ------------------------------------------------------------------ lifetime
+
+    async def start(self, service: ServiceLike | None) -> None:
+        from livetier.downtime import AvailabilityCache
+        from livetier.recorder import TierRecorder
+
+        if service is not None:
+            self.state = self.state or service.state
+            self.store = self.store or service.store
+        if self.state is None:
+            raise RuntimeError("LiveTier needs a state (from the service or the constructor)")
+        self._loop = asyncio.get_running_loop()
+        self.started_at = self.clock()
+        if self.store is not None:
+            self.recorder = TierRecorder(
+                self.store,
+                self.compiled,
+                self.bindings,
+                started_at=self.started_at,
+                timezone=self.config.site.timezone,
+            )
+            self.availability = AvailabilityCache(
+                self.store,
+                self.settings,
+                self.config.site.timezone,
+                scopes=self._availability_scopes(),
+                clock=self.clock,
+            )
+        if service is not None:
+            from livetier.metrics import TierCollector
+
+            service.exporter.register(TierCollector(self))
+        self.state.subscribe(self._on_changes)
+        await self.refresh()
+        self._tasks = [
+            asyncio.create_task(self._work(), name="tier re-score"),
+            asyncio.create_task(self._tick(), name="tier refresh"),
+        ]
+        log.info(
+            "live tier: %d nodes (%d bound to devices), design tier %s",
+            len(self.compiled.node_ids),
+            len(self.bindings),
+            self._snapshot.tier.design_tier if self._snapshot else "?",
+        )
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        self._loop = None
+
+    def _availability_scopes(self) -> list[str]:
+        scopes = ["site", *self.compiled.subsystems]
+        loads = [load for sub in self.compiled.subsystems.values() for load in sub.loads]
+        if len(loads) <= self.settings.load_metrics_max:
+            scopes += [f"load:{load}" for load in loads]
+        return scopes
+
+    # ------------------------------------------------------------------ triggering
+
+    def _on_changes(self, changes: list[StatusChange]) -> None:
+        relevant = [c for c in changes if c.device in self.watched_devices]
+        if not relevant or self._loop is None:
+            return
+        self.changes_seen += len(relevant)
+        latest = max(c.ts for c in relevant)
+        self._change_ts = latest if self._change_ts is None else max(self._change_ts, latest)
+        if self._timer is None:  # the first change of a burst starts the clock
+            self._timer = self._loop.call_later(self.settings.debounce, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._wake.set()
+
+    async def _work(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.refresh()
+            except Exception:  # the worker outlives any one bad re-score; counted, logged
+                self.errors["score"] += 1
+                log.exception("re-scoring the topology failed")
+
+    async def _tick(self) -> None:
+        """Re-score when what a status change does not announce has moved: measured
+        demands, and the availability burn the readiness score takes."""
+        while True:
+            await asyncio.sleep(self.settings.refresh)
+            snap = self._snapshot
+            if self.state is None or snap is None:
+                continue
+            demands = read_demands(self.demand_bindings, self.state)
+            if _moved(demands, snap.demands) or self._burn() != snap.availability_burn:
+                self._wake.set()
+
+    def _burn(self) -> float | None:
+        burn = self.availability.site_burn() if self.availability is not None else None
+        return None if burn is None else round(burn, 3)
+
+    # ------------------------------------------------------------------ scoring
+
+    async def refresh(self) -> LiveSnapshot | None:
+        """Re-score now (not waiting for the debounce) and publish; returns the snapshot
+        (the previous one if scoring failed)."""
+        assert self.state is not None
+        async with self._lock:
+            change_ts, self._change_ts = self._change_ts, None
+            readings, pending = read_nodes(self.bindings, self.state)
+            demands = read_demands(self.demand_bindings, self.state)
+            statuses = {node: r.status for node, r in readings.items()}
+            burn = self._burn()
+            started = time.perf_counter()
+            try:
+                tier = await asyncio.to_thread(
+                    score, self.compiled, statuses, demands, availability_burn=burn
+                )
+            except Exception:
+                self.errors["score"] += 1
+                log.exception("re-scoring the topology failed; keeping the last snapshot")
+                return self._snapshot
+            duration = time.perf_counter() - started
+            now = self.clock()
+            previous = self._snapshot
+            ts = now if change_ts is None else change_ts
+            if previous is not None:
+                ts = max(ts, previous.ts)  # the recorder's intervals never run backwards
+            self._seq += 1
+            snap = LiveSnapshot(
+                tier=tier,
+                ts=ts,
+                computed_at=now,
+                seq=self._seq,
+                readings=MappingProxyType(readings),
+                pending=pending,
+                demands=MappingProxyType(demands),
+                duration=duration,
+                availability_burn=burn,
+            )
+            if self.recorder is not None:
+                try:
+                    changed = await asyncio.to_thread(self.recorder.record, snap)
+                except Exception:
+                    self.errors["record"] += 1
+                    log.exception("writing the tier history to the store failed")
+                else:
+                    if changed and self.availability is not None:
+                        self.availability.invalidate()
+            # published once the store has it: a reader of the snapshot finds its outages
+            self._snapshot = snap
+            self.rescores += 1
+        self._publish(snap)
+        return snap
+
+    def _publish(self, snap: LiveSnapshot) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(snap)
+            except Exception:
+                self.errors["subscriber"] += 1
+                log.exception("tier subscriber %r failed", callback)
+
+    async def whatif(self, remove: Sequence[str]) -> tuple[WhatIf, LiveSnapshot]:
+        """What taking `remove` out of service now would do, on the live state. Raises
+        ValueError naming unknown nodes, RuntimeError before the first snapshot."""
+        snap = self._snapshot
+        if snap is None:
+            raise RuntimeError("no live snapshot yet")
+        async with self._lock:  # the compiled topology's memo is not for two threads
+            answer = await asyncio.to_thread(
+                lambda: whatif(
+                    self.compiled,
+                    snap.statuses,
+                    list(remove),
+                    dict(snap.demands),
+                    availability_burn=snap.availability_burn,
+                )
+            )
+        return answer, snap
+
+
+def _moved(new: Mapping[str, float], old: Mapping[str, float], tolerance: float = 0.01) -> bool:
+    """Whether measured demands moved by more than `tolerance` (relative) anywhere."""
+    if set(new) != set(old):
+        return True
+    return any(abs(new[k] - old[k]) > tolerance * max(abs(old[k]), 1e-9) for k in new)

@@ -1,0 +1,88 @@
+"""Writes what the state sees into the store: transitions, device outages, exposure.
+
+A device that becomes unreachable opens a device outage, closed when it answers again.
+Conditions that are exposure rather than downtime (a UPS on battery or on bypass) open and
+close exposure intervals. A heartbeat marks the instance alive, so the time it was not
+running is recorded as unmonitored at the next start, never counted as uptime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from tierwatch.core.model import DEVICE_COMPONENT, Status, StatusChange
+from tierwatch.core.store import Store
+
+if TYPE_CHECKING:
+    from tierwatch.service import Service
+
+log = logging.getLogger(__name__)
+
+# conditions recorded as exposure intervals (reported beside downtime, never as downtime)
+EXPOSURE_CONDITIONS = ("on_battery", "bypass")
+
+
+class History:
+    """A service component; also usable on its own with `handle(changes)`."""
+
+    def __init__(self, store: Store, instance: str = "main", heartbeat_every: float = 15.0,
+                 record: bool = True) -> None:
+        self.store = store
+        self.instance = instance
+        # the tier instance mirrors the shards' statuses: they are recorded by the shards
+        self.record = record
+        self.heartbeat_every = heartbeat_every
+        self._task: asyncio.Task[None] | None = None
+        self.write_errors = 0
+
+    async def start(self, service: Service) -> None:
+        now = time.time()
+        self.store.start_instance(self.instance, now, max_silence=self.heartbeat_every * 3)
+        if self.record:
+            service.state.subscribe(self.handle)
+        self._task = asyncio.create_task(self._beat())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            self.store.heartbeat(self.instance, time.time())
+        except Exception:
+            log.exception("last heartbeat failed")
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_every)
+            try:
+                self.store.heartbeat(self.instance, time.time())
+            except Exception:
+                self.write_errors += 1
+                log.exception("heartbeat write failed")
+
+    def handle(self, changes: list[StatusChange]) -> None:
+        try:
+            self.store.record_changes(changes)
+            for change in changes:
+                if change.component == DEVICE_COMPONENT:
+                    self._device(change)
+        except Exception:
+            self.write_errors += 1
+            log.exception("writing %d status changes to the store failed", len(changes))
+
+    def _device(self, change: StatusChange) -> None:
+        if "unreachable" in change.conditions:
+            self.store.open_outage("device", change.device, change.ts, change.reason)
+        elif change.old == Status.UNKNOWN or change.old is None:
+            self.store.close_outage("device", change.device, change.ts)
+        for condition in EXPOSURE_CONDITIONS:
+            if condition in change.conditions:
+                self.store.open_exposure(condition, change.device, change.ts,
+                                         detail=change.reason)
+            else:
+                self.store.close_exposure(condition, change.device, change.ts)
