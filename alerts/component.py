@@ -22,13 +22,12 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import Metric
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Connection
 
 from alerts import admin
 from alerts.aio import wait_event
@@ -42,8 +41,13 @@ from alerts.engine import (
     evaluate,
     inhibited,
 )
-from alerts.live import AlertsCollector, build_view, metric_family
-from alerts.maintenance import Window, covering
+from alerts.live import (
+    AlertsCollector,
+    DeviceIdentity,
+    build_view,
+    device_identities,
+    metric_family,
+)
 from alerts.matchers import Matcher, match_all, parse_all
 from alerts.notify import (
     AlertmanagerClient,
@@ -54,13 +58,18 @@ from alerts.notify import (
     email_message,
     webhook_message,
 )
-from alerts.outbox import Deliver, Outbox, OutboxRow, queue
+from alerts.outbox import Deliver, Outbox, OutboxRow
 from alerts.rules import RuleSet, load_rule_files
-from tierwatch.core.model import DEVICE_COMPONENT, StatusChange
-from tierwatch.core.store import AlertRecord, Store, alert_events, alerts
+from alerts.silences import silence_matchers
+from tierwatch.core.maintenance import Window, covering
+from tierwatch.core.maintenance import windows as maintenance_windows
+from tierwatch.core.model import DeviceInfo, StatusChange
+from tierwatch.core.store import AlertRecord, Store
+from tierwatch.core.store import alerting as tables
+from tierwatch.core.store.alerting import AlertWriter
 
 if TYPE_CHECKING:
-    from tierwatch.service import Service
+    from tierwatch.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +88,21 @@ def _alert_from_row(row: Any) -> Alert:
 
 
 class AlertsComponent:
-    def __init__(self, config: AlertsConfig, ruleset: RuleSet | None = None) -> None:
+    """The built-in alert engine. `devices` lists every device (for `tierwatch_device_info`
+    and the subsystem an alert is routed by); `warm_after` is how long after start the
+    first evaluation may run even if the first round of polls is not done (the longest poll
+    interval); `profile_dirs` are where rule files find device profiles' metric names."""
+
+    def __init__(self, config: AlertsConfig, *,
+                 devices: Callable[[], Iterable[DeviceInfo]] = list,
+                 warm_after: float = 0.0, profile_dirs: Sequence[Path] = (),
+                 ruleset: RuleSet | None = None) -> None:
         self.config = config
         self.ruleset = ruleset
-        self.service: Service | None = None
+        self.devices = devices
+        self.warm_after = warm_after
+        self.profile_dirs = profile_dirs
+        self.rt: Runtime | None = None
         self.store: Store | None = None
         self.active: dict[str, Alert] = {}
         self.windows: list[Window] = []
@@ -109,30 +129,23 @@ class AlertsComponent:
 
     # ------------------------------------------------------------------ lifetime
 
-    async def start(self, service: Service) -> None:
-        self.attach(service)
-        live = getattr(service, "live", None)
-        if live is not None and getattr(live, "recorder", None) is not None:
-            from alerts.maintenance import planned_window
-
-            # load outages inside a window are planned by the same rules as alerts
-            live.recorder.planned = planned_window
+    async def start(self, rt: Runtime) -> None:
+        self.attach(rt)
         assert self.outbox is not None
         self._tasks = [asyncio.create_task(self._evaluate_forever(), name="alerts-evaluate"),
                        asyncio.create_task(self.outbox.run(), name="alerts-outbox")]
         if self.am is not None:
             self._tasks.append(asyncio.create_task(self._resend_forever(), name="alerts-resend"))
 
-    def attach(self, service: Service, deliver: Deliver | None = None,
+    def attach(self, rt: Runtime, deliver: Deliver | None = None,
                clock: Callable[[], float] = time.time) -> None:
         """Everything start() does but the background tasks (tests drive `cycle` and the
         outbox themselves, with their own clock and delivery)."""
-        self.service = service
-        self.store = service.store
-        self.tz = service.config.site.timezone
+        self.rt = rt
+        self.store = rt.store
+        self.tz = rt.site.timezone
         if self.ruleset is None:
-            self.ruleset = load_rule_files(self.config.rule_files,
-                                           service.config.snmp.profile_dirs)
+            self.ruleset = load_rule_files(self.config.rule_files, self.profile_dirs)
         self._started = clock()
         self.active = self._load_active()
         if self.config.alertmanager:
@@ -143,9 +156,8 @@ class AlertsComponent:
             self.email = EmailSender(self.config.smtp)
         assert self.store is not None
         self.outbox = Outbox(self.store, deliver or self._deliver, self.config.delivery, clock)
-        service.state.subscribe(self._on_changes)
-        service.exporter.register(AlertsCollector(service, self))
-        service.alerts = self
+        rt.state.subscribe(self._on_changes)
+        rt.metrics.register(AlertsCollector(rt.state, self.identities, self.metrics))
         if not (self.am or self.config.receivers):
             log.warning("alerts: no Alertmanager and no receivers configured; alerts are "
                         "evaluated and kept (tierwatch alerts list) but sent nowhere")
@@ -166,16 +178,15 @@ class AlertsComponent:
 
     def _load_active(self) -> dict[str, Alert]:
         assert self.store is not None
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(select(alerts).where(alerts.c.state.in_(["pending", "firing"]))
-                                .order_by(alerts.c.id))
-            return {row.fingerprint: _alert_from_row(row) for row in rows}
+        return {row.fingerprint: _alert_from_row(row) for row in tables.active_alerts(self.store)}
 
     # ------------------------------------------------------------------ evaluation loop
 
+    def identities(self) -> list[DeviceIdentity]:
+        return device_identities(self.devices(), self.config.device_subsystems)
+
     def _on_changes(self, changes: list[StatusChange]) -> None:
         self._trigger.set()
-        self._mark_planned_outages(changes)
 
     def trigger(self) -> None:
         """Evaluate now (an acknowledgement or a window was just written)."""
@@ -186,9 +197,8 @@ class AlertsComponent:
         restored from the store (their series are not there yet) and page them again."""
         if self._warm:
             return True
-        assert self.service is not None
-        longest = max((r.interval for r in self.service.devices.values()), default=0.0)
-        self._warm = self.service.ready() or now - self._started > 2 * longest + 5
+        assert self.rt is not None
+        self._warm = self.rt.ready() or now - self._started > 2 * self.warm_after + 5
         return self._warm
 
     async def _evaluate_forever(self) -> None:
@@ -207,19 +217,20 @@ class AlertsComponent:
 
     async def cycle(self, now: float) -> None:
         """One evaluation: rules, inhibition, windows, acknowledgements; commit; notify."""
-        assert self.service is not None and self.store is not None and self.ruleset is not None
+        assert self.rt is not None and self.store is not None and self.ruleset is not None
         started = time.perf_counter()
-        view = build_view(self.service, self.ruleset.metrics())
-        if getattr(self.service, "tier_only", False):
+        view = build_view(self.rt.state, self.rt.metrics, self.identities,
+                          self.ruleset.metrics())
+        if self.rt.tier_only:
             # the tier instance mirrors the shards' devices: their alerts are the shards'
             # (each pages for the devices it polls); here only the site-wide ones
             view = {name: [s for s in samples if "device" not in s.labels]
                     for name, samples in view.items()}
-        blind = {d.id for d in self.service.state.devices.values()
+        blind = {d.id for d in self.rt.state.devices.values()
                  if d.reachable is False or d.last_success_ts is None}
         result = evaluate(self.ruleset.rules, view, now, self.active,
                           hold=lambda alert: alert.labels.get("device", "") in blind)
-        self.windows = admin.windows(self.store)
+        self.windows = maintenance_windows(self.store)
         current = self._with_acks(result.active)
         muted = self._muting(current, now)
         self.active = self._commit(now, result.transitions, current, muted)
@@ -237,10 +248,7 @@ class AlertsComponent:
         ids = [a.id for a in active.values() if a.id is not None]
         if not ids:
             return active
-        with self.store.engine.connect() as conn:
-            rows = {r.id: r for r in conn.execute(
-                select(alerts.c.id, alerts.c.acked_ts, alerts.c.ack_until,
-                       alerts.c.silence_id).where(alerts.c.id.in_(ids)))}
+        rows = tables.acknowledgements(self.store, ids)
         out = {}
         for fp, alert in active.items():
             row = rows.get(alert.id) if alert.id is not None else None
@@ -272,27 +280,30 @@ class AlertsComponent:
         resolved: list[Alert] = []
         fired: set[str] = set()  # alerts that started firing in this evaluation
         titles = {w.id: w.title for w in self.windows}
-        with self.store.engine.begin() as conn:
+        with tables.alert_transaction(self.store) as conn:
             for t in transitions:
                 alert = t.alert
                 if t.new == AlertState.INACTIVE:
                     if alert.id is not None:
-                        conn.execute(delete(alerts).where(alerts.c.id == alert.id))
+                        conn.delete(alert.id)
                     continue
                 if t.old is None:
-                    alert_id = self._insert(conn, alert)
+                    alert_id = conn.insert(
+                        fingerprint=alert.fingerprint, name=alert.name,
+                        severity=alert.severity, labels=alert.labels,
+                        annotations=alert.annotations, state=str(alert.state),
+                        value=alert.value, active_since=alert.active_since,
+                        fired_at=alert.fired_at)
                     alert = replace(alert, id=alert_id)
                     current[alert.fingerprint] = replace(current[alert.fingerprint],
                                                          id=alert_id)
                 elif t.new == AlertState.FIRING:
-                    conn.execute(update(alerts).where(alerts.c.id == alert.id).values(
-                        state="firing", fired_ts=alert.fired_at, value=alert.value,
-                        labels=json.dumps(dict(alert.labels), ensure_ascii=False),
-                        annotations=json.dumps(dict(alert.annotations),
-                                               ensure_ascii=False)))
+                    assert alert.id is not None
+                    conn.firing(alert.id, fired_at=alert.fired_at, value=alert.value,
+                                labels=alert.labels, annotations=alert.annotations)
                 elif t.new == AlertState.RESOLVED:
-                    conn.execute(update(alerts).where(alerts.c.id == alert.id).values(
-                        state="resolved", resolved_ts=now))
+                    assert alert.id is not None
+                    conn.resolved(alert.id, now)
                     resolved.append(alert)
                 if t.new in (AlertState.FIRING, AlertState.RESOLVED):
                     self._event(conn, now, alert, str(t.new))
@@ -308,24 +319,15 @@ class AlertsComponent:
                 self._notify(conn, now, alert)
         return out
 
-    def _insert(self, conn: Connection, alert: Alert) -> int:
-        result = conn.execute(insert(alerts).values(
-            fingerprint=alert.fingerprint, alertname=alert.name, severity=alert.severity,
-            labels=json.dumps(dict(alert.labels), ensure_ascii=False),
-            annotations=json.dumps(dict(alert.annotations), ensure_ascii=False),
-            state=str(alert.state), value=alert.value, active_since=alert.active_since,
-            fired_ts=alert.fired_at))
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-    def _event(self, conn: Connection, now: float, alert: Alert, kind: str,
+    def _event(self, conn: AlertWriter, now: float, alert: Alert, kind: str,
                detail: str = "", maintenance_id: int | None = None, actor: str = "") -> None:
-        conn.execute(insert(alert_events).values(
-            ts=now, alert_id=alert.id, fingerprint=alert.fingerprint, alertname=alert.name,
-            kind=kind, actor=actor, detail=detail, maintenance_id=maintenance_id))
+        conn.event(ts=now, alert_id=alert.id, fingerprint=alert.fingerprint, name=alert.name,
+                   kind=kind, actor=actor, detail=detail, maintenance_id=maintenance_id)
 
-    def _mute(self, conn: Connection, now: float, alert: Alert, muted: str | None,
+    def _mute(self, conn: AlertWriter, now: float, alert: Alert, muted: str | None,
               titles: dict[int, str]) -> Alert:
-        conn.execute(update(alerts).where(alerts.c.id == alert.id).values(muted=muted))
+        assert alert.id is not None
+        conn.muted(alert.id, muted)
         if muted and muted.startswith("maintenance:") and alert.state == AlertState.FIRING:
             window_id = int(muted.partition(":")[2])
             # the planned event: what the window held back, for the availability report
@@ -336,25 +338,25 @@ class AlertsComponent:
             self._event(conn, now, alert, "inhibited")
         return replace(alert, muted=muted)
 
-    def _notify(self, conn: Connection, now: float, alert: Alert) -> Alert:
+    def _notify(self, conn: AlertWriter, now: float, alert: Alert) -> Alert:
         notices = decide(alert, now, self.policy)  # nothing while muted (maintenance ...)
         for notice in notices:
             targets = self._targets(alert, notice)
             for channel, receiver, payload in targets:
-                queue(conn, now=now, alert_id=alert.id, channel=channel, receiver=receiver,
-                      kind=str(notice), payload=payload)
+                conn.queue(now=now, alert_id=alert.id, channel=channel, receiver=receiver,
+                           kind=str(notice), payload=payload)
             sent_to = ", ".join(sorted({r or c for c, r, _ in targets})) or "nobody"
             if notice in (Notice.FIRING, Notice.REPEAT):
                 if not targets:
                     continue  # nowhere to send: stays un-notified, sent once a receiver exists
                 alert = replace(alert, notified_at=now)
-                conn.execute(update(alerts).where(alerts.c.id == alert.id)
-                             .values(notified_ts=now))
+                assert alert.id is not None
+                conn.notified(alert.id, now)
                 self._event(conn, now, alert, "notified", detail=f"{notice}: {sent_to}")
             elif notice == Notice.ESCALATION:
                 alert = replace(alert, escalated_at=now)
-                conn.execute(update(alerts).where(alerts.c.id == alert.id)
-                             .values(escalated_ts=now))
+                assert alert.id is not None
+                conn.escalated(alert.id, now)
                 self._event(conn, now, alert, "escalated", detail=sent_to)
             elif targets:
                 self._event(conn, now, alert, "notified", detail=f"{notice}: {sent_to}")
@@ -473,10 +475,8 @@ class AlertsComponent:
                 self.active[fp] = replace(alert, silence_id=silence_id)
 
     def _set_silence(self, alert: Alert, silence_id: str | None) -> None:
-        assert self.store is not None
-        with self.store.engine.begin() as conn:
-            conn.execute(update(alerts).where(alerts.c.id == alert.id)
-                         .values(silence_id=silence_id))
+        assert self.store is not None and alert.id is not None
+        tables.set_silence(self.store, alert.id, silence_id)
 
     async def _window_silences(self, now: float) -> None:
         assert self.am is not None and self.store is not None
@@ -485,7 +485,7 @@ class AlertsComponent:
         have = {(r.window_id, r.occurrence_start, r.matchers) for r in made}
         for window in self.windows:
             for start, end in window.occurrences(now, now + SILENCE_HORIZON, self.tz):
-                for matchers in window.scope.silence_matchers():
+                for matchers in silence_matchers(window.scope):
                     key = " ".join(str(m) for m in matchers)[:255]
                     if (window.id, start, key) in have:
                         continue
@@ -503,53 +503,11 @@ class AlertsComponent:
                 await self.am.expire_silence(row.silence_id)
                 self.store.expire_maintenance_silence(row.id, now)
 
-    # ------------------------------------------------------------------ planned outages
-
-    def _mark_planned_outages(self, changes: list[StatusChange]) -> None:
-        """A device outage that opens inside a window covering the device is planned."""
-        if self.store is None or not self.windows:
-            return
-        for change in changes:
-            if change.component != DEVICE_COMPONENT or "unreachable" not in change.conditions:
-                continue
-            window = covering(self.windows, {"device": change.device}, change.ts, self.tz)
-            if window is None:
-                continue
-            try:
-                self.store.mark_outage_planned("device", change.device, window.id)
-            except Exception:
-                log.exception("marking the outage of %s planned failed", change.device)
-
     # ------------------------------------------------------------------ for people and APIs
 
     def alerts_list(self, include_resolved: bool = False) -> list[AlertRecord]:
         assert self.store is not None
         return admin.list_alerts(self.store, include_resolved)
-
-    def acknowledge(self, ref: str, by: str, comment: str = "") -> AlertRecord:
-        assert self.store is not None and self.service is not None
-        record = admin.acknowledge(self.store, self.service.config, ref, by, comment,
-                                   time.time())
-        self.trigger()
-        return record
-
-    def book_maintenance(self, **booking: Any) -> admin.Booking:
-        """Book a window (admin.book_maintenance's keywords but store/config/now); applied at
-        once: suppression, planned events and Alertmanager silences."""
-        assert self.store is not None and self.service is not None
-        result = admin.book_maintenance(self.store, self.service.config, now=time.time(),
-                                        **booking)
-        self.trigger()
-        return result
-
-    def remove_maintenance(self, window_id: int) -> None:
-        assert self.store is not None
-        admin.remove_maintenance(self.store, window_id, time.time())
-        self.trigger()
-
-    def maintenance_windows(self, include_deleted: bool = False) -> list[Window]:
-        assert self.store is not None
-        return admin.windows(self.store, include_deleted)
 
     def metrics(self) -> Iterator[Metric]:
         counts: dict[tuple[str, str, str], int] = {}

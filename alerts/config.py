@@ -1,4 +1,4 @@
-"""The `alerts:` section of tierwatch.yaml: rules, receivers, escalation, traps.
+"""The `alerts:` section of tierwatch.yaml: rules, receivers, escalation.
 
     alerts:
       evaluate_every: 5s
@@ -12,30 +12,23 @@
       escalation: {after: 15m, receiver: duty-manager}  # unacknowledged critical alerts
       smtp: {host: mail.example.vn, port: 587, username: tierwatch,
              password: "${SMTP_PASSWORD}", from: tierwatch@example.vn}
-      traps:
-        enabled: true
-        listen: "0.0.0.0:162"
-        communities: [traps-v2c]                        # names in `credentials`
-        users: [{credentials: ops-v3, engine_ids: ["0x80001f8880aabbccdd"]}]
 
 With `alertmanager` set, tierwatch sends its alerts there (Alertmanager routes, groups and
 repeats them; tierwatch escalates with an `escalated="true"` copy and silences what is
 acknowledged or under maintenance); without it, tierwatch delivers to the receivers itself.
+Traps are the collector's (`traps:`, collector/traps/config.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from tierwatch.core.configtypes import ENV_REF, Duration, Interval, Strict
-
-if TYPE_CHECKING:
-    from tierwatch.config import Config
+from tierwatch.core.configtypes import Duration, Interval, Strict
 
 _SHIPPED_BUILTIN = Path(__file__).resolve().parent / "rules" / "builtin.yml"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -133,50 +126,6 @@ class DeliveryConfig(Strict):
     keep_sent_for: Duration = 7 * 86400.0
 
 
-class TrapUserConfig(Strict):
-    credentials: str  # a version 3 entry of `credentials`
-    # engine ids of the agents that send traps as this user (informs need none)
-    engine_ids: list[str] = Field(default_factory=list)
-
-    @field_validator("engine_ids")
-    @classmethod
-    def _hex(cls, value: list[str]) -> list[str]:
-        for engine_id in value:
-            text = engine_id.lower().removeprefix("0x")
-            if not re.fullmatch(r"([0-9a-f]{2}){5,32}", text):
-                raise ValueError(f"{engine_id!r} is not an engine id (10 to 64 hex digits)")
-        return value
-
-
-class TrapsConfig(Strict):
-    enabled: bool = False
-    listen: str = "0.0.0.0:162"
-    communities: list[str] = Field(default_factory=list)  # v1/v2c entries of `credentials`
-    users: list[TrapUserConfig] = Field(default_factory=list)
-    engine_id: str | None = None  # this receiver's own (for v3 informs); default: generated
-    # trap source address -> device id, where a device sends from another address than the
-    # one it is polled at (or several devices share one)
-    sources: dict[str, str] = Field(default_factory=dict)
-    rate: float = Field(default=200.0, gt=0)  # traps per second, per source, sustained
-    burst: int = Field(default=1000, ge=1)  # ... and in a burst
-    queue: int = Field(default=10_000, ge=1)  # traps waiting to be applied
-    poll_on_trap: bool = True  # confirm each trap with an immediate poll of the device
-
-    @field_validator("listen")
-    @classmethod
-    def _host_port(cls, value: str) -> str:
-        from tierwatch.config import split_host_port
-
-        split_host_port(value, default_port=162)
-        return value
-
-    @model_validator(mode="after")
-    def _someone(self) -> TrapsConfig:
-        if self.enabled and not (self.communities or self.users):
-            raise ValueError("traps need communities or users to accept")
-        return self
-
-
 class AlertsConfig(Strict):
     enabled: bool = True
     evaluate_every: Interval = 5.0
@@ -194,7 +143,6 @@ class AlertsConfig(Strict):
     delivery: DeliveryConfig = DeliveryConfig()
     # device id -> subsystem (power, cooling, network) where the profiles do not tell
     device_subsystems: dict[str, str] = Field(default_factory=dict)
-    traps: TrapsConfig = TrapsConfig()
 
     def default_receiver(self) -> str | None:
         if self.receiver:
@@ -205,12 +153,12 @@ class AlertsConfig(Strict):
         return next((r for r in self.receivers if r.name == name), None)
 
 
-def cross_check(config: Config) -> list[tuple[str, str]]:
-    """References from `alerts:` to the rest of the file, and the rule files' contents."""
+def check_alerts(a: AlertsConfig, device_ids: Collection[str],
+                 profile_dirs: Sequence[Path] = ()) -> list[tuple[str, str]]:
+    """References within `alerts:` and to the devices, and the rule files' contents."""
     from alerts.matchers import Matcher, MatcherError
     from alerts.rules import RuleError, load_rule_files
 
-    a = config.alerts
     problems: list[tuple[str, str]] = []
     names = [r.name for r in a.receivers]
     for i, name in enumerate(names):
@@ -235,45 +183,13 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         receiver_ref("alerts.escalation.receiver", a.escalation.receiver)
     if any(r.email for r in a.receivers) and a.smtp is None:
         problems.append(("alerts.smtp", "receivers with email need an smtp section"))
-    secrets: list[tuple[str, SecretStr]] = []
-    if a.smtp and a.smtp.password is not None:
-        secrets.append(("alerts.smtp.password", a.smtp.password))
-    for i, receiver in enumerate(a.receivers):
-        if receiver.webhook:
-            for header, value in receiver.webhook.headers.items():
-                secrets.append((f"alerts.receivers[{i}].webhook.headers.{header}", value))
-    for key, secret in secrets:
-        ref = ENV_REF.match(secret.get_secret_value())
-        if ref and ref.group(1) not in os.environ:
-            problems.append((key, f"environment variable {ref.group(1)} is not set"))
-    device_ids = {d.id for d in config.devices}
     for device_id in a.device_subsystems:
         if device_id not in device_ids:
             problems.append((f"alerts.device_subsystems.{device_id}",
                              f"unknown device {device_id!r}"))
-    t = a.traps
-    for address, device_id in t.sources.items():
-        if device_id not in device_ids:
-            problems.append((f"alerts.traps.sources.{address}", f"unknown device {device_id!r}"))
-    for i, name in enumerate(t.communities):
-        cred = config.credentials.get(name)
-        if cred is None:
-            problems.append((f"alerts.traps.communities[{i}]", f"unknown credentials {name!r}"))
-        elif cred.version == "3":
-            problems.append((f"alerts.traps.communities[{i}]",
-                             f"{name!r} is version 3: list it under users"))
-    for i, user in enumerate(t.users):
-        cred = config.credentials.get(user.credentials)
-        if cred is None:
-            problems.append((f"alerts.traps.users[{i}].credentials",
-                             f"unknown credentials {user.credentials!r}"))
-        elif cred.version != "3":
-            problems.append((f"alerts.traps.users[{i}].credentials",
-                             f"{user.credentials!r} is version {cred.version}: list it under "
-                             "communities"))
     if a.enabled:
         try:
-            load_rule_files(a.rule_files, config.snmp.profile_dirs)
+            load_rule_files(a.rule_files, profile_dirs)
         except RuleError as exc:
             for line in exc.problems:
                 problems.append(("alerts.rule_files", line))

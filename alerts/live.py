@@ -16,19 +16,16 @@ Two series exist for the rules' sake, and are exported for Prometheus as well:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from exporters.prometheus import StateCollector
-from tierwatch.core.model import DEVICE_COMPONENT, Sample
+from tierwatch.core.model import DEVICE_COMPONENT, DeviceInfo, Sample
+from tierwatch.core.runtime import MetricsRegistry
+from tierwatch.core.selfseries import SELF_FAMILIES, OwnLabels, own_series
 from tierwatch.core.state import State
-
-if TYPE_CHECKING:
-    from tierwatch.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -61,31 +58,17 @@ class DeviceIdentity:
 _KIND_SUBSYSTEM = {"agent": "it", "link": "network", "site": "network"}
 
 
-def device_identities(service: Service) -> list[DeviceIdentity]:
-    """Every device the state tracks: SNMP devices, host agents, probed links and sites."""
-    config = service.config
-    explicit = config.alerts.device_subsystems
-    profiles = service.device_profiles()
+def device_identities(devices: Iterable[DeviceInfo], explicit: Mapping[str, str]
+                      ) -> list[DeviceIdentity]:
+    """Every device the state tracks, with its subsystem: `alerts.device_subsystems`
+    (`explicit`), else its `subsystem` label, else what its kind or profiles say."""
     out = []
-
-    def add(device_id: str, name: str | None, kind: str, labels: Mapping[str, str],
-            inferred: str) -> None:
-        subsystem = explicit.get(device_id) or labels.get("subsystem") or inferred
-        out.append(DeviceIdentity(device_id, name or device_id, kind, subsystem, labels))
-
-    for device in config.devices:
-        add(device.id, device.name, "snmp", device.labels,
-            infer_subsystem(profiles.get(device.id) or device.profile))
-    for host in config.agents.hosts:
-        add(host.id, host.name, "agent", host.labels, _KIND_SUBSYSTEM["agent"])
-    for section, _, target in config.probes.targets():
-        kind = "site" if section == "sites" else "link"
-        add(target.id, target.name, kind, target.labels, _KIND_SUBSYSTEM[kind])
+    for d in devices:
+        inferred = (infer_subsystem(d.profiles) if d.kind == "snmp"
+                    else _KIND_SUBSYSTEM.get(d.kind, "other"))
+        subsystem = explicit.get(d.id) or d.labels.get("subsystem") or inferred
+        out.append(DeviceIdentity(d.id, d.name, d.kind, subsystem, d.labels))
     return out
-
-
-def device_subsystems(service: Service) -> dict[str, str]:
-    return {d.id: d.subsystem for d in device_identities(service)}
 
 
 def condition_samples(state: State) -> list[Sample]:
@@ -106,36 +89,29 @@ def condition_samples(state: State) -> list[Sample]:
     return out
 
 
-def device_info_samples(service: Service) -> list[Sample]:
+def device_info_samples(identities: Iterable[DeviceIdentity]) -> list[Sample]:
     return [Sample("tierwatch_device_info", {**d.labels, "device": d.id, "name": d.name,
                                              "kind": d.kind, "subsystem": d.subsystem}, 1.0)
-            for d in device_identities(service)]
+            for d in identities]
 
 
-def _state_samples(service: Service, names: set[str]) -> dict[str, list[Sample]]:
-    """tierwatch_* series the state collector exports, built straight from the state."""
+Identities = Callable[[], list[DeviceIdentity]]
+
+
+def _state_samples(state: State, identities: Identities, names: set[str]
+                   ) -> dict[str, list[Sample]]:
+    """tierwatch's own series (tierwatch/core/selfseries.py) and the two alerting adds,
+    built straight from the state."""
     out: dict[str, list[Sample]] = {}
-    state = service.state
-    if "tierwatch_device_up" in names:
-        out["tierwatch_device_up"] = [
-            Sample("tierwatch_device_up", {"device": d.id}, 1.0 if d.reachable else 0.0)
-            for d in state.devices.values()]
-    if "tierwatch_device_status" in names:
-        out["tierwatch_device_status"] = [
-            Sample("tierwatch_device_status", {"device": d.id, "status": s},
-                   1.0 if d.status == s else 0.0)
-            for d in state.devices.values() for s in ("ok", "degraded", "failed", "unknown")]
-    if "tierwatch_component_status" in names:
-        out["tierwatch_component_status"] = [
-            Sample("tierwatch_component_status",
-                   {"device": d.id, "component": c.component, "status": s},
-                   1.0 if c.status == s else 0.0)
-            for d in state.devices.values() for c in d.components.values()
-            for s in ("ok", "degraded", "failed", "unknown")]
+    if names & SELF_FAMILIES.keys():
+        for dev in state.devices.values():
+            for name, labels, value in own_series(dev, OwnLabels(dev.id)):
+                if name in names:
+                    out.setdefault(name, []).append(Sample(name, labels, float(value)))
     if "tierwatch_component_condition" in names:
         out["tierwatch_component_condition"] = condition_samples(state)
     if "tierwatch_device_info" in names:
-        out["tierwatch_device_info"] = device_info_samples(service)
+        out["tierwatch_device_info"] = device_info_samples(identities())
     return out
 
 
@@ -155,25 +131,21 @@ def _collector_samples(collectors: Iterable[Collector], names: set[str]
     return out
 
 
-def other_collectors(service: Service) -> list[Collector]:
-    """Collectors registered on the exporter by other rooms (tier, probes ...)."""
-    registry = service.exporter.registry
-    known = getattr(registry, "_collector_to_names", {})
-    return [c for c in list(known) if not isinstance(c, StateCollector | AlertsCollector)]
-
-
-def build_view(service: Service, names: set[str]) -> dict[str, list[Sample]]:
-    """Name -> samples, for the names the rules read (nothing else is gathered)."""
+def build_view(state: State, metrics: MetricsRegistry, identities: Identities,
+               names: set[str]) -> dict[str, list[Sample]]:
+    """Name -> samples, for the names the rules read (nothing else is gathered): the
+    state's samples and own series, then what other rooms registered on /metrics."""
     view: dict[str, list[Sample]] = {}
     wanted = set(names)
-    for dev in service.state.devices.values():
+    for dev in state.devices.values():
         for sample in dev.samples:
             if sample.name in wanted:
                 view.setdefault(sample.name, []).append(sample)
-    view.update(_state_samples(service, wanted))
+    view.update(_state_samples(state, identities, wanted))
     missing = wanted - set(view)
     if missing:
-        for name, samples in _collector_samples(other_collectors(service), missing).items():
+        others = [c for c in metrics.collectors() if not isinstance(c, AlertsCollector)]
+        for name, samples in _collector_samples(others, missing).items():
             view.setdefault(name, []).extend(samples)
     return view
 
@@ -181,19 +153,21 @@ def build_view(service: Service, names: set[str]) -> dict[str, list[Sample]]:
 class AlertsCollector(Collector):
     """/metrics: conditions, device info, and alerting's own counters."""
 
-    def __init__(self, service: Service, component: Any) -> None:
-        self.service = service
-        self.component = component
+    def __init__(self, state: State, identities: Identities,
+                 own: Callable[[], Iterator[Metric]]) -> None:
+        self.state = state
+        self.identities = identities
+        self.own = own
 
     def collect(self) -> Iterator[Metric]:
         yield _gauge("tierwatch_component_condition",
                      "1 while a status condition holds for a component (on_battery, bypass, "
                      "link_down ...; unreachable on component device)",
-                     condition_samples(self.service.state))
+                     condition_samples(self.state))
         yield _gauge("tierwatch_device_info",
                      "Device identity for rules to join on: name, subsystem, config labels",
-                     device_info_samples(self.service))
-        yield from self.component.metrics()
+                     device_info_samples(self.identities()))
+        yield from self.own()
 
 
 def _gauge(name: str, help_text: str, samples: list[Sample]) -> Metric:

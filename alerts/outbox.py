@@ -20,18 +20,15 @@ import json
 import logging
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection
-
 from alerts.aio import wait_event
 from alerts.config import DeliveryConfig
 from alerts.notify import DeliveryError
-from tierwatch.core.store import Store, notification_outbox
+from tierwatch.core.store import Store
+from tierwatch.core.store import alerting as tables
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +51,6 @@ class OutboxRow:
     @property
     def lane(self) -> tuple[str, str, int | None]:
         return self.channel, self.receiver, self.alert_id
-
-
-def queue(conn: Connection, *, now: float, alert_id: int | None, channel: str,
-          receiver: str, kind: str, payload: Any) -> str:
-    """Add a notification inside the caller's transaction; returns its idempotency key."""
-    key = f"tierwatch-{uuid.uuid4()}"
-    conn.execute(insert(notification_outbox).values(
-        key=key, created_ts=now, alert_id=alert_id, channel=channel, receiver=receiver,
-        kind=kind, payload=json.dumps(payload, ensure_ascii=False), state="pending",
-        attempts=0, next_ts=now, last_error=""))
-    return key
 
 
 Deliver = Callable[[OutboxRow, float], Awaitable[None]]
@@ -101,13 +87,9 @@ class Outbox:
             await wait_event(self.wake, delay)
 
     def _rows(self) -> list[OutboxRow]:
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(select(notification_outbox)
-                                .where(notification_outbox.c.state == "pending")
-                                .order_by(notification_outbox.c.id).limit(BATCH))
-            return [OutboxRow(r.id, r.key, r.created_ts, r.alert_id, r.channel, r.receiver,
-                              r.kind, json.loads(r.payload), r.attempts, r.next_ts)
-                    for r in rows]
+        return [OutboxRow(r.id, r.key, r.created_ts, r.alert_id, r.channel, r.receiver,
+                          r.kind, json.loads(r.payload), r.attempts, r.next_ts)
+                for r in tables.pending_notifications(self.store, BATCH)]
 
     async def deliver_due(self) -> float | None:
         """One pass over the queue; returns when the next pending row falls due."""
@@ -147,11 +129,7 @@ class Outbox:
         return next_due
 
     def _sent(self, row: OutboxRow) -> None:
-        now = self.clock()
-        with self.store.engine.begin() as conn:
-            conn.execute(update(notification_outbox).where(notification_outbox.c.id == row.id)
-                         .values(state="sent", sent_ts=now, attempts=row.attempts + 1,
-                                 last_error=""))
+        tables.notification_sent(self.store, row.id, self.clock(), row.attempts + 1)
         self._count(row.channel, "sent")
         log.info("notification %s (%s %s to %s) delivered", row.id, row.kind, row.channel,
                  row.receiver or row.channel)
@@ -163,10 +141,8 @@ class Outbox:
         backoff = min(self.config.retry_max, self.config.retry_initial * 2 ** (attempts - 1))
         backoff *= random.uniform(0.9, 1.1)  # receivers coming back are not hit in step
         next_ts = now + backoff
-        with self.store.engine.begin() as conn:
-            conn.execute(update(notification_outbox).where(notification_outbox.c.id == row.id)
-                         .values(state="dead" if dead else "pending", attempts=attempts,
-                                 next_ts=next_ts, last_error=error[:1000]))
+        tables.notification_failed(self.store, row.id, dead=dead, attempts=attempts,
+                                   next_ts=next_ts, error=error)
         self._count(row.channel, "dead" if dead else "failed")
         if dead:
             log.error("notification %s (%s %s to %s) given up after %d attempts: %s", row.id,
@@ -178,24 +154,13 @@ class Outbox:
         return next_ts
 
     def _refresh_stats(self) -> None:
-        with self.store.engine.connect() as conn:
-            count, oldest = conn.execute(
-                select(func.count(), func.min(notification_outbox.c.created_ts))
-                .where(notification_outbox.c.state == "pending")).one()
-        self.pending = int(count or 0)
+        self.pending, oldest = tables.pending_summary(self.store)
         self.oldest_pending_age = max(0.0, self.clock() - oldest) if oldest else 0.0
 
     def _cleanup(self, now: float) -> None:
         self._last_cleanup = now
-        with self.store.engine.begin() as conn:
-            conn.execute(delete(notification_outbox).where(
-                notification_outbox.c.state == "sent",
-                notification_outbox.c.sent_ts < now - self.config.keep_sent_for))
+        tables.purge_sent(self.store, now - self.config.keep_sent_for)
 
     def rows(self, state: str | None = None) -> list[Any]:
         """The queue as it stands (for tests, the CLI and the API)."""
-        query = select(notification_outbox).order_by(notification_outbox.c.id)
-        if state is not None:
-            query = query.where(notification_outbox.c.state == state)
-        with self.store.engine.connect() as conn:
-            return list(conn.execute(query))
+        return tables.notifications(self.store, state)

@@ -23,7 +23,8 @@ from alerts import template
 from alerts.catalog import known_metrics
 from alerts.expr import Expr, ExprDef, compile_expr
 from alerts.matchers import Matcher, MatcherError
-from tierwatch.config import _line_index, _nearest_line, _pydantic_problems, parse_duration
+from tierwatch.core.configerrors import line_index, nearest_line, pydantic_problems
+from tierwatch.core.configtypes import parse_duration
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "rules"
 BUILTIN_RULES = SHIPPED_DIR / "builtin.yml"
@@ -154,10 +155,10 @@ def _load_one(path: Path, text: str, known: Mapping[str, object],
         mark = getattr(exc, "problem_mark", None)
         at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         return [f"{at}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]
-    lines = _line_index(root)
+    lines = line_index(root)
 
     def where(key: str) -> str:
-        line = _nearest_line(lines, key)
+        line = nearest_line(lines, key)
         return f"{path}:{line}" if line else str(path)
 
     def rule_name(key: str) -> str:
@@ -174,7 +175,7 @@ def _load_one(path: Path, text: str, known: Mapping[str, object],
         parsed = RuleFileDef.model_validate(data)
     except ValidationError as exc:
         return [f"{where(key)}: {rule_name(key)}{key}: {msg}"
-                for key, msg in _pydantic_problems(exc)]
+                for key, msg in pydantic_problems(exc)]
 
     problems: list[str] = []
     for gi, group in enumerate(parsed.groups):

@@ -1,11 +1,11 @@
 """What the API asks of the alerting room (alerts/): alerts (list, acknowledge) and
 maintenance windows (book, list, remove), in one place for the routes and the status page.
 
-With the alert engine running (`service.alerts`, alerts/component.py) an acknowledgement, a
-booking or a removal goes through it, so it applies at once (notifications, suppression,
-Alertmanager silences). Without it (an API over a service not started, or `alerts.enabled:
-false`) the same functions of `alerts.admin` work on the store, and a running engine reads
-them at its next evaluation.
+Acknowledgements (alerts/admin.py) and windows (tierwatch/core/maintenance.py) are written to
+the store; with the alert engine running (`context.alerts`, alerts/component.py) it is
+triggered at once, so they apply within the second (notifications, suppression,
+Alertmanager silences). Without it (`alerts.enabled: false`) a running engine elsewhere
+reads them at its next evaluation.
 """
 
 from __future__ import annotations
@@ -18,19 +18,16 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from alerts import admin
-from alerts.maintenance import Window
 from tier.topology import SUBSYSTEMS
+from tierwatch.core import maintenance
+from tierwatch.core.maintenance import Window
 from tierwatch.core.store import AlertRecord, NotFound, Store
 
 if TYPE_CHECKING:
-    from tierwatch.service import Service
+    from api.context import ApiContext
 
 __all__ = ["NotFound", "WindowView", "acknowledge", "book", "list_alerts", "remove",
            "windows"]
-
-
-def _engine(service: Service) -> Any:
-    return getattr(service, "alerts", None)
 
 
 # --------------------------------------------------------------------------- alerts
@@ -42,15 +39,15 @@ def list_alerts(store: Store, include_resolved: bool = False, limit: int = 10_00
     return admin.list_alerts(store, include_resolved=include_resolved, limit=limit)
 
 
-def acknowledge(service: Service, store: Store, ref: str, by: str, comment: str
+def acknowledge(context: ApiContext, store: Store, ref: str, by: str, comment: str
                 ) -> AlertRecord:
     """Acknowledge an alert by id or fingerprint. Raises NotFound, or ValueError (an alert
     that is not active)."""
-    engine = _engine(service)
-    if engine is not None:
-        record: AlertRecord = engine.acknowledge(ref, by, comment)
-        return record
-    return admin.acknowledge(store, service.config, ref, by, comment, time.time())
+    record = admin.acknowledge(store, ref, by, comment, time.time(),
+                               ack_for=context.config.alerts.ack_for)
+    if context.alerts is not None:
+        context.alerts.trigger()  # no more notices, Alertmanager silence: now
+    return record
 
 
 # --------------------------------------------------------------------------- maintenance
@@ -85,9 +82,9 @@ def windows(store: Store, include_deleted: bool = False) -> list[WindowView]:
     return [_view(row) for row in store.maintenance(include_deleted=include_deleted)]
 
 
-def _check_scope(service: Service, scope: Mapping[str, Sequence[str]]) -> None:
-    """What `alerts.admin` leaves to its callers: components and subsystems that exist."""
-    config = service.config
+def _check_scope(context: ApiContext, scope: Mapping[str, Sequence[str]]) -> None:
+    """What booking leaves to its callers: components and subsystems that exist."""
+    config = context.config
     bad = [s for s in scope.get("subsystems") or [] if s not in SUBSYSTEMS]
     if bad:
         raise ValueError(f"unknown subsystems: {', '.join(bad)} (use {', '.join(SUBSYSTEMS)})")
@@ -100,30 +97,26 @@ def _check_scope(service: Service, scope: Mapping[str, Sequence[str]]) -> None:
                          "DEVICE/COMPONENT)")
 
 
-def book(service: Service, store: Store, *, title: str, start: float, end: float,
+def book(context: ApiContext, store: Store, *, title: str, start: float, end: float,
          scope: Mapping[str, Sequence[str]], by: str, recurrence: str = "none",
          until: float | None = None, comment: str = "") -> WindowView:
     """Book a maintenance window. Raises ValueError naming what is wrong."""
-    _check_scope(service, scope)
-    booking: dict[str, Any] = {"title": title, "start": start, "end": end,
-               "scope": {k: list(v) for k, v in scope.items() if v}, "by": by,
-               "recurrence": recurrence, "until": until, "comment": comment}
-    engine = _engine(service)
-    if engine is not None:
-        done = engine.book_maintenance(**booking)
-    else:
-        done = admin.book_maintenance(store, service.config, now=time.time(), **booking)
+    _check_scope(context, scope)
+    done = maintenance.book_maintenance(
+        store, context.devices.names(), title=title, start=start, end=end,
+        scope={k: list(v) for k, v in scope.items() if v}, by=by, now=time.time(),
+        recurrence=recurrence, until=until, comment=comment)
+    if context.alerts is not None:
+        context.alerts.trigger()  # suppression and silences now, not at the next evaluation
     row = store.maintenance_window(done.window.id)
     return _view(row, done.warnings)
 
 
-def remove(service: Service, store: Store, window_id: int) -> None:
+def remove(context: ApiContext, store: Store, window_id: int) -> None:
     """Remove a window (kept as deleted, for the report). Raises NotFound."""
-    engine = _engine(service)
-    if engine is not None:
-        engine.remove_maintenance(window_id)
-    else:
-        admin.remove_maintenance(store, window_id, time.time())
+    maintenance.remove_maintenance(store, window_id, time.time())
+    if context.alerts is not None:
+        context.alerts.trigger()
 
 
 def local_iso(ts: float | None, timezone: str) -> str | None:

@@ -1,6 +1,6 @@
-"""Dependencies of the API routes, as `Annotated` aliases: the service and what it holds
-(config, state, store, the live tier), and who is asking (`ReaderDep`, `OperatorDep`,
-`AdminDep`)."""
+"""Dependencies of the API routes, as `Annotated` aliases: the context the wiring handed
+the app and what it holds (config, state, store, the live tier), and who is asking
+(`ReaderDep`, `OperatorDep`, `AdminDep`)."""
 
 from __future__ import annotations
 
@@ -8,36 +8,36 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api.context import ApiContext
 from api.security import Principal, reader, require
-from tierwatch.config import Config
 from livetier.engine import LiveTier
-from tierwatch.service import Service
+from tierwatch.config import Config
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
 
 
-def get_service(request: Request) -> Service:
-    service: Service = request.app.state.service
-    return service
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
 
 
 def get_config(request: Request) -> Config:
-    return get_service(request).config
+    return get_context(request).config
 
 
 def get_state(request: Request) -> State:
-    return get_service(request).state
+    return get_context(request).state
 
 
 def get_store(request: Request) -> Store:
-    store = get_service(request).store
+    store = get_context(request).store()
     if store is None:
         raise HTTPException(503, "the store is not open yet")
     return store
 
 
 def get_live(request: Request) -> LiveTier:
-    live = get_service(request).live
+    live = get_context(request).live
     if live is None:
         raise HTTPException(
             404, "no topology configured (add a `topology:` section to tierwatch.yaml)"
@@ -47,7 +47,7 @@ def get_live(request: Request) -> LiveTier:
     return live
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+ContextDep = Annotated[ApiContext, Depends(get_context)]
 ConfigDep = Annotated[Config, Depends(get_config)]
 StateDep = Annotated[State, Depends(get_state)]
 StoreDep = Annotated[Store, Depends(get_store)]

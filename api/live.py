@@ -1,6 +1,6 @@
 """The live Tier picture the status page and the topology route show.
 
-With the live Tier engine running (`service.live`, livetier/engine.py) its last snapshot is
+With the live Tier engine running (`context.live`, livetier/engine.py) its last snapshot is
 used as it is. Before its first score, or where it is not running (an API over a service
 that was not started, as in tests), the state is read and scored here the same way
 (`livetier.engine.read_nodes`, `read_demands`), and the result kept until a device moves.
@@ -12,14 +12,16 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from livetier.engine import read_demands, read_nodes
 from tier.graph import CompiledTopology, compile_topology
 from tier.score import TierSnapshot, score
+from tier.status import NodeStatus
 from tier.topology import demand_bindings, node_bindings
-from livetier.engine import read_demands, read_nodes
-from tierwatch.core.model import NodeStatus
 
 if TYPE_CHECKING:
-    from tierwatch.service import Service
+    from api.context import ApiContext
+    from tier.topology import TopologyConfig
+    from tierwatch.core.state import State
 
 
 @dataclass(frozen=True)
@@ -30,18 +32,17 @@ class LiveView:
 
 
 class _Scorer:
-    def __init__(self, service: Service) -> None:
-        self.compiled: CompiledTopology = compile_topology(service.config.topology)
-        self.bindings = node_bindings(service.config.topology)
-        self.demands = demand_bindings(service.config.topology)
+    def __init__(self, topology: TopologyConfig) -> None:
+        self.compiled: CompiledTopology = compile_topology(topology)
+        self.bindings = node_bindings(topology)
+        self.demands = demand_bindings(topology)
         self.devices = {d for d, _ in self.bindings.values()} | {
             m.device for m in self.demands.values()}
         self.lock = threading.Lock()
         self.key: Any = None
         self.view: LiveView | None = None
 
-    def view_of(self, service: Service) -> LiveView:
-        state = service.state
+    def view_of(self, state: State) -> LiveView:
         key = tuple(sorted((d, state.devices[d].generation) for d in self.devices
                            if d in state.devices))
         with self.lock:
@@ -55,15 +56,15 @@ class _Scorer:
             return self.view
 
 
-def live_view(service: Service, cache: dict[str, Any]) -> LiveView | None:
+def live_view(context: ApiContext, cache: dict[str, Any]) -> LiveView | None:
     """The live picture, or None when no topology is configured. `cache` is the app's."""
-    if not service.config.topology.node_ids():
+    topology = context.config.topology
+    if not topology.node_ids():
         return None
-    live = getattr(service, "live", None)
-    snap = getattr(live, "snapshot", None)
+    snap = context.live.snapshot if context.live is not None else None
     if snap is not None:
         return LiveView(snap.tier, dict(snap.statuses), frozenset(snap.pending))
     scorer = cache.get("scorer")
     if scorer is None:
-        scorer = cache["scorer"] = _Scorer(service)
-    return scorer.view_of(service)
+        scorer = cache["scorer"] = _Scorer(topology)
+    return scorer.view_of(context.state)

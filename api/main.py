@@ -1,6 +1,6 @@
 """The HTTP face of tierwatch: /metrics, health, the JSON API under /api/v1, the status page.
 
-`create_app(service)` builds the FastAPI app over a (started or starting) service: one
+`create_app(context)` builds the FastAPI app over what the wiring hands it (api/context.py): one
 router per resource (api/routes/), errors as JSON with a message (api/errors.py), request
 bodies size-limited (api/limits.py), CORS only for the origins configured, and bearer
 tokens with roles for every write (api/security.py).
@@ -30,28 +30,28 @@ from api.routes import (
     topology,
     whatif,
 )
-from tierwatch import __version__
+from tierwatch.core.version import __version__
 
 if TYPE_CHECKING:
-    from tierwatch.service import Service
+    from api.context import ApiContext
 
 ROUTERS = (health, devices, components, topology, tier, whatif, outages, availability, alerts,
            maintenance, reports, tokens, status)
 
 
-def create_app(service: Service) -> FastAPI:
+def create_app(context: ApiContext) -> FastAPI:
     app = FastAPI(
         title="tierwatch", version=__version__,
         description="Tier III monitoring of a city data center and its dedicated network. "
                     "Reads need a bearer token unless `api.read_auth: open`; writes always "
                     "do (`tierwatch token create --role operator|admin`).",
     )
-    app.state.service = service
+    app.state.context = context
     app.state.cache = {}
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router)
-    api = service.config.api
+    api = context.config.api
     if api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(api.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],

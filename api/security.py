@@ -38,7 +38,7 @@ ANONYMOUS = Principal("anonymous", "viewer", None)
 
 
 def _verify(request: Request, token: str) -> Principal | None:
-    store = request.app.state.service.store
+    store = request.app.state.context.store()
     if store is None:
         raise HTTPException(503, "the store is not open yet")
     info = verify(store, token, time.time())
@@ -61,7 +61,7 @@ def cookie_principal(request: Request) -> Principal | None:
 
 
 def reads_open(request: Request) -> bool:
-    return bool(request.app.state.service.config.api.read_auth == "open")
+    return bool(request.app.state.context.config.api.read_auth == "open")
 
 
 def reader(request: Request, credentials: BearerDep) -> Principal:

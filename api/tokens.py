@@ -26,10 +26,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
-
-from tierwatch.core.store import Store, api_tokens
+from tierwatch.core.store import Store
+from tierwatch.core.store import tokens as rows
 
 ROLES: tuple[str, ...] = ("viewer", "operator", "admin")
 _TOKEN = re.compile(r"^tw_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
@@ -92,12 +90,9 @@ def create_token(store: Store, name: str, role: str, now: float,
         key = secrets.token_hex(4)
         token = f"tw_{key}_{secrets.token_urlsafe(32)}"
         try:
-            with store.engine.begin() as conn:
-                result = conn.execute(insert(api_tokens).values(
-                    key=key, name=name, role=role, digest=digest(token), created_ts=now,
-                    expires_ts=expires))
-                row_id = int(result.inserted_primary_key[0])  # type: ignore[index]
-        except IntegrityError:
+            row_id = rows.insert_token(store, key=key, name=name, role=role,
+                                       digest=digest(token), created=now, expires=expires)
+        except rows.KeyTaken:
             continue
         return TokenInfo(row_id, key, name, role, now, expires, None, None), token
     raise RuntimeError("could not find a free token key")
@@ -108,36 +103,24 @@ def verify(store: Store, presented: str, now: float) -> TokenInfo | None:
     match = _TOKEN.match(presented.strip())
     if match is None:
         return None
-    with store.engine.connect() as conn:
-        row = conn.execute(select(api_tokens).where(api_tokens.c.key == match.group(1))).first()
+    row = rows.token_by_key(store, match.group(1))
     if row is None or not hmac.compare_digest(row.digest, digest(presented.strip())):
         return None
     info = _info(row)
     if not info.active(now):
         return None
     if info.last_used is None or now - info.last_used >= LAST_USED_EVERY:
-        with store.engine.begin() as conn:
-            conn.execute(update(api_tokens).where(api_tokens.c.id == info.id)
-                         .values(last_used_ts=now))
+        rows.set_last_used(store, info.id, now)
     return info
 
 
 def list_tokens(store: Store, include_revoked: bool = False) -> list[TokenInfo]:
-    query = select(api_tokens).order_by(api_tokens.c.id)
-    if not include_revoked:
-        query = query.where(api_tokens.c.revoked_ts.is_(None))
-    with store.engine.connect() as conn:
-        return [_info(row) for row in conn.execute(query)]
+    return [_info(row) for row in rows.token_rows(store, include_revoked)]
 
 
 def find_token(store: Store, ref: str) -> TokenInfo | None:
     """A token by its id or key (revoked ones too)."""
-    ref = ref.strip()
-    clause = api_tokens.c.key == ref
-    if ref.isdigit():
-        clause = or_(clause, api_tokens.c.id == int(ref))
-    with store.engine.connect() as conn:
-        row = conn.execute(select(api_tokens).where(clause)).first()
+    row = rows.token_by_ref(store, ref.strip())
     return None if row is None else _info(row)
 
 
@@ -146,7 +129,5 @@ def revoke(store: Store, ref: str, now: float) -> TokenInfo | None:
     found = find_token(store, ref)
     if found is None or found.revoked is not None:
         return None
-    with store.engine.begin() as conn:
-        conn.execute(update(api_tokens).where(api_tokens.c.id == found.id)
-                     .values(revoked_ts=now))
+    rows.set_revoked(store, found.id, now)
     return find_token(store, str(found.id))

@@ -25,6 +25,7 @@ from exporters.influx_buffer import DiskBuffer
 from exporters.influx_config import InfluxConfig
 from exporters.lineprotocol import LineEncoder
 from tierwatch.core.model import PollResult, Sample
+from tierwatch.core.runtime import Runtime
 
 
 def polls(devices: int, samples: int, ts: float) -> list[PollResult]:
@@ -85,7 +86,7 @@ async def run(args: argparse.Namespace) -> None:
             "url": url, "org": "o", "bucket": "b", "batch_size": 5000, "flush_interval": "1h",
             "string_fields": False, "buffer": {"path": str(tmp / "buffer.sqlite")}})
         ex = InfluxExporter(section)
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         t = time.perf_counter()
         for rnd in rounds:
             for result in rnd:
@@ -101,7 +102,7 @@ async def run(args: argparse.Namespace) -> None:
             backlog.append(lines[start:start + 5000])
         backlog.close()
         ex = InfluxExporter(section)
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         t = time.perf_counter()
         await ex.flush()
         drain = time.perf_counter() - t

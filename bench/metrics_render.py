@@ -37,8 +37,8 @@ from bench import ifmib, lab
 from bench.loadgen import Client
 from collector.snmp.client import Value, WalkResult
 from tierwatch.config import parse
-from tierwatch.httpserver import HttpServer
 from tierwatch.core.model import PollResult
+from tierwatch.httpserver import HttpServer
 from tierwatch.runner import settle_garbage_collector
 from tierwatch.service import Service
 
@@ -98,7 +98,7 @@ async def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="twbench-") as tmp:
         service = build_service(args.devices, Path(tmp))
         walks = [synthetic_walk(args.interfaces, rng) for _ in range(50)]
-        server = HttpServer(create_app(service), "127.0.0.1:0")
+        server = HttpServer(create_app(service.api_context()), "127.0.0.1:0")
         host, port = await server.start()
         client = Client(host, port)
         try:

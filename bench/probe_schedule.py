@@ -41,9 +41,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from collector.probes.component import LagHistogram
 from collector.probes.icmp import IcmpSocket, IcmpUnavailable
 from tierwatch.config import parse
-from collector.probes.component import LagHistogram
 from tierwatch.service import Service
 
 LISTENER = r"""

@@ -30,8 +30,8 @@ from typing import Any
 
 from bench.tier_score import build_topology
 from exporters.prometheus import MetricsExporter
-from tierwatch.config import Config
 from livetier.engine import LiveTier
+from tierwatch.config import Config
 from tierwatch.core.model import ComponentStatus, PollResult, Status
 from tierwatch.core.state import State
 from tierwatch.core.store import Store

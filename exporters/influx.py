@@ -43,7 +43,7 @@ from tierwatch.core.configtypes import reveal
 from tierwatch.core.model import PollResult, StatusChange
 
 if TYPE_CHECKING:
-    from tierwatch.service import Service
+    from tierwatch.core.runtime import Runtime
     from tierwatch.core.state import State
 
 log = logging.getLogger(__name__)
@@ -160,12 +160,13 @@ class ExportCounters:
 
 
 class InfluxExporter:
-    """The service component. `write_snapshot()` takes tier snapshots from the tier engine."""
+    """The component. `on_snapshot` takes the live tier's snapshots (the wiring subscribes it
+    when `influx.write.tier` is on)."""
 
-    def __init__(self, section: InfluxConfig, state: State | None = None,
-                 sender: Sender | None = None, buffer_path: Path | None = None) -> None:
+    def __init__(self, section: InfluxConfig, sender: Sender | None = None,
+                 buffer_path: Path | None = None) -> None:
         self.section = section
-        self.state = state
+        self.state: State | None = None
         self.encoder = LineEncoder(section.tags, section.string_fields)
         self.counters = ExportCounters()
         self.buffer_path = buffer_path or section.buffer.path
@@ -231,23 +232,18 @@ class InfluxExporter:
 
     # ------------------------------------------------------------------ lifetime
 
-    async def start(self, service: Service | None) -> None:
+    async def start(self, rt: Runtime) -> None:
         self.buffer = await asyncio.to_thread(DiskBuffer, self.buffer_path,
                                               self.section.buffer.max_size)
         if self._sender is None:
             self._sender = InfluxSender(self.section)
-        if service is not None:
-            state = service.state
-            self.state = state
-            if self.section.write.samples:
-                state.subscribe_results(self.on_result)
-            if self.section.write.statuses:
-                state.subscribe(self.on_changes)
-                self._baseline(state)
-            service.exporter.register(ExportMetrics(self))
-            live = getattr(service, "live", None)  # the live Tier engine, when it runs here
-            if live is not None and self.section.write.tier:
-                live.subscribe(self.on_snapshot)
+        state = self.state = rt.state
+        if self.section.write.samples:
+            state.subscribe_results(self.on_result)
+        if self.section.write.statuses:
+            state.subscribe(self.on_changes)
+            self._baseline(state)
+        rt.metrics.register(ExportMetrics(self))
         self._task = asyncio.create_task(self._run(), name="influx writer")
         log.info("writing to InfluxDB %s (bucket %s), buffer %s", self.section.url,
                  self.section.bucket, self.buffer_path)

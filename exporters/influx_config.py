@@ -23,14 +23,12 @@ an install without the `influx` extra.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from tierwatch.core.configtypes import ENV_REF, ByteSize, Duration, Labels, Strict
+from tierwatch.core.configtypes import IN_CLEAR, ByteSize, Duration, Labels, Strict, sent_in_clear
 
 
 class InfluxWrite(Strict):
@@ -96,32 +94,9 @@ class InfluxConfig(Strict):
         return self.url is not None
 
 
-def check_influx(config: Any) -> list[tuple[str, str]]:
-    """Cross-checks of the influx section: its token's variable is set."""
-    section: InfluxConfig = config.influx
-    problems: list[tuple[str, str]] = []
-    if section.enabled and section.token is not None:
-        ref = ENV_REF.match(section.token.get_secret_value())
-        if ref and ref.group(1) not in os.environ:
-            problems.append(("influx.token", f"environment variable {ref.group(1)} is not set"))
-    return problems
-
-
-def influx_secret_warnings(config: Any) -> list[tuple[str, str]]:
-    section: InfluxConfig = config.influx
-    out: list[tuple[str, str]] = []
-    token = section.token
-    if not section.enabled or token is None:
-        return out
-    if not ENV_REF.match(token.get_secret_value()):
-        out.append(("influx.token", "secret written literally in the file; prefer ${ENV_VAR}"))
-    if section.url is not None and section.url.startswith("http://") and not _loopback(
-            section.url):
-        out.append(("influx.token", "sent over plain http, the token crosses the network in "
-                                    "clear (use https)"))
-    return out
-
-
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
+def influx_warnings(section: InfluxConfig) -> list[tuple[str, str]]:
+    """A token that would cross the network in clear."""
+    if section.enabled and section.token is not None and section.url is not None \
+            and sent_in_clear(section.url):
+        return [("influx.token", IN_CLEAR)]
+    return []

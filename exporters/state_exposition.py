@@ -23,39 +23,13 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-from tierwatch.core.model import MetricMeta, Status
+from tierwatch.core.model import MetricMeta
+from tierwatch.core.selfseries import SELF_FAMILIES, OwnLabels, own_series
 from tierwatch.core.state import DeviceState
 
-STATUSES = [s.value for s in Status]
-
-# tierwatch's own per-device series
-UP = "tierwatch_device_up"
-DEVICE_STATUS = "tierwatch_device_status"
-COMPONENT_STATUS = "tierwatch_component_status"
-DURATION = "tierwatch_poll_duration_seconds"
-LAST_POLL = "tierwatch_device_last_poll_timestamp_seconds"
-POLLS = "tierwatch_polls_total"
-ERRORS = "tierwatch_poll_errors_total"
-SKIPPED = "tierwatch_polls_skipped_total"
-VARBINDS = "tierwatch_varbinds_total"
-REBOOTS = "tierwatch_device_reboots_total"
-SELF_FAMILIES: dict[str, tuple[str, str]] = {  # family as exposed: (TYPE, HELP)
-    UP: ("gauge", "1 when the device answers its polls, 0 when unreachable"),
-    DEVICE_STATUS: ("gauge", "Status of each device (worst of its components), one series "
-                             "per status, 1 for the current one"),
-    COMPONENT_STATUS: ("gauge", "Status of each component, one series per status, 1 for the "
-                                "current one"),
-    DURATION: ("gauge", "Duration of the device's last poll"),
-    LAST_POLL: ("gauge", "When the device was last polled"),
-    POLLS: ("counter", "Polls made"),
-    ERRORS: ("counter", "Failed polls by reason"),
-    SKIPPED: ("counter", "Polls skipped because the previous one still ran"),
-    VARBINDS: ("counter", "Varbinds received"),
-    REBOOTS: ("counter", "Reboots seen (uptime going back, wraps excluded)"),
-}
 _TEXT_TYPE = {"gauge": "gauge", "counter": "counter", "info": "gauge", "stateset": "gauge"}
 
-Series = tuple[str, Mapping[str, str], float]  # name, labels, value (a Sample's first three)
+
 
 _name_of = itemgetter(0)
 _labels_of = itemgetter(1)
@@ -110,49 +84,6 @@ def header(family: str, kind: str, help_text: str) -> str:
     return f"# HELP {family} {escape_help(help_text or family)}\n# TYPE {family} {kind}\n"
 
 
-# ------------------------------------------------------------------------- own series
-
-
-class _OwnLabels:
-    """A device's label sets for its own series, the same dict every scrape (so the
-    template's check that the series did not change compares identities)."""
-
-    __slots__ = ("device", "sets")
-
-    def __init__(self, device: str) -> None:
-        self.device = {"device": device}
-        self.sets: dict[tuple[str, ...], dict[str, str]] = {}
-
-    def get(self, *pairs: str) -> dict[str, str]:
-        found = self.sets.get(pairs)
-        if found is None:
-            if len(self.sets) > 10_000:  # components and error reasons that came and went
-                self.sets.clear()
-            found = self.sets[pairs] = {**self.device,
-                                        **dict(zip(pairs[::2], pairs[1::2], strict=True))}
-        return found
-
-
-def own_series(dev: DeviceState, labels: _OwnLabels) -> list[Series]:
-    """tierwatch's own series for one device (up, statuses, poll self-metrics)."""
-    d = labels.device
-    out: list[Series] = [(UP, d, 1 if dev.reachable else 0)]
-    out += [(DEVICE_STATUS, labels.get("status", s), 1 if dev.status == s else 0)
-            for s in STATUSES]
-    out += [(POLLS, d, dev.polls_total), (SKIPPED, d, dev.polls_skipped_total),
-            (VARBINDS, d, dev.varbinds_total), (REBOOTS, d, dev.reboots_total)]
-    for comp in dev.components.values():
-        out += [(COMPONENT_STATUS, labels.get("component", comp.component, "status", s),
-                 1 if comp.status == s else 0) for s in STATUSES]
-    if dev.last_poll_duration is not None:
-        out.append((DURATION, d, dev.last_poll_duration))
-    if dev.last_poll_ts is not None:
-        out.append((LAST_POLL, d, dev.last_poll_ts))
-    for reason, count in sorted(dev.poll_errors_total.items()):
-        out.append((ERRORS, labels.get("reason", reason), count))
-    return out
-
-
 # ------------------------------------------------------------------------- reference
 
 
@@ -163,7 +94,7 @@ def render_reference(devices: Mapping[str, DeviceState]) -> bytes:
     meta: dict[str, tuple[str, str]] = {}
     for dev in devices.values():
         for name, labels, value in chain(map(itemgetter(0, 1, 2), dev.samples),
-                                         own_series(dev, _OwnLabels(dev.id))):
+                                         own_series(dev, OwnLabels(dev.id))):
             if name not in lines:
                 lines[name] = []
                 meta[name] = family_meta(name, dev.metadata)
@@ -210,7 +141,7 @@ class SeriesTemplate:
     def fits(self, names: list[str], labels: list[Mapping[str, str]],
              types: list[type]) -> bool:
         # list equality compares identical objects without looking inside: labels dicts
-        # reused from the last poll (PollPlan and _OwnLabels reuse them) cost next to
+        # reused from the last poll (PollPlan and OwnLabels reuse them) cost next to
         # nothing; equal new ones still match
         return names == self.names and types == self.types and labels == self.labels
 
@@ -273,7 +204,7 @@ class _Device:
     def __init__(self, dev: DeviceState) -> None:
         self.dev = dev
         self.key: tuple[int, int] | None = None
-        self.labels = _OwnLabels(dev.id)
+        self.labels = OwnLabels(dev.id)
         self.template: SeriesTemplate | None = None
         self.values: list[Any] = []
 

@@ -42,12 +42,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from livetier.config import MONTH, TierLiveConfig
+from livetier.recorder import LOAD_EXPOSURES, TIER_EXPOSURE_KINDS
 from tier.availability import TIER_III_TARGET, AvailabilityReport, availability, merge, subtract
 from tier.availability import total as total_length
 from tier.topology import SUBSYSTEMS
-from livetier.config import MONTH, TierLiveConfig
 from tierwatch.core.store import Outage, Store
-from livetier.recorder import LOAD_EXPOSURES, TIER_EXPOSURE_KINDS
 
 DEFAULT_MAX_SILENCE = 60.0  # heartbeats come every 15 s; four missed mean nobody watches
 

@@ -36,32 +36,24 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from livetier.config import TierLiveConfig
 from tier.graph import CompiledTopology, compile_topology
 from tier.score import LoadState, TierSnapshot, WhatIf, score, whatif
+from tier.status import NodeStatus
 from tier.topology import DemandMetric, TopologyConfig, demand_bindings, node_bindings, node_status
-from tierwatch.core.model import NodeStatus, StatusChange
+from tierwatch.core.model import StatusChange
 
 if TYPE_CHECKING:
-    from exporters.prometheus import MetricsExporter
     from livetier.downtime import AvailabilityCache
-    from tierwatch.config import Config
-    from tierwatch.core.state import State
-    from tierwatch.core.store import Store
     from livetier.recorder import TierRecorder
+    from tierwatch.core.runtime import Runtime
+    from tierwatch.core.state import State
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[["LiveSnapshot"], None]
-
-
-class ServiceLike(Protocol):
-    """What LiveTier needs from the service (tests pass a small stand-in)."""
-
-    state: State
-    store: Store | None
-    exporter: MetricsExporter
 
 
 # --------------------------------------------------------------------------- readings
@@ -201,31 +193,22 @@ class LiveSnapshot:
 class LiveTier:
     """Re-scores on status changes (debounced) and publishes `LiveSnapshot`s.
 
-    Construct with the config (its `topology:` must be valid: `config.load` checks it) and,
-    outside a service, the state and store; `start(service)` takes what is missing from the
-    service and registers the tier metrics on its /metrics.
+    Built from the `topology:` section (valid: the config loader checks it) and the `tier:`
+    settings; `start(rt)` takes the state, the store, the clock and the site's time zone
+    from the runtime and registers the tier metrics on its /metrics.
     """
 
-    def __init__(
-        self,
-        config: Config,
-        state: State | None = None,
-        store: Store | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.config = config
-        self.settings = config.tier
-        self.compiled: CompiledTopology = compile_topology(config.topology)
-        self.bindings = node_bindings(config.topology)
-        self.demand_bindings = demand_bindings(config.topology)
-        self.fingerprint = topology_fingerprint(config.topology)
+    def __init__(self, topology: TopologyConfig, settings: TierLiveConfig) -> None:
+        self.settings = settings
+        self.compiled: CompiledTopology = compile_topology(topology)
+        self.bindings = node_bindings(topology)
+        self.demand_bindings = demand_bindings(topology)
+        self.fingerprint = topology_fingerprint(topology)
         self.watched_devices = frozenset(d for d, _ in self.bindings.values()) | frozenset(
             m.device for m in self.demand_bindings.values()
         )
-        self.state = state
-        self.store = store
-        self.clock = clock
+        self.state: State | None = None
+        self.clock: Callable[[], float] = time.time
         self.recorder: TierRecorder | None = None
         self.availability: AvailabilityCache | None = None
         self.started_at: float | None = None
@@ -263,36 +246,21 @@ class LiveTier:
 
     # ------------------------------------------------------------------ lifetime
 
-    async def start(self, service: ServiceLike | None) -> None:
+    async def start(self, rt: Runtime) -> None:
         from livetier.downtime import AvailabilityCache
+        from livetier.metrics import TierCollector
         from livetier.recorder import TierRecorder
 
-        if service is not None:
-            self.state = self.state or service.state
-            self.store = self.store or service.store
-        if self.state is None:
-            raise RuntimeError("LiveTier needs a state (from the service or the constructor)")
+        self.state = rt.state
+        self.clock = rt.clock
         self._loop = asyncio.get_running_loop()
         self.started_at = self.clock()
-        if self.store is not None:
-            self.recorder = TierRecorder(
-                self.store,
-                self.compiled,
-                self.bindings,
-                started_at=self.started_at,
-                timezone=self.config.site.timezone,
-            )
-            self.availability = AvailabilityCache(
-                self.store,
-                self.settings,
-                self.config.site.timezone,
-                scopes=self._availability_scopes(),
-                clock=self.clock,
-            )
-        if service is not None:
-            from livetier.metrics import TierCollector
-
-            service.exporter.register(TierCollector(self))
+        self.recorder = TierRecorder(rt.store, self.compiled, self.bindings,
+                                     started_at=self.started_at, timezone=rt.site.timezone)
+        self.availability = AvailabilityCache(rt.store, self.settings, rt.site.timezone,
+                                              scopes=self._availability_scopes(),
+                                              clock=self.clock)
+        rt.metrics.register(TierCollector(self))
         self.state.subscribe(self._on_changes)
         await self.refresh()
         self._tasks = [

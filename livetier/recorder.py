@@ -8,8 +8,8 @@ the last one it recorded and writes what moved:
   is served again; start and end are the times of the status changes that caused them.
   The cause names the reason and the nodes out of service upstream, e.g. "no path: PDU-A
   failed, PDU-B unknown". `planned` is set when a maintenance window active at the start
-  covers one of those nodes or their devices (`planned_window`, one small function so the
-  alerts room's maintenance logic can replace it). The load is added to the `affected` list
+  covers one of those nodes or their devices (tierwatch/core/maintenance.py, the one
+  implementation of windows). The load is added to the `affected` list
   of the open device outages of those devices.
 * **Exposure** (reported beside downtime, never counted as downtime): per load while it is
   served, `spof` (some single element's loss would drop it even with the manual ties
@@ -31,20 +31,17 @@ both downtime and monitored time (livetier/downtime.py).
 
 from __future__ import annotations
 
-import calendar
-import json
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import networkx as nx
 
+from livetier.engine import LiveSnapshot
 from tier.graph import CompiledTopology
 from tier.score import LoadState
-from livetier.engine import LiveSnapshot
-from tierwatch.core.model import NodeStatus
+from tier.status import NodeStatus
+from tierwatch.core.maintenance import planned_window
 from tierwatch.core.store import Store
 
 log = logging.getLogger(__name__)
@@ -55,80 +52,6 @@ TIER_EXPOSURE_KINDS = LOAD_EXPOSURES + GROUP_EXPOSURES
 CAUSE_NODES_SHOWN = 8
 
 Exposures = dict[tuple[str, str], tuple[str, str]]  # (kind, subject) -> (subsystem, detail)
-
-
-# --------------------------------------------------------------------------- maintenance
-
-_PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    month0 = moment.month - 1 + months
-    year, month = moment.year + month0 // 12, month0 % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def window_active(row: Any, now: float, timezone: str) -> bool:
-    """Whether a maintenance window row is on at `now` (recurring ones repeat from their
-    first start, the same length each time, in the site's time zone, until `until_ts`)."""
-    start, end = float(row.start_ts), float(row.end_ts)
-    if row.recurrence in (None, "", "none"):
-        return start <= now < end
-    if now < start:
-        return False
-    tz = ZoneInfo(timezone)
-    first = datetime.fromtimestamp(start, tz)
-    length = end - start
-    if row.recurrence in _PERIODS:
-        step = _PERIODS[row.recurrence]
-        k = int((now - start) // step.total_seconds())
-        occurrence = (first + k * step).timestamp()
-    elif row.recurrence == "monthly":
-        here = datetime.fromtimestamp(now, tz)
-        k = (here.year - first.year) * 12 + here.month - first.month
-        occurrence = _add_months(first, k).timestamp()
-        if occurrence > now:
-            occurrence = _add_months(first, k - 1).timestamp()
-    else:
-        return False
-    if row.until_ts is not None and occurrence > float(row.until_ts):
-        return False
-    return occurrence <= now < occurrence + length
-
-
-def planned_window(
-    store: Store,
-    now: float,
-    *,
-    subsystem: str,
-    nodes: set[str],
-    devices: set[str],
-    components: set[str],
-    timezone: str,
-) -> int | None:
-    """The id of a maintenance window on at `now` whose scope names one of these nodes,
-    devices ("device/component" too) or the subsystem; None when there is none.
-
-    Scope: {"devices": [...], "components": [...node ids or device/component...],
-    "subsystems": [...]}, as the alerts room books windows.
-    """
-    for row in store.maintenance():
-        if not window_active(row, now, timezone):
-            continue
-        try:
-            scope = json.loads(row.scope or "{}")
-        except ValueError:
-            continue
-        named = set(scope.get("components") or [])
-        if (
-            set(scope.get("devices") or []) & devices
-            or named & (nodes | components)
-            or subsystem in set(scope.get("subsystems") or [])
-            or subsystem == scope.get("subsystem")
-        ):
-            return int(row.id)
-    return None
 
 
 # --------------------------------------------------------------------------- the recorder
@@ -148,7 +71,6 @@ class TierRecorder:
         self.bindings = bindings
         self.started_at = started_at
         self.timezone = timezone
-        self.planned = planned_window  # swap for the alerts room's maintenance logic
         self.subsystem_of = compiled.subsystem_of
         self.upstream: dict[str, frozenset[str]] = {
             load: frozenset(nx.ancestors(sub.structure, load))
@@ -201,7 +123,7 @@ class TierRecorder:
         bound = [self.bindings[n] for n in nodes if n in self.bindings]
         devices = {device for device, _ in bound}
         components = {f"{device}/{component}" for device, component in bound if component}
-        window = self.planned(
+        window = planned_window(
             self.store,
             snap.ts,
             subsystem=subsystem,

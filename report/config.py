@@ -13,12 +13,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from tierwatch.core.configtypes import Strict
+from tier.topology import TopologyConfig
+from tierwatch.core.configtypes import SiteConfig, Strict
 
 Language = Literal["vi", "en"]
 Format = Literal["pdf", "html", "json"]
@@ -51,3 +54,24 @@ def check_reports(reports: ReportsConfig, device_ids: set[str], smtp: object | N
         if device not in device_ids:
             problems.append((f"reports.environment_devices[{i}]", f"unknown device {device!r}"))
     return problems
+
+
+class Mailer(Protocol):
+    """Sends one e-mail (to, subject, body, attachments); `key` makes a retry idempotent."""
+
+    def send(self, message: dict[str, Any], key: str) -> Awaitable[None]: ...
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the report room needs from the rest of the configuration, gathered once by the
+    wiring: the site, its topology, the `reports:` section and where files go, the
+    availability target, and each device's profiles (environment devices are found by
+    their profile)."""
+
+    site: SiteConfig
+    topology: TopologyConfig
+    reports: ReportsConfig
+    directory: Path
+    target: float
+    device_profiles: Mapping[str, Sequence[str]] = field(default_factory=dict)

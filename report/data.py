@@ -51,8 +51,9 @@ from tier.availability import TIER_III_TARGET, AvailabilityReport, availability,
 from tier.availability import total as length_of
 from tier.graph import CompiledTopology, compile_topology
 from tier.score import TierSnapshot, score
+from tier.status import NodeStatus
 from tier.topology import TopologyConfig, node_bindings, node_status
-from tierwatch.core.model import NodeStatus, Status
+from tierwatch.core.model import Status
 
 # a calendar month in years a monitor can have seen (and datetime can follow past)
 MONTH_PATTERN = re.compile(r"^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$")

@@ -1,6 +1,6 @@
 """Monthly reports: read the month from the store, render, write files, keep a register.
 
-`gather(store, config, month, now)` is the only part that reads the store: it returns the
+`gather(store, settings, month, now)` is the only part that reads the store: it returns the
 `ReportInputs` report/data.py turns into figures (pure). `render` gives the bytes of
 one format and language; `write_reports` writes them to the reports directory and records
 each file in the `reports` table, which the API lists and serves. `ReportScheduler` is the
@@ -11,17 +11,15 @@ at 06:00 site time.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
-
+from livetier.downtime import DEFAULT_MAX_SILENCE
+from report.config import Mailer, ReportSettings
 from report.data import (
     OUT_OF_BAND,
     ExposureRecord,
@@ -36,12 +34,11 @@ from report.data import (
     previous_month,
 )
 from tier.topology import node_bindings
-from livetier.downtime import DEFAULT_MAX_SILENCE
-from tierwatch.config import Config
-from tierwatch.core.store import Store, reports, transitions, unmonitored
+from tierwatch.core.store import Store
+from tierwatch.core.store import reports as rows
 
 if TYPE_CHECKING:
-    from tierwatch.service import Service
+    from tierwatch.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +46,6 @@ FORMATS = ("json", "html", "pdf")
 MEDIA_TYPES = {"json": "application/json", "html": "text/html; charset=utf-8",
                "pdf": "application/pdf"}
 ENVIRONMENT_PROFILES = frozenset({"geist-env"})
-_SUBJECTS_IN_QUERY = 900  # beyond this many subjects, read them all and filter here
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -70,33 +66,25 @@ def _transition(row: Any) -> Transition:
                       frozenset(json.loads(row.conditions or "[]")))
 
 
-def _bound_subjects(config: Config) -> set[str]:
+def _bound_subjects(settings: ReportSettings) -> set[str]:
     return {device if component is None else f"{device}/{component}"
-            for device, component in node_bindings(config.topology).values()}
+            for device, component in node_bindings(settings.topology).values()}
 
 
-def environment_subjects(store: Store, config: Config) -> frozenset[str]:
+def environment_subjects(store: Store, settings: ReportSettings) -> frozenset[str]:
     """The inlet sensors: `sensor ...` components of the environment devices (configured, or
     those with an environment profile, or any that ever reported a temperature band), and
     any component that ever reported a temperature band."""
-    banded: set[str] = set()
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(transitions.c.subject).distinct().where(
-            transitions.c.kind == "component",
-            or_(*(transitions.c.conditions.like(f'%"{c}"%') for c in sorted(OUT_OF_BAND)))))
-        banded = {row.subject for row in rows}
-        if config.reports.environment_devices is not None:
-            devices = set(config.reports.environment_devices)
-        else:
-            devices = {d.id for d in config.devices if ENVIRONMENT_PROFILES & set(d.profile)}
-            devices |= {s.split("/", 1)[0] for s in banded}
-        sensors: set[str] = set()
-        if devices:
-            rows = conn.execute(select(transitions.c.subject).distinct().where(
-                transitions.c.kind == "component",
-                or_(*(transitions.c.subject.like(f"{d}/sensor%") for d in sorted(devices)))))
-            sensors = {row.subject for row in rows}
-    if config.reports.environment_devices is not None:
+    banded = rows.subjects_with_conditions(store, OUT_OF_BAND)
+    configured = settings.reports.environment_devices
+    if configured is not None:
+        devices = set(configured)
+    else:
+        devices = {d for d, profiles in settings.device_profiles.items()
+                   if ENVIRONMENT_PROFILES & set(profiles)}
+        devices |= {s.split("/", 1)[0] for s in banded}
+    sensors = rows.sensor_subjects(store, devices)
+    if configured is not None:
         banded = {s for s in banded if s.split("/", 1)[0] in devices}
     return frozenset(sensors | banded)
 
@@ -105,25 +93,7 @@ def _transitions(store: Store, subjects: set[str], start: float, stop: float
                  ) -> list[Transition]:
     """Device and component transitions of `subjects`: the last at or before `start` of
     each, and every one in (start, stop)."""
-    kinds = transitions.c.kind.in_(("device", "component"))
-    narrow = 0 < len(subjects) <= _SUBJECTS_IN_QUERY
-    latest = select(transitions.c.kind, transitions.c.subject,
-                    func.max(transitions.c.ts).label("ts")).where(
-        kinds, transitions.c.ts <= start)
-    inside = select(transitions).where(kinds, transitions.c.ts > start, transitions.c.ts < stop)
-    if narrow:
-        latest = latest.where(transitions.c.subject.in_(sorted(subjects)))
-        inside = inside.where(transitions.c.subject.in_(sorted(subjects)))
-    last = latest.group_by(transitions.c.kind, transitions.c.subject).subquery()
-    before = select(transitions).join(last, and_(
-        transitions.c.kind == last.c.kind, transitions.c.subject == last.c.subject,
-        transitions.c.ts == last.c.ts))
-    if not subjects:
-        return []
-    with store.engine.connect() as conn:
-        rows = [*conn.execute(before.order_by(transitions.c.ts, transitions.c.id)),
-                *conn.execute(inside.order_by(transitions.c.ts, transitions.c.id))]
-    return [_transition(r) for r in rows if narrow or r.subject in subjects]
+    return [_transition(r) for r in rows.transitions_of(store, subjects, start, stop)]
 
 
 def _gaps(store: Store, start: float, stop: float) -> list[Gap]:
@@ -143,27 +113,17 @@ def _gaps(store: Store, start: float, stop: float) -> list[Gap]:
     return gaps
 
 
-@dataclass(frozen=True)
-class _GapRow:
-    start: float
-    end: float | None
-    reason: str
-
-
-def _unmonitored_rows(store: Store, start: float, stop: float) -> list[_GapRow]:
-    query = select(unmonitored).where(unmonitored.c.end_ts > start,
-                                      unmonitored.c.start_ts < stop).order_by(
-        unmonitored.c.start_ts)
-    with store.engine.connect() as conn:
-        return [_GapRow(r.start_ts, r.end_ts, r.reason or "") for r in conn.execute(query)]
+def _unmonitored_rows(store: Store, start: float, stop: float) -> list[Gap]:
+    return [Gap(r.start_ts, r.end_ts, r.reason or "")
+            for r in rows.unmonitored_rows(store, start, stop)]
 
 
 def _maintenance(store: Store, start: float, stop: float, timezone: str
                  ) -> list[MaintenanceRecord]:
     """Occurrences within the month of windows not cancelled before they began (a window
     removed while on counts up to its removal); recurring windows as the alerting room
-    expands them (alerts/maintenance.py)."""
-    from alerts.maintenance import Window
+    expands them (tierwatch/core/maintenance.py)."""
+    from tierwatch.core.maintenance import Window
 
     out = []
     for row in store.maintenance(include_deleted=True):
@@ -179,22 +139,22 @@ def _maintenance(store: Store, start: float, stop: float, timezone: str
     return out
 
 
-def gather(store: Store, config: Config, month: str, now: float) -> ReportInputs:
+def gather(store: Store, settings: ReportSettings, month: str, now: float) -> ReportInputs:
     """Everything the month's report needs from the store. Raises ValueError for a
     malformed month."""
-    tz = config.site.timezone
+    tz = settings.site.timezone
     start, end = month_period(month, tz)
     stop = max(start, min(end, now))
-    env = environment_subjects(store, config)
-    subjects = _bound_subjects(config) | set(env)
+    env = environment_subjects(store, settings)
+    subjects = _bound_subjects(settings) | set(env)
     found = store.outages(since=start, until=stop)
     exposure_rows = store.exposures(since=start, until=stop)
     return ReportInputs(
-        site=config.site.name,
+        site=settings.site.name,
         timezone=tz,
         month=month,
         now=now,
-        topology=config.topology,
+        topology=settings.topology,
         transitions=tuple(_transitions(store, subjects, start, stop)),
         outages=tuple(OutageRecord(o.kind, o.subject, o.subsystem, o.start, o.end, o.cause,
                                    o.planned, tuple(o.affected), o.maintenance_id, o.id)
@@ -204,7 +164,7 @@ def gather(store: Store, config: Config, month: str, now: float) -> ReportInputs
         unmonitored=tuple(_gaps(store, start, stop)),
         maintenance=tuple(_maintenance(store, start, stop, tz)),
         environment=env,
-        target=config.tier.target,
+        target=settings.target,
     )
 
 
@@ -228,11 +188,11 @@ def render(report: MonthlyReport, fmt: str, lang: str) -> bytes:
     raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
 
 
-def make_report(store: Store, config: Config, month: str, now: float,
+def make_report(store: Store, settings: ReportSettings, month: str, now: float,
                 progress: Progress | None = None) -> MonthlyReport:
     if progress is not None:
         progress("read", 0, 1)
-    inputs = gather(store, config, month, now)
+    inputs = gather(store, settings, month, now)
     if progress is not None:
         progress("read", 1, 1)
     return build_report(inputs, None if progress is None
@@ -270,10 +230,6 @@ def _file(row: Any) -> ReportFile:
                       row.sha256, row.created_ts, row.trigger, bool(row.complete))
 
 
-def reports_dir(config: Config) -> Path:
-    return config.reports.directory(config.source)
-
-
 def file_name(site_month: str, lang: str, fmt: str) -> str:
     return f"tierwatch-report-{site_month}-{lang}.{fmt}"
 
@@ -292,18 +248,18 @@ class Written:
     report: MonthlyReport
 
 
-def write_reports(store: Store, config: Config, month: str, now: float, *,
+def write_reports(store: Store, settings: ReportSettings, month: str, now: float, *,
                   languages: Sequence[str] | None = None, formats: Sequence[str] | None = None,
                   trigger: str = "schedule", progress: Progress | None = None) -> Written:
     """Make the month's report in each language and format, write each file (replacing an
     older one of the same month, language and format) and record it. A format that cannot
     be made (PDF without WeasyPrint) is logged and listed in `failures`; the others are
     written. Raises ValueError for a malformed month or one not begun."""
-    report = make_report(store, config, month, now, progress)
-    directory = reports_dir(config)
+    report = make_report(store, settings, month, now, progress)
+    directory = settings.directory
     directory.mkdir(parents=True, exist_ok=True)
-    langs = list(languages or config.reports.languages)
-    fmts = list(formats or config.reports.formats)
+    langs = list(languages or settings.reports.languages)
+    fmts = list(formats or settings.reports.formats)
     written: list[ReportFile] = []
     failures: list[Failure] = []
     jobs = [(lang, fmt) for lang in langs for fmt in fmts]
@@ -329,14 +285,8 @@ def write_reports(store: Store, config: Config, month: str, now: float, *,
 
 def record(store: Store, month: str, lang: str, fmt: str, path: Path, body: bytes,
            now: float, trigger: str, complete: bool) -> ReportFile:
-    with store.engine.begin() as conn:
-        conn.execute(delete(reports).where(reports.c.month == month, reports.c.lang == lang,
-                                           reports.c.format == fmt))
-        result = conn.execute(insert(reports).values(
-            month=month, lang=lang, format=fmt, path=str(path.resolve()), size=len(body),
-            sha256=hashlib.sha256(body).hexdigest(), created_ts=now, trigger=trigger,
-            complete=complete))
-        row_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    row_id = rows.record_file(store, month=month, lang=lang, fmt=fmt, path=str(path.resolve()),
+                              body=body, created=now, trigger=trigger, complete=complete)
     found = get_report(store, row_id)
     assert found is not None
     return found
@@ -345,28 +295,19 @@ def record(store: Store, month: str, lang: str, fmt: str, path: Path, body: byte
 def list_reports(store: Store, month: str | None = None, limit: int = 50, offset: int = 0
                  ) -> tuple[int, list[ReportFile]]:
     """(how many there are, one page of them), newest month first."""
-    query = select(reports)
-    count = select(func.count()).select_from(reports)
-    if month:
-        query = query.where(reports.c.month == month)
-        count = count.where(reports.c.month == month)
-    query = query.order_by(reports.c.month.desc(), reports.c.lang, reports.c.format,
-                           reports.c.id).limit(limit).offset(offset)
-    with store.engine.connect() as conn:
-        total = int(conn.execute(count).scalar() or 0)
-        return total, [_file(r) for r in conn.execute(query)]
+    total, found = rows.file_rows(store, month, limit, offset)
+    return total, [_file(r) for r in found]
 
 
 def get_report(store: Store, report_id: int) -> ReportFile | None:
-    with store.engine.connect() as conn:
-        row = conn.execute(select(reports).where(reports.c.id == report_id)).first()
+    row = rows.file_row(store, report_id)
     return None if row is None else _file(row)
 
 
 # --------------------------------------------------------------------------- e-mail
 
 
-def email_message(config: Config, done: Written) -> dict[str, Any]:
+def email_message(settings: ReportSettings, done: Written) -> dict[str, Any]:
     """The e-mail of a month's report: a summary in each language, the PDFs attached (the
     HTML files when there is no PDF)."""
     from report.html import report_translator
@@ -375,7 +316,7 @@ def email_message(config: Config, done: Written) -> dict[str, Any]:
     report = done.report
     files = [f for f in done.files if f.format == "pdf"] or [
         f for f in done.files if f.format == "html"]
-    langs = list(dict.fromkeys([*config.reports.languages, *(f.lang for f in files)]))
+    langs = list(dict.fromkeys([*settings.reports.languages, *(f.lang for f in files)]))
     parts = []
     for lang in langs:
         tr = report_translator(lang, report.timezone)
@@ -405,7 +346,7 @@ def email_message(config: Config, done: Written) -> dict[str, Any]:
         parts.append("\n".join(lines))
     first = report_translator(langs[0] if langs else "vi", report.timezone)
     return {
-        "to": list(config.reports.email),
+        "to": list(settings.reports.email),
         "subject": first("mail_subject", title=first("title"), site=report.site,
                          month=first.month(report.month)),
         "body": "\n\n----\n\n".join(parts),
@@ -414,59 +355,52 @@ def email_message(config: Config, done: Written) -> dict[str, Any]:
     }
 
 
-async def email_reports(config: Config, done: Written) -> None:
-    """Send the month's files to `reports.email` through `alerts.smtp` (the alerting room's
-    sender). Raises alerts.notify.DeliveryError when the mail server refuses."""
-    from alerts.notify import EmailSender
-
-    if config.alerts.smtp is None or not config.reports.email:
+async def email_reports(settings: ReportSettings, done: Written, mailer: Mailer | None
+                        ) -> None:
+    """Send the month's files to `reports.email` through the mailer (alerting's sender on
+    `alerts.smtp`). Raises alerts.notify.DeliveryError when the mail server refuses."""
+    if mailer is None or not settings.reports.email:
         raise ValueError("e-mailing reports needs reports.email and alerts.smtp")
     key = f"report-{done.report.month}-{int(done.report.generated_at)}"
-    await EmailSender(config.alerts.smtp).send(email_message(config, done), key)
+    await mailer.send(email_message(settings, done), key)
 
 
 # --------------------------------------------------------------------------- schedule
 
 
 class ReportScheduler:
-    """Service component: the month before, on the 1st at 06:00 site time, every language
-    and format configured."""
+    """Component: the month before, on the 1st at 06:00 site time, every language and
+    format configured; e-mailed through `mailer` when `reports.email` lists addresses."""
 
     JOB_ID = "monthly-report"
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
-        self.service: Service | None = None
+    def __init__(self, settings: ReportSettings, mailer: Mailer | None = None) -> None:
+        self.settings = settings
+        self.mailer = mailer
+        self.rt: Runtime | None = None
         self.runs = 0
         self.errors = 0
         self.emailed = 0
         self.email_errors = 0
         self.last: list[ReportFile] = []
 
-    async def start(self, service: Service) -> None:
-        from apscheduler.triggers.cron import CronTrigger
-
-        self.service = service
-        assert service.scheduler is not None
-        trigger = CronTrigger(day=1, hour=6, minute=0, timezone=service.config.site.timezone)
-        service.scheduler.add_job(self.run, trigger, id=self.JOB_ID, name="monthly report",
-                                  max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
+    async def start(self, rt: Runtime) -> None:
+        self.rt = rt
+        rt.scheduler.cron(self.JOB_ID, self.run, day=1, hour=6, minute=0, grace=6 * 3600,
+                          name="monthly report")
 
     async def stop(self) -> None:
-        service = self.service
-        if service is not None and service.scheduler is not None:
-            job = service.scheduler.get_job(self.JOB_ID)
-            if job is not None:
-                job.remove()
+        if self.rt is not None:
+            self.rt.scheduler.remove(self.JOB_ID)
 
     async def run(self) -> list[ReportFile]:
-        service = self.service
-        assert service is not None and service.store is not None
-        now = self.clock()
-        month = previous_month(now, service.config.site.timezone)
+        rt = self.rt
+        assert rt is not None
+        now = rt.clock()
+        month = previous_month(now, self.settings.site.timezone)
         try:
-            done = await asyncio.to_thread(write_reports, service.store, service.config,
-                                           month, now, trigger="schedule")
+            done = await asyncio.to_thread(write_reports, rt.store, self.settings, month, now,
+                                           trigger="schedule")
             self.last = done.files
         except Exception:
             self.errors += 1
@@ -474,9 +408,9 @@ class ReportScheduler:
             return []
         self.runs += 1
         log.info("monthly report %s: %s", month, ", ".join(f.filename for f in self.last))
-        if service.config.reports.email:
+        if self.settings.reports.email:
             try:
-                await email_reports(service.config, done)
+                await email_reports(self.settings, done, self.mailer)
             except Exception as exc:  # the files are written; the mail is what failed
                 self.email_errors += 1
                 log.error("e-mailing the monthly report for %s failed: %s", month, exc)

@@ -35,8 +35,8 @@ from tier.graph import CompiledTopology, SubsystemGraph, View, compile_topology
 from tier.paths import dominators_of, path_counts, removal_failures
 from tier.readiness import ScorePart, SubsystemFigures, readiness, score_parts
 from tier.redundancy import GroupState, group_state
+from tier.status import NodeStatus
 from tier.topology import TopologyConfig
-from tierwatch.core.model import NodeStatus
 
 REMOVED = "removed"  # the status shown for a node taken out by `whatif`
 

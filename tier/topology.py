@@ -31,7 +31,7 @@ from typing import Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from tierwatch.core.model import NodeStatus, Status
+from tier.status import NodeStatus
 
 SUBSYSTEMS: tuple[str, ...] = ("power", "cooling", "network")
 
@@ -225,8 +225,9 @@ def demand_bindings(topo: TopologyConfig) -> dict[str, DemandMetric]:
 _CONDITION_STATUS = {"bypass": NodeStatus.BYPASS, "off": NodeStatus.OFF}
 
 
-def node_status(status: Status, conditions: frozenset[str] = frozenset()) -> NodeStatus:
-    """The node status for a bound component's status and conditions.
+def node_status(status: str, conditions: frozenset[str] = frozenset()) -> NodeStatus:
+    """The node status for a bound component's status (ok, degraded, failed, unknown: the
+    collector's words) and conditions.
 
     `bypass` or `off` among the conditions wins over the status (an inverter off and the
     load on raw mains is exactly what makes a UPS unavailable); otherwise the status maps
@@ -235,7 +236,7 @@ def node_status(status: Status, conditions: frozenset[str] = frozenset()) -> Nod
     for condition, named in _CONDITION_STATUS.items():
         if condition in conditions:
             return named
-    return NodeStatus(status.value)
+    return NodeStatus(str(status))
 
 
 def is_source(subsystem: str, node: NodeSpec) -> bool:

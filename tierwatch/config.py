@@ -1,4 +1,5 @@
-"""tierwatch.yaml: the pydantic model, validated once at the edge.
+"""tierwatch.yaml: the root model, assembled from each room's section, validated once at the
+edge.
 
 `load(path)` reads the file, validates every key (unknown keys are errors), resolves
 `${ENV_VAR}` secrets and cross-checks references (credentials, profiles, topology). Every
@@ -6,77 +7,45 @@ problem is reported at once with its key path and, where known, its line:
 
     tierwatch.yaml:14: devices[3].credentials: unknown credentials 'ops-v4'
 
+Each section's model lives with its room (collector/config.py, alerts/config.py, ...); this
+module only assembles them and asks each room to check what a single field cannot.
 Secrets are `SecretStr`: their values never reach a repr, a log line or an error message.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
 
-import yaml
-from pydantic import (
-    BeforeValidator,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator
 
-from alerts.config import AlertsConfig
+from alerts.config import AlertsConfig, check_alerts
 from api.config import ApiConfig
-from collector.agents.config import AgentsConfig, agent_secret_warnings, check_agents
+from collector.agents.config import AgentsConfig, agent_warnings, check_agents
+from collector.config import (
+    CredentialConfig,
+    DeviceConfig,
+    SnmpConfig,
+    check_snmp,
+    resolved_credentials,
+)
 from collector.probes.config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
-from exporters.influx_config import InfluxConfig, check_influx, influx_secret_warnings
+from collector.traps.config import TrapsConfig, check_traps
+from exporters.influx_config import InfluxConfig, influx_warnings
+from livetier.config import TierLiveConfig
 from report.config import ReportsConfig, check_reports
 from tier.topology import TopologyConfig, validate_topology
+from tierwatch.core.configerrors import ConfigError, pydantic_problems, read_yaml
 from tierwatch.core.configtypes import (
-    ENV_REF,
-    Duration,
-    Interval,
+    SiteConfig,
     Strict,
-    check_device_id,
-    check_label_names,
-    reveal,
+    check_secrets,
+    split_host_port,
 )
-from tierwatch.core.configtypes import parse_duration as parse_duration  # used by tests and rooms
-from livetier.config import TierLiveConfig
 
-# --------------------------------------------------------------------------- value types
-
-_ENV_REF = ENV_REF
-
-
-def _version(value: object) -> str:
-    text = str(value).strip().lower().removeprefix("v")
-    if text in ("1", "2c", "3"):
-        return text
-    if text == "2":
-        return "2c"
-    raise ValueError("SNMP version must be 1, 2c or 3")
-
-
-# --------------------------------------------------------------------------- sections
-
-
-class SiteConfig(Strict):
-    name: str
-    timezone: str = "Asia/Ho_Chi_Minh"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
+__all__ = ["Config", "ConfigError", "LoadResult", "load", "load_with_warnings", "parse"]
 
 
 class ServerConfig(Strict):
@@ -87,120 +56,6 @@ class ServerConfig(Strict):
     def _host_port(cls, value: str) -> str:
         split_host_port(value, default_port=None)
         return value
-
-
-class SnmpDefaults(Strict):
-    interval: Interval = 30.0
-    timeout: Duration = 2.0  # per request attempt
-    retries: int = Field(default=1, ge=0, le=10)
-    max_repetitions: int = Field(default=25, ge=1, le=200)
-    # a walk that returns more rows than this is cut and counted (an agent that never ends)
-    max_rows: int = Field(default=100_000, ge=1)
-
-
-class SnmpConfig(Strict):
-    # native: our own v1/v2c/v3 codec (fast); pysnmp: the reference; snmpkit: optional (AGPL)
-    engine: Literal["native", "pysnmp", "snmpkit"] = "native"
-    defaults: SnmpDefaults = SnmpDefaults()
-    # polls in flight at once over all devices
-    concurrency: int = Field(default=64, ge=1, le=10_000)
-    # consecutive failed polls before a device is declared unreachable (status unknown)
-    unreachable_after: int = Field(default=3, ge=1, le=100)
-    # random delay added to each device's first poll, as a share of its interval
-    jitter: float = Field(default=0.1, ge=0.0, le=1.0)
-    # extra directories of profile files, searched before the shipped ones
-    profile_dirs: list[Path] = Field(default_factory=list)
-
-
-class CredentialConfig(Strict):
-    version: Annotated[Literal["1", "2c", "3"], BeforeValidator(_version)]
-    community: SecretStr | None = None
-    user: str | None = None
-    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] | None = None
-    auth_key: SecretStr | None = None
-    priv_protocol: Literal["DES", "AES", "AES192", "AES256"] | None = None
-    priv_key: SecretStr | None = None
-    context: str = ""
-
-    @field_validator("auth_protocol", "priv_protocol", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = value.upper().replace("-", "")
-            return {"SHA1": "SHA", "AES128": "AES"}.get(value, value)
-        return value
-
-    @model_validator(mode="after")
-    def _fields_for_version(self) -> CredentialConfig:
-        if self.version in ("1", "2c"):
-            if self.community is None:
-                raise ValueError(f"version {self.version} needs a community")
-            extra = [k for k in ("user", "auth_protocol", "auth_key", "priv_protocol",
-                                 "priv_key") if getattr(self, k) is not None]
-            if extra:
-                verb = "applies" if len(extra) == 1 else "apply"
-                raise ValueError(f"{', '.join(extra)} only {verb} to version 3")
-        else:
-            if not self.user:
-                raise ValueError("version 3 needs a user")
-            if self.community is not None:
-                raise ValueError("community does not apply to version 3 (use user and keys)")
-            if (self.auth_protocol is None) != (self.auth_key is None):
-                raise ValueError("auth_protocol and auth_key go together")
-            if (self.priv_protocol is None) != (self.priv_key is None):
-                raise ValueError("priv_protocol and priv_key go together")
-            if self.priv_protocol and not self.auth_protocol:
-                raise ValueError("privacy needs authentication (authPriv)")
-        return self
-
-    def secret_fields(self) -> Iterable[tuple[str, SecretStr]]:
-        for key in ("community", "auth_key", "priv_key"):
-            value = getattr(self, key)
-            if value is not None:
-                yield key, value
-
-
-def _profile_list(value: object) -> object:
-    if isinstance(value, str):
-        return [value]
-    return value
-
-
-class DeviceConfig(Strict):
-    id: str
-    address: str
-    credentials: str
-    profile: Annotated[list[str], BeforeValidator(_profile_list), Field(min_length=1)] = [  # noqa: RUF012 (pydantic copies defaults)
-        "auto"]
-    name: str | None = None
-    interval: Interval | None = None
-    timeout: Duration | None = None
-    retries: int | None = Field(default=None, ge=0, le=10)
-    max_repetitions: int | None = Field(default=None, ge=1, le=200)
-    # extra labels put on every sample of this device (room, rack, owner ...)
-    labels: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return check_device_id(value)
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        split_host_port(value.removeprefix("udp://"), default_port=161)
-        return value
-
-    @field_validator("labels")
-    @classmethod
-    def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
-        return check_label_names(value)
-
-    @property
-    def host_port(self) -> tuple[str, int]:
-        host, port = split_host_port(self.address.removeprefix("udp://"), default_port=161)
-        assert port is not None
-        return host, port
 
 
 class StoreConfig(Strict):
@@ -217,6 +72,7 @@ class Config(Strict):
     store: StoreConfig = StoreConfig()
     agents: AgentsConfig = AgentsConfig()
     probes: ProbesConfig = ProbesConfig()
+    traps: TrapsConfig = TrapsConfig()
     topology: TopologyConfig = TopologyConfig()
     tier: TierLiveConfig = TierLiveConfig()
     influx: InfluxConfig = InfluxConfig()
@@ -241,59 +97,10 @@ class Config(Strict):
 
     def resolved_credentials(self, name: str) -> Credentials:
         """Credentials with secrets read from the environment (checked by load())."""
-        cred = self.credentials[name]
-        return Credentials(
-            version=cred.version,
-            community=_reveal(cred.community),
-            user=cred.user or "",
-            auth_protocol=cred.auth_protocol,
-            auth_key=_reveal(cred.auth_key),
-            priv_protocol=cred.priv_protocol,
-            priv_key=_reveal(cred.priv_key),
-            context=cred.context,
-        )
-
-
-_reveal = reveal
-
-
-def split_host_port(value: str, default_port: int | None) -> tuple[str, int | None]:
-    """'host', 'host:port', '[v6]:port' -> (host, port). Raises ValueError with the reason."""
-    text = value.strip()
-    if not text:
-        raise ValueError("address is empty")
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep:
-            raise ValueError(f"{value!r}: missing ']' after an IPv6 address")
-        port_text = rest.removeprefix(":") if rest else ""
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    else:
-        host, port_text = text, ""  # a bare IPv6 address or a host name
-    if not host:
-        raise ValueError(f"{value!r}: no host")
-    if not port_text:
-        if default_port is None:
-            raise ValueError(f"{value!r}: needs host:port")
-        return host, default_port
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"{value!r}: port must be a number from 0 to 65535")
-    return host, int(port_text)
+        return resolved_credentials(self.credentials, name)
 
 
 # --------------------------------------------------------------------------- loading
-
-
-@dataclass
-class ConfigError(Exception):
-    """The file cannot be used. `problems` are complete lines: 'file:line: key.path: message'."""
-
-    problems: list[str]
-    warnings: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return "\n".join(self.problems)
 
 
 @dataclass
@@ -316,83 +123,73 @@ def load_with_warnings(path: str | Path) -> LoadResult:
     return parse(text, path)
 
 
+# sections that moved, read at their old place for one more release: old path -> new
+_MOVED = {("alerts", "traps"): "traps"}
+
+
 def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([f"{at}: not valid YAML: {problem}"]) from None
-    lines = _line_index(root)
-    if data is None:
-        data = {}
+    doc = read_yaml(text, path)
+    data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: the file must be a mapping of sections (site, devices ...)"])
+    data, moved = _move_deprecated(data)
 
-    def where(key_path: str) -> str:
-        line = _nearest_line(lines, key_path)
-        return f"{path}:{line}" if line else str(path)
+    def as_written(key_path: str) -> str:
+        """The key where the file has it (a moved section is named at its old place)."""
+        for new, old in moved.items():
+            if key_path == new or key_path.startswith((new + ".", new + "[")):
+                return old + key_path[len(new):]
+        return key_path
+
+    def line(key_path: str, message: str) -> str:
+        key = as_written(key_path)
+        return f"{doc.where(key)}: {key}: {message}"
 
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{where(p)}: {p}: {msg}" for p, msg in _pydantic_problems(exc)]
-        raise ConfigError(problems) from None
+        raise ConfigError([line(p, msg) for p, msg in pydantic_problems(exc)]) from None
 
-    problems = [f"{where(p)}: {p}: {msg}" for p, msg in cross_check(config)]
-    warnings = [f"{where(p)}: {p}: {msg}" for p, msg in _literal_secret_warnings(config)]
+    secret_problems, secret_warnings = check_secrets(config)
+    problems = [line(p, msg) for p, msg in [*cross_check(config), *secret_problems]]
+    warnings = [line(new, f"deprecated place: move it to the top-level `{new}:` section "
+                          "(read here until the next release)") for new in moved]
+    warnings += [line(p, msg) for p, msg in
+                 [*secret_warnings, *agent_warnings(config.agents),
+                  *influx_warnings(config.influx)]]
     if problems:
         raise ConfigError(problems, warnings)
     return LoadResult(config.model_copy(update={"source": path}), warnings)
 
 
-def cross_check(config: Config) -> list[tuple[str, str]]:
-    """References between sections, and what a single field validator cannot see."""
-    from collector.profiles import known_profiles  # deferred: profiles load YAML files
+def _move_deprecated(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Sections still written at their old place, moved to the new one: (data, new -> old)."""
+    moved: dict[str, str] = {}
+    for (parent, child), new in _MOVED.items():
+        section = data.get(parent)
+        if isinstance(section, dict) and child in section and new not in data:
+            data = {**data, parent: {k: v for k, v in section.items() if k != child},
+                    new: section[child]}
+            moved[new] = f"{parent}.{child}"
+    return data, moved
 
-    problems: list[tuple[str, str]] = []
-    seen: dict[str, int] = {}
-    known = known_profiles(config.snmp.profile_dirs)
-    for i, device in enumerate(config.devices):
-        key = f"devices[{i}]"
-        if device.id in seen:
-            problems.append((f"{key}.id", f"duplicate device id {device.id!r} "
-                             f"(first at devices[{seen[device.id]}])"))
-        seen.setdefault(device.id, i)
-        if device.credentials not in config.credentials:
-            names = ", ".join(sorted(config.credentials)) or "none defined"
-            problems.append((f"{key}.credentials",
-                             f"unknown credentials {device.credentials!r} (known: {names})"))
-        for j, name in enumerate(device.profile):
-            if name == "auto":
-                if len(device.profile) > 1:
-                    problems.append((f"{key}.profile[{j}]",
-                                     "'auto' cannot be combined with other profiles"))
-            elif name not in known:
-                problems.append((f"{key}.profile[{j}]" if len(device.profile) > 1
-                                 else f"{key}.profile",
-                                 f"unknown profile {name!r} (known: {', '.join(sorted(known))})"))
-    for name, cred in config.credentials.items():
-        for key, secret in cred.secret_fields():
-            ref = _ENV_REF.match(secret.get_secret_value())
-            if ref and ref.group(1) not in os.environ:
-                problems.append((f"credentials.{name}.{key}",
-                                 f"environment variable {ref.group(1)} is not set"))
-    problems.extend(_ids_across_sections(config))
-    problems.extend(check_agents(config))
-    problems.extend(check_probes(config))
-    problems.extend(check_influx(config))
-    problems.extend(check_reports(config.reports, set(config.device_ids()),
-                                  config.alerts.smtp))
+
+def cross_check(config: Config) -> list[tuple[str, str]]:
+    """References between sections, and what a single field validator cannot see: each
+    room checks its own section with what it needs of the others."""
+    device_ids = set(config.device_ids())
+    snmp_ids = {d.id for d in config.devices}
+    problems = check_snmp(config.snmp, config.credentials, config.devices)
+    problems += _ids_across_sections(config)
+    problems += check_agents(config.agents)
+    problems += check_probes(config.probes, snmp_ids)
+    problems += check_traps(config.traps, config.credentials, device_ids)
+    problems += check_reports(config.reports, device_ids, config.alerts.smtp)
     # topology nodes bind to any device: SNMP devices, agent hosts, probed links and sites
-    for line in validate_topology(config.topology, set(config.device_ids())):
+    for line in validate_topology(config.topology, device_ids):
         key_path, _, message = line.partition(": ")
         problems.append((key_path, message))
-    from alerts.config import cross_check as alerts_cross_check
-
-    problems.extend(alerts_cross_check(config))
+    problems += check_alerts(config.alerts, device_ids, config.snmp.profile_dirs)
     return problems
 
 
@@ -409,80 +206,6 @@ def _ids_across_sections(config: Config) -> list[tuple[str, str]]:
         else:
             first[device_id] = key
     return problems
-
-
-def _literal_secret_warnings(config: Config) -> list[tuple[str, str]]:
-    warnings = agent_secret_warnings(config) + influx_secret_warnings(config)
-    for name, cred in config.credentials.items():
-        for key, secret in cred.secret_fields():
-            if not _ENV_REF.match(secret.get_secret_value()):
-                warnings.append((f"credentials.{name}.{key}",
-                                 "secret written literally in the file; prefer ${ENV_VAR}"))
-    smtp = config.alerts.smtp
-    if smtp is not None and smtp.password is not None and not _ENV_REF.match(
-            smtp.password.get_secret_value()):
-        warnings.append(("alerts.smtp.password",
-                         "secret written literally in the file; prefer ${ENV_VAR}"))
-    return warnings
-
-
-def _pydantic_problems(exc: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for err in exc.errors(include_url=False, include_input=False):
-        parts: list[str] = []
-        for item in err["loc"]:
-            if isinstance(item, int):
-                parts.append(f"[{item}]")
-            elif _is_branch_tag(str(item)):
-                continue  # pydantic names union branches in loc; operators do not need them
-            else:
-                parts.append(("." if parts else "") + str(item))
-        key = "".join(parts) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see docs/configuration.md)"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        out.append((key, msg))
-    return out
-
-
-def _is_branch_tag(item: str) -> bool:
-    return item in {"str", "int", "float", "list[str]", "dict[str,any]", "function-after",
-                    "function-before", "function-plain", "literal['1','2c','3']"} or (
-        item.startswith(("function-", "literal[", "tagged-union[", "json-or-python["))
-    )
-
-
-def _line_index(root: yaml.Node | None) -> dict[str, int]:
-    """Map key paths ('devices[3].credentials') to 1-based line numbers in the YAML text."""
-    index: dict[str, int] = {}
-
-    def walk(node: yaml.Node, key: str) -> None:
-        index.setdefault(key, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for k_node, v_node in node.value:
-                child = f"{key}.{k_node.value}" if key else str(k_node.value)
-                index[child] = k_node.start_mark.line + 1
-                walk(v_node, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, f"{key}[{i}]")
-
-    if root is not None:
-        walk(root, "")
-    return index
-
-
-def _nearest_line(index: dict[str, int], key_path: str) -> int | None:
-    """The line of the key, or of its closest ancestor that the file has."""
-    probe = key_path
-    while probe:
-        if probe in index:
-            return index[probe]
-        cut = max(probe.rfind("."), probe.rfind("["))
-        probe = probe[:cut] if cut > 0 else ""
-    return None
 
 
 def dump_redacted(config: Config) -> dict[str, Any]:

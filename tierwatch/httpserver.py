@@ -8,7 +8,7 @@ import socket
 
 import uvicorn
 
-from tierwatch.config import split_host_port
+from tierwatch.core.configtypes import split_host_port
 
 log = logging.getLogger(__name__)
 

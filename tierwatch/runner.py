@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 async def start(config: Config, listen: str | None = None, shard: Shard | None = None,
                 tier_only: bool = False) -> tuple[Service, HttpServer]:
     service = Service(config, shard=shard, tier_only=tier_only)
-    server = HttpServer(create_app(service), listen or config.server.listen)
+    server = HttpServer(create_app(service.api_context()), listen or config.server.listen)
     await server.start()
     await service.start()
     role = (f"shard {shard}" if shard else "the tier instance" if tier_only else "")

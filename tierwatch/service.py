@@ -1,91 +1,61 @@
-"""Builds everything from the config and runs it on one asyncio loop.
+"""The wiring: one tierwatch instance built from the config, and run.
 
-Each device is polled on its interval by the poll schedule (tierwatch/core/pollschedule.py; first
-run spread by jitter); everything else (host agents, reports, other rooms' jobs) runs on
-APScheduler. A poll still running at the next tick is skipped and counted, never queued; a
-semaphore bounds the polls in flight; each poll has a timeout; one device's failure is a
-counted error, never a stopped loop. Other rooms (tier, alerts, agents, exporters) attach
-as `Component`s.
+Everything that makes a room's component out of the config, and everything one room offers
+another, is in this one file: each component gets its own config section (and what another
+room offers it) in its constructor, then one `Runtime` at start (tierwatch/core/runtime.py).
+No component sees the Service.
+
+Alone, an instance polls every device and runs the Tier engine; with `shard` it polls only
+its share (tierwatch/sharding.py) and leaves the Tier engine to the `tier_only` instance,
+which polls nothing and mirrors the shared store (tierwatch/core/storefeed.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
 
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-from collector.profiles import load_profiles, select_auto
-from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
-from collector.snmp.poller import PollPlan, PollResult, poll
+from alerts.component import AlertsComponent
+from alerts.notify import EmailSender
+from api.context import ApiContext
+from collector.agents.component import AgentScraper
+from collector.directory import DeviceDirectory
+from collector.probes.component import ProbeRunner
+from collector.snmp import transport
+from collector.snmp.component import SnmpPolling
+from collector.traps.receiver import TrapsComponent
 from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
-from collector.agents.component import AgentScraper
-from tierwatch.config import Config, DeviceConfig
-from tierwatch.core.pollschedule import PollSchedule
-from collector.probes.component import ProbeRunner
-from tierwatch.sharding import Shard
+from livetier.engine import LiveTier
+from report.config import ReportSettings
+from report.monthly import ReportScheduler
+from tier.topology import demand_bindings
+from tierwatch.config import Config
+from tierwatch.core.history import History
+from tierwatch.core.model import PollResult
+from tierwatch.core.runtime import Component, DevicePoller, MetricsRegistry, Runtime, Scheduler
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
 from tierwatch.core.storefeed import StoreFeed, StorePublisher
-
-if TYPE_CHECKING:
-    from alerts.component import AlertsComponent
-    from collector.traps.receiver import TrapsComponent
-    from livetier.engine import LiveTier
+from tierwatch.sharding import Shard
 
 log = logging.getLogger(__name__)
 
-SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
 
-
-class Component(Protocol):
-    """A part of the service with a lifetime: started after the state, stopped before."""
-
-    async def start(self, service: Service) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-@dataclass
-class DeviceRuntime:
-    config: DeviceConfig
-    target: Target
-    client: SnmpClient
-    interval: float
-    base_labels: dict[str, str]
-    plan: PollPlan | None = None  # None until `profile: auto` has been resolved
-    profiles: list[str] = field(default_factory=list)
-    running: bool = False
-
-
-def build_target(config: Config, device: DeviceConfig) -> Target:
-    host, port = device.host_port
-    d = config.snmp.defaults
-    return Target(
-        host=host,
-        port=port,
-        credentials=config.resolved_credentials(device.credentials),
-        timeout=device.timeout or d.timeout,
-        retries=d.retries if device.retries is None else device.retries,
-        max_repetitions=device.max_repetitions or d.max_repetitions,
-        max_rows=d.max_rows,
-    )
+def report_settings(config: Config) -> ReportSettings:
+    """What the report room needs of the whole configuration."""
+    return ReportSettings(
+        site=config.site, topology=config.topology, reports=config.reports,
+        directory=config.reports.directory(config.source), target=config.tier.target,
+        device_profiles={d.id: list(d.profile) for d in config.devices})
 
 
 class Service:
-    """One tierwatch instance. Alone it polls every device and runs the Tier engine; with
-    `shard` it polls only its share (tierwatch/sharding.py) and leaves the Tier engine to
-    the `tier_only` instance, which polls nothing and mirrors the shared store."""
+    """One tierwatch instance: the state, the store, /metrics, and every room's component."""
 
     def __init__(self, config: Config, shard: Shard | None = None,
-                 tier_only: bool = False) -> None:
+                 tier_only: bool = False, clock: Callable[[], float] = time.time) -> None:
         if shard is not None and tier_only:
             raise ValueError("an instance is either a shard or the tier instance, not both")
         self.shard = shard
@@ -94,195 +64,109 @@ class Service:
         if shard is not None:
             config = shard.share(config)
         self.config = config
+        self.clock = clock
         self.state = State(config.device_ids(), config.snmp.unreachable_after)
+        self.metrics = MetricsRegistry()
         # the tier instance's device series would repeat the shards': it serves tier metrics
-        self.exporter = MetricsExporter(self.state, device_series=not tier_only)
-        if tier_only:  # everything in the state, nothing polled
-            config = _nothing_polled(config)
-        self.devices: dict[str, DeviceRuntime] = {}
-        self.components: list[Component] = []
-        self.scheduler: AsyncIOScheduler | None = None  # agents, reports, other rooms' jobs
-        self.polls = PollSchedule(self._poll_job, self._skipped)  # SNMP polls
+        self.exporter = MetricsExporter(self.state, self.metrics, device_series=not tier_only)
         self.store: Store | None = None  # opened by start(): a one-off poll needs none
-        self.live: LiveTier | None = None  # the live Tier engine, when a topology is configured
-        self.alerts: AlertsComponent | None = None  # the built-in alert engine, once started
-        self.traps: TrapsComponent | None = None
+        self.runtime: Runtime | None = None
         self.started_at: float | None = None
-        self._semaphore = asyncio.Semaphore(config.snmp.concurrency)
-        factory = engine_factory(config.snmp.engine)
-        for device in config.devices:
-            target = build_target(config, device)
-            self.devices[device.id] = DeviceRuntime(
-                config=device,
-                target=target,
-                client=factory(target),
-                interval=device.interval or config.snmp.defaults.interval,
-                base_labels={"device": device.id, **device.labels},
-                profiles=[] if device.profile == ["auto"] else list(device.profile),
-            )
-            if device.profile != ["auto"]:
-                runtime = self.devices[device.id]
-                runtime.plan = PollPlan(load_profiles(device.profile,
-                                                      config.snmp.profile_dirs))
 
-        # host agents and network probes: devices of their own kind, polled by components
-        self.agents: AgentScraper | None = None
-        self.probes: ProbeRunner | None = None
-        if config.agents.hosts:
-            self.agents = AgentScraper(config, self.state)
-        if config.probes.links or config.probes.sites:
-            self.probes = ProbeRunner(config, self.state)
+        # the collector: what this instance polls (the tier instance polls nothing)
+        polled = _nothing_polled(config) if tier_only else config
+        self.snmp = SnmpPolling(polled.snmp, polled.credentials, polled.devices)
+        self.agents = AgentScraper(polled.agents) if polled.agents.hosts else None
+        self.probes = (ProbeRunner(polled.probes, self.state)
+                       if polled.probes.links or polled.probes.sites else None)
+        self.pollers: list[DevicePoller] = [
+            p for p in (self.snmp, self.agents, self.probes) if p is not None]
+        self.directory = DeviceDirectory(config.devices, config.agents, config.probes,
+                                         self.snmp.profiles)
+        self.traps = (TrapsComponent(config.traps, devices=polled.devices,
+                                     credentials=config.credentials,
+                                     profile_dirs=config.snmp.profile_dirs)
+                      if config.traps.enabled and not tier_only else None)
 
-    def add_component(self, component: Component) -> None:
-        self.components.append(component)
+        # the Tier engine scores the whole picture: one instance runs it, never a shard
+        self.live = (LiveTier(config.topology, config.tier)
+                     if shard is None and config.topology.node_ids() else None)
+
+        # the rooms that read what the others publish
+        self.influx = InfluxExporter(config.influx) if config.influx.enabled else None
+        if self.influx is not None and self.live is not None and config.influx.write.tier:
+            self.live.subscribe(self.influx.on_snapshot)
+        self.alerts = (AlertsComponent(config.alerts, devices=lambda: list(self.directory),
+                                       warm_after=self.snmp.longest_interval(),
+                                       profile_dirs=config.snmp.profile_dirs)
+                       if config.alerts.enabled else None)
+        self.mailer = EmailSender(config.alerts.smtp) if config.alerts.smtp else None
+        self.reports = (ReportScheduler(report_settings(config), self.mailer)
+                        if config.reports.schedule and shard is None else None)
+        self.components: list[Component] = []
 
     # ------------------------------------------------------------------ polling
 
-    async def _resolve_auto(self, runtime: DeviceRuntime) -> None:
-        got = await runtime.client.get([SYS_OBJECT_ID])
-        oid = got.get(SYS_OBJECT_ID)
-        names = select_auto(oid if isinstance(oid, str) else "", self.config.snmp.profile_dirs)
-        runtime.profiles = names
-        runtime.plan = PollPlan(load_profiles(names, self.config.snmp.profile_dirs))
-        log.info("device %s: sysObjectID %s -> profiles %s", runtime.config.id, oid,
-                 ", ".join(names))
-
     async def poll_once(self, device_id: str) -> PollResult:
-        """Poll a device now (SNMP, host agent or probe) and fold the result into the state."""
-        if device_id not in self.devices:
-            if self.agents is not None and device_id in self.agents.hosts:
-                return await self.agents.poll_once(device_id)
-            if self.probes is not None and device_id in self.probes.targets:
-                return await self.probes.poll_once(device_id)
-            raise KeyError(device_id)
-        runtime = self.devices[device_id]
-        runtime.running = True
-        try:
-            async with self._semaphore:
-                result = await self._poll(runtime)
-        finally:
-            runtime.running = False
-        self.state.update(result)
-        if not result.ok:
-            log.info("poll %s failed (%s): %s", device_id, result.error, result.message)
-        return result
+        """Poll a device now (SNMP, host agent or probe) and fold the result into the state.
+        Raises KeyError for a device no poller of this instance owns."""
+        for poller in self.pollers:
+            if device_id in poller.device_ids():
+                result = await poller.poll(device_id)
+                self.state.update(result)
+                return result
+        raise KeyError(device_id)
 
-    async def _poll(self, runtime: DeviceRuntime) -> PollResult:
-        started = time.time()
-        # A poll gets its interval, and at least the time one request needs to fail
-        # (timeout x attempts) plus a margin, so an unreachable device is reported as a
-        # timeout rather than cut short. Polls that overrun make the next tick skip.
-        attempt_budget = runtime.target.timeout * (runtime.target.retries + 1)
-        deadline = max(runtime.interval, attempt_budget * 2 + 1.0)
-        try:
-            async with asyncio.timeout(deadline):
-                if runtime.plan is None:
-                    await self._resolve_auto(runtime)
-                assert runtime.plan is not None
-                return await poll(runtime.config.id, runtime.client, runtime.plan,
-                                  runtime.base_labels, now=started)
-        except TimeoutError:
-            return PollResult(runtime.config.id, started, time.time() - started,
-                              error="poll_timeout",
-                              message=f"poll did not finish within {deadline:g}s")
-        except SnmpError as exc:  # from auto resolution
-            return PollResult(runtime.config.id, started, time.time() - started,
-                              error=exc.reason, message=str(exc))
+    def ready(self) -> bool:
+        return self.state.first_round_done()
 
-    async def _poll_job(self, device_id: str) -> None:
-        try:
-            await self.poll_once(device_id)
-        except asyncio.CancelledError:
-            return  # shutting down: the poll is abandoned, nothing to record
-        except Exception:  # never let one device stop the scheduler; count and log it
-            log.exception("poll of %s crashed", device_id)
-            self.state.update(PollResult(device_id, time.time(), error="internal",
-                                         message="internal error (see log)"))
-
-    def _on_skipped(self, event: JobEvent) -> None:
-        self._skipped(event.job_id)
-
-    def _skipped(self, device_id: str) -> None:
-        self.state.count_skipped(device_id)
-        log.warning("previous poll of %s has not completed; scheduled poll skipped", device_id)
+    def api_context(self) -> ApiContext:
+        """What the API reads and acts through."""
+        return ApiContext(
+            config=self.config, state=self.state, exporter=self.exporter,
+            devices=self.directory, reports=report_settings(self.config),
+            store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
+            mailer=self.mailer)
 
     # ------------------------------------------------------------------ lifetime
 
     async def start(self) -> None:
-        from tierwatch.core.history import History
-
-        self.started_at = time.time()
+        self.started_at = self.clock()
         if self.store is None:
             self.store = Store.open(self.config.store.url)
-        self.components.insert(0, History(self.store, instance=self.instance,
-                                          record=not self.tier_only))
-        # the Tier engine scores the whole picture: one instance runs it, never a shard
-        if self.live is None and self.shard is None and self.config.topology.node_ids():
-            from livetier.engine import LiveTier
-
-            self.live = LiveTier(self.config, self.state, self.store)
-        if self.live is not None and self.live not in self.components:
-            self.components.insert(1, self.live)  # after History: device rows come first
+        store = self.store
+        self.runtime = Runtime(
+            site=self.config.site, state=self.state, store=store, metrics=self.metrics,
+            scheduler=Scheduler(self.config.site.timezone), instance=self.instance,
+            clock=self.clock, poll_now=self.poll_once, ready=self.ready)
+        feed: Component
         if self.tier_only:  # before the Tier engine: its first score sees the shards' statuses
-            self.components.insert(1, StoreFeed(self.store, self.state))
+            feed = StoreFeed(store)
         else:
-            self.components.insert(1, StorePublisher(self.store, self.instance))
-        if self.config.influx.enabled and not any(
-                isinstance(c, InfluxExporter) for c in self.components):
-            self.components.append(InfluxExporter(self.config.influx))
-        for own in (self.agents, self.probes):
-            if own is not None and own not in self.components:
-                self.components.insert(1, own)
-        # alerting last: it reads what the others publish (the live tier's series)
-        if self.config.alerts.enabled and self.alerts is None:
-            from alerts.component import AlertsComponent
-
-            self.alerts = AlertsComponent(self.config.alerts)
-            self.components.append(self.alerts)
-        if self.config.alerts.traps.enabled and self.traps is None:
-            from collector.traps.receiver import TrapsComponent
-
-            self.traps = TrapsComponent(self.config)
-            self.components.append(self.traps)
-        # the monthly report reads the whole store: the instance that scores writes it
-        if self.config.reports.schedule and self.shard is None:
-            from report.monthly import ReportScheduler
-
-            self.components.append(ReportScheduler())
-        self.scheduler = AsyncIOScheduler(timezone=self.config.site.timezone)
-        self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
-        now = asyncio.get_running_loop().time()
-        for device_id, runtime in self.devices.items():
-            spread = random.uniform(0, self.config.snmp.jitter * runtime.interval)
-            self.polls.add(device_id, runtime.interval, now + spread)
-        self.polls.start()
-        self.scheduler.start()
+            feed = StorePublisher(store, self.instance, [
+                (m.device, m.metric) for m in demand_bindings(self.config.topology).values()])
+        # in order: what records comes first, what reads what others publish comes last
+        self.components = [c for c in (
+            History(store, instance=self.instance, record=not self.tier_only), feed,
+            self.live, self.probes, self.agents, self.snmp, self.influx, self.alerts,
+            self.traps, self.reports) if c is not None]
+        self.runtime.scheduler.start()
         for component in self.components:
-            await component.start(self)
+            await component.start(self.runtime)
 
     async def stop(self) -> None:
-        # agents and probes polled once without start() (`tierwatch poll`) hold sockets too
-        unstarted = [c for c in (self.agents, self.probes)
-                     if c is not None and c not in self.components]
+        # pollers used once without start() (`tierwatch poll`) hold sockets too
+        unstarted = [p for p in self.pollers if p not in self.components]
         for component in [*reversed(self.components), *unstarted]:
             try:
                 await component.stop()
             except Exception:
                 log.exception("stopping %r failed", component)
-        await self.polls.stop()
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
-        for runtime in self.devices.values():
-            await runtime.client.close()
+        if self.runtime is not None:
+            self.runtime.scheduler.shutdown()
+        transport.close_all()
         if self.store is not None:
             self.store.close()
-
-    def ready(self) -> bool:
-        return self.state.first_round_done()
-
-    def device_profiles(self) -> Mapping[str, list[str]]:
-        return {k: v.profiles for k, v in self.devices.items()}
 
 
 def _nothing_polled(config: Config) -> Config:
@@ -291,4 +175,3 @@ def _nothing_polled(config: Config) -> Config:
         "agents": config.agents.model_copy(update={"hosts": []}),
         "probes": config.probes.model_copy(update={"links": [], "sites": []}),
     })
-

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import alerting
-from api.deps import OperatorDep, ReaderDep, ServiceDep, StoreDep
+from api.deps import ContextDep, OperatorDep, ReaderDep, StoreDep
 from api.errors import ERRORS, WRITE_ERRORS, ErrorOut
 from api.pagination import Page, PageParams, page_params
 from api.routes.devices import json_number
@@ -92,11 +92,11 @@ def ack_alert(
     who: OperatorDep,
     ref: Annotated[str, Path(min_length=1, max_length=64)],
     body: AckIn,
-    service: ServiceDep,
+    context: ContextDep,
     store: StoreDep,
 ) -> AlertOut:
     try:
-        found = alerting.acknowledge(service, store, ref, who.name, body.comment)
+        found = alerting.acknowledge(context, store, ref, who.name, body.comment)
     except alerting.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except ValueError as exc:  # resolved: there is nothing left to acknowledge

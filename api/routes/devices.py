@@ -5,16 +5,15 @@ address and profile only."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
-from api.deps import ReaderDep, ServiceDep
+from api.context import ApiContext
+from api.deps import ContextDep, ReaderDep
 from api.errors import ERRORS
 from api.pagination import Page, PageParams, page_params
 from tierwatch.core.model import ComponentStatus
-from tierwatch.service import Service
 from tierwatch.core.state import DeviceState
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"], responses=ERRORS)
@@ -76,31 +75,13 @@ class DeviceDetail(DeviceOut):
 
 
 def _kind(
-    service: Service, device_id: str
+    context: ApiContext, device_id: str
 ) -> tuple[str, str | None, str | None, list[str], dict[str, str]]:
-    runtime = service.devices.get(device_id)
-    if runtime is not None:
-        cfg = runtime.config
-        return (
-            "snmp",
-            cfg.name,
-            cfg.address,
-            list(runtime.profiles) or list(cfg.profile),
-            dict(cfg.labels),
-        )
-    for host in service.config.agents.hosts:
-        if host.id == device_id:  # host:port only: a URL's path or query is not shown
-            return (
-                "agent",
-                host.name,
-                urlsplit(host.url).netloc,
-                list(host.profile),
-                dict(host.labels),
-            )
-    for section, _i, target in service.config.probes.targets():
-        if target.id == device_id:
-            return section.rstrip("s"), target.name, None, [], dict(target.labels)
-    return "other", None, None, [], {}
+    info = context.devices.get(device_id)
+    if info is None:
+        return "other", None, None, [], {}
+    name = info.name if info.name != info.id else None
+    return info.kind, name, info.address, list(info.profiles), dict(info.labels)
 
 
 def json_number(value: float | None) -> float | None:
@@ -110,8 +91,8 @@ def json_number(value: float | None) -> float | None:
     return value
 
 
-def device_out(service: Service, dev: DeviceState) -> DeviceOut:
-    kind, name, address, profiles, labels = _kind(service, dev.id)
+def device_out(context: ApiContext, dev: DeviceState) -> DeviceOut:
+    kind, name, address, profiles, labels = _kind(context, dev.id)
     return DeviceOut(
         id=dev.id,
         name=name,
@@ -132,22 +113,22 @@ def device_out(service: Service, dev: DeviceState) -> DeviceOut:
 @router.get("", response_model=Page[DeviceOut])
 def list_devices(
     _who: ReaderDep,
-    service: ServiceDep,
+    context: ContextDep,
     page: Annotated[PageParams, Depends(page_params)],
     status: Annotated[StatusFilter | None, Query()] = None,
 ) -> Page[DeviceOut]:
     devices = [
-        d for d in service.state.devices.values() if status is None or str(d.status) == status
+        d for d in context.state.devices.values() if status is None or str(d.status) == status
     ]
-    return page.cut([device_out(service, d) for d in devices])
+    return page.cut([device_out(context, d) for d in devices])
 
 
 @router.get("/{device_id}", response_model=DeviceDetail)
-def get_device(_who: ReaderDep, device_id: str, service: ServiceDep) -> DeviceDetail:
-    dev = service.state.devices.get(device_id)
+def get_device(_who: ReaderDep, device_id: str, context: ContextDep) -> DeviceDetail:
+    dev = context.state.devices.get(device_id)
     if dev is None:
         raise HTTPException(404, f"no device {device_id!r}")
-    base = device_out(service, dev)
+    base = device_out(context, dev)
     return DeviceDetail(
         **base.model_dump(),
         components=[ComponentOut.of(dev.id, c) for c in dev.components.values()],

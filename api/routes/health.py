@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
-from api.deps import ServiceDep
+from api.deps import ContextDep
 from exporters.prometheus import CONTENT_TYPE
 
 router = APIRouter(tags=["health"])
@@ -53,8 +53,8 @@ class PartsResponse(Response):
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(service: ServiceDep) -> Response:
-    return PartsResponse(service.exporter.render_parts(), media_type=CONTENT_TYPE)
+def metrics(context: ContextDep) -> Response:
+    return PartsResponse(context.exporter.render_parts(), media_type=CONTENT_TYPE)
 
 
 @router.get("/healthz", response_model=HealthOut)
@@ -68,11 +68,11 @@ _STARTING: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/readyz", response_model=ReadyOut, responses=_STARTING)
-def readyz(service: ServiceDep) -> JSONResponse:
-    ready = service.ready() and service.store is not None
+def readyz(context: ContextDep) -> JSONResponse:
+    ready = context.ready() and context.store() is not None
     body = ReadyOut(
         status="ready" if ready else "starting",
-        devices=len(service.state.devices),
-        polled=sum(d.last_poll_ts is not None for d in service.state.devices.values()),
+        devices=len(context.state.devices),
+        polled=sum(d.last_poll_ts is not None for d in context.state.devices.values()),
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

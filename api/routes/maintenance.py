@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import alerting
-from api.deps import ConfigDep, OperatorDep, ReaderDep, ServiceDep, StoreDep
+from api.deps import ConfigDep, ContextDep, OperatorDep, ReaderDep, StoreDep
 from api.errors import ERRORS, WRITE_ERRORS
 from api.pagination import Page, PageParams, page_params
 from tierwatch.config import Config
@@ -144,12 +144,12 @@ def list_windows(
 
 @router.post("", response_model=WindowOut, status_code=201, responses=WRITE_ERRORS)
 def book_window(
-    who: OperatorDep, body: WindowIn, service: ServiceDep, store: StoreDep, config: ConfigDep
+    who: OperatorDep, body: WindowIn, context: ContextDep, store: StoreDep, config: ConfigDep
 ) -> WindowOut:
     tz = config.site.timezone
     try:
         window = alerting.book(
-            service,
+            context,
             store,
             title=body.title,
             start=_time(body.start, "start", tz),
@@ -169,11 +169,11 @@ def book_window(
 def remove_window(
     _who: OperatorDep,
     window_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-    service: ServiceDep,
+    context: ContextDep,
     store: StoreDep,
 ) -> Response:
     try:
-        alerting.remove(service, store, window_id)
+        alerting.remove(context, store, window_id)
     except alerting.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return Response(status_code=204)

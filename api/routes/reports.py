@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AdminDep, ConfigDep, ReaderDep, StoreDep
+from api.deps import AdminDep, ContextDep, ReaderDep, StoreDep
 from api.errors import ERRORS, WRITE_ERRORS
 from api.pagination import Page, PageParams, page_params
 from api.params import MONTH_REGEX
@@ -96,13 +96,15 @@ def list_all(
 
 
 @router.post("", response_model=GeneratedOut, status_code=201, responses=WRITE_ERRORS)
-def generate(_who: AdminDep, body: GenerateIn, store: StoreDep, config: ConfigDep) -> GeneratedOut:
-    if body.email and (not config.reports.email or config.alerts.smtp is None):
+def generate(_who: AdminDep, body: GenerateIn, store: StoreDep,
+             context: ContextDep) -> GeneratedOut:
+    settings = context.reports
+    if body.email and (not settings.reports.email or context.mailer is None):
         raise HTTPException(422, "email: configure reports.email and alerts.smtp first")
     try:
         done = write_reports(
             store,
-            config,
+            settings,
             body.month,
             time.time(),
             languages=body.languages,
@@ -114,7 +116,7 @@ def generate(_who: AdminDep, body: GenerateIn, store: StoreDep, config: ConfigDe
     emailed, email_error = None, None
     if body.email:  # a worker thread (a sync route): no event loop of its own yet
         try:
-            asyncio.run(email_reports(config, done))
+            asyncio.run(email_reports(settings, done, context.mailer))
             emailed = True
         except Exception as exc:  # the files are written; say what went wrong with the mail
             emailed, email_error = False, str(exc)

@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api import alerting
-from api.texts import CATALOG
+from api.context import ApiContext
 from api.live import LiveView, live_view
 from api.security import COOKIE, cookie_principal, reads_open, token_principal
+from api.texts import CATALOG
 from tierwatch.core.i18n import Translator, pick_language, translator
-from tierwatch.service import Service
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -40,13 +40,13 @@ def environment() -> Environment:
     )
 
 
-def _translator(request: Request, service: Service) -> Translator:
+def _translator(request: Request, context: ApiContext) -> Translator:
     lang = pick_language(
         request.query_params.get("lang"),
         request.headers.get("accept-language"),
-        service.config.api.default_lang,
+        context.config.api.default_lang,
     )
-    return translator(lang, CATALOG, service.config.site.timezone)
+    return translator(lang, CATALOG, context.config.site.timezone)
 
 
 def _html(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -63,12 +63,12 @@ def _html(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     )
 
 
-def _devices(service: Service, now: float) -> list[dict[str, Any]]:
-    names = {d.id: d.name for d in service.config.devices}
-    names.update({h.id: h.name for h in service.config.agents.hosts})
-    names.update({t.id: t.name for _, _, t in service.config.probes.targets()})
+def _devices(context: ApiContext, now: float) -> list[dict[str, Any]]:
+    names = {d.id: d.name for d in context.config.devices}
+    names.update({h.id: h.name for h in context.config.agents.hosts})
+    names.update({t.id: t.name for _, _, t in context.config.probes.targets()})
     rows = []
-    for dev in service.state.devices.values():
+    for dev in context.state.devices.values():
         rows.append(
             {
                 "id": dev.id,
@@ -82,7 +82,7 @@ def _devices(service: Service, now: float) -> list[dict[str, Any]]:
     return rows
 
 
-def _sites(service: Service, view: LiveView | None) -> list[dict[str, Any]]:
+def _sites(context: ApiContext, view: LiveView | None) -> list[dict[str, Any]]:
     """The dedicated network's agency sites: the topology's `site` nodes with their live
     paths (two paths ok, one path exposed, none down), and probed sites not in it."""
     loads = {}
@@ -90,7 +90,7 @@ def _sites(service: Service, view: LiveView | None) -> list[dict[str, Any]]:
         for sub in view.snapshot.subsystems:
             loads.update({ld.id: ld for ld in sub.live.loads})
     out = []
-    for node in service.config.topology.network.nodes:
+    for node in context.config.topology.network.nodes:
         if node.kind != "site":
             continue
         load = loads.get(node.id)
@@ -110,10 +110,10 @@ def _sites(service: Service, view: LiveView | None) -> list[dict[str, Any]]:
             }
         )
     listed = {row["id"] for row in out}
-    for target in service.config.probes.sites:
+    for target in context.config.probes.sites:
         if target.id in listed:
             continue
-        dev = service.state.devices.get(target.id)
+        dev = context.state.devices.get(target.id)
         out.append(
             {
                 "id": target.id,
@@ -126,10 +126,10 @@ def _sites(service: Service, view: LiveView | None) -> list[dict[str, Any]]:
     return out
 
 
-def _links(service: Service) -> list[dict[str, Any]]:
+def _links(context: ApiContext) -> list[dict[str, Any]]:
     out = []
-    for target in service.config.probes.links:
-        dev = service.state.devices.get(target.id)
+    for target in context.config.probes.links:
+        dev = context.state.devices.get(target.id)
         out.append(
             {
                 "id": target.id,
@@ -148,20 +148,20 @@ def _lang_link(request: Request, tr: Translator) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def status_page(request: Request) -> Response:
-    service: Service = request.app.state.service
-    tr = _translator(request, service)
+    context: ApiContext = request.app.state.context
+    tr = _translator(request, context)
     if not reads_open(request) and cookie_principal(request) is None:
         return RedirectResponse(f"/login?lang={tr.lang}", status_code=303)
     now = time.time()
-    view = live_view(service, request.app.state.cache)
-    store = service.store
+    view = live_view(context, request.app.state.cache)
+    store = context.store()
     alerts = alerting.list_alerts(store) if store is not None else []
     windows = (
-        [w for w in alerting.windows(store) if w.active_at(now, service.config.site.timezone)]
+        [w for w in alerting.windows(store) if w.active_at(now, context.config.site.timezone)]
         if store is not None
         else []
     )
-    devices = _devices(service, now)
+    devices = _devices(context, now)
     counts = {
         "ok": sum(d["status"] == "ok" for d in devices),
         "bad": sum(d["status"] in ("degraded", "failed") for d in devices),
@@ -171,17 +171,17 @@ def status_page(request: Request) -> Response:
         "status.html.j2",
         t=tr,
         lang=tr.lang,
-        site=service.config.site.name,
+        site=context.config.site.name,
         now=now,
-        refresh=int(service.config.api.refresh),
+        refresh=int(context.config.api.refresh),
         view=view,
         snapshot=view.snapshot if view else None,
         alerts=alerts,
         windows=windows,
         devices=devices,
         counts=counts,
-        sites=_sites(service, view),
-        links=_links(service),
+        sites=_sites(context, view),
+        links=_links(context),
         lang_link=_lang_link(request, tr),
         signed_in=not reads_open(request),
     )
@@ -189,15 +189,15 @@ def status_page(request: Request) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
-    service: Service = request.app.state.service
-    tr = _translator(request, service)
-    return _html("login.html.j2", t=tr, lang=tr.lang, site=service.config.site.name, failed=False)
+    context: ApiContext = request.app.state.context
+    tr = _translator(request, context)
+    return _html("login.html.j2", t=tr, lang=tr.lang, site=context.config.site.name, failed=False)
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    service: Service = request.app.state.service
-    tr = _translator(request, service)
+    context: ApiContext = request.app.state.context
+    tr = _translator(request, context)
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     if token_principal(request, token) is None:
@@ -206,7 +206,7 @@ async def login(request: Request) -> Response:
             status=401,
             t=tr,
             lang=tr.lang,
-            site=service.config.site.name,
+            site=context.config.site.name,
             failed=True,
         )
     response = RedirectResponse(f"/?lang={tr.lang}", status_code=303)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from api.deps import ReaderDep, ServiceDep
+from api.deps import ContextDep, ReaderDep
 from api.errors import ERRORS
 from api.live import live_view
 
@@ -47,12 +47,12 @@ class TopologyOut(BaseModel):
 
 
 @router.get("", response_model=TopologyOut)
-def get_topology(_who: ReaderDep, request: Request, service: ServiceDep) -> TopologyOut:
-    view = live_view(service, request.app.state.cache)
+def get_topology(_who: ReaderDep, request: Request, context: ContextDep) -> TopologyOut:
+    view = live_view(context, request.app.state.cache)
     statuses = view.statuses if view is not None else {}
     pending = view.pending if view is not None else frozenset()
     out: dict[str, SubsystemTopologyOut] = {}
-    for name, sub in service.config.topology.subsystems():
+    for name, sub in context.config.topology.subsystems():
         if not sub.nodes:
             continue
         nodes = [

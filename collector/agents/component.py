@@ -1,6 +1,6 @@
-"""The host-agent component: scrapes every configured agent on the service's scheduler.
+"""The host-agent component: scrapes every configured agent on the runtime's scheduler.
 
-Each host is a device in the state. One APScheduler job per host, exactly as for SNMP
+Each host is a device in the state. One scheduler job per host, exactly as for SNMP
 devices: interval, first run spread by jitter, a scrape still running at the next tick is
 skipped and counted (`tierwatch_polls_skipped_total`), a semaphore bounds the scrapes in
 flight. Results go through `State.update()`, so up/down, unreachable-after-N, reboots,
@@ -16,28 +16,22 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+from functools import partial
 
 import httpx
-from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from collector.agents.scrape import AgentTarget, Scrape, open_client, scrape
-from collector.agents.config import AgentHostConfig
+from collector.agents.config import AgentHostConfig, AgentsConfig
 from collector.agents.profile import AgentPlan
 from collector.agents.profiles import load_agent_profiles
+from collector.agents.scrape import AgentTarget, Scrape, open_client, scrape
 from tierwatch.core.configtypes import reveal
 from tierwatch.core.model import PollResult
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.state import State
-
-if TYPE_CHECKING:
-    from tierwatch.config import Config
-    from tierwatch.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +48,13 @@ class HostRuntime:
 
 
 class AgentScraper:
-    """A service component (start/stop), and `poll_once()` for `tierwatch poll`."""
+    """The host agents of one instance: a component, and `poll()` for one scrape."""
 
-    def __init__(self, config: Config, state: State) -> None:
-        section = config.agents
-        self.config = config
-        self.state = state
+    def __init__(self, section: AgentsConfig) -> None:
+        self.section = section
         self.hosts: dict[str, HostRuntime] = {}
         self._semaphore = asyncio.Semaphore(section.concurrency)
-        self._service: Service | None = None
+        self._rt: Runtime | None = None
         for host in section.hosts:
             headers = {}
             if host.bearer_token is not None:
@@ -75,7 +67,9 @@ class AgentScraper:
                 base_labels={"device": host.id, **host.labels},
                 interval=host.interval or section.interval,
             )
-            state.set_unreachable_after(host.id, section.unreachable_after)
+
+    def device_ids(self) -> Collection[str]:
+        return self.hosts.keys()
 
     # ------------------------------------------------------------------ scraping
 
@@ -86,53 +80,56 @@ class AgentScraper:
             runtime.client = open_client(verify)
         return runtime.client
 
-    async def poll_once(self, device_id: str) -> PollResult:
+    async def poll(self, device_id: str) -> PollResult:
+        """Scrape one host now; nothing is recorded. Raises KeyError for an unknown id."""
         runtime = self.hosts[device_id]
         async with self._semaphore:
             out = await scrape(device_id, self._client(runtime), runtime.target, runtime.plan,
                                runtime.base_labels)
         runtime.last = out
-        self.state.update(out.result)
         if not out.result.ok:
             log.info("scrape of %s failed (%s): %s", device_id, out.result.error,
                      out.result.message)
         return out.result
 
     async def _job(self, device_id: str) -> None:
+        rt = self._rt
+        assert rt is not None
         try:
-            await self.poll_once(device_id)
+            result = await self.poll(device_id)
         except asyncio.CancelledError:
             return
         except Exception:  # one host's failure never stops the others; counted and logged
             log.exception("scrape of %s crashed", device_id)
-            self.state.update(PollResult(device_id, time.time(), error="internal",
-                                         message="internal error (see log)"))
+            result = PollResult(device_id, time.time(), error="internal",
+                                message="internal error (see log)")
+        rt.state.update(result)
+
+    def _skipped(self, device_id: str) -> None:
+        if self._rt is not None:
+            self._rt.state.count_skipped(device_id)
+        log.warning("previous scrape of %s has not completed; scheduled scrape skipped",
+                    device_id)
 
     # ------------------------------------------------------------------ lifetime
 
-    async def start(self, service: Service) -> None:
-        self._service = service
-        service.exporter.register(AgentMetrics(self))
-        scheduler = service.scheduler
-        assert scheduler is not None, "the service starts its scheduler before components"
-        tz = ZoneInfo(self.config.site.timezone)
+    async def start(self, rt: Runtime) -> None:
+        self._rt = rt
+        rt.metrics.register(AgentMetrics(self, rt.state))
         now = time.time()
         for device_id, runtime in self.hosts.items():
-            spread = random.uniform(0, self.config.agents.jitter * runtime.interval)
-            scheduler.add_job(
-                self._job, IntervalTrigger(seconds=runtime.interval), args=[device_id],
-                id=device_id, name=f"scrape {device_id}", max_instances=1, coalesce=True,
-                misfire_grace_time=max(1, int(runtime.interval)),
-                next_run_time=datetime.fromtimestamp(now + spread, tz))
+            rt.state.set_unreachable_after(device_id, self.section.unreachable_after)
+            spread = random.uniform(0, self.section.jitter * runtime.interval)
+            rt.scheduler.every(f"agent:{device_id}", runtime.interval,
+                               partial(self._job, device_id), first_at=now + spread,
+                               name=f"scrape {device_id}",
+                               on_skip=partial(self._skipped, device_id))
         log.info("scraping %d host agents", len(self.hosts))
 
     async def stop(self) -> None:
-        if self._service is not None and self._service.scheduler is not None:
+        if self._rt is not None:
             for device_id in self.hosts:
-                try:
-                    self._service.scheduler.remove_job(device_id)
-                except Exception:  # already gone with the scheduler: nothing to remove
-                    log.debug("job %s already removed", device_id)
+                self._rt.scheduler.remove(f"agent:{device_id}")
         for runtime in self.hosts.values():
             if runtime.client is not None:
                 await runtime.client.aclose()
@@ -142,8 +139,9 @@ class AgentScraper:
 class AgentMetrics(Collector):
     """What tierwatch saw of each agent's last answer (size, series), read at scrape time."""
 
-    def __init__(self, scraper: AgentScraper) -> None:
+    def __init__(self, scraper: AgentScraper, state: State) -> None:
         self.scraper = scraper
+        self.state = state
 
     def collect(self) -> Iterator[Metric]:
         body = GaugeMetricFamily("tierwatch_agent_body_bytes",
@@ -156,7 +154,7 @@ class AgentMetrics(Collector):
                                  labels=["device"])
         for device_id, runtime in self.scraper.hosts.items():
             last = runtime.last
-            if last is None or device_id not in self.scraper.state.devices:
+            if last is None or device_id not in self.state.devices:
                 continue
             body.add_metric([device_id], last.body_bytes)
             scraped.add_metric([device_id], last.series_scraped)

@@ -19,19 +19,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator
 
 from tierwatch.core.configtypes import (
-    ENV_REF,
+    IN_CLEAR,
     ByteSize,
     DeviceId,
     Duration,
     Interval,
     Labels,
     Strict,
+    sent_in_clear,
 )
 
 
@@ -76,13 +77,10 @@ class AgentsConfig(Strict):
     hosts: list[AgentHostConfig] = Field(default_factory=list)
 
 
-def check_agents(config: Any) -> list[tuple[str, str]]:
-    """Cross-references of the agents section: profiles exist, secrets resolve."""
-    import os
-
+def check_agents(section: AgentsConfig) -> list[tuple[str, str]]:
+    """Cross-references of the agents section: profiles exist, CA files are files."""
     from collector.agents.profiles import known_agent_profiles
 
-    section: AgentsConfig = config.agents
     problems: list[tuple[str, str]] = []
     known = known_agent_profiles(section.profile_dirs) if section.hosts else {}
     for i, host in enumerate(section.hosts):
@@ -92,25 +90,12 @@ def check_agents(config: Any) -> list[tuple[str, str]]:
                 where = f"{key}.profile[{j}]" if len(host.profile) > 1 else f"{key}.profile"
                 problems.append((where, f"unknown agent profile {name!r} "
                                         f"(known: {', '.join(sorted(known))})"))
-        if host.bearer_token is not None:
-            ref = ENV_REF.match(host.bearer_token.get_secret_value())
-            if ref and ref.group(1) not in os.environ:
-                problems.append((f"{key}.bearer_token",
-                                 f"environment variable {ref.group(1)} is not set"))
         if host.ca_file is not None and not host.ca_file.is_file():
             problems.append((f"{key}.ca_file", f"{host.ca_file} is not a file"))
     return problems
 
 
-def agent_secret_warnings(config: Any) -> list[tuple[str, str]]:
-    out = []
-    for i, host in enumerate(config.agents.hosts):
-        token = host.bearer_token
-        if token is not None and not ENV_REF.match(token.get_secret_value()):
-            out.append((f"agents.hosts[{i}].bearer_token",
-                        "secret written literally in the file; prefer ${ENV_VAR}"))
-        if token is not None and host.url.startswith("http://"):
-            out.append((f"agents.hosts[{i}].bearer_token",
-                        "sent over plain http, the token crosses the network in clear "
-                        "(use https)"))
-    return out
+def agent_warnings(section: AgentsConfig) -> list[tuple[str, str]]:
+    """Bearer tokens that would cross the network in clear."""
+    return [(f"agents.hosts[{i}].bearer_token", IN_CLEAR) for i, host in enumerate(section.hosts)
+            if host.bearer_token is not None and sent_in_clear(host.url)]

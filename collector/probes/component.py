@@ -20,9 +20,8 @@ import logging
 import math
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -32,15 +31,12 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from collector.probes.config import ProbesConfig, ProbeTargetConfig
 from collector.probes.icmp import IcmpSocket, IcmpUnavailable
 from collector.probes.probe import Prober, ProbeTarget, probe_round, uplink_components
-from collector.probes.config import ProbeTargetConfig
 from tierwatch.core.model import ComponentStatus, PollResult
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.state import State
-
-if TYPE_CHECKING:
-    from tierwatch.config import Config
-    from tierwatch.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +88,14 @@ def phase_of(device_id: str, interval: float) -> float:
 
 
 class ProbeRunner:
-    """A service component (start/stop), and `poll_once()` for `tierwatch poll`."""
+    """The probed links and sites of one instance: a component, and `poll()` for one round."""
 
-    def __init__(self, config: Config, state: State) -> None:
-        section = config.probes
-        self.config = config
+    def __init__(self, section: ProbesConfig, state: State | None = None) -> None:
+        """`state`: where a site's edge router's uplink statuses are read (the runtime's
+        once started; a one-off poll may give the service's)."""
+        self.section = section
         self.state = state
+        self._rt: Runtime | None = None
         self.targets: dict[str, TargetRuntime] = {}
         limits = section.thresholds()
         for kind, _i, target in section.targets():
@@ -109,7 +107,6 @@ class ProbeRunner:
                                    {"device": target.id, **target.labels}, limits,
                                    section.window),
                 interval=interval, phase=phase_of(target.id, interval))
-            state.set_unreachable_after(target.id, section.unreachable_after)
         self.prober: Prober | None = None
         self.icmp_mode = "none"
         self.lag = LagHistogram()
@@ -121,7 +118,7 @@ class ProbeRunner:
     def _open_prober(self) -> Prober:
         if self.prober is not None:
             return self.prober
-        wanted = self.config.probes.icmp
+        wanted = self.section.icmp
         needs_icmp = any(c.method == "icmp" for t in self.targets.values()
                          for c in t.target.checks)
         if wanted == "off" or not needs_icmp:
@@ -138,25 +135,29 @@ class ProbeRunner:
             self.prober = Prober(sock)
         return self.prober
 
+    def device_ids(self) -> Collection[str]:
+        return self.targets.keys()
+
     def _uplinks(self, runtime: TargetRuntime) -> list[ComponentStatus]:
+        """The site's router's uplink ports, as the state has them (none before start)."""
         router = runtime.config.router
         if router is None:
             return []
-        dev = self.state.devices.get(router)
+        dev = self.state.devices.get(router) if self.state is not None else None
         seen = {(router, name): comp for name, comp in dev.components.items()} if dev else {}
         return uplink_components(router, runtime.config.uplinks, seen,
                                  dev.reachable if dev else None)
 
-    async def poll_once(self, device_id: str) -> PollResult:
-        """One round for one target now, folded into the state."""
+    async def poll(self, device_id: str) -> PollResult:
+        """One round for one target now; nothing is recorded. KeyError for an unknown id."""
         runtime = self.targets[device_id]
         prober = self._open_prober()
         async with self._semaphore:
-            result = await probe_round(runtime.target, prober, extra=self._uplinks(runtime))
-        self.state.update(result)
-        return result
+            return await probe_round(runtime.target, prober, extra=self._uplinks(runtime))
 
     async def _beat(self, runtime: TargetRuntime, epoch: float) -> None:
+        assert self._rt is not None
+        state = self._rt.state
         loop = asyncio.get_running_loop()
         device_id = runtime.config.id
         interval = runtime.interval
@@ -168,12 +169,12 @@ class ProbeRunner:
                     self.lag.observe(loop.time() - due)
                     result = await probe_round(runtime.target, self._open_prober(),
                                                extra=self._uplinks(runtime))
-                self.state.update(result)
+                state.update(result)
             except asyncio.CancelledError:
                 raise
             except Exception:  # one target's failure never stops the beat; counted, logged
                 log.exception("probe round of %s crashed", device_id)
-                self.state.update(PollResult(device_id, time.time(), error="internal",
+                state.update(PollResult(device_id, time.time(), error="internal",
                                              message="internal error (see log)"))
             due += interval
             late = loop.time() - due
@@ -181,16 +182,19 @@ class ProbeRunner:
                 missed = math.floor(late / interval) + 1
                 due += missed * interval
                 for _ in range(missed):
-                    self.state.count_skipped(device_id)
+                    state.count_skipped(device_id)
                 log.warning("probe round of %s overran its interval; %d round(s) skipped",
                             device_id, missed)
 
     # ------------------------------------------------------------------ lifetime
 
-    async def start(self, service: Service | None) -> None:
+    async def start(self, rt: Runtime) -> None:
+        self._rt = rt
+        self.state = rt.state
+        for device_id in self.targets:
+            rt.state.set_unreachable_after(device_id, self.section.unreachable_after)
         self._open_prober()
-        if service is not None:
-            service.exporter.register(ProbeMetrics(self))
+        rt.metrics.register(ProbeMetrics(self))
         epoch = asyncio.get_running_loop().time()
         self._tasks = [asyncio.create_task(self._beat(rt, epoch), name=f"probe {device_id}")
                        for device_id, rt in self.targets.items()]

@@ -29,13 +29,21 @@ uplink); a topology node binds to it with `device: <id>`, or to one check with
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Collection
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from collector.probes.icmp import is_ipv4
 from collector.probes.probe import Check, Thresholds
-from tierwatch.core.configtypes import DeviceId, Duration, Interval, Labels, Strict
+from tierwatch.core.configtypes import (
+    DeviceId,
+    Duration,
+    Interval,
+    Labels,
+    Strict,
+    split_host_port,
+)
 
 
 def _ratio(value: object) -> object:
@@ -58,6 +66,16 @@ def _host(value: str) -> str:
     raise ValueError(f"{value!r} is not an IPv4 address or a host name")
 
 
+def _tcp_target(value: str) -> tuple[str, int]:
+    try:
+        host, port = split_host_port(value, default_port=None)
+    except ValueError:
+        port = None
+    if not port:
+        raise ValueError(f"{value!r}: tcp needs HOST:PORT (port 1-65535)")
+    return host, port
+
+
 class CheckConfig(Strict):
     icmp: str | None = None  # HOST
     tcp: str | None = None  # HOST:PORT
@@ -74,9 +92,7 @@ class CheckConfig(Strict):
             _host(self.icmp)
         else:
             assert self.tcp is not None
-            host, sep, port = self.tcp.rpartition(":")
-            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"{self.tcp!r}: tcp needs HOST:PORT (port 1-65535)")
+            host, _ = _tcp_target(self.tcp)
             _host(host)
         return self
 
@@ -89,8 +105,8 @@ class CheckConfig(Strict):
         if self.icmp is not None:
             return Check(name, "icmp", self.icmp, None, self.timeout or timeout, self.rollup)
         assert self.tcp is not None
-        host, _, port = self.tcp.rpartition(":")
-        return Check(name, "tcp", host, int(port), self.timeout or timeout, self.rollup)
+        host, port = _tcp_target(self.tcp)
+        return Check(name, "tcp", host, port, self.timeout or timeout, self.rollup)
 
 
 class ProbeTargetConfig(Strict):
@@ -150,10 +166,8 @@ class ProbesConfig(Strict):
                           fail_after=self.unreachable_after)
 
 
-def check_probes(config: Any) -> list[tuple[str, str]]:
+def check_probes(section: ProbesConfig, snmp_ids: Collection[str]) -> list[tuple[str, str]]:
     """Cross-references of the probes section: routers are configured SNMP devices."""
-    section: ProbesConfig = config.probes
-    snmp_ids = {d.id for d in config.devices}
     problems: list[tuple[str, str]] = []
     for kind, i, target in section.targets():
         key = f"probes.{kind}[{i}]"

@@ -179,6 +179,11 @@ ENGINES: dict[str, str] = {
 }
 
 
+# engine name -> the extra that installs what it needs
+ENGINE_EXTRAS: dict[str, str] = {"snmpkit": "fast"}
+DEFAULT_ENGINE = "native"
+
+
 class EngineUnavailable(RuntimeError):
     pass
 
@@ -194,12 +199,14 @@ def engine_factory(name: str) -> ClientFactory:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise EngineUnavailable(f"SNMP engine {name!r} is not installed: {exc}") from exc
+        extra = ENGINE_EXTRAS.get(name)
+        hint = f" (install the extra: pip install 'tierwatch[{extra}]')" if extra else ""
+        raise EngineUnavailable(f"SNMP engine {name!r} is not installed{hint}: {exc}") from exc
     factory: ClientFactory = getattr(module, attr)
     return factory
 
 
-def open_client(target: Target, engine: str = "pysnmp") -> SnmpClient:
+def open_client(target: Target, engine: str = DEFAULT_ENGINE) -> SnmpClient:
     return engine_factory(engine)(target)
 
 

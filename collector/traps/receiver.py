@@ -27,7 +27,7 @@ import os
 import socket
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,12 +39,15 @@ from pysnmp.entity import engine as pysnmp_engine
 from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto.api import v2c
 
+from collector.config import CredentialConfig, DeviceConfig, resolved_credentials
 from collector.snmp.client import Credentials
+from collector.traps.config import TrapsConfig
+from tierwatch.core.configtypes import host_port
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
-    from tierwatch.service import Service
+    from tierwatch.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -438,12 +441,19 @@ def _fill(template: str, labels: Mapping[str, str], fallback: str) -> str:
 
 
 class TrapsComponent:
-    """The receiver wired to the service: state, store, polls and /metrics."""
+    """The receiver wired to the runtime: state, store, polls and /metrics. `devices` are the
+    SNMP devices traps are attributed to (by their address); `credentials` the ones the
+    section names."""
 
-    def __init__(self, service_config: Any) -> None:
-        self.config = service_config.alerts.traps
-        self.service_config = service_config
-        self.service: Service | None = None
+    def __init__(self, section: TrapsConfig, *, devices: Sequence[DeviceConfig],
+                 credentials: Mapping[str, CredentialConfig],
+                 profile_dirs: Sequence[Path] = ()) -> None:
+        self.config = section
+        self.devices = list(devices)
+        self.device_ids = frozenset(d.id for d in devices)
+        self.credentials = credentials
+        self.profile_dirs = profile_dirs
+        self.rt: Runtime | None = None
         self.receiver: TrapReceiver | None = None
         self.catalog: dict[str, list[TrapEntry]] = {}
         self.index = _DeviceIndex()
@@ -461,17 +471,14 @@ class TrapsComponent:
     def address(self) -> tuple[str, int] | None:
         return self.receiver.address if self.receiver else None
 
-    async def start(self, service: Service) -> None:
-        from tierwatch.config import split_host_port
-
-        self.service = service
-        self.catalog = trap_catalog(self.service_config.snmp.profile_dirs)
+    async def start(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.catalog = trap_catalog(self.profile_dirs)
         self.index = await self._build_index()
-        host, port = split_host_port(self.config.listen, default_port=162)
-        assert port is not None
-        users = [(self.service_config.resolved_credentials(u.credentials), list(u.engine_ids))
+        host, port = host_port(self.config.listen, default_port=162)
+        users = [(resolved_credentials(self.credentials, u.credentials), list(u.engine_ids))
                  for u in self.config.users]
-        communities = [self.service_config.resolved_credentials(name).community
+        communities = [resolved_credentials(self.credentials, name).community
                        for name in self.config.communities]
         self.receiver = TrapReceiver((host.strip("[]"), port), communities, users,
                                      self._enqueue, rate=self.config.rate,
@@ -479,11 +486,11 @@ class TrapsComponent:
         try:
             address = await self.receiver.start()
         except OSError as exc:
-            raise RuntimeError(f"alerts.traps.listen: cannot listen on {self.config.listen}: "
+            raise RuntimeError(f"traps.listen: cannot listen on {self.config.listen}: "
                                f"{exc.strerror or exc} (port 162 needs privileges: use a "
                                "high port with a firewall redirect, or CAP_NET_BIND_SERVICE)"
                                ) from None
-        service.exporter.register(_TrapCollector(self))
+        rt.metrics.register(_TrapCollector(self))
         self._task = asyncio.create_task(self._work(), name="traps")
         log.info("traps: listening on udp %s:%d (%d communities, %d v3 users, %d known traps)",
                  address[0], address[1], len(communities), len(users), len(self.catalog))
@@ -491,7 +498,7 @@ class TrapsComponent:
     async def _build_index(self) -> _DeviceIndex:
         index = _DeviceIndex(explicit=dict(self.config.sources))
         loop = asyncio.get_running_loop()
-        for device in self.service_config.devices:
+        for device in self.devices:
             host, port = device.host_port
             host = host.strip("[]")
             try:
@@ -499,7 +506,7 @@ class TrapsComponent:
                 addresses = {str(info[4][0]) for info in infos}
             except OSError:
                 log.warning("traps: cannot resolve %s (device %s): its traps are matched by "
-                            "alerts.traps.sources only", host, device.id)
+                            "traps.sources only", host, device.id)
                 addresses = set()
             for address in addresses | {host}:
                 index.exact[(address, port)] = device.id
@@ -556,19 +563,19 @@ class TrapsComponent:
             await asyncio.sleep(0)  # polls and scrapes get their turn during a flood
 
     def _flush(self) -> None:
-        if not self._events or self.service is None or self.service.store is None:
+        if not self._events or self.rt is None:
             self._events.clear()
             return
         rows, self._events = self._events, []
         try:
-            self.service.store.record_trap_events(rows)
+            self.rt.store.record_trap_events(rows)
         except Exception:
             log.exception("recording %d trap events failed", len(rows))
 
     # ------------------------------------------------------------------ one trap
 
     def handle(self, message: TrapMessage) -> None:
-        assert self.receiver is not None and self.service is not None
+        assert self.receiver is not None and self.rt is not None
         device, why = self.index.find(message)
         if device is None:
             self.receiver.count("unknown_source")
@@ -607,7 +614,7 @@ class TrapsComponent:
         return None
 
     def _apply(self, device: str, d: TrapDef, message: TrapMessage) -> None:
-        assert self.service is not None and d.component is not None and d.status is not None
+        assert self.rt is not None and d.component is not None and d.status is not None
         from tierwatch.core.model import Status
 
         labels: dict[str, str] = {"device": device}
@@ -618,7 +625,7 @@ class TrapsComponent:
             labels.update(self._row_labels(device, d.index.label, row[0]))
         component = _fill(d.component, labels, labels.get(d.index.label, "?")
                           if d.index else "?")
-        dev = self.service.state.devices.get(device)
+        dev = self.rt.state.devices.get(device)
         if dev is None:
             return
         if d.index is not None and component not in dev.components:
@@ -633,12 +640,12 @@ class TrapsComponent:
             status = Status.worst([status, old.status])
             if old.status == status and conditions == old.conditions:
                 return  # nothing new (a UPS repeats its on-battery trap every minute)
-        self.service.state.apply_event(device, component, status,
+        self.rt.state.apply_event(device, component, status,
                                        f"{reason} (trap {d.name})", message.ts, conditions)
 
     def _row_labels(self, device: str, label: str, index: str) -> dict[str, str]:
-        assert self.service is not None
-        dev = self.service.state.devices.get(device)
+        assert self.rt is not None
+        dev = self.rt.state.devices.get(device)
         labels = {label: index}
         if dev is not None:
             for sample in dev.samples:
@@ -659,8 +666,7 @@ class TrapsComponent:
     # ------------------------------------------------------------------ confirming polls
 
     def _confirm(self, device: str) -> None:
-        assert self.service is not None
-        if not self.config.poll_on_trap or device not in self.service.devices:
+        if not self.config.poll_on_trap or device not in self.device_ids:
             return
         if device in self._polling:
             self._again.add(device)
@@ -671,12 +677,12 @@ class TrapsComponent:
         task.add_done_callback(self._poll_tasks.discard)
 
     async def _poll(self, device: str) -> None:
-        assert self.service is not None
+        assert self.rt is not None
         try:
             while True:
                 self._again.discard(device)
                 started = time.monotonic()
-                await self.service.poll_once(device)
+                await self.rt.poll_now(device)
                 if device not in self._again:
                     return
                 # traps keep coming: at most one confirming poll a second

@@ -13,8 +13,8 @@ from api.main import create_app
 from api.tokens import create_token
 from tierwatch.config import Config
 from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status
-from tierwatch.service import Service
 from tierwatch.core.store import Store
+from tierwatch.service import Service
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette deprecates httpx in its test client
@@ -50,7 +50,7 @@ def make_api(config: Config, seed: Any = None) -> Api:
         seed(service.store)
     tokens = {role: create_token(service.store, f"{role}-person", role, NOW - 10)[1]
               for role in ("viewer", "operator", "admin")}
-    client = TestClient(create_app(service), raise_server_exceptions=False)
+    client = TestClient(create_app(service.api_context()), raise_server_exceptions=False)
     return Api(client, service, service.store, tokens)
 
 

@@ -25,7 +25,7 @@ import yaml
 
 from alerts.engine import Alert, AlertState, evaluate
 from alerts.rules import BUILTIN_RULES, PROMETHEUS_RULES, RuleSet, load_rule_files
-from tierwatch.config import parse_duration
+from tierwatch.core.configtypes import parse_duration
 from tierwatch.core.model import Sample
 
 PROMTOOL_FILE = PROMETHEUS_RULES.with_name("tierwatch.rules.test.yml")

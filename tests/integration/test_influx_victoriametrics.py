@@ -20,6 +20,7 @@ from tests.helpers.procs import wait_for
 from tests.helpers.simulator import run_simulator, run_tierwatch
 from tests.helpers.victoria import Victoria, run_victoria
 from tierwatch.core.model import PollResult, Sample
+from tierwatch.core.runtime import Runtime
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,7 @@ async def test_an_outage_of_the_database_loses_no_point(tmp_path: Path) -> None:
 
     with run_victoria(tmp_path) as vm:
         ex = InfluxExporter(section(vm.url, tmp_path))
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         try:
             feed(ex, 10)
             started = time.monotonic()
@@ -103,7 +104,7 @@ async def test_an_outage_of_the_database_loses_no_point(tmp_path: Path) -> None:
 
         # ... tierwatch restarts during the outage; the buffer is on disk
         ex = InfluxExporter(section(vm.url, tmp_path))
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         try:
             assert ex.buffered_points == 20 * DEVICES * PER_DEVICE
             feed(ex, 5)

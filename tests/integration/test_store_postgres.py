@@ -7,7 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from tests.helpers.postgres import run_postgres
-from tierwatch.core.store import Store, metadata
+from tierwatch.core.store import Store
+from tierwatch.core.store.schema import metadata
 
 pytestmark = pytest.mark.integration
 

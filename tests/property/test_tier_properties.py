@@ -17,8 +17,8 @@ from networkx.algorithms.connectivity import local_node_connectivity
 
 from tier.graph import compile_topology
 from tier.score import TierSnapshot, score
+from tier.status import NodeStatus
 from tier.topology import NodeSpec, TopologyConfig
-from tierwatch.core.model import NodeStatus
 
 S, T = "__S__", "__T__"
 STATUSES = [s.value for s in NodeStatus]

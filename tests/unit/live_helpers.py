@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from exporters.prometheus import MetricsExporter
+from livetier.engine import LiveTier
 from tierwatch.config import Config, parse
 from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status, StatusChange
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
 
@@ -85,16 +86,14 @@ def poll(
     )
 
 
-@dataclass
-class FakeService:
-    """What LiveTier.start() takes from the service."""
-
-    state: State
-    store: Store | None
-    exporter: MetricsExporter = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.exporter = MetricsExporter(self.state)
+async def start_live(cfg: Config, state: State, store: Store | None = None,
+                     clock: Callable[[], float] | None = None) -> tuple[LiveTier, Runtime]:
+    """A live tier over `cfg`'s topology, started on a runtime of these parts (the store an
+    in-memory one unless given)."""
+    rt = Runtime.for_tests(store, state, site=cfg.site, clock=clock or Clock())
+    live = LiveTier(cfg.topology, cfg.tier)
+    await live.start(rt)
+    return live, rt
 
 
 async def settle(live: object, seq: int, timeout: float = 5.0) -> None:

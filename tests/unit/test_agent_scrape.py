@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from collector.agents.scrape import AgentTarget, open_client, scrape
 from collector.agents.profile import AgentPlan
 from collector.agents.profiles import load_agent_profiles
+from collector.agents.scrape import AgentTarget, open_client, scrape
 from tests.helpers.http_agents import serve
 from tests.helpers.procs import free_port
 

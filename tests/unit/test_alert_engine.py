@@ -10,10 +10,11 @@ import pytest
 
 from alerts.engine import Alert, AlertState, Notice, Policy, decide, evaluate, inhibited
 from alerts.expr import ExprDef, compile_expr
-from alerts.maintenance import Scope, Window, covering, parse_time
 from alerts.matchers import Matcher, MatcherError
 from alerts.rules import BUILTIN_RULES, InhibitRule, Rule, load_rule_files
+from alerts.silences import silence_matchers
 from alerts.template import humanize, humanize_duration, render
+from tierwatch.core.maintenance import Scope, Window, covering, parse_time
 from tierwatch.core.model import Sample
 
 TZ = "Asia/Ho_Chi_Minh"
@@ -297,7 +298,7 @@ def test_scope_covers_devices_components_nodes_and_subsystems() -> None:
 def test_silence_matchers_cover_the_same_alerts() -> None:
     scope = Scope.from_json({"devices": ["ups-a", "ups-b"], "components": ["pdu-1/phase 1"],
                              "subsystems": ["cooling"]})
-    sets = scope.silence_matchers()
+    sets = silence_matchers(scope)
     assert len(sets) == 3  # one silence per kind: devices, device/component, subsystems
     for labels, covered in [({"device": "ups-b", "alertname": "UpsOnBattery"}, True),
                             ({"device": "pdu-1", "component": "phase 1"}, True),

@@ -13,9 +13,12 @@ from alerts.notify import DeliveryError
 from alerts.outbox import OutboxRow
 from collector.snmp.poller import PollResult
 from tierwatch.config import parse
+from tierwatch.core.history import History
+from tierwatch.core.maintenance import book_maintenance
 from tierwatch.core.model import ComponentStatus, Status, StatusChange
-from tierwatch.service import Service
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.store import Store
+from tierwatch.service import Service
 
 CONFIG = """
 site: {{name: Test DC}}
@@ -74,16 +77,22 @@ class Harness:
     def boot(self) -> tuple[Service, AlertsComponent]:
         service = Service(self.config)
         service.store = Store.open(self.config.store.url)
-        component = AlertsComponent(self.config.alerts)
-        component.attach(service, deliver=self.delivery, clock=self.clock)
-        for device in service.devices:  # every device answered its first poll, all ok
+        component = AlertsComponent(self.config.alerts, devices=lambda: list(service.directory))
+        runtime = Runtime.for_tests(service.store, service.state, site=self.config.site,
+                                    metrics=service.metrics)
+        component.attach(runtime, deliver=self.delivery, clock=self.clock)
+        for device in service.snmp.device_ids():  # every device answered its first poll
             service.state.update(PollResult(device, self.clock.now, components=[
                 ComponentStatus("ups", Status.OK, "ok")]))
         return service, component
 
     def restart(self) -> None:
-        self.service.store.close()  # type: ignore[union-attr]
+        self.store.close()
         self.service, self.alerts = self.boot()
+
+    @property
+    def devices(self) -> dict[str, str | None]:
+        return self.service.directory.names()
 
     @property
     def store(self) -> Store:
@@ -164,8 +173,9 @@ async def test_acknowledged_alert_is_not_escalated_nor_repeated(h: Harness) -> N
     h.ups("ups-a", Status.DEGRADED, "on_battery")
     await h.tick()
     (record,) = h.store.alerts()
-    acked = admin.acknowledge(h.store, h.config, str(record.id), "an.nguyen",
-                              "đang kiểm tra máy phát", h.clock.now + 60)
+    acked = admin.acknowledge(h.store, str(record.id), "an.nguyen",
+                              "đang kiểm tra máy phát", h.clock.now + 60,
+                              ack_for=h.config.alerts.ack_for)
     assert acked.acked_by == "an.nguyen" and acked.ack_comment == "đang kiểm tra máy phát"
     await h.tick(3 * 3600)  # past the escalation delay and the repeat interval
     assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing"]
@@ -186,22 +196,24 @@ async def test_unacknowledged_alert_repeats_every_repeat_interval(h: Harness) ->
 
 async def test_acknowledging_a_resolved_or_unknown_alert_is_refused(h: Harness) -> None:
     with pytest.raises(admin.NotFound):
-        admin.acknowledge(h.store, h.config, "999", "an", "", h.clock.now)
+        admin.acknowledge(h.store, "999", "an", "", h.clock.now,
+                          ack_for=h.config.alerts.ack_for)
     h.ups("ups-a", Status.DEGRADED, "on_battery")
     await h.tick()
     h.ups("ups-a", Status.OK)
     await h.tick(5)
     (record,) = h.store.alerts(states=None)
     with pytest.raises(ValueError, match="already resolved"):
-        admin.acknowledge(h.store, h.config, record.fingerprint[:8], "an", "", h.clock.now)
+        admin.acknowledge(h.store, record.fingerprint[:8], "an", "", h.clock.now,
+                          ack_for=h.config.alerts.ack_for)
     with pytest.raises(ValueError, match="needs a name"):
         h.store.ack_alert(record.id, " ", "", h.clock.now)
 
 
 async def test_maintenance_window_holds_the_page_and_records_planned_work(h: Harness) -> None:
     start = h.clock.now - 60
-    booking = admin.book_maintenance(
-        h.store, h.config, title="Thay ắc quy UPS-A", start=start, end=start + 1800,
+    booking = book_maintenance(
+        h.store, h.devices, title="Thay ắc quy UPS-A", start=start, end=start + 1800,
         scope={"devices": ["UPS-A"]}, by="an.nguyen", now=h.clock.now)
     assert booking.window.scope.devices == {"ups-a"}  # the name became the device id
     h.ups("ups-a", Status.DEGRADED, "on_battery")
@@ -224,7 +236,7 @@ async def test_maintenance_window_holds_the_page_and_records_planned_work(h: Har
 
 
 async def test_a_window_booked_ahead_does_not_hold_todays_pages(h: Harness) -> None:
-    admin.book_maintenance(h.store, h.config, title="Bảo trì", start=h.clock.now + 86400,
+    book_maintenance(h.store, h.devices, title="Bảo trì", start=h.clock.now + 86400,
                            end=h.clock.now + 90000, scope={"subsystems": ["power"]},
                            by="an", now=h.clock.now)
     h.ups("ups-a", Status.DEGRADED, "on_battery")
@@ -234,16 +246,17 @@ async def test_a_window_booked_ahead_does_not_hold_todays_pages(h: Harness) -> N
 
 def test_bad_bookings_are_refused(h: Harness) -> None:
     now = h.clock.now
-    good = {"title": "x", "start": now, "end": now + 60, "by": "an", "now": now}
-    for change, message in [({"scope": {}}, "needs a scope"),
-                            ({"scope": {"devices": ["ups-z"]}}, "unknown devices: ups-z"),
-                            ({"scope": {"racks": ["R1"]}}, "unknown scope keys"),
-                            ({"scope": {"devices": ["ups-a"]}, "end": now - 1}, "must end"),
-                            ({"scope": {"devices": ["ups-a"]}, "recurrence": "hourly"},
-                             "recurrence"),
-                            ({"scope": {"devices": ["ups-a"]}, "by": ""}, "name")]:
+    ups_a = {"devices": ["ups-a"]}
+    for scope, end, recurrence, by, message in [
+            ({}, now + 60, "none", "an", "needs a scope"),
+            ({"devices": ["ups-z"]}, now + 60, "none", "an", "unknown devices: ups-z"),
+            ({"racks": ["R1"]}, now + 60, "none", "an", "unknown scope keys"),
+            (ups_a, now - 1, "none", "an", "must end"),
+            (ups_a, now + 60, "hourly", "an", "recurrence"),
+            (ups_a, now + 60, "none", "", "name")]:
         with pytest.raises(ValueError, match=message):
-            admin.book_maintenance(h.store, h.config, **{**good, **change})  # type: ignore[arg-type]
+            book_maintenance(h.store, h.devices, title="x", start=now, end=end, scope=scope,
+                             by=by, now=now, recurrence=recurrence)
 
 
 async def test_a_restart_neither_repeats_nor_loses_anything(h: Harness) -> None:
@@ -330,16 +343,17 @@ async def test_with_alertmanager_everything_goes_there_and_escalation_is_a_copy(
 
 
 async def test_an_outage_inside_a_window_is_planned(h: Harness) -> None:
-    admin.book_maintenance(h.store, h.config, title="Thay card mạng", start=h.clock.now - 10,
-                           end=h.clock.now + 3600, scope={"devices": ["ups-b"]}, by="an",
-                           now=h.clock.now)
-    await h.tick()  # the component reads the windows
-    h.store.open_outage("device", "ups-b", h.clock.now, "unreachable")
-    h.alerts._on_changes([StatusChange("ups-b", "device", Status.OK, Status.UNKNOWN,
-                                       "unreachable", h.clock.now,
-                                       frozenset({"unreachable"}))])
-    (outage,) = h.store.open_outages()
-    assert outage.planned and outage.maintenance_id is not None
+    booked = book_maintenance(h.store, h.devices, title="Thay card mạng",
+                              start=h.clock.now - 10, end=h.clock.now + 3600,
+                              scope={"devices": ["ups-b"]}, by="an", now=h.clock.now)
+    history = History(h.store, timezone=h.config.site.timezone)
+    history.handle([StatusChange("ups-b", "device", Status.OK, Status.UNKNOWN, "unreachable",
+                                 h.clock.now, frozenset({"unreachable"})),
+                    StatusChange("ups-a", "device", Status.OK, Status.UNKNOWN, "unreachable",
+                                 h.clock.now, frozenset({"unreachable"}))])
+    outages = {o.subject: o for o in h.store.open_outages()}
+    assert outages["ups-b"].planned and outages["ups-b"].maintenance_id == booked.window.id
+    assert not outages["ups-a"].planned and outages["ups-a"].maintenance_id is None
 
 
 async def test_the_metrics_count_alerts_and_deliveries(h: Harness) -> None:
@@ -373,7 +387,7 @@ class FakeTierCollector:
 
 async def test_series_other_rooms_register_feed_the_builtin_rules(h: Harness) -> None:
     tier = FakeTierCollector()
-    h.service.exporter.register(tier)
+    h.service.metrics.register(tier)
     await h.tick()
     assert h.store.alerts() == []
     tier.live = 1.0  # UPS-B on bypass: the power subsystem is down to Tier I

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.procs import env_with_repo, tierwatch_cmd
-from tierwatch.config import ConfigError, parse, parse_duration
+from tierwatch.config import ConfigError, parse
+from tierwatch.core.configtypes import parse_duration
 
 GOOD = """
 site: {name: Can Tho City Data Center, timezone: Asia/Ho_Chi_Minh}

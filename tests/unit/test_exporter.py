@@ -83,7 +83,8 @@ def test_own_series_equal_the_client_python_reference() -> None:
     same view through client_python. Both must say the same thing, sample for sample."""
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from exporters.prometheus import SELF_FAMILIES, StateCollector
+    from tests.helpers.reference_series import StateCollector
+    from tierwatch.core.selfseries import SELF_FAMILIES
 
     state = State(["ok", "flaky", "down", "never", 'odd"id'], unreachable_after=2)
     state.update(result("ok", 0.9))

@@ -23,15 +23,10 @@ from exporters.prometheus import MetricsExporter
 from tests.helpers.http_sink import run_sink
 from tier.graph import compile_topology
 from tier.score import score
+from tier.status import NodeStatus
 from tierwatch.config import ConfigError, load, parse
-from tierwatch.core.model import (
-    ComponentStatus,
-    NodeStatus,
-    PollResult,
-    Sample,
-    Status,
-    StatusChange,
-)
+from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status, StatusChange
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.state import State
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "topologies"
@@ -181,7 +176,7 @@ async def test_points_go_out_gzipped_with_token_org_bucket_and_ms_precision(
         tmp_path: Path) -> None:
     with run_sink() as sink:
         ex = InfluxExporter(section(sink.url, tmp_path))
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         try:
             ex.on_result(result("ups-a", 100.0))
             ex.on_changes([StatusChange("ups-a", "ups", None, Status.OK, "ok", 100.0)])
@@ -205,7 +200,7 @@ async def test_points_go_out_gzipped_with_token_org_bucket_and_ms_precision(
 async def test_a_5xx_keeps_the_batch_and_the_retry_delivers_it(tmp_path: Path) -> None:
     with run_sink([503, 500, (429, {"Retry-After": "0"})]) as sink:
         ex = InfluxExporter(section(sink.url, tmp_path))
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         try:
             ex.on_result(result("ups-a", 1.0, n=3))
             for _ in range(50):
@@ -224,7 +219,7 @@ async def test_a_5xx_keeps_the_batch_and_the_retry_delivers_it(tmp_path: Path) -
 async def test_a_400_drops_the_batch_and_counts_it_then_writing_goes_on(tmp_path: Path) -> None:
     with run_sink([400]) as sink:
         ex = InfluxExporter(section(sink.url, tmp_path))
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         try:
             ex.on_result(result("ups-a", 1.0, n=3))  # one full batch: refused
             await ex.flush()
@@ -242,7 +237,7 @@ async def test_a_400_drops_the_batch_and_counts_it_then_writing_goes_on(tmp_path
 async def test_a_413_splits_the_batch(tmp_path: Path) -> None:
     with run_sink([413]) as sink:
         ex = InfluxExporter(section(sink.url, tmp_path))
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         try:
             ex.on_result(result("ups-a", 1.0, n=3))
             await ex.flush()
@@ -258,7 +253,7 @@ async def test_a_wrong_token_keeps_the_data_and_never_shows_the_token(
     caplog.set_level(logging.DEBUG)
     with run_sink(default=401) as sink:
         ex = InfluxExporter(section(sink.url, tmp_path))
-        await ex.start(None)
+        await ex.start(Runtime.for_tests())
         try:
             ex.on_result(result("ups-a", 1.0))
             await ex.flush()
@@ -276,7 +271,7 @@ async def test_unreachable_database_keeps_points_on_disk_across_a_restart(
 
     dead = f"http://127.0.0.1:{free_port()}"
     ex = InfluxExporter(section(dead, tmp_path))
-    await ex.start(None)
+    await ex.start(Runtime.for_tests())
     ex.on_result(result("ups-a", 1.0, n=2))
     ex.on_result(result("ups-a", 2.0, n=2))
     await ex.flush()
@@ -286,7 +281,7 @@ async def test_unreachable_database_keeps_points_on_disk_across_a_restart(
 
     with run_sink() as sink:
         again = InfluxExporter(section(sink.url, tmp_path))
-        await again.start(None)
+        await again.start(Runtime.for_tests())
         try:
             assert again.buffered_points == 4
             await again.flush()
@@ -303,7 +298,7 @@ async def test_buffer_full_during_an_outage_is_counted_in_the_self_metrics(
     dead = f"http://127.0.0.1:{free_port()}"
     ex = InfluxExporter(section(dead, tmp_path, buffer={
         "path": str(tmp_path / "small.sqlite"), "max_size": 600}))
-    await ex.start(None)
+    await ex.start(Runtime.for_tests())
     try:
         for i in range(40):
             ex.on_result(PollResult("d", float(i), samples=[
@@ -321,10 +316,8 @@ async def test_buffer_full_during_an_outage_is_counted_in_the_self_metrics(
 async def test_polls_flow_in_through_the_state(tmp_path: Path) -> None:
     state = State(["ups-a"])
     with run_sink() as sink:
-        ex = InfluxExporter(section(sink.url, tmp_path), state)
-        await ex.start(None)
-        state.subscribe_results(ex.on_result)
-        state.subscribe(ex.on_changes)
+        ex = InfluxExporter(section(sink.url, tmp_path))
+        await ex.start(Runtime.for_tests(state=state))  # it subscribes to the state
         try:
             state.update(result("ups-a", 5.0))
             await ex.flush()
@@ -339,7 +332,7 @@ async def test_polls_flow_in_through_the_state(tmp_path: Path) -> None:
 def test_self_metrics_names_in_the_exporter() -> None:
     ex = InfluxExporter(InfluxConfig())
     reg = MetricsExporter(State())
-    reg.register(ExportMetrics(ex))
+    reg.metrics.register(ExportMetrics(ex))
     text = reg.render().decode()
     for name in ("tierwatch_export_points_total", "tierwatch_export_errors_total",
                  "tierwatch_export_dropped_total", "tierwatch_export_buffered_points",
@@ -416,15 +409,9 @@ async def test_statuses_known_before_the_exporter_started_are_written(tmp_path: 
     state.update(PollResult("ups-a", 5.0, components=[
         ComponentStatus("ups", Status.DEGRADED, "on battery")]))
 
-    class Service:
-        def __init__(self) -> None:
-            self.state = state
-            self.exporter = MetricsExporter(state)
-            self.live = None
-
     with run_sink() as sink:
         ex = InfluxExporter(section(sink.url, tmp_path))
-        await ex.start(Service())  # type: ignore[arg-type]
+        await ex.start(Runtime.for_tests(state=state))
         try:
             await ex.flush()
         finally:

@@ -7,19 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from livetier.engine import LiveSnapshot, LiveTier, read_demands, read_nodes, topology_fingerprint
 from tests.unit.live_helpers import (
     BYPASS,
     OFF,
     OK,
     ON_BATTERY,
     Clock,
-    FakeService,
     config,
     poll,
     settle,
+    start_live,
 )
-from livetier.engine import LiveSnapshot, LiveTier, read_demands, read_nodes, topology_fingerprint
-from tierwatch.core.model import ComponentStatus, NodeStatus, Sample, Status
+from tier.status import NodeStatus
+from tierwatch.core.model import ComponentStatus, Sample, Status
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
 
@@ -29,8 +30,7 @@ async def started(
 ) -> tuple[LiveTier, State]:
     cfg = config() if cfg_text is None else config(cfg_text)
     state = State(cfg.device_ids(), unreachable_after=2)
-    live = LiveTier(cfg, state, store, clock=clock or Clock())
-    await live.start(FakeService(state, store))
+    live, _ = await start_live(cfg, state, store, clock)
     return live, state
 
 

@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections import Counter
 
-from tierwatch.core.pollschedule import PollSchedule
+from collector.snmp.pollschedule import PollSchedule
 
 
 class Recorder:

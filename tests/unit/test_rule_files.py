@@ -17,7 +17,8 @@ from alerts.catalog import known_metrics
 from alerts.promrules import check_prometheus_file, metric_names
 from alerts.rules import BUILTIN_RULES, PROMETHEUS_RULES, RuleError, RuleLoader, load_rule_files
 from tests.helpers.rule_cases import CASES, PROMTOOL_FILE, check_builtin, promtool_file
-from tierwatch.config import ConfigError, parse, parse_duration
+from tierwatch.config import ConfigError, parse
+from tierwatch.core.configtypes import parse_duration
 
 BUILTIN = load_rule_files([BUILTIN_RULES])
 

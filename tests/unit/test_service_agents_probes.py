@@ -25,8 +25,8 @@ from tests.helpers.http_agents import serve
 from tests.helpers.procs import free_port
 from tierwatch.config import parse
 from tierwatch.core.model import Status
-from tierwatch.service import Service
 from tierwatch.core.store import Store
+from tierwatch.service import Service
 
 SERVER = (Path(__file__).resolve().parents[1] / "fixtures" / "agents"
           / "node-exporter-1.5-server.prom").read_bytes()

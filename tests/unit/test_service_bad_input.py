@@ -18,8 +18,8 @@ from sim.agent import FaultFile, Responder, SimDevice
 from tests.helpers.bad_agents import bad_agent, model_from
 from tierwatch.config import parse
 from tierwatch.core.model import Status
-from tierwatch.service import Service
 from tierwatch.core.store import Store
+from tierwatch.service import Service
 
 SYS = {
     "1.3.6.1.2.1.1.1.0": (4, b"test agent"),

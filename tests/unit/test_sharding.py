@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from tier.topology import demand_bindings
 from tierwatch.config import parse
 from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status, StatusChange
-from tierwatch.service import Service
-from tierwatch.sharding import Shard, owner, split
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
 from tierwatch.core.storefeed import StoreFeed, StorePublisher
+from tierwatch.service import Service
+from tierwatch.sharding import Shard, owner, split
 
 IDS = [f"dev-{i:04d}" for i in range(2000)]
 
@@ -89,7 +91,7 @@ def test_a_shard_service_polls_only_its_share_and_the_tier_instance_nothing() ->
     assert set(shard.state.devices) == set(Shard(1, 2).share(config).device_ids())
     assert shard.instance == "shard-1-of-2"
     tier = Service(config, tier_only=True)
-    assert tier.devices == {} and tier.agents is None and tier.probes is None
+    assert not tier.snmp.device_ids() and tier.agents is None and tier.probes is None
     assert set(tier.state.devices) == set(config.device_ids())  # the whole picture
     assert b"tierwatch_device_up" not in tier.exporter.render()  # the shards show those
     with pytest.raises(ValueError):
@@ -185,16 +187,9 @@ topology:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
     state = State(config.device_ids())
 
-    class FakeService:
-        def __init__(self) -> None:
-            from exporters.prometheus import MetricsExporter
-
-            self.config = config
-            self.state = state
-            self.exporter = MetricsExporter(state)
-
-    publisher = StorePublisher(store, "shard-0-of-1")
-    await publisher.start(FakeService())  # type: ignore[arg-type]
+    publisher = StorePublisher(store, "shard-0-of-1", [
+        (m.device, m.metric) for m in demand_bindings(config.topology).values()])
+    await publisher.start(Runtime.for_tests(store, state))
     state.update(PollResult("dev-0", 100.0, samples=[
         Sample("pdu_power_watts", {"device": "dev-0", "unit": "1"}, 2500.0, 100.0),
         Sample("pdu_other", {"device": "dev-0"}, 1.0, 100.0)],

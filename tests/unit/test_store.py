@@ -9,7 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from tierwatch.core.model import Status, StatusChange
-from tierwatch.core.store import Store, metadata
+from tierwatch.core.store import Store
+from tierwatch.core.store.schema import metadata
 
 
 def test_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:

@@ -12,25 +12,26 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 from api.config import ApiConfig
+from api.context import ApiContext
 from api.main import create_app
+from collector.directory import DeviceDirectory
+from exporters.prometheus import MetricsExporter
 from tests.helpers.procs import env_with_repo, free_port
 from tests.unit.live_helpers import (
     BYPASS,
     DEVICES,
     EXAMPLE2,
     OK,
-    Clock,
-    FakeService,
     config,
     poll,
     settle,
+    start_live,
 )
-from tierwatch.httpserver import HttpServer
-from livetier.engine import LiveTier
 from tierwatch.core.state import State
+from tierwatch.httpserver import HttpServer
+from tierwatch.service import report_settings
 
 
 async def cli(*args: str) -> tuple[int, str, str]:
@@ -54,22 +55,16 @@ async def monitor(ups_b: object = BYPASS) -> AsyncIterator[str]:
     are open (no store to check tokens against)."""
     cfg = config().model_copy(update={"api": ApiConfig(read_auth="open")})
     state = State(cfg.device_ids())
-    live = LiveTier(cfg, state, None, clock=Clock())
-    service = FakeService(state, None)
-    await live.start(service)
+    live, rt = await start_live(cfg, state)
     seq = live.snapshot.seq
     poll(state, "ups-a", 1001.0, OK)
     poll(state, "ups-b", 1001.0, ups_b)  # type: ignore[arg-type]
     await settle(live, seq)
-    fake = SimpleNamespace(
-        config=cfg,
-        state=state,
-        store=None,
-        live=live,
-        exporter=service.exporter,
-        ready=lambda: True,
-    )
-    server = HttpServer(create_app(fake), "127.0.0.1:0")  # type: ignore[arg-type]
+    context = ApiContext(
+        config=cfg, state=state, exporter=MetricsExporter(state, rt.metrics),
+        devices=DeviceDirectory(cfg.devices, cfg.agents, cfg.probes),
+        reports=report_settings(cfg), store=lambda: None, ready=lambda: True, live=live)
+    server = HttpServer(create_app(context), "127.0.0.1:0")
     host, port = await server.start()
     try:
         yield f"{host}:{port}"

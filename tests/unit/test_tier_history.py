@@ -5,27 +5,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from livetier.downtime import availability_report
+from livetier.engine import LiveTier
 from tests.unit.live_helpers import (
     BYPASS,
     OFF,
     OK,
     ON_BATTERY,
     Clock,
-    FakeService,
     config,
     poll,
     settle,
+    start_live,
 )
-from livetier.downtime import availability_report
 from tierwatch.core.history import History
-from livetier.engine import LiveTier
+from tierwatch.core.maintenance import Scope, Window
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
-from livetier.recorder import window_active
 
 DUAL = """\
 topology:
@@ -58,8 +57,7 @@ class Rig:
         self.store = Store.open(self.url)
         cfg = config(self.topology)
         self.state = State(cfg.device_ids(), unreachable_after=2)
-        self.live = LiveTier(cfg, self.state, self.store, clock=self.clock)
-        await self.live.start(FakeService(self.state, self.store))
+        self.live, _ = await start_live(cfg, self.state, self.store, self.clock)
 
     async def polls(self, ts: float, **statuses: object) -> None:
         """Poll devices at `ts` (status objects, or "silent") and, when a status moved,
@@ -172,18 +170,18 @@ async def test_planned_when_a_maintenance_window_names_the_device(rig: Rig) -> N
         ("daily", 100.0, 100.0 + 86400 * 3 + 150, False),
         ("weekly", 100.0, 100.0 + 7 * 86400 + 10, True),
         ("weekly", 100.0, 100.0 + 86400 + 10, False),
-        # 2026-01-31 10:00 +07 every month: February has no 31st, so the 28th
-        ("monthly", 1769828400.0, 1772247600.0 + 60, True),
-        ("monthly", 1769828400.0, 1772247600.0 - 60, False),
+        # 2026-01-31 10:00 +07 every month: February has no 31st, so no February
+        # occurrence (as cron does); March 31 10:00 +07 is 59 days later
+        ("monthly", 1769828400.0, 1772247600.0 + 60, False),
+        ("monthly", 1769828400.0, 1769828400.0 + 59 * 86400 + 60, True),
+        ("monthly", 1769828400.0, 1769828400.0 + 59 * 86400 - 60, False),
     ],
 )
 def test_maintenance_windows_recur_in_the_site_time_zone(
     recurrence: str, start: float, now: float, on: bool
 ) -> None:
-    row = SimpleNamespace(
-        start_ts=start, end_ts=start + 100.0, recurrence=recurrence, until_ts=None
-    )
-    assert window_active(row, now, "Asia/Ho_Chi_Minh") is on
+    window = Window(1, "test", start, start + 100.0, recurrence, None, Scope())
+    assert (window.active_at(now, "Asia/Ho_Chi_Minh") is not None) is on
 
 
 async def test_exposure_is_recorded_beside_downtime(rig: Rig) -> None:

@@ -3,23 +3,27 @@ and the API routes (GET /api/v1/tier, POST /api/v1/whatif, GET /api/v1/availabil
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from api.config import ApiConfig
+from api.context import ApiContext
 from api.main import create_app
-from tests.helpers.agents import sample_value
-from tests.unit.live_helpers import BYPASS, OFF, OK, Clock, FakeService, config, poll, settle
+from collector.directory import DeviceDirectory
+from exporters.prometheus import MetricsExporter
+from livetier.config import TierLiveConfig
 from livetier.downtime import AvailabilityCache, month_bounds
 from livetier.engine import LiveTier
-from livetier.config import TierLiveConfig
+from tests.helpers.agents import sample_value
+from tests.unit.live_helpers import BYPASS, OFF, OK, Clock, config, poll, settle, start_live
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
+from tierwatch.service import report_settings
 
 TZ = "Asia/Ho_Chi_Minh"
 
@@ -64,26 +68,30 @@ def test_the_availability_cache_reads_the_store_once_per_interval(tmp_path: Path
     assert cache.site_burn() is None  # no 30d or month window configured
 
 
-async def scored(tmp_path: Path) -> tuple[LiveTier, State, FakeService, Clock]:
+async def scored(tmp_path: Path) -> tuple[LiveTier, State, MetricsExporter, Clock]:
+    live, state, exporter, clock, _ = await scored_with_store(tmp_path)
+    return live, state, exporter, clock
+
+
+async def scored_with_store(tmp_path: Path
+                            ) -> tuple[LiveTier, State, MetricsExporter, Clock, Store]:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
     cfg = config()
     state = State(cfg.device_ids(), unreachable_after=2)
     clock = Clock(1000.0)
-    live = LiveTier(cfg, state, store, clock=clock)
-    service = FakeService(state, store)
-    await live.start(service)
+    live, rt = await start_live(cfg, state, store, clock)
     seq = live.snapshot.seq
     poll(state, "ups-a", 1001.0, OK)
     poll(state, "ups-b", 1001.0, BYPASS)
     await settle(live, seq)
-    return live, state, service, clock
+    return live, state, MetricsExporter(state, rt.metrics), clock, store
 
 
 async def test_tier_series_on_metrics(tmp_path: Path) -> None:
-    live, state, service, clock = await scored(tmp_path)
+    live, state, exporter, clock = await scored(tmp_path)
     try:
         clock.now = 1005.0
-        text = service.exporter.render().decode()
+        text = exporter.render().decode()
 
         def value(name: str, **labels: str) -> float | None:
             return sample_value(text, name, **labels)
@@ -115,7 +123,7 @@ async def test_tier_series_on_metrics(tmp_path: Path) -> None:
         poll(state, "ups-a", 1010.0, OFF)
         await settle(live, seq)
         clock.now = 1070.0
-        text = service.exporter.render().decode()
+        text = exporter.render().decode()
         assert value("tierwatch_tier", subsystem="power", kind="live") == 0
         assert value("tierwatch_load_served", subsystem="power", load="R") == 0
         assert value("tierwatch_load_paths", subsystem="power", load="R", mode="all") == 0
@@ -127,23 +135,20 @@ async def test_tier_series_on_metrics(tmp_path: Path) -> None:
         await live.stop()
 
 
-def client_for(service: object) -> httpx.AsyncClient:
-    app = create_app(service)  # type: ignore[arg-type]
+def client_for(context: ApiContext) -> httpx.AsyncClient:
+    app = create_app(context)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tw")
 
 
 async def test_api_routes_of_the_live_tier(tmp_path: Path) -> None:
-    live, state, service, _ = await scored(tmp_path)
-    fake = SimpleNamespace(
-        config=live.config.model_copy(update={"api": ApiConfig(read_auth="open")}),
-        state=state,
-        store=service.store,
-        live=live,
-        exporter=service.exporter,
-        ready=lambda: True,
-    )
+    live, state, exporter, _, store = await scored_with_store(tmp_path)
+    cfg = config().model_copy(update={"api": ApiConfig(read_auth="open")})
+    context = ApiContext(
+        config=cfg, state=state, exporter=exporter,
+        devices=DeviceDirectory(cfg.devices, cfg.agents, cfg.probes),
+        reports=report_settings(cfg), store=lambda: store, ready=lambda: True, live=live)
     try:
-        async with client_for(fake) as client:
+        async with client_for(context) as client:
             tier = (await client.get("/api/v1/tier")).json()
             assert tier["topology_fingerprint"] == live.fingerprint
             assert tier["statuses"] == {"UPS-A": "ok", "UPS-B": "bypass"}
@@ -171,8 +176,7 @@ async def test_api_routes_of_the_live_tier(tmp_path: Path) -> None:
             assert iso.status_code == 200 and iso.json()["period"] == [1000.0, 1100.0]
             naive = await client.get("/api/v1/availability", params={"start": "2026-01-01T00:00"})
             assert naive.status_code == 422
-        fake.live = None
-        async with client_for(fake) as client:
+        async with client_for(replace(context, live=None)) as client:
             missing = await client.get("/api/v1/tier")
             assert missing.status_code == 404 and "topology" in missing.json()["message"]
     finally:

@@ -20,12 +20,14 @@ import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 
 from tierwatch.commands.core import ConfigOpt, load_or_exit
+from tierwatch.config import Config
+from tierwatch.core.store import Store
 
 alerts_app = typer.Typer(help="Alerts: list and acknowledge; check rule files.",
                          no_args_is_help=True)
@@ -43,11 +45,9 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _open(config_path: Path) -> tuple[Any, Any]:
-    from tierwatch.core.store import Store
-
+def _open(config_path: Path) -> tuple[Config, Store]:
     config = load_or_exit(config_path)
-    return config, Store.open(config.store.url)  # type: ignore[attr-defined]
+    return config, Store.open(config.store.url)
 
 
 def _local(ts: float | None, tz: str) -> str:
@@ -106,7 +106,8 @@ def alerts_ack(
 
     cfg, store = _open(config)
     try:
-        record = acknowledge(store, cfg, alert, by, comment, time.time())
+        record = acknowledge(store, alert, by, comment, time.time(),
+                             ack_for=cfg.alerts.ack_for)
     except (NotFound, ValueError) as exc:
         _fail(str(exc))
         return
@@ -170,9 +171,9 @@ def maintenance_add(
     comment: Annotated[str, typer.Option()] = "",
 ) -> None:
     """Book a maintenance window: alerts it covers page nobody while it is on."""
-    from alerts.admin import book_maintenance
-    from alerts.maintenance import parse_time
-    from tierwatch.config import parse_duration
+    from collector.directory import DeviceDirectory
+    from tierwatch.core.configtypes import parse_duration
+    from tierwatch.core.maintenance import book_maintenance, parse_time
 
     cfg, store = _open(config)
     tz = cfg.site.timezone
@@ -182,8 +183,9 @@ def maintenance_add(
             raise ValueError("give --end or --duration")
         end_ts = parse_time(end, tz) if end is not None else start_ts + parse_duration(duration)
         until_ts = parse_time(until, tz) if until else None
+        devices = DeviceDirectory(cfg.devices, cfg.agents, cfg.probes).names()
         booking = book_maintenance(
-            store, cfg, title=title, start=start_ts, end=end_ts,
+            store, devices, title=title, start=start_ts, end=end_ts,
             scope={"devices": device, "components": component, "subsystems": subsystem},
             by=by, now=time.time(), recurrence=recurrence, until=until_ts, comment=comment)
     except ValueError as exc:
@@ -209,7 +211,7 @@ def maintenance_list(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Maintenance windows, with whether each is on now and its next occurrence."""
-    from alerts.admin import windows
+    from tierwatch.core.maintenance import windows
 
     cfg, store = _open(config)
     try:
@@ -241,7 +243,7 @@ def maintenance_remove(
     window: Annotated[int, typer.Argument(help="window id (from `maintenance list`)")],
 ) -> None:
     """Remove a window; the running tierwatch expires its Alertmanager silences."""
-    from alerts.admin import NotFound, remove_maintenance
+    from tierwatch.core.maintenance import NotFound, remove_maintenance
 
     _cfg, store = _open(config)
     try:

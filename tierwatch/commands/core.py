@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 
-from collector.profiles import ProfileError, known_profiles, load_profiles
-from collector.snmp.client import Credentials, EngineUnavailable, Target, open_client
-from collector.snmp.poller import PollPlan, PollResult, device_status, poll
-from tierwatch.config import ConfigError, load_with_warnings, split_host_port
+from collector.config import CredentialConfig, DeviceConfig, SnmpConfig, check_snmp
+from collector.profiles import ProfileError
+from collector.snmp.client import DEFAULT_ENGINE, EngineUnavailable
+from collector.snmp.component import SnmpPolling
+from collector.snmp.poller import PollResult, device_status
+from tierwatch.config import Config, ConfigError, load_with_warnings
+from tierwatch.core.configerrors import pydantic_problems
+from tierwatch.core.configtypes import host_port
+
+if TYPE_CHECKING:
+    from tierwatch.service import Service
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="tierwatch.yaml to use")]
 
 
-def load_or_exit(path: Path, show_warnings: bool = False) -> object:
+def load_or_exit(path: Path, show_warnings: bool = False) -> Config:
     try:
         result = load_with_warnings(path)
     except ConfigError as exc:
@@ -85,19 +94,20 @@ def run(
             typer.echo("error: --shard and --tier-only are two different roles", err=True)
             raise typer.Exit(2)
     cfg = load_or_exit(config, show_warnings=True)
-    store_url: str = cfg.store.url  # type: ignore[attr-defined]
+    store_url = cfg.store.url
     if ((part is not None and part.count > 1) or tier_only) and store_url.startswith("sqlite"):
         typer.echo("warning: shards and the tier instance share one store; SQLite works on "
                    "one host only (use PostgreSQL, docs/scaling.md)", err=True)
-    asyncio.run(run_forever(cfg, listen=listen, shard=part,  # type: ignore[arg-type]
-                            tier_only=tier_only))
+    asyncio.run(run_forever(cfg, listen=listen, shard=part, tier_only=tier_only))
 
 
 def poll_command(
     target: Annotated[str, typer.Argument(
         help="a device id from the config, or udp://HOST[:PORT] to poll without a config")],
     config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-    profile: Annotated[list[str], typer.Option(help="profile(s) for udp:// targets")] = [],  # noqa: B006
+    profile: Annotated[list[str], typer.Option(
+        help="profile(s) for udp:// targets; auto (the default) picks them by sysObjectID")
+    ] = ["auto"],  # noqa: B006
     version: Annotated[str, typer.Option(help="1, 2c or 3")] = "2c",
     community: Annotated[str, typer.Option(envvar="TIERWATCH_COMMUNITY",
                                            help="community (or $TIERWATCH_COMMUNITY)")] = "public",
@@ -110,42 +120,30 @@ def poll_command(
                                           help="(or $TIERWATCH_PRIV_KEY)")] = "",
     timeout: Annotated[float, typer.Option(help="seconds per attempt")] = 2.0,
     retries: Annotated[int, typer.Option()] = 1,
-    engine: Annotated[str, typer.Option(help="SNMP engine")] = "pysnmp",
+    engine: Annotated[str, typer.Option(help="SNMP engine: native, pysnmp or snmpkit")
+                      ] = DEFAULT_ENGINE,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Poll one device once and print what tierwatch would record."""
     if target.startswith("udp://"):
-        host, port = split_host_port(target.removeprefix("udp://"), default_port=161)
-        assert port is not None
-        if not profile:
-            typer.echo(f"error: --profile is needed (known: {', '.join(sorted(known_profiles()))})",
-                       err=True)
-            raise typer.Exit(2)
-        try:
-            creds = Credentials(
-                version=_version(version), community=community, user=user,
-                auth_protocol=auth_protocol.upper() if auth_protocol else None,  # type: ignore[arg-type]
-                auth_key=auth_key,
-                priv_protocol=priv_protocol.upper() if priv_protocol else None,  # type: ignore[arg-type]
-                priv_key=priv_key,
-            )
-            plan = PollPlan(load_profiles(profile))
-        except (ProfileError, ValueError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        snmp_target = Target(host.strip("[]"), port, creds, timeout=timeout, retries=retries)
-        device_id = target
-        labels = {"device": device_id}
-        result = asyncio.run(_poll(snmp_target, plan, device_id, labels, engine))
+        polling, device_id = _adhoc_polling(
+            target, profile, engine, timeout, retries, version=version, community=community,
+            user=user, auth_protocol=auth_protocol, auth_key=auth_key,
+            priv_protocol=priv_protocol, priv_key=priv_key)
+        result = asyncio.run(_poll(polling, device_id))
+        result.device = target
     else:
         if config is None:
             typer.echo("error: give --config FILE with a device id, or a udp:// target", err=True)
             raise typer.Exit(2)
         from tierwatch.service import Service
 
-        cfg = load_or_exit(config)
-        service_result = asyncio.run(_poll_configured(Service, cfg, target))
-        result = service_result
+        service = Service(load_or_exit(config))
+        if target not in service.state.devices:
+            known = ", ".join(sorted(service.state.devices)) or "none"
+            typer.echo(f"error: no device {target!r} in the config (devices: {known})", err=True)
+            raise typer.Exit(2)
+        result = asyncio.run(_poll_configured(service, target))
     status = str(device_status(result)) if result.ok else "unknown"
     if as_json:
         typer.echo(json.dumps(result.to_json(status), ensure_ascii=False, indent=1))
@@ -155,35 +153,44 @@ def poll_command(
         raise typer.Exit(1)
 
 
-def _version(text: str) -> Literal["1", "2c", "3"]:
-    value = text.lower().removeprefix("v")
-    if value not in ("1", "2c", "3"):
-        raise ValueError("--version must be 1, 2c or 3")
-    return value  # type: ignore[return-value]
-
-
-async def _poll(target: Target, plan: PollPlan, device_id: str, labels: dict[str, str],
-                engine: str) -> PollResult:
+def _adhoc_polling(target: str, profile: list[str], engine: str, timeout: float,
+                   retries: int, **credential: str | None) -> tuple[SnmpPolling, str]:
+    """The collector's SNMP polling for one device given on the command line, checked as a
+    config's would be (one `credentials:` entry, one `devices:` entry)."""
+    address = target.removeprefix("udp://")
+    fields = {k: v for k, v in credential.items() if v}
+    if str(fields.get("version", "")).lower().removeprefix("v") == "3":
+        fields.pop("community", None)
     try:
-        client = open_client(target, engine)
-    except EngineUnavailable as exc:
+        host, port = host_port(address, default_port=161)
+        cred = CredentialConfig.model_validate(fields)
+        device_id = re.sub(r"[^A-Za-z0-9_.:-]", "_", f"{host.strip('[]')}:{port}")
+        device = DeviceConfig(id=device_id, address=address, credentials="cli", profile=profile)
+        snmp = SnmpConfig.model_validate(
+            {"engine": engine, "defaults": {"timeout": timeout, "retries": retries}})
+        problems = check_snmp(snmp, {"cli": cred}, [device])
+        if problems:
+            raise ValueError("; ".join(f"--{k.rpartition('.')[2]}: {m}" for k, m in problems))
+        return SnmpPolling(snmp, {"cli": cred}, [device]), device_id
+    except ValidationError as exc:
+        problems = pydantic_problems(exc)
+        typer.echo("error: " + "; ".join(m if k == "(top level)" else f"--{k}: {m}"
+                                         for k, m in problems), err=True)
+    except (ProfileError, EngineUnavailable, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    raise typer.Exit(2)
+
+
+async def _poll(polling: SnmpPolling, device_id: str) -> PollResult:
     try:
-        return await poll(device_id, client, plan, labels)
+        return await polling.poll(device_id)
     finally:
-        await client.close()
+        await polling.stop()
 
 
-async def _poll_configured(service_cls: type, cfg: object, device_id: str) -> PollResult:
-    service = service_cls(cfg)
-    if device_id not in service.state.devices:
-        known = ", ".join(sorted(service.state.devices)) or "none"
-        typer.echo(f"error: no device {device_id!r} in the config (devices: {known})", err=True)
-        raise typer.Exit(2)
+async def _poll_configured(service: Service, device_id: str) -> PollResult:
     try:
-        result: PollResult = await service.poll_once(device_id)
-        return result
+        return await service.poll_once(device_id)
     finally:
         await service.stop()
 

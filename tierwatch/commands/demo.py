@@ -13,7 +13,8 @@ import typer
 import yaml
 
 from sim import agent as sim_agent
-from tierwatch.config import ConfigError, parse, split_host_port
+from tierwatch.config import ConfigError, parse
+from tierwatch.core.configtypes import split_host_port
 
 DEMO_CONFIG = sim_agent.SIM_DIR / "demo.yaml"
 DEFAULT_RUN_DIR = Path(".tierwatch-demo")

@@ -75,13 +75,15 @@ def report_command(
         "--email", help="also send the files to reports.email (through alerts.smtp)")] = False,
 ) -> None:
     """Make the monthly Tier III readiness report."""
+    from alerts.notify import EmailSender
     from report.data import parse_month, previous_month
-    from report.pdf import PdfUnavailable
-    from tierwatch.config import Config
     from report.monthly import FORMATS, email_reports, make_report, render, write_reports
+    from report.pdf import PdfUnavailable
     from tierwatch.core.store import Store
+    from tierwatch.service import report_settings
 
-    cfg: Config = load_or_exit(config)  # type: ignore[assignment]
+    cfg = load_or_exit(config)
+    settings = report_settings(cfg)
     now = time.time()
     month = month or previous_month(now, cfg.site.timezone)
     try:
@@ -105,7 +107,7 @@ def report_command(
     bar = _Bar()
     try:
         if out is None:
-            done = write_reports(store, cfg, month, now, languages=[lang] if lang else None,
+            done = write_reports(store, settings, month, now, languages=[lang] if lang else None,
                                  formats=[fmt] if fmt else None, trigger="cli", progress=bar)
             bar.close()
             for f in done.files:
@@ -115,7 +117,8 @@ def report_command(
                            err=True)
             if email:
                 try:
-                    asyncio.run(email_reports(cfg, done))
+                    mailer = EmailSender(cfg.alerts.smtp) if cfg.alerts.smtp else None
+                    asyncio.run(email_reports(settings, done, mailer))
                 except Exception as exc:
                     typer.echo(f"error: the e-mail was not sent: {exc}", err=True)
                     raise typer.Exit(EXIT_MAIL) from None
@@ -123,7 +126,7 @@ def report_command(
             if done.failures:
                 raise typer.Exit(EXIT_UNAVAILABLE)
             return
-        report = make_report(store, cfg, month, now, progress=bar)
+        report = make_report(store, settings, month, now, progress=bar)
         bar("render", 0, 1)
         body = render(report, fmt or "pdf", lang or cfg.reports.languages[0])
         bar("render", 1, 1)

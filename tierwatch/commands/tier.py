@@ -29,11 +29,12 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from livetier.engine import topology_fingerprint
 from tier.graph import CompiledTopology, TopologyError, compile_topology
 from tier.score import StateAnalysis, TierSnapshot, WhatIf, score, whatif
-from tierwatch.config import Config, ConfigError, load, split_host_port
-from livetier.engine import topology_fingerprint
-from tierwatch.core.model import NodeStatus
+from tier.status import NodeStatus
+from tierwatch.config import Config, ConfigError, load
+from tierwatch.core.configtypes import split_host_port
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="tierwatch.yaml to use")]
 AssumeOpt = Annotated[

@@ -1,16 +1,27 @@
-"""Value types every config section uses: durations, sizes, ids, label maps, secrets.
+"""Value types every config section uses: durations, sizes, ids, label maps, addresses,
+secrets, and the `site:` section every room reads.
 
-They live apart from tierwatch/config.py so that a room's own section model (collector,
-alerts, tier ...) can use them while config.py imports that section: no import cycle.
+Each room's section model (collector, alerts, livetier ...) is built from these; the root
+model in tierwatch/config.py assembles the sections.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    SecretStr,
+    field_validator,
+)
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -120,3 +131,107 @@ def reveal(secret: SecretStr | None) -> str:
     if ref:
         return os.environ.get(ref.group(1), "")
     return raw
+
+
+LITERAL_SECRET = "secret written literally in the file; prefer ${ENV_VAR}"
+
+
+def secret_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, SecretStr]]:
+    """Every secret in a config model, with its key path (`credentials.ops.auth_key`)."""
+    for name, value in model:
+        yield from _secrets_in(value, f"{prefix}.{name}" if prefix else name)
+
+
+def _secrets_in(value: Any, key: str) -> Iterator[tuple[str, SecretStr]]:
+    if isinstance(value, SecretStr):
+        yield key, value
+    elif isinstance(value, BaseModel):
+        yield from secret_fields(value, key)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _secrets_in(item, f"{key}[{i}]")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from _secrets_in(item, f"{key}.{name}")
+
+
+def check_secrets(model: BaseModel) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(problems, warnings) for every secret of a config: a `${ENV}` reference to a variable
+    that is not set is a problem; a secret written literally is a warning."""
+    problems: list[tuple[str, str]] = []
+    warnings: list[tuple[str, str]] = []
+    for key, secret in secret_fields(model):
+        ref = ENV_REF.match(secret.get_secret_value())
+        if ref is None:
+            warnings.append((key, LITERAL_SECRET))
+        elif ref.group(1) not in os.environ:
+            problems.append((key, f"environment variable {ref.group(1)} is not set"))
+    return problems, warnings
+
+
+def sent_in_clear(url: str) -> bool:
+    """Whether a secret sent to `url` crosses the network unencrypted (plain http to anything
+    but this host)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return parts.scheme == "http" and not (host in ("localhost", "::1")
+                                           or host.startswith("127."))
+
+
+IN_CLEAR = "sent over plain http, the token crosses the network in clear (use https)"
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def split_host_port(value: str, default_port: int | None) -> tuple[str, int | None]:
+    """'host', 'host:port', '[v6]:port' -> (host, port). Raises ValueError with the reason."""
+    text = value.strip()
+    if not text:
+        raise ValueError("address is empty")
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep:
+            raise ValueError(f"{value!r}: missing ']' after an IPv6 address")
+        if rest and not rest.startswith(":"):
+            raise ValueError(f"{value!r}: ':port' expected after ']'")
+        port_text = rest.removeprefix(":") if rest else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""  # a bare IPv6 address or a host name
+    if not host:
+        raise ValueError(f"{value!r}: no host")
+    if not port_text:
+        if default_port is None:
+            raise ValueError(f"{value!r}: needs host:port")
+        return host, default_port
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{value!r}: port must be a number from 0 to 65535")
+    return host, int(port_text)
+
+
+def host_port(value: str, default_port: int) -> tuple[str, int]:
+    """split_host_port with a default port: always a port."""
+    host, port = split_host_port(value, default_port)
+    assert port is not None
+    return host, port
+
+
+# --------------------------------------------------------------------------- site
+
+
+class SiteConfig(Strict):
+    """`site:`: the site's name and time zone (reports, maintenance windows, schedules)."""
+
+    name: str
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value

@@ -1,6 +1,8 @@
 """Writes what the state sees into the store: transitions, device outages, exposure.
 
-A device that becomes unreachable opens a device outage, closed when it answers again.
+A device that becomes unreachable opens a device outage, closed when it answers again; it is
+planned when a maintenance window on at that moment covers the device
+(tierwatch/core/maintenance.py).
 Conditions that are exposure rather than downtime (a UPS on battery or on bypass) open and
 close exposure intervals. A heartbeat marks the instance alive, so the time it was not
 running is recorded as unmonitored at the next start, never counted as uptime.
@@ -14,11 +16,12 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from tierwatch.core.maintenance import planned_window
 from tierwatch.core.model import DEVICE_COMPONENT, Status, StatusChange
 from tierwatch.core.store import Store
 
 if TYPE_CHECKING:
-    from tierwatch.service import Service
+    from tierwatch.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +33,22 @@ class History:
     """A service component; also usable on its own with `handle(changes)`."""
 
     def __init__(self, store: Store, instance: str = "main", heartbeat_every: float = 15.0,
-                 record: bool = True) -> None:
+                 record: bool = True, timezone: str = "Asia/Ho_Chi_Minh") -> None:
         self.store = store
         self.instance = instance
+        self.timezone = timezone
         # the tier instance mirrors the shards' statuses: they are recorded by the shards
         self.record = record
         self.heartbeat_every = heartbeat_every
         self._task: asyncio.Task[None] | None = None
         self.write_errors = 0
 
-    async def start(self, service: Service) -> None:
+    async def start(self, rt: Runtime) -> None:
+        self.timezone = rt.site.timezone
         now = time.time()
         self.store.start_instance(self.instance, now, max_silence=self.heartbeat_every * 3)
         if self.record:
-            service.state.subscribe(self.handle)
+            rt.state.subscribe(self.handle)
         self._task = asyncio.create_task(self._beat())
 
     async def stop(self) -> None:
@@ -77,7 +82,10 @@ class History:
 
     def _device(self, change: StatusChange) -> None:
         if "unreachable" in change.conditions:
-            self.store.open_outage("device", change.device, change.ts, change.reason)
+            window = planned_window(self.store, change.ts, devices={change.device},
+                                    timezone=self.timezone)
+            self.store.open_outage("device", change.device, change.ts, change.reason,
+                                   planned=window is not None, maintenance_id=window)
         elif change.old == Status.UNKNOWN or change.old is None:
             self.store.close_outage("device", change.device, change.ts)
         for condition in EXPOSURE_CONDITIONS:

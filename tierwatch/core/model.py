@@ -38,21 +38,6 @@ class Status(StrEnum):
 _SEVERITY = {Status.OK: 0, Status.UNKNOWN: 1, Status.DEGRADED: 2, Status.FAILED: 3}
 
 
-class NodeStatus(StrEnum):
-    """Status of a topology node as the tier engine sees it.
-
-    `bypass` and `off` are kept apart from `failed` because the report counts time on
-    bypass as exposure, and an operator reading "not now: UPS-B is on bypass" needs the word.
-    """
-
-    OK = "ok"
-    DEGRADED = "degraded"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-    BYPASS = "bypass"
-    OFF = "off"
-
-
 class Sample(NamedTuple):
     """One measured value: a Prometheus-style metric name, its labels, value and time.
 
@@ -151,3 +136,16 @@ class PollResult:
             "error": self.error,
             "message": self.message,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What a device is, as configured (and, for `profile: auto`, as resolved): the alert
+    rules join on it (`tierwatch_device_info`), the API and the status page show it."""
+
+    id: str
+    name: str  # the configured name, else the id
+    kind: str  # snmp | agent | link | site
+    address: str | None = None  # host[:port] (an agent's URL shows host:port only)
+    profiles: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)

@@ -17,19 +17,18 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from tier.topology import demand_bindings
 from tierwatch.core.model import DEVICE_COMPONENT, ComponentStatus, PollResult, Sample, Status
 from tierwatch.core.state import UNREACHABLE_CONDITIONS, State
 from tierwatch.core.store import Store
 
 if TYPE_CHECKING:
-    from tierwatch.service import Service
+    from tierwatch.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +36,22 @@ log = logging.getLogger(__name__)
 class StorePublisher:
     """A service component of every polling instance (single, or a shard)."""
 
-    def __init__(self, store: Store, writer: str) -> None:
+    def __init__(self, store: Store, writer: str,
+                 demand_metrics: Iterable[tuple[str, str]] = ()) -> None:
+        """`demand_metrics`: (device, metric name) pairs whose samples feed the topology's
+        measured demands; the tier instance reads them back."""
         self.store = store
         self.writer = writer
         self.write_errors = 0
         self._demand_metrics: dict[str, set[str]] = {}  # device -> metric names
+        for device, metric in demand_metrics:
+            self._demand_metrics.setdefault(device, set()).add(metric)
 
-    async def start(self, service: Service) -> None:
-        for metric in demand_bindings(service.config.topology).values():
-            self._demand_metrics.setdefault(metric.device, set()).add(metric.metric)
-        service.state.subscribe(self._changes)
+    async def start(self, rt: Runtime) -> None:
+        rt.state.subscribe(self._changes)
         if self._demand_metrics:
-            service.state.subscribe_results(self._result)
-        service.exporter.register(_Counter("tierwatch_store_publish_errors",
+            rt.state.subscribe_results(self._result)
+        rt.metrics.register(_Counter("tierwatch_store_publish_errors",
                                            "Writes of current statuses and demand readings "
                                            "to the shared store that failed",
                                            lambda: self.write_errors))
@@ -79,10 +81,12 @@ class StorePublisher:
 class StoreFeed:
     """The `--tier-only` instance's source of statuses: the shared store."""
 
-    def __init__(self, store: Store, state: State, interval: float = 2.0,
+    def __init__(self, store: Store, state: State | None = None, interval: float = 2.0,
                  silent_after: float = 45.0) -> None:
+        """`state`: what to mirror into; the runtime's once started (a test may give one
+        and call `refresh` itself)."""
         self.store = store
-        self.state = state
+        self.state = state if state is not None else State()
         self.interval = interval
         self.silent_after = silent_after
         self.read_errors = 0
@@ -91,18 +95,18 @@ class StoreFeed:
         self.silent: set[str] = set()  # devices whose writer has stopped beating
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, service: Service | None) -> None:
-        if service is not None:
-            service.exporter.register(_Counter(
-                "tierwatch_store_feed_reads", "Reads of the shards' statuses from the store",
-                lambda: self.reads))
-            service.exporter.register(_Counter(
-                "tierwatch_store_feed_errors", "Reads of the shards' statuses that failed",
-                lambda: self.read_errors))
-            service.exporter.register(_Gauge(
-                "tierwatch_store_feed_unmonitored_devices",
-                "Devices whose shard has stopped beating (taken as unknown)",
-                lambda: len(self.silent)))
+    async def start(self, rt: Runtime) -> None:
+        self.state = rt.state
+        rt.metrics.register(_Counter(
+            "tierwatch_store_feed_reads", "Reads of the shards' statuses from the store",
+            lambda: self.reads))
+        rt.metrics.register(_Counter(
+            "tierwatch_store_feed_errors", "Reads of the shards' statuses that failed",
+            lambda: self.read_errors))
+        rt.metrics.register(_Gauge(
+            "tierwatch_store_feed_unmonitored_devices",
+            "Devices whose shard has stopped beating (taken as unknown)",
+            lambda: len(self.silent)))
         await self.refresh()
         self._task = asyncio.create_task(self._run(), name="store feed")
 

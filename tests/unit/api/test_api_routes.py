@@ -12,7 +12,7 @@ from sqlalchemy import insert
 from tests.helpers.api import Api
 from tests.unit.report.seed import at
 from tierwatch.core.model import Sample, Status
-from tierwatch.core.store import alerts
+from tierwatch.core.store.schema import alerts
 
 
 def test_unknown_device_is_404_json(open_api: Api) -> None:

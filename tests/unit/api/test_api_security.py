@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.tokens import create_token, revoke
 from tests.helpers.api import NOW, Api, api_context, demo_like_config
 from tierwatch.config import Config
-from tierwatch.core.store import api_tokens
+from tierwatch.core.store.schema import api_tokens
 
 MAINTENANCE = {"title": "Thay ắc quy", "start": "2026-12-01T22:00:00+07:00",
                "end": "2026-12-01T23:00:00+07:00", "scope": {"devices": ["ups-b"]}}
@@ -100,13 +100,13 @@ def test_reads_need_a_token_by_default(api: Api, path: str) -> None:
 
 
 def test_the_live_tier_and_whatif_need_a_token_to_read(api: Api) -> None:
-    # not started here: no live engine, so 404 once past the guard
+    # not started here: the live engine has not scored yet, so 503 once past the guard
     assert api.client.get("/api/v1/tier").status_code == 401
-    assert api.client.get("/api/v1/tier", headers=api.auth("viewer")).status_code == 404
+    assert api.client.get("/api/v1/tier", headers=api.auth("viewer")).status_code == 503
     question = {"remove": ["UPS-A"]}
     assert api.client.post("/api/v1/whatif", json=question).status_code == 401
     assert api.client.post("/api/v1/whatif", json=question,
-                           headers=api.auth("viewer")).status_code == 404
+                           headers=api.auth("viewer")).status_code == 503
 
 
 @pytest.mark.parametrize("path", READS)

@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.main import create_app
 from tierwatch.config import parse
-from tierwatch.httpserver import HttpServer
 from tierwatch.core.model import MetricMeta, PollResult, Sample
+from tierwatch.httpserver import HttpServer
 from tierwatch.service import Service
 
 DEVICES = 200
@@ -46,7 +46,7 @@ def fetch(url: str) -> tuple[int, str | None, bytes]:
 
 async def test_metrics_arrives_whole_in_pieces() -> None:
     service = service_with_samples()
-    server = HttpServer(create_app(service), "127.0.0.1:0")
+    server = HttpServer(create_app(service.api_context()), "127.0.0.1:0")
     await server.start()
     try:
         status, length, body = await asyncio.to_thread(fetch, f"{server.url}/metrics")

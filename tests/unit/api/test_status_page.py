@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from api.texts import CATALOG
 from api.routes.status import TEMPLATES
+from api.texts import CATALOG
 from tests.helpers.api import Api, api_context, demo_like_config
 from tierwatch.core.i18n import LANGUAGES, pick_language
 from tierwatch.core.model import Status

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from report.config import ReportSettings
 from tierwatch.config import Config
 from tierwatch.core.model import Status, StatusChange
 from tierwatch.core.store import Store
+from tierwatch.service import report_settings
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MONTH = "2026-10"
@@ -116,3 +118,8 @@ def seed(store: Store) -> None:
     store.heartbeat("main", at(20))
     store.start_instance("main", at(21), max_silence=45)
     store.heartbeat("main", NOW)
+
+
+def settings(tmp: Path, url: str) -> ReportSettings:
+    """What the report room is given of that config."""
+    return report_settings(config(tmp, url))

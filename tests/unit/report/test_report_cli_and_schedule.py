@@ -10,14 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from api.tokens import list_tokens, verify
+from report.monthly import ReportScheduler, list_reports
 from tests.helpers.procs import env_with_repo, tierwatch_cmd
 from tests.unit.report import seed
 from tests.unit.report.seed import MONTH, NOW
-from report.monthly import ReportScheduler, list_reports
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.store import Store
+from tierwatch.service import report_settings
 
 
 def _config_file(tmp_path: Path, **reports: object) -> tuple[Path, str]:
@@ -100,26 +101,18 @@ def test_token_create_list_revoke(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "viewer, operator, admin" in bad.stderr
 
 
-class _Service:
-    """What ReportScheduler uses of the service."""
-
-    def __init__(self, config: object, store: Store, scheduler: AsyncIOScheduler) -> None:
-        self.config, self.store, self.scheduler = config, store, scheduler
-
-
 async def test_the_monthly_job_runs_on_the_first_at_six_site_time(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
     seed.seed(store)
     cfg = seed.config(tmp_path, "sqlite://").model_copy(update={"reports": seed.config(
         tmp_path, "sqlite://").reports.model_copy(update={"formats": ("json",)})})
-    scheduler = AsyncIOScheduler(timezone="Asia/Ho_Chi_Minh")
-    scheduler.start()
-    job_runner = ReportScheduler(clock=lambda: NOW)
+    rt = Runtime.for_tests(store, site=cfg.site, clock=lambda: NOW)
+    rt.scheduler.start()
+    job_runner = ReportScheduler(report_settings(cfg))
     try:
-        await job_runner.start(_Service(cfg, store, scheduler))  # type: ignore[arg-type]
-        job = scheduler.get_job(ReportScheduler.JOB_ID)
-        fire = job.trigger.get_next_fire_time(None, datetime(2026, 10, 15, tzinfo=ZoneInfo(
-            "Asia/Ho_Chi_Minh")))
+        await job_runner.start(rt)
+        fire = rt.scheduler.next_run_after(ReportScheduler.JOB_ID, datetime(
+            2026, 10, 15, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")))
         assert fire == datetime(2026, 11, 1, 6, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
         files = await job_runner.run()  # what the job does when it fires
         assert sorted((f.month, f.lang, f.format, f.trigger) for f in files) == [
@@ -127,9 +120,9 @@ async def test_the_monthly_job_runs_on_the_first_at_six_site_time(tmp_path: Path
         assert all(f.complete for f in files)
         assert (tmp_path / "reports" / "tierwatch-report-2026-10-vi.json").is_file()
         await job_runner.stop()
-        assert scheduler.get_job(ReportScheduler.JOB_ID) is None
+        assert rt.scheduler.next_run(ReportScheduler.JOB_ID) is None
     finally:
-        scheduler.shutdown(wait=False)
+        rt.scheduler.shutdown()
 
 
 @pytest.mark.parametrize(("shard", "scheduled"), [(None, True), ("0/2", False)])
@@ -145,11 +138,10 @@ async def test_the_service_schedules_the_report_unless_a_shard(tmp_path: Path,
     service = Service(config, shard=Shard.parse(shard) if shard else None)
     await service.start()
     try:
-        assert service.scheduler is not None
-        job = service.scheduler.get_job(ReportScheduler.JOB_ID)
-        assert (job is not None) == scheduled
-        if job is not None:
-            fire = job.next_run_time
+        assert service.runtime is not None
+        fire = service.runtime.scheduler.next_run(ReportScheduler.JOB_ID)
+        assert (fire is not None) == scheduled
+        if fire is not None:
             assert (fire.day, fire.hour, fire.minute) == (1, 6, 0)
             assert fire.utcoffset().total_seconds() == 7 * 3600  # site time, Asia/Ho_Chi_Minh
     finally:

@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from alerts.notify import EmailSender
+from report.monthly import ReportScheduler, email_message, write_reports
 from tests.helpers.smtp import smtp_server
 from tests.unit.report import seed
 from tests.unit.report.seed import MONTH, NOW
 from tierwatch.config import Config, ConfigError, parse
-from report.monthly import ReportScheduler, email_message, write_reports
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.store import Store
+from tierwatch.service import report_settings
 
 
 def _config(tmp: Path, port: int, ca_file: Path, password: str = "s3cret-pass") -> Config:
@@ -29,25 +31,25 @@ def _config(tmp: Path, port: int, ca_file: Path, password: str = "s3cret-pass") 
     return Config.model_validate(data)
 
 
-class _Service:
-    def __init__(self, config: Config, store: Store, scheduler: AsyncIOScheduler) -> None:
-        self.config, self.store, self.scheduler = config, store, scheduler
+def _job(config: Config) -> ReportScheduler:
+    assert config.alerts.smtp is not None
+    return ReportScheduler(report_settings(config), EmailSender(config.alerts.smtp))
 
 
 async def test_the_scheduled_report_is_mailed_with_its_files(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
     seed.seed(store)
-    scheduler = AsyncIOScheduler(timezone="Asia/Ho_Chi_Minh")
-    scheduler.start()
+    rt = Runtime.for_tests(store, clock=lambda: NOW)
+    rt.scheduler.start()
     try:
         with smtp_server(tmp_path) as smtp:
             config = _config(tmp_path, smtp.port, smtp.ca_file)
-            job = ReportScheduler(clock=lambda: NOW)
-            await job.start(_Service(config, store, scheduler))  # type: ignore[arg-type]
+            job = _job(config)
+            await job.start(rt)
             files = await job.run()
             (mail,) = smtp.wait_for_messages(1, 10)
     finally:
-        scheduler.shutdown(wait=False)
+        rt.scheduler.shutdown()
     assert len(files) == 4 and job.emailed == 1 and job.email_errors == 0
     assert mail.tls and mail.recipients == ["giam-doc@cantho.example.vn",
                                             "ky-thuat@cantho.example.vn"]
@@ -67,17 +69,17 @@ async def test_the_scheduled_report_is_mailed_with_its_files(tmp_path: Path) -> 
 async def test_a_refused_mail_leaves_the_files_and_is_counted(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
     seed.seed(store)
-    scheduler = AsyncIOScheduler(timezone="Asia/Ho_Chi_Minh")
-    scheduler.start()
+    rt = Runtime.for_tests(store, clock=lambda: NOW)
+    rt.scheduler.start()
     try:
         with smtp_server(tmp_path) as smtp:
             config = _config(tmp_path, smtp.port, smtp.ca_file, password="wrong")
-            job = ReportScheduler(clock=lambda: NOW)
-            await job.start(_Service(config, store, scheduler))  # type: ignore[arg-type]
+            job = _job(config)
+            await job.start(rt)
             files = await job.run()
             assert smtp.messages == []
     finally:
-        scheduler.shutdown(wait=False)
+        rt.scheduler.shutdown()
     assert len(files) == 4 and all(f.path.is_file() for f in files)
     assert (job.emailed, job.email_errors) == (0, 1)
 
@@ -86,8 +88,9 @@ def test_the_pdf_is_attached_when_there_is_one(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
     seed.seed(store)
     config = _config(tmp_path, 25, tmp_path / "ca.pem")
-    done = write_reports(store, config, MONTH, NOW, languages=["en"], formats=["pdf", "html"])
-    message = email_message(config, done)
+    settings = report_settings(config)
+    done = write_reports(store, settings, MONTH, NOW, languages=["en"], formats=["pdf", "html"])
+    message = email_message(settings, done)
     assert [(name, media) for name, media, _ in message["attachments"]] == [
         ("tierwatch-report-2026-10-en.pdf", "application/pdf")]
     assert message["attachments"][0][2].startswith(b"%PDF-")

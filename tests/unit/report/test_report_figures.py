@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from report.data import build_report, month_period, parse_month, previous_month
+from report.monthly import gather, make_report
 from tests.unit.report import seed
 from tests.unit.report.seed import END, MONTH, NOW, START, at
-from report.data import build_report, month_period, parse_month, previous_month
 from tier.score import score
-from report.monthly import gather, make_report
 from tierwatch.core.store import Store
 
 DAY = 86400.0
@@ -38,7 +38,7 @@ def store(tmp_path: Path) -> Store:
 
 @pytest.fixture
 def report(store: Store, tmp_path: Path):  # type: ignore[no-untyped-def]
-    return make_report(store, seed.config(tmp_path, "sqlite://"), MONTH, NOW)
+    return make_report(store, seed.settings(tmp_path, "sqlite://"), MONTH, NOW)
 
 
 def test_the_month_is_october_in_the_site_time_zone() -> None:
@@ -168,7 +168,7 @@ def test_json_carries_the_same_figures(report) -> None:  # type: ignore[no-untyp
 
 def test_a_month_with_no_data_says_so(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'empty.sqlite'}")
-    report = make_report(store, seed.config(tmp_path, "sqlite://"), MONTH, NOW)
+    report = make_report(store, seed.settings(tmp_path, "sqlite://"), MONTH, NOW)
     assert not report.has_data
     assert report.site_availability is None  # not 100 %
     assert report.coverage.monitored == 0 and report.coverage.unmonitored == OBSERVED
@@ -186,7 +186,7 @@ def test_a_month_partly_unmonitored_shows_the_blind_part(tmp_path: Path) -> None
     store.open_outage("load", "R7", at(12), "no path", subsystem="power")
     store.close_outage("load", "R7", at(12, 0, 1))
     store.heartbeat("main", NOW)
-    report = make_report(store, seed.config(tmp_path, "sqlite://"), MONTH, NOW)
+    report = make_report(store, seed.settings(tmp_path, "sqlite://"), MONTH, NOW)
     assert [(g.start, g.end, g.reason) for g in report.coverage.gaps] == [
         (START, at(11), "no_record")]
     assert report.coverage.monitored == END - at(11)
@@ -202,7 +202,7 @@ def test_a_silent_monitor_leaves_the_rest_of_the_month_unmonitored(tmp_path: Pat
     store.start_instance("main", at(1), max_silence=45)
     store.record_changes([seed.change("ups-a", "device", None, seed.Status.OK, at(1))])
     store.heartbeat("main", at(25))
-    report = make_report(store, seed.config(tmp_path, "sqlite://"), MONTH, NOW)
+    report = make_report(store, seed.settings(tmp_path, "sqlite://"), MONTH, NOW)
     assert [(g.start, g.end, g.reason) for g in report.coverage.gaps] == [
         (at(25), END, "silent")]
 
@@ -216,12 +216,12 @@ def test_a_malformed_month_is_refused(month: str) -> None:
 
 def test_a_month_not_begun_is_refused(store: Store, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="has not begun"):
-        make_report(store, seed.config(tmp_path, "sqlite://"), "2026-12", NOW)
+        make_report(store, seed.settings(tmp_path, "sqlite://"), "2026-12", NOW)
 
 
 def test_a_month_still_running_is_observed_up_to_now(store: Store, tmp_path: Path) -> None:
     now = at(16)
-    report = make_report(store, seed.config(tmp_path, "sqlite://"), MONTH, now)
+    report = make_report(store, seed.settings(tmp_path, "sqlite://"), MONTH, now)
     assert not report.complete
     assert report.coverage.observed == now - START
     # the budget is the whole month's, however much of it has gone
@@ -230,7 +230,7 @@ def test_a_month_still_running_is_observed_up_to_now(store: Store, tmp_path: Pat
 
 
 def test_the_data_step_is_pure(store: Store, tmp_path: Path) -> None:
-    inputs = gather(store, seed.config(tmp_path, "sqlite://"), MONTH, NOW)
+    inputs = gather(store, seed.settings(tmp_path, "sqlite://"), MONTH, NOW)
     assert build_report(inputs).to_json() == build_report(inputs).to_json()
 
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.unit.report import seed
-from tests.unit.report.seed import MONTH, NOW, at
 from report.data import EXPOSURE_KINDS
 from report.html import TEMPLATES, render_html
+from report.monthly import make_report, render
 from report.texts import CATALOG, recommendation_text
+from tests.unit.report import seed
+from tests.unit.report.seed import MONTH, NOW, at
 from tier.topology import SUBSYSTEMS
 from tierwatch.core.i18n import LANGUAGES, translator
-from report.monthly import make_report, render
 from tierwatch.core.store import Store
 
 
@@ -26,7 +26,7 @@ def report(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     tmp = tmp_path_factory.mktemp("render")
     store = Store.open(f"sqlite:///{tmp / 's.sqlite'}")
     seed.seed(store)
-    return make_report(store, seed.config(tmp, "sqlite://"), MONTH, NOW)
+    return make_report(store, seed.settings(tmp, "sqlite://"), MONTH, NOW)
 
 
 def test_every_key_the_template_uses_is_in_both_languages() -> None:
@@ -70,7 +70,7 @@ def test_html_in_each_language(report, lang: str, words: list[str]) -> None:  # 
 
 def test_no_data_is_said_not_hidden(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'e.sqlite'}")
-    report = make_report(store, seed.config(tmp_path, "sqlite://"), MONTH, NOW)
+    report = make_report(store, seed.settings(tmp_path, "sqlite://"), MONTH, NOW)
     html = render_html(report, "en")
     assert 'id="no-data"' in html and "it is not 100 %" in html
     assert "100.000 %" not in html
@@ -81,7 +81,7 @@ def test_text_from_the_store_is_escaped(tmp_path: Path) -> None:
     seed.seed(store)
     store.open_outage("load", "R7", at(4), "<script>alert(1)</script>", subsystem="power")
     store.close_outage("load", "R7", at(4, 0, 1))
-    report = make_report(store, seed.config(tmp_path, "sqlite://"), MONTH, NOW)
+    report = make_report(store, seed.settings(tmp_path, "sqlite://"), MONTH, NOW)
     html = render_html(report, "en")
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

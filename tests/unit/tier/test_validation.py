@@ -13,6 +13,7 @@ from tests.unit.tier.build import FIXTURES, manual, node, topology
 from tests.unit.tier.test_examples import run_cli
 from tier.graph import TopologyError, compile_topology
 from tier.score import score
+from tier.status import NodeStatus
 from tier.topology import (
     TopologyConfig,
     demand_bindings,
@@ -20,7 +21,7 @@ from tier.topology import (
     node_status,
     validate_topology,
 )
-from tierwatch.core.model import NodeStatus, Status
+from tierwatch.core.model import Status
 
 GOOD = [
     node("G1", "generator", capacity=100),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from tierwatch.core.store import metadata
+from tierwatch.core.store.schema import metadata
 
 config = context.config
 

@@ -9,22 +9,22 @@ names what the planned work touches:
 An alert is covered when its `device` label is a listed device; or `device/component`,
 `component` or `node` is a listed component; or its `subsystem` is a listed subsystem.
 Covered alerts are not notified while the window is on; each is recorded as a planned event.
-With Alertmanager, each occurrence gets matching silences (one per kind of scope entry,
-since a silence's matchers all have to hold).
+Load outages (the live tier), device outages (history), alerts and the report read windows
+through this one module. Alertmanager silences for a window are the alerts room's
+(alerts/silences.py).
 """
 
 from __future__ import annotations
 
 import calendar
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts.matchers import Matcher
+from tierwatch.core.store import NotFound, Store
 
 RECURRENCES = ("none", "daily", "weekly", "monthly")
 SCOPE_KEYS = ("devices", "components", "subsystems")
@@ -71,38 +71,6 @@ class Scope:
             return True
         subsystem = labels.get("subsystem", "")
         return bool(subsystem) and subsystem in self.subsystems
-
-    def silence_matchers(self) -> list[list[Matcher]]:
-        """Matcher sets whose union is what the scope covers (one silence each)."""
-        sets: list[list[Matcher]] = []
-        if self.devices:
-            sets.append([_any_of("device", self.devices)])
-        plain = sorted(c for c in self.components if "/" not in c)
-        if plain:
-            sets.append([_any_of("component", plain)])
-            sets.append([_any_of("node", plain)])
-        by_device: dict[str, list[str]] = {}
-        for entry in sorted(c for c in self.components if "/" in c):
-            device, _, component = entry.partition("/")
-            by_device.setdefault(device, []).append(component)
-        for device, components in sorted(by_device.items()):
-            sets.append([Matcher.parse(f'device="{_q(device)}"'),
-                         _any_of("component", components)])
-        if self.subsystems:
-            sets.append([_any_of("subsystem", self.subsystems)])
-        return sets
-
-
-def _q(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _any_of(label: str, values: Iterable[str]) -> Matcher:
-    values = sorted(values)
-    if len(values) == 1:
-        return Matcher.parse(f'{label}="{_q(values[0])}"')
-    pattern = "|".join(re.escape(v) for v in values)
-    return Matcher.parse(f'{label}=~"{_q(pattern)}"')
 
 
 @dataclass(frozen=True)
@@ -236,12 +204,13 @@ def parse_time(text: str, tz: str) -> float:
     return value.timestamp()
 
 
-def planned_window(store: Any, now: float, *, subsystem: str, nodes: set[str],
-                   devices: set[str], components: set[str], timezone: str) -> int | None:
+def planned_window(store: Store, now: float, *, timezone: str, subsystem: str = "",
+                   nodes: Iterable[str] = (), devices: Iterable[str] = (),
+                   components: Iterable[str] = ()) -> int | None:
     """The id of a window on at `now` covering any of these topology nodes, devices,
     "device/component"s or the subsystem: the live tier's recorder asks this when a load's
-    outage opens, to mark it planned (livetier/recorder.py, `TierRecorder.planned`)."""
-    candidates: list[dict[str, str]] = [{"subsystem": subsystem}]
+    outage opens, to mark it planned (livetier/recorder.py)."""
+    candidates: list[dict[str, str]] = [{"subsystem": subsystem}] if subsystem else []
     candidates += [{"node": n, "subsystem": subsystem} for n in sorted(nodes)]
     candidates += [{"device": d} for d in sorted(devices)]
     for entry in sorted(components):
@@ -253,3 +222,82 @@ def planned_window(store: Any, now: float, *, subsystem: str, nodes: set[str],
         if found is not None:
             return found.id
     return None
+
+
+# --------------------------------------------------------------------------- booking
+
+
+@dataclass(frozen=True)
+class Booking:
+    window: Window
+    warnings: list[str]
+
+
+def resolve_devices(devices: Mapping[str, str | None], names: Iterable[str]
+                    ) -> tuple[list[str], list[str]]:
+    """Device ids for ids or names (UPS-A -> ups-a, any case), from `devices` (id -> name);
+    unknown ones returned apart."""
+    by_key: dict[str, str] = {}
+    for device_id, configured in devices.items():
+        by_key[device_id.lower()] = device_id
+        if configured:
+            by_key[configured.lower()] = device_id
+    found: list[str] = []
+    unknown: list[str] = []
+    for name in names:
+        match = by_key.get(name.strip().lower())
+        if match:
+            found.append(match)
+        else:
+            unknown.append(name)
+    return found, unknown
+
+
+def book_maintenance(store: Store, devices: Mapping[str, str | None], *, title: str,
+                     start: float, end: float,
+                     scope: Mapping[str, Any], by: str, now: float, recurrence: str = "none",
+                     until: float | None = None, comment: str = "") -> Booking:
+    """Book a window. Device names are turned into ids (`devices`: id -> name); an empty
+    scope is refused."""
+    if not title.strip():
+        raise ValueError("a maintenance window needs a title")
+    if not by.strip():
+        raise ValueError("a maintenance window needs a name (who books it)")
+    if recurrence not in RECURRENCES:
+        raise ValueError(f"recurrence must be one of {', '.join(RECURRENCES)}")
+    if until is not None and recurrence == "none":
+        raise ValueError("until applies to recurring windows only")
+    if end <= start:
+        raise ValueError("a maintenance window must end after it starts")
+    unknown_keys = set(scope) - set(SCOPE_KEYS)
+    if unknown_keys:
+        raise ValueError(f"unknown scope keys {', '.join(sorted(unknown_keys))} "
+                         f"(use {', '.join(SCOPE_KEYS)})")
+    warnings: list[str] = []
+    data = {k: list(scope.get(k) or []) for k in SCOPE_KEYS}
+    if data["devices"]:
+        ids, unknown = resolve_devices(devices, data["devices"])
+        if unknown:
+            raise ValueError(f"unknown devices: {', '.join(unknown)}")
+        data["devices"] = ids
+    checked = Scope.from_json(data)
+    if checked.empty:
+        raise ValueError("a maintenance window needs a scope: devices, components or "
+                         "subsystems")
+    if recurrence == "none" and end < now:
+        warnings.append("the window is already over")
+    window_id = store.add_maintenance(title.strip(), start, end, checked.to_json(), by.strip(),
+                                      now, recurrence=recurrence, until=until, comment=comment)
+    row = store.maintenance_window(window_id)
+    return Booking(Window.from_row(row), warnings)
+
+
+def remove_maintenance(store: Store, window_id: int, now: float) -> None:
+    """Remove a window (kept in the store as deleted, for the report). The running tierwatch
+    expires its Alertmanager silences."""
+    if not store.delete_maintenance(window_id, now):
+        raise NotFound(f"no maintenance window with id {window_id}")
+
+
+def windows(store: Store, include_deleted: bool = False) -> list[Window]:
+    return [Window.from_row(r) for r in store.maintenance(include_deleted=include_deleted)]

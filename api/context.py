@@ -1,0 +1,31 @@
+"""What the API reads and acts through: handed to `create_app` by the wiring, never the
+Service itself. The store opens when the service starts, after the app exists: read it
+through `store()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alerts.component import AlertsComponent
+from collector.directory import DeviceDirectory
+from exporters.prometheus import MetricsExporter
+from livetier.engine import LiveTier
+from report.config import Mailer, ReportSettings
+from tierwatch.config import Config
+from tierwatch.core.state import State
+from tierwatch.core.store import Store
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    config: Config
+    state: State
+    exporter: MetricsExporter
+    devices: DeviceDirectory
+    reports: ReportSettings
+    store: Callable[[], Store | None]
+    ready: Callable[[], bool]
+    live: LiveTier | None = None  # the live Tier engine, where this instance runs it
+    alerts: AlertsComponent | None = None  # the built-in alert engine, when it runs
+    mailer: Mailer | None = None  # for reports e-mailed on demand

@@ -1,0 +1,172 @@
+"""The collector's SNMP part of a running tierwatch: every device polled on its interval.
+
+Each device is polled by the poll schedule (collector/snmp/pollschedule.py; first run spread
+by jitter). A poll still running at the next tick is skipped and counted, never queued; a
+semaphore bounds the polls in flight; each poll has a timeout; one device's failure is a
+counted error, never a stopped loop. `poll(device_id)` is one poll with nothing recorded:
+`tierwatch poll` uses it alone, the service folds its result into the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from collector.config import CredentialConfig, DeviceConfig, SnmpConfig, resolved_credentials
+from collector.profiles import load_profiles, select_auto
+from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
+from collector.snmp.metrics import SnmpEngineCollector
+from collector.snmp.poller import PollPlan, PollResult, poll
+from collector.snmp.pollschedule import PollSchedule
+from tierwatch.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+SYS_OBJECT_ID = "1.3.6.1.2.1.1.2.0"
+
+
+@dataclass
+class DeviceRuntime:
+    config: DeviceConfig
+    target: Target
+    client: SnmpClient
+    interval: float
+    base_labels: dict[str, str]
+    plan: PollPlan | None = None  # None until `profile: auto` has been resolved
+    profiles: list[str] = field(default_factory=list)
+    running: bool = False
+
+
+def build_target(snmp: SnmpConfig, credentials: Mapping[str, CredentialConfig],
+                 device: DeviceConfig) -> Target:
+    host, port = device.host_port
+    d = snmp.defaults
+    return Target(
+        host=host,
+        port=port,
+        credentials=resolved_credentials(credentials, device.credentials),
+        timeout=device.timeout or d.timeout,
+        retries=d.retries if device.retries is None else device.retries,
+        max_repetitions=device.max_repetitions or d.max_repetitions,
+        max_rows=d.max_rows,
+    )
+
+
+class SnmpPolling:
+    """The SNMP devices of one instance (all of them, or a shard's share)."""
+
+    def __init__(self, snmp: SnmpConfig, credentials: Mapping[str, CredentialConfig],
+                 devices: Sequence[DeviceConfig]) -> None:
+        self.snmp = snmp
+        self.devices: dict[str, DeviceRuntime] = {}
+        self.polls = PollSchedule(self._poll_job, self._skipped)
+        self._semaphore = asyncio.Semaphore(snmp.concurrency)
+        self._rt: Runtime | None = None
+        factory = engine_factory(snmp.engine)
+        for device in devices:
+            target = build_target(snmp, credentials, device)
+            auto = device.profile == ["auto"]
+            self.devices[device.id] = DeviceRuntime(
+                config=device,
+                target=target,
+                client=factory(target),
+                interval=device.interval or snmp.defaults.interval,
+                base_labels={"device": device.id, **device.labels},
+                profiles=[] if auto else list(device.profile),
+                plan=None if auto else PollPlan(load_profiles(device.profile,
+                                                              snmp.profile_dirs)),
+            )
+
+    def device_ids(self) -> Collection[str]:
+        return self.devices.keys()
+
+    def profiles(self) -> Mapping[str, list[str]]:
+        """Each device's profiles (for `profile: auto`, once resolved)."""
+        return {k: v.profiles for k, v in self.devices.items()}
+
+    def longest_interval(self) -> float:
+        return max((r.interval for r in self.devices.values()), default=0.0)
+
+    # ------------------------------------------------------------------ polling
+
+    async def _resolve_auto(self, runtime: DeviceRuntime) -> None:
+        got = await runtime.client.get([SYS_OBJECT_ID])
+        oid = got.get(SYS_OBJECT_ID)
+        names = select_auto(oid if isinstance(oid, str) else "", self.snmp.profile_dirs)
+        runtime.profiles = names
+        runtime.plan = PollPlan(load_profiles(names, self.snmp.profile_dirs))
+        log.info("device %s: sysObjectID %s -> profiles %s", runtime.config.id, oid,
+                 ", ".join(names))
+
+    async def poll(self, device_id: str) -> PollResult:
+        """Poll one device now; nothing is recorded. Raises KeyError for an unknown id."""
+        runtime = self.devices[device_id]
+        runtime.running = True
+        try:
+            async with self._semaphore:
+                result = await self._poll(runtime)
+        finally:
+            runtime.running = False
+        if not result.ok:
+            log.info("poll %s failed (%s): %s", device_id, result.error, result.message)
+        return result
+
+    async def _poll(self, runtime: DeviceRuntime) -> PollResult:
+        started = time.time()
+        # A poll gets its interval, and at least the time one request needs to fail
+        # (timeout x attempts) plus a margin, so an unreachable device is reported as a
+        # timeout rather than cut short. Polls that overrun make the next tick skip.
+        attempt_budget = runtime.target.timeout * (runtime.target.retries + 1)
+        deadline = max(runtime.interval, attempt_budget * 2 + 1.0)
+        try:
+            async with asyncio.timeout(deadline):
+                if runtime.plan is None:
+                    await self._resolve_auto(runtime)
+                assert runtime.plan is not None
+                return await poll(runtime.config.id, runtime.client, runtime.plan,
+                                  runtime.base_labels, now=started)
+        except TimeoutError:
+            return PollResult(runtime.config.id, started, time.time() - started,
+                              error="poll_timeout",
+                              message=f"poll did not finish within {deadline:g}s")
+        except SnmpError as exc:  # from auto resolution
+            return PollResult(runtime.config.id, started, time.time() - started,
+                              error=exc.reason, message=str(exc))
+
+    async def _poll_job(self, device_id: str) -> None:
+        rt = self._rt
+        assert rt is not None
+        try:
+            result = await self.poll(device_id)
+        except asyncio.CancelledError:
+            return  # shutting down: the poll is abandoned, nothing to record
+        except Exception:  # never let one device stop the schedule; count and log it
+            log.exception("poll of %s crashed", device_id)
+            result = PollResult(device_id, time.time(), error="internal",
+                                message="internal error (see log)")
+        rt.state.update(result)
+
+    def _skipped(self, device_id: str) -> None:
+        if self._rt is not None:
+            self._rt.state.count_skipped(device_id)
+        log.warning("previous poll of %s has not completed; scheduled poll skipped", device_id)
+
+    # ------------------------------------------------------------------ lifetime
+
+    async def start(self, rt: Runtime) -> None:
+        self._rt = rt
+        rt.metrics.register(SnmpEngineCollector())
+        now = asyncio.get_running_loop().time()
+        for device_id, runtime in self.devices.items():
+            spread = random.uniform(0, self.snmp.jitter * runtime.interval)
+            self.polls.add(device_id, runtime.interval, now + spread)
+        self.polls.start()
+
+    async def stop(self) -> None:
+        await self.polls.stop()
+        for runtime in self.devices.values():
+            await runtime.client.close()
