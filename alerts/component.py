@@ -42,6 +42,7 @@ from alerts.engine import (
     evaluate,
     inhibited,
 )
+from alerts.history import History
 from alerts.live import AlertsCollector, build_view, metric_family
 from alerts.maintenance import Window, covering
 from alerts.matchers import Matcher, match_all, parse_all
@@ -96,6 +97,7 @@ class AlertsComponent:
         self.webhook: WebhookSender | None = None
         self.email: EmailSender | None = None
         self.outbox: Outbox | None = None
+        self.history: History | None = None  # what range functions read (rate, *_over_time)
         self._trigger = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = 0.0
@@ -133,6 +135,9 @@ class AlertsComponent:
         if self.ruleset is None:
             self.ruleset = load_rule_files(self.config.rule_files,
                                            service.config.snmp.profile_dirs)
+        for warning in self.ruleset.warnings:
+            log.warning("alerts: %s", warning)
+        self.history = History(self.ruleset.windows())
         self._started = clock()
         self.active = self._load_active()
         if self.config.alertmanager:
@@ -217,8 +222,12 @@ class AlertsComponent:
                     for name, samples in view.items()}
         blind = {d.id for d in self.service.state.devices.values()
                  if d.reachable is False or d.last_success_ts is None}
-        result = evaluate(self.ruleset.rules, view, now, self.active,
+        assert self.history is not None
+        result = evaluate(self.ruleset.rules, self.history.source(view, now), now, self.active,
                           hold=lambda alert: alert.labels.get("device", "") in blind)
+        for rule, error in result.errors:
+            log.error("alerts: rule %s (%s) could not be evaluated: %s", rule.name, rule.file,
+                      error)
         self.windows = admin.windows(self.store)
         current = self._with_acks(result.active)
         muted = self._muting(current, now)

@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from alerts.config import AlertsConfig
+from alerts.config import AlertsConfig, rule_file_warnings
 from api.config import ApiConfig
 from collector.agent_config import AgentsConfig, agent_secret_warnings, check_agents
 from collector.probe_config import ProbesConfig, check_probes
@@ -342,7 +342,8 @@ def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
         raise ConfigError(problems) from None
 
     problems = [f"{where(p)}: {p}: {msg}" for p, msg in cross_check(config)]
-    warnings = [f"{where(p)}: {p}: {msg}" for p, msg in _literal_secret_warnings(config)]
+    warnings = [f"{where(p)}: {p}: {msg}"
+                for p, msg in _literal_secret_warnings(config) + rule_file_warnings(config)]
     if problems:
         raise ConfigError(problems, warnings)
     return LoadResult(config.model_copy(update={"source": path}), warnings)
