@@ -82,7 +82,7 @@ class ExprTest(_Strict):
     exp_samples: list[ExpSample] = Field(default_factory=list)
 
 
-class TestGroup(_Strict):
+class RuleTestGroup(_Strict):
     name: str = ""
     interval: PromDuration | None = None
     input_series: list[SeriesDef] = Field(default_factory=list)
@@ -90,14 +90,14 @@ class TestGroup(_Strict):
     promql_expr_test: list[ExprTest] = Field(default_factory=list)
 
 
-class TestFile(_Strict):
+class RuleTestFile(_Strict):
     rule_files: list[str] = Field(default_factory=list)
     evaluation_interval: PromDuration = 60.0
     group_eval_order: list[str] = Field(default_factory=list)  # alerting rules only: moot
-    tests: list[TestGroup] = Field(default_factory=list)
+    tests: list[RuleTestGroup] = Field(default_factory=list)
 
 
-class TestFileError(ValueError):
+class RuleTestError(ValueError):
     pass
 
 
@@ -115,7 +115,7 @@ def expand(values: str) -> list[float | str | None]:
     for token in values.split():
         found = _ITEM.match(token)
         if found is None:
-            raise TestFileError(f"{token!r} in {values!r} is not a series value (write 1, "
+            raise RuleTestError(f"{token!r} in {values!r} is not a series value (write 1, "
                                 "1.5, -2, 1+2x3, 0x10, _, _x3 or stale)")
         if found.group(0).startswith("_"):
             out.extend([None] * int(found.group("blanks") or 1))
@@ -123,7 +123,7 @@ def expand(values: str) -> list[float | str | None]:
         text, times = found.group("value"), found.group("times")
         if text == "stale":
             if found.group("step"):
-                raise TestFileError(f"{token!r}: stale cannot be counted up")
+                raise RuleTestError(f"{token!r}: stale cannot be counted up")
             out.extend(["stale"] * (int(times) + 1 if times else 1))
             continue
         value = float(text)
@@ -142,13 +142,13 @@ def parse_series(text: str) -> tuple[str, dict[str, str]]:
     try:
         node = parse(text)
     except PromQLError as exc:
-        raise TestFileError(f"{text!r}: {exc}") from None
+        raise RuleTestError(f"{text!r}: {exc}") from None
     if not isinstance(node, pp.VectorSelector) or node.offset or node.at:
-        raise TestFileError(f"{text!r} is not a series (write name{{label=\"value\"}})")
+        raise RuleTestError(f"{text!r} is not a series (write name{{label=\"value\"}})")
     name, labels = node.name or "", {}
     for m in node.matchers.matchers:
         if m.op != pp.MatchOp.Equal:
-            raise TestFileError(f"{text!r}: a series has labels (=), not matchers")
+            raise RuleTestError(f"{text!r}: a series has labels (=), not matchers")
         if m.name == "__name__":
             name = m.value
         else:
@@ -164,7 +164,7 @@ class Series:
     values: list[float | None]  # None: a staleness marker
 
 
-def load_series(group: TestGroup, interval: float) -> dict[str, list[Series]]:
+def load_series(group: RuleTestGroup, interval: float) -> dict[str, list[Series]]:
     out: dict[str, list[Series]] = {}
     for item in group.input_series:
         name, labels = parse_series(item.series)
@@ -226,12 +226,12 @@ def _sorted(items: Iterable[tuple[Mapping[str, str], Mapping[str, str]]]
                   key=lambda p: (sorted(p[0].items()), sorted(p[1].items())))
 
 
-def run_group(group: TestGroup, ruleset: RuleSet, evaluation_interval: float) -> list[str]:
+def run_group(group: RuleTestGroup, ruleset: RuleSet, evaluation_interval: float) -> list[str]:
     """What promtool would report for one test group (empty: it passes)."""
     title = f"    name: {group.name},\n" if group.name else ""
     try:
         series = load_series(group, group.interval or evaluation_interval)
-    except TestFileError as exc:
+    except RuleTestError as exc:
         return [f"{title}    {exc}"]
     failures: list[str] = []
     times = sorted({t.eval_time for t in group.alert_rule_test})
@@ -283,7 +283,7 @@ def _expr_test(title: str, test: ExprTest, series: Mapping[str, Sequence[Series]
         try:
             name, labels = parse_series(exp.labels) if exp.labels.strip() not in ("", "{}") \
                 else ("", {})
-        except TestFileError as exc:
+        except RuleTestError as exc:
             return [f"{at}, err: labels: {exc}"]
         want.append(((name, sorted(labels.items())), exp.value))
     want.sort()
@@ -304,7 +304,7 @@ def _duration_text(seconds: float) -> str:
 @dataclass
 class FileResult:
     path: Path
-    groups: list[TestGroup] = field(default_factory=list)
+    groups: list[RuleTestGroup] = field(default_factory=list)
     failures: dict[int, list[str]] = field(default_factory=dict)  # group index -> failures
     problems: list[str] = field(default_factory=list)  # the file itself cannot be used
 
@@ -313,23 +313,23 @@ class FileResult:
         return not self.problems and not any(self.failures.values())
 
 
-def load_test_file(path: Path) -> tuple[TestFile, RuleSet]:
+def load_test_file(path: Path) -> tuple[RuleTestFile, RuleSet]:
     """The test file and the rules it names (paths relative to the file), loaded for the
-    built-in engine; TestFileError or RuleError when either cannot be used."""
+    built-in engine; RuleTestError or RuleError when either cannot be used."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        spec = TestFile.model_validate(data)
+        spec = RuleTestFile.model_validate(data)
     except (OSError, yaml.YAMLError) as exc:
-        raise TestFileError(f"{path}: {exc}") from None
+        raise RuleTestError(f"{path}: {exc}") from None
     except ValidationError as exc:
-        raise TestFileError("\n".join(f"{path}: {key}: {msg}"
+        raise RuleTestError("\n".join(f"{path}: {key}: {msg}"
                                       for key, msg in _pydantic_problems(exc))) from None
     rule_paths: list[Path] = []
     for name in spec.rule_files:
         pattern = Path(name) if Path(name).is_absolute() else path.parent / name
         found = sorted(pattern.parent.glob(pattern.name))
         if not found:
-            raise TestFileError(f"{path}: rule_files: no file matches {name!r}")
+            raise RuleTestError(f"{path}: rule_files: no file matches {name!r}")
         rule_paths.extend(found)
     return spec, load_rule_files(rule_paths)
 
@@ -339,7 +339,7 @@ def run_file(path: Path) -> FileResult:
     result = FileResult(path)
     try:
         spec, ruleset = load_test_file(path)
-    except (TestFileError, RuleError) as exc:
+    except (RuleTestError, RuleError) as exc:
         result.problems = str(exc).splitlines()
         return result
     result.groups = list(spec.tests)

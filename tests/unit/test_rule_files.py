@@ -22,7 +22,7 @@ from alerts.rules import (
     check_rule_files,
     load_rule_files,
 )
-from alerts.ruletest import load_test_file, run_file, run_group
+from alerts.ruletest import RuleTestGroup, load_test_file, run_file, run_group
 from tierwatch.config import ConfigError, parse
 from tierwatch.model import Sample
 
@@ -68,7 +68,7 @@ def test_every_rule_has_a_test_that_fires_and_one_that_does_not() -> None:
 
 
 @pytest.mark.parametrize("group", SPEC.tests, ids=[g.name for g in SPEC.tests])
-def test_builtin_engine_gives_promtool_s_expected_alerts(group) -> None:  # type: ignore[no-untyped-def]
+def test_builtin_engine_gives_promtool_s_expected_alerts(group: RuleTestGroup) -> None:
     """The file promtool runs: the same series in, exactly the expected alerts out, with
     their labels and rendered annotations."""
     assert run_group(group, TEST_RULES, SPEC.evaluation_interval) == []
