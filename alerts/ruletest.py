@@ -51,6 +51,16 @@ LOOKBACK = 300.0  # Prometheus' default lookback delta
 PromDuration = Annotated[float, BeforeValidator(duration)]
 
 
+def _scalar_text(value: object) -> object:
+    """promtool's YAML reads `if_index: 1` as the string "1": so does this reader."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float) else value
+
+
+Text = Annotated[str, BeforeValidator(_scalar_text)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -61,8 +71,8 @@ class SeriesDef(_Strict):
 
 
 class ExpAlert(_Strict):
-    exp_labels: dict[str, str] = Field(default_factory=dict)
-    exp_annotations: dict[str, str] = Field(default_factory=dict)
+    exp_labels: dict[str, Text] = Field(default_factory=dict)
+    exp_annotations: dict[str, Text] = Field(default_factory=dict)
 
 
 class AlertTest(_Strict):

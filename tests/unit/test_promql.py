@@ -17,7 +17,7 @@ from alerts.engine import AlertState, evaluate
 from alerts.history import History, LiveSource
 from alerts.promql import EvalError, Source, Span, Unsupported, compile_query
 from alerts.rules import Rule
-from alerts.ruletest import load_test_file, run_file, run_group
+from alerts.ruletest import ExpAlert, RuleTestError, expand, load_test_file, run_file, run_group
 from tierwatch.model import Sample
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
@@ -249,3 +249,33 @@ def test_history_memory_is_bounded() -> None:
     assert history.point_count() <= 121
     span = history._series["c"][frozenset(A.items())].span(20000 - 3600, 20000)
     assert span is not None and span.times[0] >= 20000 - 3600 - 1e-9
+
+
+# --------------------------------------------------------------------------- the test format
+
+
+@pytest.mark.parametrize(("values", "points"), [
+    ("1+2x3", [1.0, 3.0, 5.0, 7.0]),
+    ("0x2", [0.0, 0.0, 0.0]),  # N+1 values, and not hexadecimal
+    ("-1-1x2 _ 4", [-1.0, -2.0, -3.0, None, 4.0]),
+    ("_x3 stale 1e3", [None, None, None, "stale", 1000.0]),
+    ("stalex1 Inf -NaN", ["stale", "stale", math.inf, math.nan]),
+    ("0.1+0.1x2", [0.1, 0.2, 0.30000000000000004]),  # accumulated, as promtool does
+])
+def test_promtool_series_notation(values: str, points: list[object]) -> None:
+    got = expand(values)
+    assert len(got) == len(points)
+    for g, p in zip(got, points, strict=True):
+        assert g == p or (isinstance(g, float) and isinstance(p, float)
+                          and math.isnan(g) and math.isnan(p))
+
+
+@pytest.mark.parametrize("values", ["1+2", "abc", "1x", "0x1f", "1+x2", "stale+1x2"])
+def test_what_is_not_series_notation_is_refused(values: str) -> None:
+    with pytest.raises(RuleTestError, match=r"is not a series value|cannot be counted"):
+        expand(values)
+
+
+def test_unquoted_numbers_in_expected_labels_read_as_promtool_reads_them() -> None:
+    alert = ExpAlert.model_validate({"exp_labels": {"if_index": 1, "up": True}})
+    assert alert.exp_labels == {"if_index": "1", "up": "true"}
