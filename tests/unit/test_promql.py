@@ -247,8 +247,8 @@ def test_history_memory_is_bounded() -> None:
     history = History({"c": 3600.0}, max_points=120)
     _record(history, "c", [(float(t), float(t)) for t in range(0, 20000, 2)], A)
     assert history.point_count() <= 121
-    span = history._series["c"][frozenset(A.items())].span(20000 - 3600, 20000)
-    assert span is not None and span.times[0] >= 20000 - 3600 - 1e-9
+    ((labels, span),) = history.windows_of("c", 3600.0, 19998.0, lambda labels: True)
+    assert labels == A and span.times[0] >= 19998.0 - 3600.0 and span.times[-1] == 19998.0
 
 
 # --------------------------------------------------------------------------- the test format
