@@ -773,7 +773,10 @@ class Store:
         return alert_record(row) if row is not None else None
 
     def find_alert(self, ref: str) -> AlertRecord:
-        """An alert by id, or by fingerprint (or a unique prefix of one, newest incident)."""
+        """An alert by id, or by its whole fingerprint (the newest incident of it).
+
+        Compared for equality, never as a pattern: a reference from an API path may hold
+        `%` or `_`, and a prefix would let a short guess reach someone else's alert."""
         ref = ref.strip()
         if ref.isdigit():
             found = self.alert(int(ref))
@@ -781,14 +784,11 @@ class Store:
                 raise NotFound(f"no alert with id {ref}")
             return found
         with self.engine.connect() as conn:
-            rows = list(conn.execute(select(alerts).where(
-                alerts.c.fingerprint.like(f"{ref}%")).order_by(alerts.c.id.desc())))
-        prints = {r.fingerprint for r in rows}
-        if not rows:
+            row = conn.execute(select(alerts).where(alerts.c.fingerprint == ref)
+                               .order_by(alerts.c.id.desc()).limit(1)).first()
+        if row is None:
             raise NotFound(f"no alert with fingerprint {ref!r}")
-        if len(prints) > 1:
-            raise NotFound(f"{ref!r} matches {len(prints)} alerts; give more of it")
-        return alert_record(rows[0])
+        return alert_record(row)
 
     def ack_alert(self, alert_id: int, by: str, comment: str, now: float,
                   ack_for: float | None = None) -> AlertRecord:

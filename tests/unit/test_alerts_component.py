@@ -193,7 +193,7 @@ async def test_acknowledging_a_resolved_or_unknown_alert_is_refused(h: Harness) 
     await h.tick(5)
     (record,) = h.store.alerts(states=None)
     with pytest.raises(ValueError, match="already resolved"):
-        admin.acknowledge(h.store, h.config, record.fingerprint[:8], "an", "", h.clock.now)
+        admin.acknowledge(h.store, h.config, record.fingerprint, "an", "", h.clock.now)
     with pytest.raises(ValueError, match="needs a name"):
         h.store.ack_alert(record.id, " ", "", h.clock.now)
 

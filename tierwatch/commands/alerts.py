@@ -97,7 +97,8 @@ def alerts_list(
 @alerts_app.command("ack")
 def alerts_ack(
     config: ConfigOpt,
-    alert: Annotated[str, typer.Argument(help="alert id (from `alerts list`) or fingerprint")],
+    alert: Annotated[str, typer.Argument(
+        help="alert id (from `alerts list`) or its whole fingerprint")],
     by: Annotated[str, typer.Option("--by", help="who acknowledges (name or login)")],
     comment: Annotated[str, typer.Option(help="what is being done")] = "",
 ) -> None:
