@@ -10,6 +10,7 @@ every reader converts to the site's time zone only when it shows a time to a per
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
+from tierwatch.files import STORE_MODE, create_with_mode
 from tierwatch.model import StatusChange
 
 log = logging.getLogger(__name__)
@@ -373,6 +375,21 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def _prepare_sqlite_file(path: Path) -> None:
+    """A new store file is made 0600 before SQLite opens it (SQLite would make it 0644 less
+    the umask; its -wal and -shm files take the database file's mode). An existing one
+    that other users may read is left as it is, with a warning: chmod is the operator's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if create_with_mode(path, STORE_MODE):
+        return
+    with contextlib.suppress(OSError):
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o007:
+            log.warning("the store %s is open to other users (mode %04o): it holds the site's "
+                        "history and the API token hashes; chmod 600 %s (and its -wal, -shm)",
+                        path, mode, path)
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -387,7 +404,7 @@ class Store:
             else:
                 path = url.split("///", 1)[-1]
                 if path:
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                    _prepare_sqlite_file(Path(path))
         engine = create_engine(url, future=True, **kwargs)
         if url.startswith("sqlite"):
             from sqlalchemy import event
