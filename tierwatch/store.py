@@ -38,7 +38,8 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from tierwatch.files import STORE_MODE, create_with_mode
@@ -390,23 +391,84 @@ def _prepare_sqlite_file(path: Path) -> None:
                         path, mode, path)
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be opened or brought to the newest schema. The message says which
+    store (never its password), what is wrong and what to do; it is meant for a person."""
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The database file of an SQLite URL; None for an in-memory or a URI-form database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _unavailable(url: URL, exc: Exception, schema: bool = False) -> StoreUnavailable:
+    """What an operator needs from a failure to open the store: which, what, what to do.
+    `schema`: the database opened but its schema revision is not one this version knows."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    said = lines[0] if lines else type(exc).__name__
+    path = _sqlite_file(url) if url.get_backend_name() == "sqlite" else None
+    which = str(path.resolve()) if path else url.render_as_string(hide_password=True)
+    if schema:
+        return StoreUnavailable(
+            f"the store {which} has a schema this tierwatch does not know ({said}): it was "
+            f"written by a newer version; run that version, or restore a backup made with "
+            f"this one")
+    if path is None:
+        return StoreUnavailable(f"the store {which} cannot be used: {said}")
+    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError):
+        # SQLITE_CORRUPT, SQLITE_NOTADB: the file itself is damaged or not a database
+        return StoreUnavailable(
+            f"the store {which} is damaged or is not an SQLite database (SQLite: {said}). "
+            f"Restore it from the last backup (docs/operations.md, \"Back up the store\"), "
+            f"or move it aside to start with an empty store: "
+            f"mv {which} {which}.damaged (and its -wal and -shm files, if any)")
+    return StoreUnavailable(
+        f"the store {which} cannot be opened ({said}): check that the file and its "
+        f"directory belong to the user tierwatch runs as, and that the disk is not full")
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str | URL) -> Store:
+        """Open the store at an SQLAlchemy URL and migrate it to the newest schema.
+        Raises StoreUnavailable, with what to do, when it cannot be used."""
+        from alembic.util.exc import CommandError  # a revision this version does not know
+
+        url = make_url(url)
+        try:
+            engine = cls._engine(url)
+        except OSError as exc:  # the SQLite file's directory cannot be made
+            raise _unavailable(url, exc) from exc
+        try:
+            migrate(engine)
+        except DatabaseError as exc:
+            engine.dispose()
+            raise _unavailable(url, exc) from exc
+        except CommandError as exc:
+            engine.dispose()
+            raise _unavailable(url, exc, schema=True) from exc
+        return cls(engine)
+
+    @staticmethod
+    def _engine(url: URL) -> Engine:
         kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
+        sqlite = url.get_backend_name() == "sqlite"
+        if sqlite:
             kwargs["connect_args"] = {"check_same_thread": False}
-            if url in ("sqlite://", "sqlite:///:memory:"):
-                kwargs["poolclass"] = StaticPool  # one shared in-memory database
+            path = _sqlite_file(url)
+            if path is None:
+                if not url.database or url.database == ":memory:":
+                    kwargs["poolclass"] = StaticPool  # one shared in-memory database
             else:
-                path = url.split("///", 1)[-1]
-                if path:
-                    _prepare_sqlite_file(Path(path))
+                _prepare_sqlite_file(path)
         engine = create_engine(url, future=True, **kwargs)
-        if url.startswith("sqlite"):
+        if sqlite:
             from sqlalchemy import event
 
             @event.listens_for(engine, "connect")
@@ -417,8 +479,7 @@ class Store:
                 cur.execute("PRAGMA busy_timeout=5000")
                 cur.close()
 
-        migrate(engine)
-        return cls(engine)
+        return engine
 
     def close(self) -> None:
         self.engine.dispose()
