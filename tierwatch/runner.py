@@ -29,8 +29,9 @@ async def start(config: Config, listen: str | None = None, shard: Shard | None =
         await server.stop()
         raise
     role = (f"shard {shard}" if shard else "the tier instance" if tier_only else "")
-    log.info("tierwatch%s serving %s/metrics for %d devices", f" ({role})" if role else "",
-             server.url, len(service.state.devices))
+    log.info("tierwatch%s serving %s/metrics for %d devices; store %s",
+             f" ({role})" if role else "", server.url, len(service.state.devices),
+             config.store.resolved_url().render_as_string(hide_password=True))
     return service, server
 
 

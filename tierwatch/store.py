@@ -366,7 +366,9 @@ def migrate(engine: Engine) -> None:
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # no `sqlalchemy.url`: Alembic keeps options in a ConfigParser, which takes '%' for its
+    # interpolation (a %-escaped password crashed the start) and would hold the password;
+    # the migrations run on the connection handed over below
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # shards starting together on a fresh database: one migrates, the others wait

@@ -73,7 +73,7 @@ class Harness:
 
     def boot(self) -> tuple[Service, AlertsComponent]:
         service = Service(self.config)
-        service.store = Store.open(self.config.store.url)
+        service.store = Store.open(self.config.store.resolved_url())
         component = AlertsComponent(self.config.alerts)
         component.attach(service, deliver=self.delivery, clock=self.clock)
         for device in service.devices:  # every device answered its first poll, all ok

@@ -40,7 +40,7 @@ def open_store_or_exit(cfg: Config) -> Store:
     from tierwatch.store import Store, StoreUnavailable
 
     try:
-        return Store.open(cfg.store.url)
+        return Store.open(cfg.store.resolved_url())
     except StoreUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -101,8 +101,8 @@ def run(
             typer.echo("error: --shard and --tier-only are two different roles", err=True)
             raise typer.Exit(2)
     cfg = load_or_exit(config, show_warnings=True)
-    store_url: str = cfg.store.url  # type: ignore[attr-defined]
-    if ((part is not None and part.count > 1) or tier_only) and store_url.startswith("sqlite"):
+    backend = cfg.store.resolved_url().get_backend_name()  # type: ignore[attr-defined]
+    if ((part is not None and part.count > 1) or tier_only) and backend == "sqlite":
         typer.echo("warning: shards and the tier instance share one store; SQLite works on "
                    "one host only (use PostgreSQL, docs/scaling.md)", err=True)
     from tierwatch.store import StoreUnavailable
