@@ -39,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from tierwatch.files import STORE_MODE, create_with_mode
@@ -445,7 +445,8 @@ class Store:
         url = make_url(url)
         try:
             engine = cls._engine(url)
-        except OSError as exc:  # the SQLite file's directory cannot be made
+        except (OSError, ArgumentError, ImportError) as exc:
+            # the SQLite file's directory cannot be made; no such dialect or driver
             raise _unavailable(url, exc) from exc
         try:
             migrate(engine)
