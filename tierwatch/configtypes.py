@@ -111,12 +111,23 @@ DeviceId = Annotated[str, AfterValidator(check_device_id)]
 Labels = Annotated[dict[str, str], AfterValidator(check_label_names)]
 
 
+def expand(value: str) -> str:
+    """`${NAME}` -> the environment variable's value (load() checks it is set); any other
+    text is taken literally, as written."""
+    ref = ENV_REF.match(value)
+    if ref:
+        return os.environ.get(ref.group(1), "")
+    return value
+
+
+def unset_reference(value: str) -> str | None:
+    """The name of the variable a `${NAME}` value refers to, if it is not set."""
+    ref = ENV_REF.match(value)
+    return ref.group(1) if ref and ref.group(1) not in os.environ else None
+
+
 def reveal(secret: SecretStr | None) -> str:
     """A secret's value: `${ENV}` references read from the environment (checked at load)."""
     if secret is None:
         return ""
-    raw = secret.get_secret_value()
-    ref = ENV_REF.match(raw)
-    if ref:
-        return os.environ.get(ref.group(1), "")
-    return raw
+    return expand(secret.get_secret_value())

@@ -213,7 +213,7 @@ class Service:
 
         self.started_at = time.time()
         if self.store is None:
-            self.store = Store.open(self.config.store.url)
+            self.store = Store.open(self.config.store.resolved_url())
         self.components.insert(0, History(self.store, instance=self.instance,
                                           record=not self.tier_only))
         # the Tier engine scores the whole picture: one instance runs it, never a shard

@@ -73,7 +73,7 @@ class Harness:
 
     def boot(self) -> tuple[Service, AlertsComponent]:
         service = Service(self.config)
-        service.store = Store.open(self.config.store.url)
+        service.store = Store.open(self.config.store.resolved_url())
         component = AlertsComponent(self.config.alerts)
         component.attach(service, deliver=self.delivery, clock=self.clock)
         for device in service.devices:  # every device answered its first poll, all ok
@@ -193,7 +193,7 @@ async def test_acknowledging_a_resolved_or_unknown_alert_is_refused(h: Harness) 
     await h.tick(5)
     (record,) = h.store.alerts(states=None)
     with pytest.raises(ValueError, match="already resolved"):
-        admin.acknowledge(h.store, h.config, record.fingerprint[:8], "an", "", h.clock.now)
+        admin.acknowledge(h.store, h.config, record.fingerprint, "an", "", h.clock.now)
     with pytest.raises(ValueError, match="needs a name"):
         h.store.ack_alert(record.id, " ", "", h.clock.now)
 

@@ -85,3 +85,21 @@ def test_maintenance_windows(tmp_path: Path) -> None:
     assert store.maintenance() == []
     with pytest.raises(ValueError):
         store.add_maintenance("bad", 200.0, 100.0, {}, "x", now=0.0)
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("postgresql+nosuchdriver://tw:pw-Zq9x@db.example/tw", "Can't load plugin"),
+    ("mysql+nosuchdriver://tw:pw-Zq9x@db.example/tw", "Can't load plugin"),
+    # a driver tierwatch does not install (the `postgres` extra brings psycopg 3)
+    ("postgresql+psycopg2://tw:pw-Zq9x@db.example/tw", "No module named 'psycopg2'"),
+])
+def test_a_store_that_cannot_be_used_is_named_without_its_password(url: str,
+                                                                  words: str) -> None:
+    from tierwatch.store import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable) as err:
+        Store.open(url)
+    message = str(err.value)
+    assert message.startswith(f"the store {url.split('://')[0]}://tw:***@db.example/tw "
+                              "cannot be used: ")
+    assert words in message and "pw-Zq9x" not in message

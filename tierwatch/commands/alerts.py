@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from tierwatch.commands.core import ConfigOpt, load_or_exit
+from tierwatch.commands.core import ConfigOpt, load_or_exit, open_store_or_exit
 
 alerts_app = typer.Typer(help="Alerts: list and acknowledge; check rule files.",
                          no_args_is_help=True)
@@ -44,10 +44,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _open(config_path: Path) -> tuple[Any, Any]:
-    from tierwatch.store import Store
-
     config = load_or_exit(config_path)
-    return config, Store.open(config.store.url)  # type: ignore[attr-defined]
+    return config, open_store_or_exit(config)  # type: ignore[arg-type]
 
 
 def _local(ts: float | None, tz: str) -> str:
@@ -97,7 +95,8 @@ def alerts_list(
 @alerts_app.command("ack")
 def alerts_ack(
     config: ConfigOpt,
-    alert: Annotated[str, typer.Argument(help="alert id (from `alerts list`) or fingerprint")],
+    alert: Annotated[str, typer.Argument(
+        help="alert id (from `alerts list`) or its whole fingerprint")],
     by: Annotated[str, typer.Option("--by", help="who acknowledges (name or login)")],
     comment: Annotated[str, typer.Option(help="what is being done")] = "",
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -13,6 +13,10 @@ from collector.profiles import ProfileError, known_profiles, load_profiles
 from collector.snmp.client import Credentials, EngineUnavailable, Target, open_client
 from collector.snmp.poller import PollPlan, PollResult, device_status, poll
 from tierwatch.config import ConfigError, load_with_warnings, split_host_port
+
+if TYPE_CHECKING:
+    from tierwatch.config import Config
+    from tierwatch.store import Store
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="tierwatch.yaml to use")]
 
@@ -28,6 +32,18 @@ def load_or_exit(path: Path, show_warnings: bool = False) -> object:
         for line in result.warnings:
             typer.echo(f"warning: {line}", err=True)
     return result.config
+
+
+def open_store_or_exit(cfg: Config) -> Store:
+    """The configured store, migrated; or `error: <which store, what is wrong, what to do>`
+    on stderr and exit 1 (a damaged SQLite file, a database that does not answer)."""
+    from tierwatch.store import Store, StoreUnavailable
+
+    try:
+        return Store.open(cfg.store.resolved_url())
+    except StoreUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -85,12 +101,18 @@ def run(
             typer.echo("error: --shard and --tier-only are two different roles", err=True)
             raise typer.Exit(2)
     cfg = load_or_exit(config, show_warnings=True)
-    store_url: str = cfg.store.url  # type: ignore[attr-defined]
-    if ((part is not None and part.count > 1) or tier_only) and store_url.startswith("sqlite"):
+    backend = cfg.store.resolved_url().get_backend_name()  # type: ignore[attr-defined]
+    if ((part is not None and part.count > 1) or tier_only) and backend == "sqlite":
         typer.echo("warning: shards and the tier instance share one store; SQLite works on "
                    "one host only (use PostgreSQL, docs/scaling.md)", err=True)
-    asyncio.run(run_forever(cfg, listen=listen, shard=part,  # type: ignore[arg-type]
-                            tier_only=tier_only))
+    from tierwatch.store import StoreUnavailable
+
+    try:
+        asyncio.run(run_forever(cfg, listen=listen, shard=part,  # type: ignore[arg-type]
+                                tier_only=tier_only))
+    except StoreUnavailable as exc:  # says which store, what is wrong and what to do
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def poll_command(
