@@ -54,8 +54,23 @@ class Notification:
         return self.tag == INFORM_REQUEST
 
 
+_OID_TEXT: dict[bytes, str] = {}  # a site's traps repeat a few hundred OIDs: decode each once
+_OID_TEXT_LIMIT = 4096  # OIDs come from the network: a bounded cache, emptied when full
+
+
+def _oid_text(raw: bytes) -> str:
+    text = _OID_TEXT.get(raw)
+    if text is None:
+        text = ber.oid_to_str(raw)
+        if len(_OID_TEXT) >= _OID_TEXT_LIMIT:
+            _OID_TEXT.clear()
+        _OID_TEXT[raw] = text
+    return text
+
+
 def _text(data: bytes, start: int, stop: int) -> list[tuple[str, Value]]:
-    return [(ber.oid_to_str(raw), value) for raw, value in ber.decode_varbinds(data, start, stop)]
+    varbinds = ber.decode_varbinds(data, start, stop)
+    return [(_oid_text(raw), value) for raw, value in varbinds]
 
 
 def parse_notification(data: bytes, pos: int, end: int) -> Notification:
