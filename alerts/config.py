@@ -17,6 +17,7 @@
         listen: "0.0.0.0:162"
         communities: [traps-v2c]                        # names in `credentials`
         users: [{credentials: ops-v3, engine_ids: ["0x80001f8880aabbccdd"]}]
+        forwarders: [10.20.9.0/29]                      # relays: snmpTrapAddress believed
 
 With `alertmanager` set, tierwatch sends its alerts there (Alertmanager routes, groups and
 repeats them; tierwatch escalates with an `escalated="true"` copy and silences what is
