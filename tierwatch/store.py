@@ -930,6 +930,21 @@ class Store:
             with self.engine.begin() as conn:
                 conn.execute(insert(trap_events), list(rows))
 
+    def count_trap_events(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(trap_events)).scalar_one())
+
+    def prune_trap_events(self, before: float, keep: int) -> int:
+        """Delete trap events older than `before`, and all but the newest `keep` (by id,
+        which grows with every insert); answers how many rows went."""
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(trap_events).where(trap_events.c.ts < before)).rowcount
+            newest = conn.execute(select(func.max(trap_events.c.id))).scalar()
+            if newest is not None and newest > keep:
+                gone += conn.execute(delete(trap_events).where(
+                    trap_events.c.id <= newest - keep)).rowcount
+        return int(gone or 0)
+
     def trap_events(self, since: float | None = None, device: str | None = None,
                     limit: int | None = None) -> list[Any]:
         query = select(trap_events).order_by(trap_events.c.ts.desc(), trap_events.c.id.desc())

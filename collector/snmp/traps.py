@@ -1,61 +1,59 @@
-"""SNMP trap and inform receiver: traps become immediate status updates, events and polls.
+"""SNMP traps and informs: a trap becomes an immediate status update, an event and a poll.
 
-pysnmp's notification receiver does the protocol (v1 and v2c traps and informs, v3 with
-several USM users, authPriv); this module adds what a monitor needs around it:
+The receiver (`trap_receiver.py`, on the native codec) checks and counts every datagram;
+this module is what a monitor does with a notification that passed:
 
-* a trap from a device is mapped through the profiles (`traps:` in a profile, schema
-  `TrapDef` below) to a component status set at once (`State.apply_event`), recorded as an
-  event in the store, and confirmed by polling the device straight away;
-* every datagram ends up in exactly one `tierwatch_traps_total{result}`: accepted,
-  unknown_trap (a known device, a trap no profile names), unknown_source, bad_community,
-  bad_credentials, malformed, rejected (not a notification: a request, a v3 discovery
-  probe), rate_limited, queue_full, and
-  kernel_dropped (the socket's buffer overflowed before tierwatch could read: Linux counts
-  those per socket, /proc/net/udp);
-* nothing a sender does can stop the receiver or grow its memory: datagrams are counted per
-  source with a token bucket before they are even decoded, and decoded traps wait in a
-  bounded queue.
+* it is attributed to a device: the device whose address it comes from (or an address of
+  `alerts.traps.sources`); snmpTrapAddress.0 (a v1 trap's agent-addr) is believed only
+  from a configured forwarder (`alerts.traps.forwarders`), so a trap from anywhere else
+  cannot speak for a device;
+* it is explained by the device's own profiles only (`traps:` in a profile, schema
+  `TrapDef` below; includes count): a trap a device's profiles do not declare is recorded
+  and confirmed by a poll, and changes nothing;
+* bad news sets a component's status at once (`State.apply_event`), at most once per
+  `hold_down` per component, so a flood of stale or forged traps cannot flap it; every
+  trap is recorded as an event in the store (batched; the newest `max_events` kept, none
+  older than `retention`) and confirmed by polling the device straight away;
+* nothing a sender does can stop the receiver, grow its memory or fill the log: limits
+  before decoding, a bounded queue, rate-limited log lines, store errors counted and
+  logged once a minute.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
-import os
 import socket
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pysnmp.carrier.asyncio.dgram import udp, udp6
-from pysnmp.entity import config as pysnmp_config
-from pysnmp.entity import engine as pysnmp_engine
-from pysnmp.entity.rfc3413 import ntfrcv
-from pysnmp.proto.api import v2c
 
-from collector.snmp.client import Credentials
+from collector.snmp.notification import SNMP_TRAP_ADDRESS, SNMP_TRAP_OID, SYS_UPTIME
+from collector.snmp.trap_limits import LogLimiter
+from collector.snmp.trap_receiver import DROP_REASONS, RESULTS, TrapMessage, TrapReceiver
 
 if TYPE_CHECKING:
     from prometheus_client.core import Metric
 
     from tierwatch.service import Service
 
+__all__ = ["DROP_REASONS", "RESULTS", "TrapDef", "TrapMessage", "TrapReceiver",
+           "TrapsComponent", "trap_catalog"]
+
 log = logging.getLogger(__name__)
 
-SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
-SNMP_TRAP_ADDRESS = "1.3.6.1.6.3.18.1.3.0"  # the v1 agent-addr, after RFC 3584 conversion
-SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
-RESULTS = ("accepted", "unknown_trap", "unknown_source", "bad_community", "bad_credentials",
-           "malformed", "rejected", "rate_limited", "queue_full", "kernel_dropped")
-
 _OID = r"^\d+(\.\d+)+$"
-
+_STORE_LOG_EVERY = 60.0  # a failing store is logged once a minute, not once a batch
+_PRUNE_EVERY = 60.0  # time-based retention runs at least this often
+_BATCH = 500  # trap events per store write
 
 # --------------------------------------------------------------------------- profile schema
 
@@ -131,271 +129,10 @@ def trap_catalog(profile_dirs: Iterable[Path] = ()) -> dict[str, list[TrapEntry]
     return catalog
 
 
-# --------------------------------------------------------------------------- receiving
 
+# --------------------------------------------------------------------------- attribution
 
-@dataclass(frozen=True)
-class TrapMessage:
-    ts: float
-    source: tuple[str, int]
-    security: str  # community index, or the v3 user
-    model: int  # 1 v1, 2 v2c, 3 USM
-    trap_oid: str
-    varbinds: tuple[tuple[str, Any], ...]
-
-    def varbind(self, oid: str) -> Any:
-        for name, value in self.varbinds:
-            if name == oid:
-                return value
-        return None
-
-    def under(self, column: str) -> Iterator[tuple[str, Any]]:
-        """(index suffix, value) of varbinds under a column OID."""
-        prefix = column + "."
-        for name, value in self.varbinds:
-            if name.startswith(prefix):
-                yield name[len(prefix):], value
-
-
-def _plain(value: Any) -> Any:
-    """pysnmp value -> int, str (text, dotted OID or IP) or bytes."""
-    from pyasn1.type import univ
-    from pysnmp.proto import rfc1902
-
-    if isinstance(value, rfc1902.IpAddress):
-        return ".".join(str(b) for b in value.asNumbers())
-    if isinstance(value, univ.ObjectIdentifier):
-        return ".".join(str(n) for n in value.asTuple())
-    if isinstance(value, univ.Integer):
-        return int(value)
-    if isinstance(value, univ.OctetString):
-        raw = value.asOctets()
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return raw
-    if isinstance(value, univ.Null):
-        return None
-    return value.prettyPrint()
-
-
-class _TokenBuckets:
-    """Per-source token buckets, at most `max_sources` of them (the oldest go first)."""
-
-    def __init__(self, rate: float, burst: int, max_sources: int = 4096) -> None:
-        self.rate, self.burst, self.max_sources = rate, float(burst), max_sources
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def take(self, source: str, now: float) -> bool:
-        tokens, last = self._buckets.pop(source, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        allowed = tokens >= 1.0
-        self._buckets[source] = (tokens - 1.0 if allowed else tokens, now)
-        while len(self._buckets) > self.max_sources:
-            self._buckets.popitem(last=False)
-        return allowed
-
-
-# pysnmp counts every refusal in its MIB; a datagram it drops is classified by which grew
-_REFUSALS: dict[str, tuple[tuple[str, str], ...]] = {
-    "malformed": (("__SNMPv2-MIB", "snmpInASNParseErrs"), ("__SNMPv2-MIB", "snmpInBadVersions"),
-                  ("__SNMP-MPD-MIB", "snmpInvalidMsgs")),
-    "bad_community": (("__SNMPv2-MIB", "snmpInBadCommunityNames"),
-                      ("__SNMPv2-MIB", "snmpInBadCommunityUses")),
-    "bad_credentials": (
-        *(("__SNMP-USER-BASED-SM-MIB", n) for n in (
-            "usmStatsUnknownUserNames", "usmStatsWrongDigests", "usmStatsDecryptionErrors",
-            "usmStatsNotInTimeWindows", "usmStatsUnsupportedSecLevels")),
-        ("__SNMP-MPD-MIB", "snmpUnknownSecurityModels")),
-    # an SNMPv3 engine-id discovery probe (the first step of every v3 inform): answered with
-    # a report, and not a notification
-    "rejected": (("__SNMP-USER-BASED-SM-MIB", "usmStatsUnknownEngineIDs"),),
-}
-
-
-class _Transport(udp.UdpAsyncioTransport):
-    """pysnmp's UDP transport, with each datagram vetted before pysnmp decodes it."""
-
-    receiver: TrapReceiver
-
-    def datagram_received(self, datagram: bytes, address: Any) -> None:
-        self.receiver._datagram(self, address, datagram)
-
-
-class _Transport6(udp6.Udp6AsyncioTransport):
-    receiver: TrapReceiver
-
-    def datagram_received(self, datagram: bytes, address: Any) -> None:
-        self.receiver._datagram(self, address, datagram)
-
-
-class TrapReceiver:
-    """Listens on UDP and hands each authenticated notification to `on_trap`."""
-
-    def __init__(self, listen: tuple[str, int], communities: Iterable[str],
-                 users: Iterable[tuple[Credentials, list[str]]],
-                 on_trap: Callable[[TrapMessage], bool], rate: float = 200.0,
-                 burst: int = 1000, engine_id: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.listen = listen
-        self.communities = list(communities)
-        self.users = list(users)
-        self.on_trap = on_trap
-        self.clock = clock
-        self.engine_id = engine_id
-        self.buckets = _TokenBuckets(rate, burst)
-        self.counts: dict[str, int] = dict.fromkeys(RESULTS, 0)
-        self.datagrams = 0
-        self.address: tuple[str, int] | None = None
-        self._engine: Any = None
-        self._transport: _Transport | _Transport6 | None = None
-        self._refusals: dict[str, list[Any]] = {}
-        self._handed = False
-        self._log_at: dict[str, float] = {}
-        self._inode: str | None = None
-
-    def count(self, result: str) -> None:
-        self.counts[result] = self.counts.get(result, 0) + 1
-
-    async def start(self) -> tuple[str, int]:
-        host, port = self.listen
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        # about a thousand traps of burst (a site-wide power event) wait in the kernel; more
-        # would only delay the next good trap behind a flood (drops are counted per socket)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024 * 1024)
-        sock.bind((host, port))  # EACCES on 162 without privilege: the caller reports it
-        sock.setblocking(False)
-        self.address = sock.getsockname()[:2]
-        self._inode = str(os.fstat(sock.fileno()).st_ino)
-        engine_id = self.engine_id.lower().removeprefix("0x") if self.engine_id else None
-        self._engine = pysnmp_engine.SnmpEngine(
-            v2c.OctetString(hexValue=engine_id) if engine_id else None)
-        transport = _Transport()
-        transport.receiver = self
-        if family == socket.AF_INET6:
-            transport = _Transport6()
-            transport.receiver = self
-            pysnmp_config.add_transport(self._engine, udp6.DOMAIN_NAME,
-                                        transport.open_server_mode(sock=sock))
-        else:
-            pysnmp_config.add_transport(self._engine, udp.DOMAIN_NAME,
-                                        transport.open_server_mode(sock=sock))
-        self._transport = transport
-        for i, community in enumerate(self.communities):
-            pysnmp_config.add_v1_system(self._engine, f"community-{i}", community)
-        for credentials, engine_ids in self.users:
-            self._add_user(credentials, engine_ids)
-        ntfrcv.NotificationReceiver(self._engine, self._notification)
-        mib = self._engine.get_mib_builder()
-        for result, names in _REFUSALS.items():
-            self._refusals[result] = [mib.import_symbols(module, name)[0]
-                                      for module, name in names]
-        # let the endpoint come up before anyone sends
-        for _ in range(100):
-            if self._transport.transport is not None:
-                break
-            await asyncio.sleep(0.01)
-        return self.address
-
-    def kernel_drops(self) -> int:
-        """Datagrams the kernel dropped on this socket (buffer full), from /proc/net/udp."""
-        if self._inode is None:
-            return 0
-        for table in ("/proc/net/udp", "/proc/net/udp6"):
-            try:
-                with open(table, encoding="ascii") as f:
-                    next(f, None)
-                    for line in f:
-                        fields = line.split()
-                        if len(fields) >= 13 and fields[9] == self._inode:
-                            return int(fields[12])
-            except (OSError, ValueError):
-                continue
-        return 0
-
-    def _add_user(self, cred: Credentials, engine_ids: list[str]) -> None:
-        from collector.snmp.pysnmp_engine import _AUTH, _PRIV
-
-        auth = _AUTH[cred.auth_protocol] if cred.auth_protocol else pysnmp_config.USM_AUTH_NONE
-        priv = _PRIV[cred.priv_protocol] if cred.priv_protocol else pysnmp_config.USM_PRIV_NONE
-        keys: dict[str, Any] = {}
-        if cred.auth_protocol:
-            keys["authKey"] = cred.auth_key
-        if cred.priv_protocol:
-            keys["privKey"] = cred.priv_key
-        # informs: this receiver is the authoritative engine
-        pysnmp_config.add_v3_user(self._engine, cred.user, auth, privProtocol=priv, **keys)
-        # traps: the sending agent is, so the user's keys are localised to each agent's id
-        for engine_id in engine_ids:
-            pysnmp_config.add_v3_user(
-                self._engine, cred.user, auth, privProtocol=priv,
-                securityEngineId=v2c.OctetString(hexValue=engine_id.lower().removeprefix("0x")),
-                **keys)
-
-    async def stop(self) -> None:
-        if self._engine is not None and self._engine.transport_dispatcher is not None:
-            with contextlib.suppress(Exception):
-                self._engine.transport_dispatcher.close_dispatcher()
-        self._engine = None
-
-    def _refusal_snapshot(self) -> list[int]:
-        return [int(obj.syntax) for objs in self._refusals.values() for obj in objs]
-
-    def _datagram(self, transport: _Transport | _Transport6, address: Any, datagram: bytes) -> None:
-        self.datagrams += 1
-        source = str(address[0])
-        if not self.buckets.take(source, self.clock()):
-            self.count("rate_limited")
-            self._log("rate_limited", f"traps from {source} beyond {self.buckets.rate:g}/s "
-                      "dropped (counted in tierwatch_traps_total{result=\"rate_limited\"})")
-            return
-        before = self._refusal_snapshot()
-        self._handed = False
-        try:
-            transport._callback_function(transport, address, datagram)
-        except Exception as exc:  # pysnmp choking on a packet must not reach the loop
-            if not self._handed:
-                self.count("malformed")
-                self._log("malformed", f"undecodable datagram from {source}: "
-                          f"{type(exc).__name__}")
-            return
-        if self._handed:
-            return
-        after = self._refusal_snapshot()
-        grown = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if b > a]
-        result = "rejected"
-        if grown:
-            flat = [r for r, objs in self._refusals.items() for _ in objs]
-            result = flat[grown[0]]
-        self.count(result)
-        self._log(result, f"datagram from {source} refused: {result}")
-
-    def _log(self, result: str, message: str) -> None:
-        """At most one line per kind of refusal every 10 s (a flood is one line)."""
-        now = self.clock()
-        if now - self._log_at.get(result, 0.0) >= 10.0:
-            self._log_at[result] = now
-            log.warning("traps: %s (%d so far)", message, self.counts.get(result, 0))
-
-    def _notification(self, engine: Any, state_reference: Any, context_engine_id: Any,
-                      context_name: Any, varbinds: Any, cb_ctx: Any) -> None:
-        self._handed = True
-        ctx = engine.observer.get_execution_context("rfc3412.receiveMessage:request")
-        address = ctx.get("transportAddress") or ("", 0)
-        plain = tuple((".".join(str(n) for n in oid.asTuple()), _plain(value))
-                      for oid, value in varbinds)
-        trap_oid = next((v for o, v in plain if o == SNMP_TRAP_OID), "")
-        message = TrapMessage(self.clock(), (str(address[0]), int(address[1])),
-                              str(ctx.get("securityName", "")), int(ctx.get("securityModel", 0)),
-                              str(trap_oid), plain)
-        try:
-            self.on_trap(message)
-        except Exception:
-            log.exception("trap handler failed")
-
-
-# --------------------------------------------------------------------------- the component
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass
@@ -403,9 +140,45 @@ class _DeviceIndex:
     exact: dict[tuple[str, int], str] = field(default_factory=dict)
     by_host: dict[str, list[str]] = field(default_factory=dict)
     explicit: dict[str, str] = field(default_factory=dict)
+    forwarders: list[_Network] = field(default_factory=list)
+    _forwarder_seen: dict[str, bool] = field(default_factory=dict)
+
+    def is_forwarder(self, host: str) -> bool:
+        if not self.forwarders:
+            return False
+        known = self._forwarder_seen.get(host)
+        if known is None:
+            try:
+                address = ipaddress.ip_address(host)
+                known = any(address in network for network in self.forwarders)
+            except ValueError:
+                known = False
+            if len(self._forwarder_seen) >= 4096:  # spoofed sources: bounded memory
+                self._forwarder_seen.clear()
+            self._forwarder_seen[host] = known
+        return known
+
+    def known(self, host: str) -> bool:
+        """Whether traps are taken from this address at all (checked before decoding)."""
+        return host in self.explicit or host in self.by_host or self.is_forwarder(host)
+
+    def _named(self, address: str) -> str | None:
+        if address in self.explicit:
+            return self.explicit[address]
+        candidates = self.by_host.get(address, [])
+        return candidates[0] if len(candidates) == 1 else None
 
     def find(self, message: TrapMessage) -> tuple[str | None, str]:
         host, port = message.source
+        if self.is_forwarder(host):
+            agent = message.varbind(SNMP_TRAP_ADDRESS)
+            if isinstance(agent, str) and agent != host:
+                named = self._named(agent)
+                if named is not None:
+                    return named, ""
+                if not (host in self.explicit or host in self.by_host):
+                    return None, (f"forwarder {host} sent a trap for {agent}, which is no "
+                                  "configured device")
         if host in self.explicit:
             return self.explicit[host], ""
         if (host, port) in self.exact:
@@ -413,13 +186,6 @@ class _DeviceIndex:
         candidates = self.by_host.get(host, [])
         if len(candidates) == 1:
             return candidates[0], ""
-        agent = message.varbind(SNMP_TRAP_ADDRESS)
-        if isinstance(agent, str) and agent != host:
-            if agent in self.explicit:
-                return self.explicit[agent], ""
-            by_agent = self.by_host.get(agent, [])
-            if len(by_agent) == 1:
-                return by_agent[0], ""
         if len(candidates) > 1:
             return None, (f"{host} is the address of {', '.join(sorted(candidates))}: name the "
                           "device in alerts.traps.sources")
@@ -437,6 +203,9 @@ def _fill(template: str, labels: Mapping[str, str], fallback: str) -> str:
         return template
 
 
+# --------------------------------------------------------------------------- the component
+
+
 class TrapsComponent:
     """The receiver wired to the service: state, store, polls and /metrics."""
 
@@ -449,13 +218,22 @@ class TrapsComponent:
         self.index = _DeviceIndex()
         self.queue: deque[TrapMessage] = deque()
         self.queue_high_water = 0
+        self.logs = LogLimiter(log, interval=10.0, per_interval=10)
+        self.store_errors = 0  # failed writes (or prunes) of trap events
+        self.events_lost = 0  # trap events a failed write could not keep
+        self.events_pruned = 0
+        self.held_down = 0  # traps whose status change waited for the confirming poll
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._events: list[dict[str, Any]] = []
         self._polling: set[str] = set()
         self._again: set[str] = set()
         self._poll_tasks: set[asyncio.Task[None]] = set()
-        self._unknown_logged: dict[str, float] = {}
+        self._profiles: dict[tuple[str, ...], frozenset[str]] = {}
+        self._applied_at: dict[tuple[str, str], float] = {}  # (device, component) -> when
+        self._rows = 0  # trap events in the store, as far as this process knows
+        self._pruned_at = 0.0
+        self._store_logged_at = -_STORE_LOG_EVERY
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -473,9 +251,12 @@ class TrapsComponent:
                  for u in self.config.users]
         communities = [self.service_config.resolved_credentials(name).community
                        for name in self.config.communities]
+        c = self.config
         self.receiver = TrapReceiver((host.strip("[]"), port), communities, users,
-                                     self._enqueue, rate=self.config.rate,
-                                     burst=self.config.burst, engine_id=self.config.engine_id)
+                                     self._enqueue, rate=c.rate, burst=c.burst,
+                                     engine_id=c.engine_id, global_rate=c.global_rate,
+                                     global_burst=c.global_burst, max_sources=c.max_sources,
+                                     known_source=self.index.known)
         try:
             address = await self.receiver.start()
         except OSError as exc:
@@ -483,13 +264,20 @@ class TrapsComponent:
                                f"{exc.strerror or exc} (port 162 needs privileges: use a "
                                "high port with a firewall redirect, or CAP_NET_BIND_SERVICE)"
                                ) from None
+        if service.store is not None:
+            with contextlib.suppress(Exception):  # a store that cannot count is found later
+                self._rows = service.store.count_trap_events()
         service.exporter.register(_TrapCollector(self))
         self._task = asyncio.create_task(self._work(), name="traps")
-        log.info("traps: listening on udp %s:%d (%d communities, %d v3 users, %d known traps)",
-                 address[0], address[1], len(communities), len(users), len(self.catalog))
+        log.info("traps: listening on udp %s:%d (%d communities, %d v3 users, %d forwarders, "
+                 "%d known traps; engine id %s)", address[0], address[1], len(communities),
+                 len(users), len(self.config.forwarders), len(self.catalog),
+                 self.receiver.engine_id.hex())
 
     async def _build_index(self) -> _DeviceIndex:
-        index = _DeviceIndex(explicit=dict(self.config.sources))
+        index = _DeviceIndex(explicit=dict(self.config.sources),
+                             forwarders=[ipaddress.ip_network(f, strict=False)
+                                         for f in self.config.forwarders])
         loop = asyncio.get_running_loop()
         for device in self.service_config.devices:
             host, port = device.host_port
@@ -516,15 +304,15 @@ class TrapsComponent:
         if self.receiver is not None:
             await self.receiver.stop()
         self._flush()
+        self.logs.flush(float("inf"))
 
     # ------------------------------------------------------------------ the queue
 
     def _enqueue(self, message: TrapMessage) -> bool:
         assert self.receiver is not None
         if len(self.queue) >= self.config.queue:
-            self.receiver.count("queue_full")
-            self.receiver._log("queue_full", f"trap queue full ({self.config.queue}): trap "
-                               f"from {message.source[0]} dropped")
+            self.receiver.drop("queue_full", message.source[0],
+                               f"{self.config.queue} traps wait already")
             return False
         self.queue.append(message)
         self.queue_high_water = max(self.queue_high_water, len(self.queue))
@@ -547,23 +335,63 @@ class TrapsComponent:
                 try:
                     self.handle(message)
                 except Exception:
-                    log.exception("handling a trap from %s failed", message.source[0])
+                    self.logs.log("handler_error", logging.ERROR,
+                                  "traps: handling a trap from %s failed", message.source[0],
+                                  exc_info=True, now=time.monotonic())
                 handled += 1
-            if self._events and (len(self._events) >= 500 or time.monotonic() - last_flush > 0.5
+            now = time.monotonic()
+            if self._events and (len(self._events) >= _BATCH or now - last_flush > 0.5
                                  or not self.queue):
                 self._flush()
-                last_flush = time.monotonic()
+                last_flush = now
+            if now - self._pruned_at >= _PRUNE_EVERY:
+                self._prune()
+            self.logs.flush(now)
+            if self.receiver is not None:
+                self.receiver.tick()
             await asyncio.sleep(0)  # polls and scrapes get their turn during a flood
 
+    # ------------------------------------------------------------------ the store
+
     def _flush(self) -> None:
+        """Write the waiting trap events in one statement; keep the table bounded."""
         if not self._events or self.service is None or self.service.store is None:
             self._events.clear()
             return
         rows, self._events = self._events, []
         try:
             self.service.store.record_trap_events(rows)
-        except Exception:
-            log.exception("recording %d trap events failed", len(rows))
+        except Exception as exc:  # a full disk, a lost database: counted, logged once a minute
+            self.events_lost += len(rows)
+            self._store_failed("write", len(rows), exc)
+            return
+        self._rows += len(rows)
+        if self._rows > self.config.max_events:
+            self._prune()
+
+    def _prune(self) -> None:
+        self._pruned_at = time.monotonic()
+        if self.service is None or self.service.store is None:
+            return
+        try:
+            gone = self.service.store.prune_trap_events(
+                time.time() - self.config.retention, self.config.max_events)
+        except Exception as exc:
+            self._store_failed("prune", 0, exc)
+            return
+        self.events_pruned += gone
+        self._rows = max(0, self._rows - gone)
+
+    def _store_failed(self, what: str, rows: int, exc: Exception) -> None:
+        self.store_errors += 1
+        now = time.monotonic()
+        if now - self._store_logged_at >= _STORE_LOG_EVERY:
+            self._store_logged_at = now
+            first = str(exc).splitlines()[0][:300] if str(exc) else ""
+            log.error("traps: cannot %s trap events in the store (%s: %s); %d failures, %d "
+                      "events lost so far (tierwatch_trap_store_errors_total); logged again in "
+                      "a minute at most", what, type(exc).__name__, first, self.store_errors,
+                      self.events_lost)
 
     # ------------------------------------------------------------------ one trap
 
@@ -571,10 +399,9 @@ class TrapsComponent:
         assert self.receiver is not None and self.service is not None
         device, why = self.index.find(message)
         if device is None:
-            self.receiver.count("unknown_source")
-            self._log_unknown(message, why)
+            self.receiver.drop("unknown_source", message.source[0], why)
             return
-        entry = self._entry(message)
+        entry = self._entry(device, message)
         name = entry.definition.name if entry else ""
         self._events.append({
             "ts": message.ts, "device": device, "source": f"{message.source[0]}",
@@ -583,20 +410,48 @@ class TrapsComponent:
                                   for o, v in message.varbinds[:20]
                                   if o not in (SYS_UPTIME, SNMP_TRAP_OID)},
                                  ensure_ascii=False)[:2000]})
+        if len(self._events) >= _BATCH:
+            self._flush()
         if entry is None:
             self.receiver.count("unknown_trap")
+            self.logs.log("unknown_trap", logging.INFO, "traps: trap %s from %s (%s): none of "
+                          "its profiles declares it", message.trap_oid, device,
+                          message.source[0], now=time.monotonic())
             self._confirm(device)
             return
         self.receiver.count("accepted")
         d = entry.definition
         if d.status is not None and d.component is not None:
             self._apply(device, d, message)
-        log.info("trap %s from %s (%s)", d.name, device, message.source[0])
+        self.logs.log("accepted", logging.INFO, "traps: trap %s from %s (%s)", d.name, device,
+                      message.source[0], now=time.monotonic())
         if d.poll:
             self._confirm(device)
 
-    def _entry(self, message: TrapMessage) -> TrapEntry | None:
-        for entry in self.catalog.get(message.trap_oid, ()):
+    def device_profiles(self, device: str) -> frozenset[str]:
+        """The profiles a device is polled with, and those they include."""
+        from collector.profiles import ProfileError, load_profiles
+
+        assert self.service is not None
+        names = tuple(self.service.device_profiles().get(device, ()))
+        found = self._profiles.get(names)
+        if found is None:
+            try:
+                found = frozenset(p.name for p in load_profiles(
+                    names, self.service_config.snmp.profile_dirs))
+            except ProfileError:
+                found = frozenset(names)
+            self._profiles[names] = found
+        return found
+
+    def _entry(self, device: str, message: TrapMessage) -> TrapEntry | None:
+        entries = self.catalog.get(message.trap_oid)
+        if not entries:
+            return None
+        profiles = self.device_profiles(device)
+        for entry in entries:
+            if entry.profile not in profiles:
+                continue  # another kind of device's trap: it says nothing about this one
             when = entry.definition.when
             if when is None:
                 return entry
@@ -633,6 +488,14 @@ class TrapsComponent:
             status = Status.worst([status, old.status])
             if old.status == status and conditions == old.conditions:
                 return  # nothing new (a UPS repeats its on-battery trap every minute)
+        key = (device, component)
+        now = time.monotonic()
+        if now - self._applied_at.get(key, -self.config.hold_down) < self.config.hold_down:
+            self.held_down += 1  # the confirming poll decides; no flapping under a flood
+            return
+        if len(self._applied_at) >= 65536:  # bounded: devices x components, but still
+            self._applied_at.clear()
+        self._applied_at[key] = now
         self.service.state.apply_event(device, component, status,
                                        f"{reason} (trap {d.name})", message.ts, conditions)
 
@@ -646,15 +509,6 @@ class TrapsComponent:
                     labels.update(sample.labels)
                     break
         return labels
-
-    def _log_unknown(self, message: TrapMessage, why: str) -> None:
-        now = time.monotonic()
-        host = message.source[0]
-        if now - self._unknown_logged.get(host, 0.0) >= 60:
-            self._unknown_logged[host] = now
-            if len(self._unknown_logged) > 1024:
-                self._unknown_logged.clear()
-            log.warning("traps: trap %s from unknown source: %s", message.trap_oid or "?", why)
 
     # ------------------------------------------------------------------ confirming polls
 
@@ -684,25 +538,53 @@ class TrapsComponent:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("confirming poll of %s after a trap failed", device)
+            self.logs.log("poll_error", logging.ERROR, "traps: confirming poll of %s after a "
+                          "trap failed", device, exc_info=True, now=time.monotonic())
         finally:
             self._polling.discard(device)
+
+    # ------------------------------------------------------------------ /metrics
 
     def metrics(self) -> Iterator[Metric]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+        receiver = self.receiver
+        kernel = receiver.kernel_drops() if receiver is not None else 0
+        counts = dict(receiver.counts) if receiver else {}
+        counts["kernel_dropped"] = kernel
         total = CounterMetricFamily("tierwatch_traps",
-                                    "SNMP traps and informs received, by result",
-                                    labels=["result"])
-        counts = dict(self.receiver.counts) if self.receiver else {}
-        if self.receiver is not None:
-            counts["kernel_dropped"] = self.receiver.kernel_drops()
+                                    "SNMP traps and informs received, by result (each datagram "
+                                    "once)", labels=["result"])
         for result in RESULTS:
             total.add_metric([result], counts.get(result, 0))
         yield total
+        dropped = dict(receiver.dropped) if receiver else {}
+        dropped["kernel_dropped"] = kernel
+        family = CounterMetricFamily("tierwatch_traps_dropped",
+                                     "Trap datagrams refused, by reason", labels=["reason"])
+        for reason in DROP_REASONS:
+            family.add_metric([reason], dropped.get(reason, 0))
+        yield family
+        answered = CounterMetricFamily("tierwatch_trap_informs_answered",
+                                       "Informs acknowledged with a Response")
+        answered.add_metric([], receiver.responses if receiver else 0)
+        yield answered
+        held = CounterMetricFamily("tierwatch_traps_held_down",
+                                   "Traps whose status change was left to the confirming poll "
+                                   "(hold_down)")
+        held.add_metric([], self.held_down)
+        yield held
+        errors = CounterMetricFamily("tierwatch_trap_store_errors",
+                                     "Failed writes or prunes of trap events in the store")
+        errors.add_metric([], self.store_errors)
+        yield errors
         queue = GaugeMetricFamily("tierwatch_trap_queue", "Traps waiting to be applied")
         queue.add_metric([], len(self.queue))
         yield queue
+        sources = GaugeMetricFamily("tierwatch_trap_sources_tracked",
+                                    "Source addresses with a token bucket")
+        sources.add_metric([], len(receiver.buckets) if receiver else 0)
+        yield sources
 
 
 class _TrapCollector:
