@@ -51,9 +51,14 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_alert_evaluations_total", ["result"], "tierwatch"),
     _m("tierwatch_alert_evaluation_duration_seconds", [], "tierwatch"),
     _m("tierwatch_maintenance_active", [], "tierwatch"),
-    # collector/traps/receiver.py
+    # collector/traps/component.py
     _m("tierwatch_traps_total", ["result"], "tierwatch"),
+    _m("tierwatch_traps_dropped_total", ["reason"], "tierwatch"),
+    _m("tierwatch_trap_informs_answered_total", [], "tierwatch"),
+    _m("tierwatch_traps_held_down_total", [], "tierwatch"),
+    _m("tierwatch_trap_store_errors_total", [], "tierwatch"),
     _m("tierwatch_trap_queue", [], "tierwatch"),
+    _m("tierwatch_trap_sources_tracked", [], "tierwatch"),
     # the live tier (livetier/metrics.py): scoring of the topology, availability
     _m("tierwatch_tier", ["subsystem", "kind"], "tier"),
     _m("tierwatch_readiness_score", [], "tier"),

@@ -60,6 +60,7 @@ from alerts.notify import (
 )
 from alerts.outbox import Deliver, Outbox, OutboxRow
 from alerts.rules import RuleSet, load_rule_files
+from alerts.series_history import SeriesHistory
 from alerts.silences import silence_matchers
 from tierwatch.core.maintenance import Window, covering
 from tierwatch.core.maintenance import windows as maintenance_windows
@@ -116,6 +117,7 @@ class AlertsComponent:
         self.webhook: WebhookSender | None = None
         self.email: EmailSender | None = None
         self.outbox: Outbox | None = None
+        self.history: SeriesHistory | None = None  # what range functions read (rate, *_over_time)
         self._trigger = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._started = 0.0
@@ -146,6 +148,9 @@ class AlertsComponent:
         self.tz = rt.site.timezone
         if self.ruleset is None:
             self.ruleset = load_rule_files(self.config.rule_files, self.profile_dirs)
+        for warning in self.ruleset.warnings:
+            log.warning("alerts: %s", warning)
+        self.history = SeriesHistory(self.ruleset.windows())
         self._started = clock()
         self.active = self._load_active()
         if self.config.alertmanager:
@@ -228,8 +233,12 @@ class AlertsComponent:
                     for name, samples in view.items()}
         blind = {d.id for d in self.rt.state.devices.values()
                  if d.reachable is False or d.last_success_ts is None}
-        result = evaluate(self.ruleset.rules, view, now, self.active,
+        assert self.history is not None
+        result = evaluate(self.ruleset.rules, self.history.source(view, now), now, self.active,
                           hold=lambda alert: alert.labels.get("device", "") in blind)
+        for rule, error in result.errors:
+            log.error("alerts: rule %s (%s) could not be evaluated: %s", rule.name, rule.file,
+                      error)
         self.windows = maintenance_windows(self.store)
         current = self._with_acks(result.active)
         muted = self._muting(current, now)

@@ -30,7 +30,11 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from tierwatch.core.configtypes import Duration, Interval, Strict
 
-_SHIPPED_BUILTIN = Path(__file__).resolve().parent / "rules" / "builtin.yml"
+SHIPPED_RULES_DIR = Path(__file__).resolve().parent / "rules"
+# the shipped alerts (Prometheus format, also evaluated by Prometheus) and the inhibition
+# rules (Alertmanager's format); alerts/rules.py loads both
+SHIPPED_RULE_FILES = (SHIPPED_RULES_DIR / "tierwatch.rules.yml",
+                      SHIPPED_RULES_DIR / "tierwatch.inhibit.yml")
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -129,8 +133,9 @@ class DeliveryConfig(Strict):
 class AlertsConfig(Strict):
     enabled: bool = True
     evaluate_every: Interval = 5.0
-    # built-in rule files; relative paths are taken from the working directory
-    rule_files: list[Path] = Field(default_factory=lambda: [_SHIPPED_BUILTIN])
+    # rule files the built-in engine evaluates (Prometheus format; Alertmanager's format for
+    # inhibit_rules); relative paths are taken from the working directory
+    rule_files: list[Path] = Field(default_factory=lambda: list(SHIPPED_RULE_FILES))
     external_url: str = ""  # the link notifications carry (the status page)
     alertmanager: AlertmanagerConfig | None = None
     receivers: list[ReceiverConfig] = Field(default_factory=list)
@@ -194,3 +199,13 @@ def check_alerts(a: AlertsConfig, device_ids: Collection[str],
             for line in exc.problems:
                 problems.append(("alerts.rule_files", line))
     return problems
+
+
+def rule_file_warnings(a: AlertsConfig) -> list[tuple[str, str]]:
+    """Rule files in the deprecated YAML condition language: loaded this release, named."""
+    from alerts.rules import DEPRECATION, deprecated_rule_files
+
+    if not a.enabled:
+        return []
+    return [("alerts.rule_files", f"{path}: {DEPRECATION}")
+            for path in deprecated_rule_files(a.rule_files)]

@@ -1,6 +1,6 @@
 """Alert evaluation: a pure function of rules, live series and time.
 
-`evaluate(rules, view, now, previous)` walks each rule's instances through
+`evaluate(rules, source, now, previous)` walks each rule's instances through
 
     inactive -> pending (the condition holds, for less than `for`) -> firing -> resolved
 
@@ -19,9 +19,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from alerts import template
-from alerts.expr import View
 from alerts.matchers import match_all
+from alerts.promql import EvalError, Source
 from alerts.rules import InhibitRule, Rule
+from alerts.series_history import LiveSource, View
 
 
 class AlertState(StrEnum):
@@ -77,18 +78,40 @@ class Transition:
 class Evaluation:
     active: dict[str, Alert] = field(default_factory=dict)  # pending and firing, by fingerprint
     transitions: list[Transition] = field(default_factory=list)
+    errors: list[tuple[Rule, str]] = field(default_factory=list)  # rules that could not run
 
 
-def evaluate(rules: Sequence[Rule], view: View, now: float,
+def alert_labels(series: Mapping[str, str], rule: Rule) -> dict[str, str]:
+    """The series' labels, the rule's over them (an empty one removes the label, as in
+    Prometheus), and alertname."""
+    labels = {**series, **rule.labels, "alertname": rule.name}
+    return {k: v for k, v in labels.items() if v != ""}
+
+
+def evaluate(rules: Sequence[Rule], source: Source | View, now: float,
              previous: Mapping[str, Alert],
              hold: Callable[[Alert], bool] | None = None) -> Evaluation:
-    """`hold(alert)`: the alert's series are missing for want of sight, not because the
+    """`source`: the series as of `now` (a plain view: no range functions' history).
+
+    `hold(alert)`: the alert's series are missing for want of sight, not because the
     condition ended (its device is unreachable, or not polled yet since a restart): keep it
-    as it is rather than resolve it."""
+    as it is rather than resolve it.
+
+    A rule whose evaluation fails (what Prometheus refuses too: many-to-many matching, one
+    label set twice) keeps its alerts as they were, as Prometheus does, and is listed in
+    `errors`."""
+    src: Source = LiveSource(source, now) if isinstance(source, Mapping) else source
     result = Evaluation()
+    failed: set[str] = set()
     for rule in rules:
-        for inst in rule.expr.eval(view):
-            labels = {**inst.labels, **rule.labels, "alertname": rule.name}
+        try:
+            series = rule.expr.eval(src)
+        except EvalError as exc:
+            result.errors.append((rule, str(exc)))
+            failed.add(rule.name)
+            continue
+        for inst in series:
+            labels = alert_labels(inst.labels, rule)
             fp = fingerprint(labels)
             if fp in result.active:
                 continue  # the same labels from another series or rule: one alert
@@ -114,7 +137,7 @@ def evaluate(rules: Sequence[Rule], view: View, now: float,
     for fp, prev in previous.items():
         if fp in result.active:
             continue
-        if hold is not None and hold(prev):
+        if prev.name in failed or (hold is not None and hold(prev)):
             result.active[fp] = prev
             continue
         if prev.state == AlertState.FIRING:

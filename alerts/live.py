@@ -1,6 +1,6 @@
 """The live series the built-in engine evaluates, and the ones alerting adds to /metrics.
 
-Both forms of a rule read the same names: device samples from the state, tierwatch's own
+The rules read the same names Prometheus does: device samples from the state, tierwatch's own
 series, and whatever other rooms register on the exporter (the tier engine's, the probes').
 Two series exist for the rules' sake, and are exported for Prometheus as well:
 

@@ -2,9 +2,9 @@
 
     alertname="UpsOnBattery"   severity=~"critical|warning"   district!=""   if_alias!~"(?i)x.*"
 
-One syntax serves the built-in rules (series selection), inhibition rules and routes, so a
-matcher copied from the Alertmanager configuration means the same thing here. Regular
-expressions are fully anchored, as in Prometheus.
+One implementation serves rule selectors (built from promql-parser's AST), inhibition rules
+and routes, so a matcher copied from the Alertmanager configuration means the same thing
+here. Regular expressions are fully anchored, as in Prometheus.
 """
 
 from __future__ import annotations
@@ -37,12 +37,18 @@ class Matcher:
         name, op, raw = found.groups()
         value = re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)),
                        raw)
+        return cls.build(name, op, value, text)
+
+    @classmethod
+    def build(cls, name: str, op: str, value: str, text: str | None = None) -> Matcher:
+        """A matcher from its parts (a PromQL selector's, parsed by promql-parser)."""
         regex = None
         if op in ("=~", "!~"):
             try:
                 regex = re.compile(value)  # fullmatch anchors it, as RE2 in Prometheus
             except re.error as exc:
-                raise MatcherError(f"{text!r}: bad regular expression: {exc}") from None
+                shown = text if text is not None else f'{name}{op}"{value}"'
+                raise MatcherError(f"{shown!r}: bad regular expression: {exc}") from None
         return cls(name, op, value, regex)
 
     def matches(self, labels: Mapping[str, str]) -> bool:

@@ -1,115 +1,176 @@
-"""Checks on Prometheus rule files that promtool cannot make: the metric names they read.
+"""Checks on Prometheus rules that promtool cannot make, read from promql-parser's AST.
 
 Prometheus accepts a rule on a metric nobody exposes; it just never fires. A misspelt name
-is a silent hole in on-call cover, so `tierwatch alerts check-rules` (and CI) refuses any
-rule naming a metric tierwatch does not expose (alerts/catalog.py), with file and rule named.
-It also asks every alert for a severity, a subsystem and the four annotations.
+is a silent hole in on-call cover, so tierwatch refuses any rule naming a metric it does not
+expose (alerts/catalog.py), and asks every alert for a severity, a subsystem (its own label,
+or one the series it selects are sure to carry) and the four annotations. The same checks
+serve the rules the built-in engine evaluates (alerts/rules.py) and files meant for
+Prometheus alone (`tierwatch alerts check-rules --prometheus-only`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import yaml
+import promql_parser as pp
 
-from alerts.catalog import known_metrics
-from alerts.rules import REQUIRED_ANNOTATIONS, SEVERITIES
+from alerts.promql import parse
 
-_KEYWORDS = {
-    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
-    "offset", "bool", "inf", "nan", "atan2", "start", "end",
-    # aggregation operators (followed by `by`, `without` or a parenthesis)
-    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-    "bottomk", "topk", "quantile",
-}
-_LABEL_LIST_AFTER = {"by", "without", "on", "ignoring", "group_left", "group_right"}
-_TOKEN = re.compile(
-    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`'  # strings
-    r"|\{[^}]*\}"  # label matchers
-    r"|\[[^\]]*\]"  # ranges and subqueries
-    r"|[a-zA-Z_:][a-zA-Z0-9_:]*"  # identifiers
-    r"|\d+(?:\.\d+)?(?:e[+-]?\d+)?[a-z]*"  # numbers and durations
-    r"|\S")
+SEVERITIES = ("critical", "warning", "info")
+REQUIRED_ANNOTATIONS = ("summary", "summary_vi", "runbook", "runbook_vi")
+
+_ZERO = re.compile(r"^(?:0|(?:0+(?:ms|s|m|h|d|w|y))+)$")
 
 
-def metric_names(expr: str) -> set[str]:
-    """Metric names a PromQL expression selects (functions, keywords, labels left out)."""
-    tokens = [t for t in _TOKEN.findall(expr)]
-    names: set[str] = set()
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        lower = token.lower()
-        if lower in _LABEL_LIST_AFTER:
-            # skip the label list in parentheses that follows
-            if i + 1 < len(tokens) and tokens[i + 1] == "(":
-                depth, i = 0, i + 1
-                while i < len(tokens):
-                    depth += tokens[i] == "("
-                    depth -= tokens[i] == ")"
-                    if depth == 0:
-                        break
-                    i += 1
-            i += 1
-            continue
-        if re.fullmatch(r"[a-zA-Z_:][a-zA-Z0-9_:]*", token) and lower not in _KEYWORDS:
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-            if nxt != "(":  # a function call otherwise
-                names.add(token)
-        if token.startswith("{") and (i == 0 or not re.fullmatch(
-                r"[a-zA-Z_:][a-zA-Z0-9_:]*", tokens[i - 1])):
-            found = re.search(r'__name__\s*=\s*"([^"]+)"', token)
-            if found:
-                names.add(found.group(1))
-        i += 1
+def duration(value: object) -> float:
+    """A Prometheus duration (`1m`, `1h30m`, `0s`; whole numbers with units) in seconds."""
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration (write e.g. 30s, 5m, 1h30m)")
+    if _ZERO.match(value):
+        return 0.0
+    try:
+        return pp.parse_duration(value).total_seconds()
+    except ValueError:
+        raise ValueError(f"{value!r} is not a duration (write e.g. 30s, 5m, 1h30m)") from None
+
+
+def _walk(ast: Any) -> list[Any]:
+    nodes: list[Any] = []
+
+    def visit(node: Any) -> bool:
+        nodes.append(node)
+        return True
+
+    pp.walk(ast, visit)
+    return nodes
+
+
+def _selector_name(sel: Any) -> str | None:
+    if sel.name:
+        return str(sel.name)
+    for m in sel.matchers.matchers:
+        if m.name == "__name__" and m.op == pp.MatchOp.Equal:
+            return str(m.value)
+    return None
+
+
+def metric_names(expr: str | Any) -> set[str]:
+    """Metric names an expression selects (text: PromQLError if it is not PromQL)."""
+    ast = parse(expr) if isinstance(expr, str) else expr
+    names = set()
+    for node in _walk(ast):
+        if isinstance(node, pp.VectorSelector):
+            name = _selector_name(node)
+            if name:
+                names.add(name)
     return names
 
 
-def load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+def carried_labels(ast: Any, known: Mapping[str, frozenset[str]]) -> set[str]:
+    """Labels every series of the result is sure to carry, as far as the expression and
+    the catalogue (`known`: metric -> its fixed labels) tell."""
+    node = ast
+    if isinstance(node, pp.ParenExpr | pp.UnaryExpr | pp.SubqueryExpr):
+        return carried_labels(node.expr, known)
+    if isinstance(node, pp.MatrixSelector):
+        return carried_labels(node.vector_selector, known)
+    if isinstance(node, pp.VectorSelector):
+        name = _selector_name(node)
+        fixed = set(known.get(name, frozenset())) if name else set()
+        return fixed | {m.name for m in node.matchers.matchers
+                        if m.op == pp.MatchOp.Equal and m.value and m.name != "__name__"}
+    if isinstance(node, pp.BinaryExpr):
+        return _binary_labels(node, known)
+    if isinstance(node, pp.AggregateExpr):
+        inner = carried_labels(node.expr, known)
+        op = str(node.op)
+        if op in ("topk", "bottomk"):
+            return inner
+        mod = node.modifier
+        if mod is None:
+            out: set[str] = set()
+        elif mod.type == pp.AggModifierType.Without:
+            out = inner - set(mod.labels)
+        else:
+            out = inner & set(mod.labels)
+        if op == "count_values" and isinstance(node.param, pp.StringLiteral):
+            out.add(node.param.val)
+        return out
+    if isinstance(node, pp.Call):
+        name = node.func.name
+        vectors = [a for a in node.args if not isinstance(a, pp.NumberLiteral
+                                                              | pp.StringLiteral)]
+        if name == "absent":
+            return {m.name for m in node.args[0].matchers.matchers
+                    if m.op == pp.MatchOp.Equal and m.name != "__name__"} \
+                if isinstance(node.args[0], pp.VectorSelector) else set()
+        if not vectors or name in ("vector", "scalar", "time"):
+            return set()
+        out = carried_labels(vectors[0], known)
+        if name in ("label_replace", "label_join") and isinstance(node.args[1],
+                                                                    pp.StringLiteral):
+            out.add(node.args[1].val)
+        if name == "histogram_quantile":
+            out.discard("le")
+        return out
+    return set()  # numbers, strings
 
 
-def is_prometheus_file(path: Path) -> bool:
-    try:
-        data = load(path)
-    except (OSError, yaml.YAMLError):
-        return False
-    for group in (data.get("groups") or []) if isinstance(data, dict) else []:
-        for rule in group.get("rules") or []:
-            return isinstance(rule.get("expr"), str)
+def _is_scalar(node: Any) -> bool:
+    if isinstance(node, pp.NumberLiteral):
+        return True
+    if isinstance(node, pp.ParenExpr | pp.UnaryExpr):
+        return _is_scalar(node.expr)
+    if isinstance(node, pp.BinaryExpr):
+        return _is_scalar(node.lhs) and _is_scalar(node.rhs)
+    if isinstance(node, pp.Call):
+        return node.func.return_type == pp.ValueType.Scalar
     return False
 
 
-def check_prometheus_file(path: Path, profile_dirs: Iterable[Path] = ()) -> list[str]:
-    known = known_metrics(profile_dirs)
-    data = load(path)
-    recorded = {r["record"] for g in data.get("groups") or [] for r in g.get("rules") or []
-                if "record" in r}
-    problems: list[str] = []
-    for group in data.get("groups") or []:
-        for rule in group.get("rules") or []:
-            name = rule.get("alert") or rule.get("record") or "?"
-            at = f"{path}: rule {name}"
-            for metric in sorted(metric_names(str(rule.get("expr", "")))):
-                if metric not in known and metric not in recorded:
-                    problems.append(f"{at}: unknown metric {metric!r} (not exposed by "
-                                    "tierwatch; see alerts/catalog.py)")
-            if "alert" not in rule:
-                continue
-            labels = rule.get("labels") or {}
-            if labels.get("severity") not in SEVERITIES:
-                problems.append(f"{at}: labels.severity must be one of {', '.join(SEVERITIES)}")
-            carried = set().union(*(known[m].labels for m in metric_names(str(rule["expr"]))
-                                    if m in known)) if rule.get("expr") else set()
-            if "subsystem" not in labels and "subsystem" not in carried \
-                    and "group_left (subsystem" not in str(rule["expr"]).replace("(subsystem",
-                                                                                 " (subsystem"):
-                problems.append(f"{at}: labels.subsystem needed (or series that carry it)")
-            annotations = rule.get("annotations") or {}
-            for key in REQUIRED_ANNOTATIONS:
-                if not str(annotations.get(key, "")).strip():
-                    problems.append(f"{at}: annotations.{key} required")
+def _binary_labels(node: Any, known: Mapping[str, frozenset[str]]) -> set[str]:
+    op = str(node.op)
+    lhs, rhs = carried_labels(node.lhs, known), carried_labels(node.rhs, known)
+    if op in ("and", "unless"):
+        return lhs
+    if op == "or":
+        return lhs & rhs
+    scalar_l, scalar_r = _is_scalar(node.lhs), _is_scalar(node.rhs)
+    if scalar_l or scalar_r:
+        return rhs if scalar_l else lhs
+    mod = node.modifier
+    card = mod.card if mod is not None else pp.VectorMatchCardinality.OneToOne
+    matching = mod.matching if mod is not None else None
+    include = set(mod.group_labels or ()) if mod is not None else set()
+    if card == pp.VectorMatchCardinality.OneToMany:
+        lhs, rhs = rhs, lhs
+    if card == pp.VectorMatchCardinality.OneToOne and matching is not None:
+        if matching.type == pp.LabelModifierType.Include:
+            return lhs & set(matching.labels)
+        return lhs - set(matching.labels)
+    return lhs | (include & rhs)
+
+
+def alert_problems(rule: Mapping[str, Any], ast: Any,
+                   known: Mapping[str, frozenset[str]],
+                   recorded: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """(key, message) for one alerting rule: metrics tierwatch does not expose, a missing
+    severity, subsystem or annotation."""
+    problems: list[tuple[str, str]] = []
+    for metric in sorted(metric_names(ast)):
+        if metric not in known and metric not in recorded:
+            problems.append(("expr", f"unknown metric {metric!r} (not exposed by tierwatch; "
+                                     "see alerts/catalog.py)"))
+    labels = rule.get("labels") or {}
+    if labels.get("severity") not in SEVERITIES:
+        problems.append(("labels.severity", f"must be one of {', '.join(SEVERITIES)}"))
+    if "subsystem" not in labels and "subsystem" not in carried_labels(ast, known):
+        problems.append(("labels.subsystem", "needed (or series that carry it)"))
+    annotations = rule.get("annotations") or {}
+    for key in REQUIRED_ANNOTATIONS:
+        if not str(annotations.get(key, "")).strip():
+            problems.append((f"annotations.{key}", "required (English and Vietnamese "
+                                                   "summary and runbook)"))
     return problems

@@ -7,6 +7,10 @@
       max_body: 1MB           # larger request bodies are refused with 413
       default_lang: vi        # the status page's language when the browser does not say
       refresh: 30s            # the status page reloads itself this often
+      secure_cookie: false    # true: the status page's cookie always has the Secure flag,
+                              # for tierwatch behind a TLS-terminating reverse proxy that
+                              # talks plain HTTP to it (false: Secure when the request came
+                              # over HTTPS, as uvicorn sees it)
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class ApiConfig(Strict):
     max_body: ByteSize = 1_000_000
     default_lang: Literal["vi", "en"] = "vi"
     refresh: Interval = Field(default=30.0)
+    secure_cookie: bool = False
 
     @field_validator("cors_origins")
     @classmethod

@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.limits import BodyLimit
+from api.origin import RefusedRequests
 from api.routes import (
     alerts,
     availability,
@@ -48,6 +49,8 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.context = context
     app.state.cache = {}
+    app.state.refused = RefusedRequests()
+    context.exporter.metrics.register(app.state.refused)
     errors.install(app)
     for module in ROUTERS:
         app.include_router(module.router)

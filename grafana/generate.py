@@ -663,7 +663,7 @@ def itself() -> Dashboard:
     return Dashboard(
         "tierwatch-self", "tierwatch itself",
         "Is the monitor healthy: poll durations and errors, skipped polls, scrapes, "
-        "exports.",
+        "traps received and refused, exports.",
         [site_var(), Variable("instance", "Instance",
                               f'label_values(tierwatch_build_info{{{SITE}}}, instance)')],
         [
@@ -706,6 +706,29 @@ def itself() -> Dashboard:
                 Panel("Varbinds per second", "timeseries",
                       [Target(f'sum by (instance) (rate(tierwatch_varbinds_total{{{SITE}, '
                               f'instance=~"$instance"}}[$__rate_interval]))', "{{instance}}")],
+                      width=8),
+            ]),
+            ("Traps", [
+                Panel("Traps per second by result", "timeseries",
+                      [Target(f'sum by (result) (rate(tierwatch_traps_total{{{SITE}, '
+                              f'instance=~"$instance"}}[$__rate_interval]))', "{{result}}")],
+                      unit="reqps", width=8,
+                      description="Every datagram at the trap port once: accepted, "
+                      "unknown_trap, or the kind of refusal."),
+                Panel("Trap datagrams refused, last hour", "bargauge",
+                      [Target(f'sum by (reason) (increase(tierwatch_traps_dropped_total{{'
+                              f'{SITE}, instance=~"$instance"}}[1h])) > 0', "{{reason}}",
+                              instant=True)],
+                      width=8, expect=None,
+                      description="By reason: unknown_source, rate limits, bad community, "
+                      "the SNMPv3 checks (digest, time window, duplicate ...), queue_full, "
+                      "kernel_dropped (docs/alerting.md, Traps)."),
+                Panel("Trap queue and store errors", "timeseries",
+                      [Target(f'tierwatch_trap_queue{{{SITE}, instance=~"$instance"}}',
+                              "{{instance}} waiting"),
+                       Target(f'increase(tierwatch_trap_store_errors_total{{{SITE}, '
+                              f'instance=~"$instance"}}[$__rate_interval])',
+                              "{{instance}} store errors")],
                       width=8),
             ]),
             ("Exports", [

@@ -34,6 +34,7 @@ from report.data import (
     previous_month,
 )
 from tier.topology import node_bindings
+from tierwatch.core.files import REPORT_MODE, replace_durably
 from tierwatch.core.store import Store
 from tierwatch.core.store import reports as rows
 
@@ -273,9 +274,9 @@ def write_reports(store: Store, settings: ReportSettings, month: str, now: float
             failures.append(Failure(lang, fmt, str(exc) or type(exc).__name__))
             continue
         path = directory / file_name(month, lang, fmt)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_bytes(body)
-        tmp.replace(path)  # readers never see half a file
+        # 0640 whatever the umask; renamed into place after an fsync, then the directory's
+        # fsync: readers never see half a file, a power cut never leaves an empty one
+        replace_durably(path, body, REPORT_MODE)
         written.append(record(store, month, lang, fmt, path, body, now, trigger,
                               report.complete))
     if progress is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
-from alerts.config import AlertsConfig, check_alerts
+from alerts.config import AlertsConfig, check_alerts, rule_file_warnings
 from api.config import ApiConfig
 from collector.agents.config import AgentsConfig, agent_warnings, check_agents
 from collector.config import (
@@ -44,6 +44,7 @@ from tierwatch.core.configtypes import (
     check_secrets,
     split_host_port,
 )
+from tierwatch.core.store.config import StoreConfig
 
 __all__ = ["Config", "ConfigError", "LoadResult", "load", "load_with_warnings", "parse"]
 
@@ -56,11 +57,6 @@ class ServerConfig(Strict):
     def _host_port(cls, value: str) -> str:
         split_host_port(value, default_port=None)
         return value
-
-
-class StoreConfig(Strict):
-    # SQLAlchemy URL; SQLite by default, PostgreSQL for shared and sharded installs
-    url: str = "sqlite:///tierwatch.sqlite"
 
 
 class Config(Strict):
@@ -150,13 +146,16 @@ def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
     except ValidationError as exc:
         raise ConfigError([line(p, msg) for p, msg in pydantic_problems(exc)]) from None
 
-    secret_problems, secret_warnings = check_secrets(config)
+    # the store's URL is a secret of its own kind: only its password may be a ${ENV} (or
+    # the whole URL), and a URL without a password is not a secret written in clear
+    secret_problems, secret_warnings = check_secrets(config, skip={"store.url"})
     problems = [line(p, msg) for p, msg in [*cross_check(config), *secret_problems]]
     warnings = [line(new, f"deprecated place: move it to the top-level `{new}:` section "
                           "(read here until the next release)") for new in moved]
     warnings += [line(p, msg) for p, msg in
-                 [*secret_warnings, *agent_warnings(config.agents),
-                  *influx_warnings(config.influx)]]
+                 [*secret_warnings, *_store_warnings(config.store),
+                  *agent_warnings(config.agents), *influx_warnings(config.influx),
+                  *rule_file_warnings(config.alerts)]]
     if problems:
         raise ConfigError(problems, warnings)
     return LoadResult(config.model_copy(update={"source": path}), warnings)
@@ -180,6 +179,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     device_ids = set(config.device_ids())
     snmp_ids = {d.id for d in config.devices}
     problems = check_snmp(config.snmp, config.credentials, config.devices)
+    problems += [("store.url", p) for p in config.store.problems()]
     problems += _ids_across_sections(config)
     problems += check_agents(config.agents)
     problems += check_probes(config.probes, snmp_ids)
@@ -191,6 +191,13 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         problems.append((key_path, message))
     problems += check_alerts(config.alerts, device_ids, config.snmp.profile_dirs)
     return problems
+
+
+def _store_warnings(store: StoreConfig) -> list[tuple[str, str]]:
+    if store.literal_password():
+        return [("store.url", "password written literally in the URL; prefer ${ENV_VAR} "
+                              "(postgresql+psycopg://user:${PGPASSWORD}@...)")]
+    return []
 
 
 def _ids_across_sections(config: Config) -> list[tuple[str, str]]:

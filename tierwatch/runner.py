@@ -22,10 +22,16 @@ async def start(config: Config, listen: str | None = None, shard: Shard | None =
     service = Service(config, shard=shard, tier_only=tier_only)
     server = HttpServer(create_app(service.api_context()), listen or config.server.listen)
     await server.start()
-    await service.start()
+    try:
+        await service.start()
+    except BaseException:  # a store that cannot be opened, ...: nothing left serving
+        await service.stop()
+        await server.stop()
+        raise
     role = (f"shard {shard}" if shard else "the tier instance" if tier_only else "")
-    log.info("tierwatch%s serving %s/metrics for %d devices", f" ({role})" if role else "",
-             server.url, len(service.state.devices))
+    log.info("tierwatch%s serving %s/metrics for %d devices; store %s",
+             f" ({role})" if role else "", server.url, len(service.state.devices),
+             config.store.resolved_url().render_as_string(hide_password=True))
     return service, server
 
 

@@ -24,7 +24,7 @@ from collector.directory import DeviceDirectory
 from collector.probes.component import ProbeRunner
 from collector.snmp import transport
 from collector.snmp.component import SnmpPolling
-from collector.traps.receiver import TrapsComponent
+from collector.traps.component import TrapsComponent
 from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
@@ -85,6 +85,7 @@ class Service:
                                          self.snmp.profiles)
         self.traps = (TrapsComponent(config.traps, devices=polled.devices,
                                      credentials=config.credentials,
+                                     profiles=self.snmp.profiles,
                                      profile_dirs=config.snmp.profile_dirs)
                       if config.traps.enabled and not tier_only else None)
 
@@ -133,7 +134,7 @@ class Service:
     async def start(self) -> None:
         self.started_at = self.clock()
         if self.store is None:
-            self.store = Store.open(self.config.store.url)
+            self.store = Store.open(self.config.store.resolved_url())
         store = self.store
         self.runtime = Runtime(
             site=self.config.site, state=self.state, store=store, metrics=self.metrics,

@@ -2,7 +2,7 @@
 
     POST /api/v1/alerts/17/ack  {"comment": "đang xử lý, thay ắc quy lúc 22:00"}
 
-`{ref}` is an alert's id or its fingerprint (or a unique prefix of one).
+`{ref}` is an alert's id or its whole fingerprint (matched exactly, never as a pattern).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 in Vietnamese or English (`?lang=vi`, else the browser's Accept-Language).
 
 When reads need a token (`api.read_auth: token`), the page asks for one once (/login) and
-keeps it in an HttpOnly, SameSite=Strict cookie; /logout forgets it.
+keeps it in an HttpOnly, SameSite=Strict cookie (Secure over HTTPS, or always with
+`api.secure_cookie` behind a TLS proxy); /logout forgets it. Both forms are taken only from
+this site's own pages (api/origin.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from api import alerting
 from api.context import ApiContext
+from api.errors import error
 from api.live import LiveView, live_view
+from api.origin import cross_site_reason
 from api.security import COOKIE, cookie_principal, reads_open, token_principal
 from api.texts import CATALOG
 from tierwatch.core.i18n import Translator, pick_language, translator
@@ -194,9 +198,24 @@ def login_form(request: Request) -> Response:
     return _html("login.html.j2", t=tr, lang=tr.lang, site=context.config.site.name, failed=False)
 
 
+def _refuse_cross_site(request: Request) -> Response | None:
+    """A 403 for a form sent from another site's page (login CSRF), counted; else None."""
+    reason = cross_site_reason(request)
+    if reason is None:
+        return None
+    request.app.state.refused.count("cross_site")
+    return error(403, f"refused: this form is taken only from this site's own pages ({reason})")
+
+
+def _secure_cookie(request: Request, context: ApiContext) -> bool:
+    return bool(context.config.api.secure_cookie) or request.url.scheme == "https"
+
+
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     context: ApiContext = request.app.state.context
+    if (refused := _refuse_cross_site(request)) is not None:
+        return refused
     tr = _translator(request, context)
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
@@ -215,14 +234,17 @@ async def login(request: Request) -> Response:
         token,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_secure_cookie(request, context),
         max_age=30 * 86400,
     )
     return response
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    if (refused := _refuse_cross_site(request)) is not None:
+        return refused
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
+    response.delete_cookie(COOKIE, httponly=True, samesite="strict",
+                           secure=_secure_cookie(request, request.app.state.context))
     return response

@@ -6,6 +6,7 @@
       communities: [dc-traps]       # v1/v2c entries of `credentials:`
       users: [{credentials: ops-v3, engine_ids: [80001f8880...]}]
       sources: {10.10.0.99: ups-a}  # a device that sends from another address
+      forwarders: [10.20.9.0/29]    # relays: snmpTrapAddress believed from these only
 
 (Until this release the section lived under `alerts.traps`; that place is still read, with a
 deprecation warning from `tierwatch check`.)
@@ -19,7 +20,7 @@ from collections.abc import Collection, Mapping
 from pydantic import Field, field_validator, model_validator
 
 from collector.config import CredentialConfig
-from tierwatch.core.configtypes import Strict, split_host_port
+from tierwatch.core.configtypes import Duration, Strict, split_host_port
 
 
 class TrapUserConfig(Strict):
@@ -46,15 +47,40 @@ class TrapsConfig(Strict):
     # trap source address -> device id, where a device sends from another address than the
     # one it is polled at (or several devices share one)
     sources: dict[str, str] = Field(default_factory=dict)
+    # addresses (or networks) of trap forwarders (a relay, another receiver): only their
+    # traps are attributed by snmpTrapAddress.0 (a v1 trap's agent-addr); anyone else's trap
+    # belongs to the device it comes from, whatever it claims
+    forwarders: list[str] = Field(default_factory=list)
     rate: float = Field(default=200.0, gt=0)  # traps per second, per source, sustained
     burst: int = Field(default=1000, ge=1)  # ... and in a burst
+    max_sources: int = Field(default=4096, ge=1)  # sources whose buckets are remembered
+    global_rate: float = Field(default=1000.0, gt=0)  # traps per second from all sources
+    global_burst: int = Field(default=5000, ge=1)  # ... and in a burst
     queue: int = Field(default=10_000, ge=1)  # traps waiting to be applied
     poll_on_trap: bool = True  # confirm each trap with an immediate poll of the device
+    # a trap sets a component's status at most once in this time; later traps about it
+    # wait for the confirming poll (a flood of stale or forged traps cannot flap it)
+    hold_down: Duration = 300.0
+    # trap events in the store: the newest `max_events`, none older than `retention`
+    retention: Duration = 30 * 86400.0
+    max_events: int = Field(default=100_000, ge=1)
 
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
         split_host_port(value, default_port=162)
+        return value
+
+    @field_validator("forwarders")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for text in value:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(f"{text!r} is not an address or a network (CIDR)") from None
         return value
 
     @model_validator(mode="after")

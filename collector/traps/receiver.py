@@ -1,147 +1,85 @@
-"""SNMP trap and inform receiver: traps become immediate status updates, events and polls.
+"""The trap and inform receiver on the native codec: a UDP socket, the checks a datagram
+passes before anything believes it, and the counters of everything refused.
 
-pysnmp's notification receiver does the protocol (v1 and v2c traps and informs, v3 with
-several USM users, authPriv); this module adds what a monitor needs around it:
+A datagram goes through, in this order, and stops at the first check it fails:
 
-* a trap from a device is mapped through the profiles (`traps:` in a profile, schema
-  `TrapDef` below) to a component status set at once (`State.apply_event`), recorded as an
-  event in the store, and confirmed by polling the device straight away;
-* every datagram ends up in exactly one `tierwatch_traps_total{result}`: accepted,
-  unknown_trap (a known device, a trap no profile names), unknown_source, bad_community,
-  bad_credentials, malformed, rejected (not a notification: a request, a v3 discovery
-  probe), rate_limited, queue_full, and
-  kernel_dropped (the socket's buffer overflowed before tierwatch could read: Linux counts
-  those per socket, /proc/net/udp);
-* nothing a sender does can stop the receiver or grow its memory: datagrams are counted per
-  source with a token bucket before they are even decoded, and decoded traps wait in a
-  bounded queue.
+1. its source address must be one traps are taken from (a device, an address of
+   `alerts.traps.sources`, a forwarder): `unknown_source` otherwise, without decoding it;
+2. the source's token bucket (`rate_limited`), then the bucket shared by every source
+   (`global_rate_limited`): a flood costs a dictionary look-up per datagram;
+3. BER decoding, strict (`malformed`);
+4. v1/v2c: one of the configured communities (`bad_community`); v3: the USM checks of
+   `trap_usm.ReceiverUsm` (unknown user or engine id, security level, digest, time window,
+   duplicate, decryption);
+5. the PDU must be a trap or an inform (`not_notification`; a v3 engine-id discovery
+   probe is answered with a Report and counted as `engine_discovery`);
+6. the consumer's queue must have room (`queue_full`; an inform is then left unanswered,
+   so its sender tries again).
+
+Every refusal is counted once in `dropped[reason]` (`tierwatch_traps_dropped_total`) and
+logged at most once per reason and 10 s, with one summary line for the rest. An inform is
+answered with a Response once it is handed on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import hmac
 import logging
 import os
 import socket
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pysnmp.carrier.asyncio.dgram import udp, udp6
-from pysnmp.entity import config as pysnmp_config
-from pysnmp.entity import engine as pysnmp_engine
-from pysnmp.entity.rfc3413 import ntfrcv
-from pysnmp.proto.api import v2c
+from collector.snmp import message
+from collector.snmp.client import Credentials, SnmpError, Value
+from collector.traps.limits import LogLimiter, SourceBuckets, TokenBucket
+from collector.traps.notification import (
+    NotANotification,
+    Notification,
+    community_response,
+    parse_community_notification,
+    parse_notification,
+    response_pdu,
+)
+from collector.traps.trap_usm import REASONS as USM_REASONS
+from collector.traps.trap_usm import ReceiverUsm, Refused, new_engine_id
 
-from collector.config import CredentialConfig, DeviceConfig, resolved_credentials
-from collector.snmp.client import Credentials
-from collector.traps.config import TrapsConfig
-from tierwatch.core.configtypes import host_port
+log = logging.getLogger("collector.traps.component")
 
-if TYPE_CHECKING:
-    from prometheus_client.core import Metric
-
-    from tierwatch.core.runtime import Runtime
-
-log = logging.getLogger(__name__)
-
-SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
-SNMP_TRAP_ADDRESS = "1.3.6.1.6.3.18.1.3.0"  # the v1 agent-addr, after RFC 3584 conversion
-SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
+# every reason a datagram is refused: the closed set of tierwatch_traps_dropped_total{reason}
+DROP_REASONS: tuple[str, ...] = (
+    "unknown_source", "rate_limited", "global_rate_limited", "malformed", "bad_community",
+    *(r for r in USM_REASONS if r != "malformed"), "not_notification", "queue_full",
+    "kernel_dropped")
+# tierwatch_traps_total{result}: every datagram once, in the coarser results it always had
 RESULTS = ("accepted", "unknown_trap", "unknown_source", "bad_community", "bad_credentials",
            "malformed", "rejected", "rate_limited", "queue_full", "kernel_dropped")
+RESULT_OF: dict[str, str] = {
+    **{r: r for r in RESULTS},
+    "global_rate_limited": "rate_limited",
+    "unknown_security_model": "malformed",
+    "not_notification": "rejected",
+    "engine_discovery": "rejected",
+    **{r: "bad_credentials" for r in ("unknown_engine_id", "unknown_user",
+                                       "unsupported_security_level", "wrong_digest",
+                                       "not_in_time_window", "decryption_error", "duplicate")},
+}
+assert set(DROP_REASONS) <= set(RESULT_OF)
 
-_OID = r"^\d+(\.\d+)+$"
-
-
-# --------------------------------------------------------------------------- profile schema
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class IndexFrom(_Strict):
-    """The row a trap speaks of: the index after `varbind` in the trap's varbinds."""
-
-    varbind: str = Field(pattern=_OID)  # e.g. ifIndex 1.3.6.1.2.1.2.2.1.1
-    label: str  # the table's index label (if_index): the row's labels come from the state
-
-
-class VarbindTest(_Strict):
-    varbind: str = Field(pattern=_OID)  # a column: its first varbind in the trap is tested
-    in_: list[int | str] = Field(alias="in", min_length=1)
-
-
-class TrapDef(_Strict):
-    """One trap a profile understands (`traps:` in a profile file).
-
-    Several entries may share an OID, with `when` telling them apart: the first whose `when`
-    holds (or that has none) applies. A status is applied at once only for bad news (a UPS
-    on battery, a link down); good news (power restored, link up) is left to the confirming
-    poll, so a stale or reordered trap never flaps an alert to resolved and back.
-    """
-
-    name: str
-    oid: str = Field(pattern=_OID)  # snmpTrapOID (v1 traps: enterprise.0.specific)
-    component: str | None = None  # may use the row's labels: "port {if_name}"
-    status: Literal["ok", "degraded", "failed", "unknown"] | None = None  # None: event only
-    condition: str | None = None  # the condition it sets (cleared by a status without one)
-    reason: str = ""
-    index: IndexFrom | None = None
-    when: VarbindTest | None = None  # this entry applies only if the varbind says so
-    poll: bool = True  # confirm with an immediate poll
-
-
-@dataclass(frozen=True)
-class TrapEntry:
-    profile: str
-    definition: TrapDef
-
-
-class TrapCatalogError(Exception):
-    pass
-
-
-def trap_catalog(profile_dirs: Iterable[Path] = ()) -> dict[str, list[TrapEntry]]:
-    """snmpTrapOID -> the entries that may explain it, from every profile (site
-    directories first)."""
-    from collector.profiles import known_profiles, load_profile_file
-
-    catalog: dict[str, list[TrapEntry]] = {}
-    problems = []
-    for name, path in known_profiles(profile_dirs).items():
-        for i, raw in enumerate(load_profile_file(path).definition.traps):
-            try:
-                definition = TrapDef.model_validate(raw)
-            except ValidationError as exc:
-                for err in exc.errors(include_url=False, include_input=False):
-                    key = ".".join(str(p) for p in err["loc"])
-                    problems.append(f"{path}: traps[{i}].{key}: {err['msg']}")
-                continue
-            if definition.status and not definition.component:
-                problems.append(f"{path}: traps[{i}]: a status needs a component")
-                continue
-            catalog.setdefault(definition.oid, []).append(TrapEntry(name, definition))
-    if problems:
-        raise TrapCatalogError("\n".join(problems))
-    return catalog
-
-
-# --------------------------------------------------------------------------- receiving
+_RECV_BATCH = 256  # datagrams read per wake-up: a flood cannot starve the loop
+_RECV_SIZE = 65535
+_BOOTS_EPOCH = 1_700_000_000  # engine boots: seconds since then at start (see _default_boots)
 
 
 @dataclass(frozen=True)
 class TrapMessage:
     ts: float
     source: tuple[str, int]
-    security: str  # community index, or the v3 user
+    security: str  # "community-N" (the Nth configured community), or the v3 user
     model: int  # 1 v1, 2 v2c, 3 USM
     trap_oid: str
     varbinds: tuple[tuple[str, Any], ...]
@@ -160,146 +98,82 @@ class TrapMessage:
                 yield name[len(prefix):], value
 
 
-def _plain(value: Any) -> Any:
-    """pysnmp value -> int, str (text, dotted OID or IP) or bytes."""
-    from pyasn1.type import univ
-    from pysnmp.proto import rfc1902
-
-    if isinstance(value, rfc1902.IpAddress):
-        return ".".join(str(b) for b in value.asNumbers())
-    if isinstance(value, univ.ObjectIdentifier):
-        return ".".join(str(n) for n in value.asTuple())
-    if isinstance(value, univ.Integer):
-        return int(value)
-    if isinstance(value, univ.OctetString):
-        raw = value.asOctets()
+def _plain(value: Value) -> Any:
+    """The seam's value as the profile rules compare it: octets as text when they are."""
+    if isinstance(value, bytes):
         try:
-            return raw.decode("utf-8")
+            return value.decode("utf-8")
         except UnicodeDecodeError:
-            return raw
-    if isinstance(value, univ.Null):
-        return None
-    return value.prettyPrint()
+            return value
+    if value is None or isinstance(value, int | str):
+        return value
+    return str(value)  # noSuchObject and friends: never in a notification, but harmless
 
 
-class _TokenBuckets:
-    """Per-source token buckets, at most `max_sources` of them (the oldest go first)."""
-
-    def __init__(self, rate: float, burst: int, max_sources: int = 4096) -> None:
-        self.rate, self.burst, self.max_sources = rate, float(burst), max_sources
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def take(self, source: str, now: float) -> bool:
-        tokens, last = self._buckets.pop(source, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        allowed = tokens >= 1.0
-        self._buckets[source] = (tokens - 1.0 if allowed else tokens, now)
-        while len(self._buckets) > self.max_sources:
-            self._buckets.popitem(last=False)
-        return allowed
-
-
-# pysnmp counts every refusal in its MIB; a datagram it drops is classified by which grew
-_REFUSALS: dict[str, tuple[tuple[str, str], ...]] = {
-    "malformed": (("__SNMPv2-MIB", "snmpInASNParseErrs"), ("__SNMPv2-MIB", "snmpInBadVersions"),
-                  ("__SNMP-MPD-MIB", "snmpInvalidMsgs")),
-    "bad_community": (("__SNMPv2-MIB", "snmpInBadCommunityNames"),
-                      ("__SNMPv2-MIB", "snmpInBadCommunityUses")),
-    "bad_credentials": (
-        *(("__SNMP-USER-BASED-SM-MIB", n) for n in (
-            "usmStatsUnknownUserNames", "usmStatsWrongDigests", "usmStatsDecryptionErrors",
-            "usmStatsNotInTimeWindows", "usmStatsUnsupportedSecLevels")),
-        ("__SNMP-MPD-MIB", "snmpUnknownSecurityModels")),
-    # an SNMPv3 engine-id discovery probe (the first step of every v3 inform): answered with
-    # a report, and not a notification
-    "rejected": (("__SNMP-USER-BASED-SM-MIB", "usmStatsUnknownEngineIDs"),),
-}
-
-
-class _Transport(udp.UdpAsyncioTransport):
-    """pysnmp's UDP transport, with each datagram vetted before pysnmp decodes it."""
-
-    receiver: TrapReceiver
-
-    def datagram_received(self, datagram: bytes, address: Any) -> None:
-        self.receiver._datagram(self, address, datagram)
-
-
-class _Transport6(udp6.Udp6AsyncioTransport):
-    receiver: TrapReceiver
-
-    def datagram_received(self, datagram: bytes, address: Any) -> None:
-        self.receiver._datagram(self, address, datagram)
+def _default_boots() -> int:
+    """Engine boots that grow from one start to the next without a file to keep: the
+    seconds since 2023-11-14 at start (RFC 3414 2.2.2 asks only that they grow), so an
+    inform captured before a restart is out of the window after it."""
+    return max(1, min(int(time.time()) - _BOOTS_EPOCH, 2**31 - 2))
 
 
 class TrapReceiver:
-    """Listens on UDP and hands each authenticated notification to `on_trap`."""
+    """Listens on UDP and hands each notification that passes the checks to `on_trap`."""
 
     def __init__(self, listen: tuple[str, int], communities: Iterable[str],
                  users: Iterable[tuple[Credentials, list[str]]],
                  on_trap: Callable[[TrapMessage], bool], rate: float = 200.0,
                  burst: int = 1000, engine_id: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.monotonic, *,
+                 global_rate: float = 1000.0, global_burst: int = 5000,
+                 max_sources: int = 4096, known_source: Callable[[str], bool] | None = None,
+                 wall_clock: Callable[[], float] = time.time,
+                 engine_boots: int | None = None) -> None:
         self.listen = listen
-        self.communities = list(communities)
+        self.communities = [c.encode() for c in communities]
         self.users = list(users)
         self.on_trap = on_trap
         self.clock = clock
-        self.engine_id = engine_id
-        self.buckets = _TokenBuckets(rate, burst)
+        self.wall_clock = wall_clock
+        self.known_source = known_source
+        self.buckets = SourceBuckets(rate, burst, max_sources)
+        self.global_bucket = TokenBucket(global_rate, global_burst, clock())
+        self.engine_id = (bytes.fromhex(engine_id.lower().removeprefix("0x")) if engine_id
+                          else new_engine_id())
+        self.usm = ReceiverUsm(
+            [(cred, [bytes.fromhex(e.lower().removeprefix("0x")) for e in engines])
+             for cred, engines in self.users],
+            self.engine_id, engine_boots or _default_boots(), clock)
         self.counts: dict[str, int] = dict.fromkeys(RESULTS, 0)
+        self.dropped: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
         self.datagrams = 0
+        self.responses = 0  # informs answered
         self.address: tuple[str, int] | None = None
-        self._engine: Any = None
-        self._transport: _Transport | _Transport6 | None = None
-        self._refusals: dict[str, list[Any]] = {}
-        self._handed = False
-        self._log_at: dict[str, float] = {}
+        self.limiter = LogLimiter(log, interval=10.0, per_interval=1)
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._inode: str | None = None
 
+    # ------------------------------------------------------------------ counting
+
     def count(self, result: str) -> None:
+        """A datagram's result that is not a refusal (accepted, unknown_trap)."""
         self.counts[result] = self.counts.get(result, 0) + 1
 
-    async def start(self) -> tuple[str, int]:
-        host, port = self.listen
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        # about a thousand traps of burst (a site-wide power event) wait in the kernel; more
-        # would only delay the next good trap behind a flood (drops are counted per socket)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024 * 1024)
-        sock.bind((host, port))  # EACCES on 162 without privilege: the caller reports it
-        sock.setblocking(False)
-        self.address = sock.getsockname()[:2]
-        self._inode = str(os.fstat(sock.fileno()).st_ino)
-        engine_id = self.engine_id.lower().removeprefix("0x") if self.engine_id else None
-        self._engine = pysnmp_engine.SnmpEngine(
-            v2c.OctetString(hexValue=engine_id) if engine_id else None)
-        transport = _Transport()
-        transport.receiver = self
-        if family == socket.AF_INET6:
-            transport = _Transport6()
-            transport.receiver = self
-            pysnmp_config.add_transport(self._engine, udp6.DOMAIN_NAME,
-                                        transport.open_server_mode(sock=sock))
-        else:
-            pysnmp_config.add_transport(self._engine, udp.DOMAIN_NAME,
-                                        transport.open_server_mode(sock=sock))
-        self._transport = transport
-        for i, community in enumerate(self.communities):
-            pysnmp_config.add_v1_system(self._engine, f"community-{i}", community)
-        for credentials, engine_ids in self.users:
-            self._add_user(credentials, engine_ids)
-        ntfrcv.NotificationReceiver(self._engine, self._notification)
-        mib = self._engine.get_mib_builder()
-        for result, names in _REFUSALS.items():
-            self._refusals[result] = [mib.import_symbols(module, name)[0]
-                                      for module, name in names]
-        # let the endpoint come up before anyone sends
-        for _ in range(100):
-            if self._transport.transport is not None:
-                break
-            await asyncio.sleep(0.01)
-        return self.address
+    def drop(self, reason: str, source: str, detail: str = "") -> None:
+        """Count a refusal, and log it at most once per reason and interval."""
+        self.dropped[reason] += 1
+        result = RESULT_OF[reason]
+        self.counts[result] = self.counts.get(result, 0) + 1
+        self.limiter.log(reason, logging.WARNING,
+                         "traps: datagram from %s refused (%s)%s; %d so far "
+                         "(tierwatch_traps_dropped_total{reason=\"%s\"})",
+                         source, reason, f": {detail}" if detail else "", self.dropped[reason],
+                         reason, now=self.clock())
+
+    def tick(self) -> None:
+        """The log summaries of intervals that ended (called periodically)."""
+        self.limiter.flush(self.clock())
 
     def kernel_drops(self) -> int:
         """Datagrams the kernel dropped on this socket (buffer full), from /proc/net/udp."""
@@ -317,403 +191,144 @@ class TrapReceiver:
                 continue
         return 0
 
-    def _add_user(self, cred: Credentials, engine_ids: list[str]) -> None:
-        from collector.snmp.pysnmp_engine import _AUTH, _PRIV
+    # ------------------------------------------------------------------ the socket
 
-        auth = _AUTH[cred.auth_protocol] if cred.auth_protocol else pysnmp_config.USM_AUTH_NONE
-        priv = _PRIV[cred.priv_protocol] if cred.priv_protocol else pysnmp_config.USM_PRIV_NONE
-        keys: dict[str, Any] = {}
-        if cred.auth_protocol:
-            keys["authKey"] = cred.auth_key
-        if cred.priv_protocol:
-            keys["privKey"] = cred.priv_key
-        # informs: this receiver is the authoritative engine
-        pysnmp_config.add_v3_user(self._engine, cred.user, auth, privProtocol=priv, **keys)
-        # traps: the sending agent is, so the user's keys are localised to each agent's id
-        for engine_id in engine_ids:
-            pysnmp_config.add_v3_user(
-                self._engine, cred.user, auth, privProtocol=priv,
-                securityEngineId=v2c.OctetString(hexValue=engine_id.lower().removeprefix("0x")),
-                **keys)
+    async def start(self) -> tuple[str, int]:
+        host, port = self.listen
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            # about a thousand traps of burst (a site-wide power event) wait in the kernel;
+            # more would only delay the next good trap behind a flood (drops are counted)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024 * 1024)
+            sock.bind((host, port))  # EACCES on 162 without privilege: the caller reports it
+            sock.setblocking(False)
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(sock.fileno(), self._readable)
+        except BaseException:
+            sock.close()
+            raise
+        self._sock = sock
+        self.address = sock.getsockname()[:2]
+        self._inode = str(os.fstat(sock.fileno()).st_ino)
+        return self.address
 
     async def stop(self) -> None:
-        if self._engine is not None and self._engine.transport_dispatcher is not None:
-            with contextlib.suppress(Exception):
-                self._engine.transport_dispatcher.close_dispatcher()
-        self._engine = None
+        if self._sock is not None:
+            if self._loop is not None:
+                with contextlib.suppress(Exception):
+                    self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        self.tick()
 
-    def _refusal_snapshot(self) -> list[int]:
-        return [int(obj.syntax) for objs in self._refusals.values() for obj in objs]
+    def _readable(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        for _ in range(_RECV_BATCH):
+            try:
+                data, address = sock.recvfrom(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error queued on the socket: nothing to read
+                return
+            self.datagram(data, address)
 
-    def _datagram(self, transport: _Transport | _Transport6, address: Any, datagram: bytes) -> None:
+    def _send(self, data: bytes, address: Any) -> None:
+        if self._sock is None:
+            return
+        with contextlib.suppress(OSError):  # a full buffer: the sender of an inform retries
+            self._sock.sendto(data, address)
+
+    # ------------------------------------------------------------------ one datagram
+
+    def datagram(self, data: bytes, address: Any) -> None:
         self.datagrams += 1
-        source = str(address[0])
-        if not self.buckets.take(source, self.clock()):
-            self.count("rate_limited")
-            self._log("rate_limited", f"traps from {source} beyond {self.buckets.rate:g}/s "
-                      "dropped (counted in tierwatch_traps_total{result=\"rate_limited\"})")
+        host = str(address[0])
+        if self.known_source is not None and not self.known_source(host):
+            self.drop("unknown_source", host, "no device, source or forwarder there")
             return
-        before = self._refusal_snapshot()
-        self._handed = False
-        try:
-            transport._callback_function(transport, address, datagram)
-        except Exception as exc:  # pysnmp choking on a packet must not reach the loop
-            if not self._handed:
-                self.count("malformed")
-                self._log("malformed", f"undecodable datagram from {source}: "
-                          f"{type(exc).__name__}")
-            return
-        if self._handed:
-            return
-        after = self._refusal_snapshot()
-        grown = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if b > a]
-        result = "rejected"
-        if grown:
-            flat = [r for r, objs in self._refusals.items() for _ in objs]
-            result = flat[grown[0]]
-        self.count(result)
-        self._log(result, f"datagram from {source} refused: {result}")
-
-    def _log(self, result: str, message: str) -> None:
-        """At most one line per kind of refusal every 10 s (a flood is one line)."""
         now = self.clock()
-        if now - self._log_at.get(result, 0.0) >= 10.0:
-            self._log_at[result] = now
-            log.warning("traps: %s (%d so far)", message, self.counts.get(result, 0))
-
-    def _notification(self, engine: Any, state_reference: Any, context_engine_id: Any,
-                      context_name: Any, varbinds: Any, cb_ctx: Any) -> None:
-        self._handed = True
-        ctx = engine.observer.get_execution_context("rfc3412.receiveMessage:request")
-        address = ctx.get("transportAddress") or ("", 0)
-        plain = tuple((".".join(str(n) for n in oid.asTuple()), _plain(value))
-                      for oid, value in varbinds)
-        trap_oid = next((v for o, v in plain if o == SNMP_TRAP_OID), "")
-        message = TrapMessage(self.clock(), (str(address[0]), int(address[1])),
-                              str(ctx.get("securityName", "")), int(ctx.get("securityModel", 0)),
-                              str(trap_oid), plain)
+        if not self.buckets.take(host, now):
+            self.drop("rate_limited", host, f"beyond {self.buckets.rate:g}/s from one source")
+            return
+        if not self.global_bucket.take(now):
+            self.drop("global_rate_limited", host,
+                      f"beyond {self.global_bucket.rate:g}/s from all sources")
+            return
         try:
-            self.on_trap(message)
+            self._decode(data, address, host)
+        except Refused as refused:
+            if refused.report is not None:
+                self._send(refused.report, address)
+            self.drop(refused.reason, host, str(refused))
+        except NotANotification as exc:
+            self.drop("not_notification", host, str(exc))
+        except SnmpError as exc:
+            self.drop("malformed", host, str(exc))
+        except Exception as exc:  # a codec bug must not stop the receiver: counted, logged
+            self.drop("malformed", host, f"{type(exc).__name__}: {exc}")
+
+    def _decode(self, data: bytes, address: Any, host: str) -> None:
+        if len(data) < 3 or data[0] != 0x30:
+            raise SnmpError("not an SNMP message")
+        version = _version(data)
+        if version == message.V3:
+            self._v3(data, address, host)
+            return
+        version, community, notification = parse_community_notification(data)
+        index = next((i for i, known in enumerate(self.communities)
+                      if hmac.compare_digest(known, community)), None)
+        if index is None:
+            self.drop("bad_community", host)
+            return
+        model = 1 if version == message.V1 else 2
+        handed = self._hand_on(notification, address, f"community-{index}", model)
+        if handed and notification.inform:
+            self._send(community_response(version, community, notification), address)
+            self.responses += 1
+
+    def _v3(self, data: bytes, address: Any, host: str) -> None:
+        msg = message.parse_v3_message(data)
+        opened = self.usm.open(data, msg)
+        context_engine_id, context_name, pos, stop = message.parse_scoped_pdu(opened.scoped)
+        notification = parse_notification(opened.scoped, pos, stop)
+        if notification.tag == message.TRAP_V1:
+            raise SnmpError("a v1 Trap-PDU inside an SNMPv3 message")
+        if notification.inform and not opened.authoritative:
+            raise Refused("unknown_engine_id", "an inform must be sent to this receiver's "
+                          "engine id")
+        if opened.duplicate:  # an inform already handed on: answer again, hand on once
+            self._answer(msg, opened.user, context_engine_id, context_name, notification,
+                         address)
+            raise Refused("duplicate", "a copy of an inform already received")
+        if self._hand_on(notification, address, opened.user, 3) and notification.inform:
+            self._answer(msg, opened.user, context_engine_id, context_name, notification,
+                         address)
+
+    def _answer(self, msg: message.V3Message, user: str, context_engine_id: bytes,
+                context_name: bytes, notification: Notification, address: Any) -> None:
+        self._send(self.usm.response(msg, user, context_engine_id, context_name,
+                                     response_pdu(notification)), address)
+        self.responses += 1
+
+    def _hand_on(self, notification: Notification, address: Any, security: str,
+                 model: int) -> bool:
+        trap = TrapMessage(self.wall_clock(), (str(address[0]), int(address[1])), security,
+                           model, notification.trap_oid,
+                           tuple((oid, _plain(value)) for oid, value in notification.varbinds))
+        try:
+            return self.on_trap(trap)
         except Exception:
             log.exception("trap handler failed")
-
-
-# --------------------------------------------------------------------------- the component
-
-
-@dataclass
-class _DeviceIndex:
-    exact: dict[tuple[str, int], str] = field(default_factory=dict)
-    by_host: dict[str, list[str]] = field(default_factory=dict)
-    explicit: dict[str, str] = field(default_factory=dict)
-
-    def find(self, message: TrapMessage) -> tuple[str | None, str]:
-        host, port = message.source
-        if host in self.explicit:
-            return self.explicit[host], ""
-        if (host, port) in self.exact:
-            return self.exact[(host, port)], ""
-        candidates = self.by_host.get(host, [])
-        if len(candidates) == 1:
-            return candidates[0], ""
-        agent = message.varbind(SNMP_TRAP_ADDRESS)
-        if isinstance(agent, str) and agent != host:
-            if agent in self.explicit:
-                return self.explicit[agent], ""
-            by_agent = self.by_host.get(agent, [])
-            if len(by_agent) == 1:
-                return by_agent[0], ""
-        if len(candidates) > 1:
-            return None, (f"{host} is the address of {', '.join(sorted(candidates))}: name the "
-                          "device in alerts.traps.sources")
-        return None, f"{host}:{port} is no configured device"
-
-
-def _fill(template: str, labels: Mapping[str, str], fallback: str) -> str:
-    class _Labels(dict[str, str]):
-        def __missing__(self, key: str) -> str:
-            return fallback
-
-    try:
-        return template.format_map(_Labels(labels))
-    except (ValueError, IndexError):
-        return template
-
-
-class TrapsComponent:
-    """The receiver wired to the runtime: state, store, polls and /metrics. `devices` are the
-    SNMP devices traps are attributed to (by their address); `credentials` the ones the
-    section names."""
-
-    def __init__(self, section: TrapsConfig, *, devices: Sequence[DeviceConfig],
-                 credentials: Mapping[str, CredentialConfig],
-                 profile_dirs: Sequence[Path] = ()) -> None:
-        self.config = section
-        self.devices = list(devices)
-        self.device_ids = frozenset(d.id for d in devices)
-        self.credentials = credentials
-        self.profile_dirs = profile_dirs
-        self.rt: Runtime | None = None
-        self.receiver: TrapReceiver | None = None
-        self.catalog: dict[str, list[TrapEntry]] = {}
-        self.index = _DeviceIndex()
-        self.queue: deque[TrapMessage] = deque()
-        self.queue_high_water = 0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._events: list[dict[str, Any]] = []
-        self._polling: set[str] = set()
-        self._again: set[str] = set()
-        self._poll_tasks: set[asyncio.Task[None]] = set()
-        self._unknown_logged: dict[str, float] = {}
-
-    @property
-    def address(self) -> tuple[str, int] | None:
-        return self.receiver.address if self.receiver else None
-
-    async def start(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.catalog = trap_catalog(self.profile_dirs)
-        self.index = await self._build_index()
-        host, port = host_port(self.config.listen, default_port=162)
-        users = [(resolved_credentials(self.credentials, u.credentials), list(u.engine_ids))
-                 for u in self.config.users]
-        communities = [resolved_credentials(self.credentials, name).community
-                       for name in self.config.communities]
-        self.receiver = TrapReceiver((host.strip("[]"), port), communities, users,
-                                     self._enqueue, rate=self.config.rate,
-                                     burst=self.config.burst, engine_id=self.config.engine_id)
-        try:
-            address = await self.receiver.start()
-        except OSError as exc:
-            raise RuntimeError(f"traps.listen: cannot listen on {self.config.listen}: "
-                               f"{exc.strerror or exc} (port 162 needs privileges: use a "
-                               "high port with a firewall redirect, or CAP_NET_BIND_SERVICE)"
-                               ) from None
-        rt.metrics.register(_TrapCollector(self))
-        self._task = asyncio.create_task(self._work(), name="traps")
-        log.info("traps: listening on udp %s:%d (%d communities, %d v3 users, %d known traps)",
-                 address[0], address[1], len(communities), len(users), len(self.catalog))
-
-    async def _build_index(self) -> _DeviceIndex:
-        index = _DeviceIndex(explicit=dict(self.config.sources))
-        loop = asyncio.get_running_loop()
-        for device in self.devices:
-            host, port = device.host_port
-            host = host.strip("[]")
-            try:
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-                addresses = {str(info[4][0]) for info in infos}
-            except OSError:
-                log.warning("traps: cannot resolve %s (device %s): its traps are matched by "
-                            "traps.sources only", host, device.id)
-                addresses = set()
-            for address in addresses | {host}:
-                index.exact[(address, port)] = device.id
-                index.by_host.setdefault(address, []).append(device.id)
-        return index
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for task in list(self._poll_tasks):
-            task.cancel()
-        if self.receiver is not None:
-            await self.receiver.stop()
-        self._flush()
-
-    # ------------------------------------------------------------------ the queue
-
-    def _enqueue(self, message: TrapMessage) -> bool:
-        assert self.receiver is not None
-        if len(self.queue) >= self.config.queue:
-            self.receiver.count("queue_full")
-            self.receiver._log("queue_full", f"trap queue full ({self.config.queue}): trap "
-                               f"from {message.source[0]} dropped")
             return False
-        self.queue.append(message)
-        self.queue_high_water = max(self.queue_high_water, len(self.queue))
-        self._wake.set()
-        return True
-
-    async def _work(self) -> None:
-        last_flush = time.monotonic()
-        while True:
-            if not self.queue:
-                self._wake.clear()
-                try:  # asyncio.timeout: wait_for may swallow a cancel on Python 3.11
-                    async with asyncio.timeout(0.5):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
-            handled = 0
-            while self.queue and handled < 200:
-                message = self.queue.popleft()
-                try:
-                    self.handle(message)
-                except Exception:
-                    log.exception("handling a trap from %s failed", message.source[0])
-                handled += 1
-            if self._events and (len(self._events) >= 500 or time.monotonic() - last_flush > 0.5
-                                 or not self.queue):
-                self._flush()
-                last_flush = time.monotonic()
-            await asyncio.sleep(0)  # polls and scrapes get their turn during a flood
-
-    def _flush(self) -> None:
-        if not self._events or self.rt is None:
-            self._events.clear()
-            return
-        rows, self._events = self._events, []
-        try:
-            self.rt.store.record_trap_events(rows)
-        except Exception:
-            log.exception("recording %d trap events failed", len(rows))
-
-    # ------------------------------------------------------------------ one trap
-
-    def handle(self, message: TrapMessage) -> None:
-        assert self.receiver is not None and self.rt is not None
-        device, why = self.index.find(message)
-        if device is None:
-            self.receiver.count("unknown_source")
-            self._log_unknown(message, why)
-            return
-        entry = self._entry(message)
-        name = entry.definition.name if entry else ""
-        self._events.append({
-            "ts": message.ts, "device": device, "source": f"{message.source[0]}",
-            "trap_oid": message.trap_oid[:255], "name": name,
-            "detail": json.dumps({o: v if not isinstance(v, bytes) else v.hex()
-                                  for o, v in message.varbinds[:20]
-                                  if o not in (SYS_UPTIME, SNMP_TRAP_OID)},
-                                 ensure_ascii=False)[:2000]})
-        if entry is None:
-            self.receiver.count("unknown_trap")
-            self._confirm(device)
-            return
-        self.receiver.count("accepted")
-        d = entry.definition
-        if d.status is not None and d.component is not None:
-            self._apply(device, d, message)
-        log.info("trap %s from %s (%s)", d.name, device, message.source[0])
-        if d.poll:
-            self._confirm(device)
-
-    def _entry(self, message: TrapMessage) -> TrapEntry | None:
-        for entry in self.catalog.get(message.trap_oid, ()):
-            when = entry.definition.when
-            if when is None:
-                return entry
-            column = next(iter(message.under(when.varbind)), None)
-            value = column[1] if column is not None else message.varbind(when.varbind)
-            if value is not None and value in when.in_:
-                return entry
-        return None
-
-    def _apply(self, device: str, d: TrapDef, message: TrapMessage) -> None:
-        assert self.rt is not None and d.component is not None and d.status is not None
-        from tierwatch.core.model import Status
-
-        labels: dict[str, str] = {"device": device}
-        if d.index is not None:
-            row = next(iter(message.under(d.index.varbind)), None)
-            if row is None:
-                return
-            labels.update(self._row_labels(device, d.index.label, row[0]))
-        component = _fill(d.component, labels, labels.get(d.index.label, "?")
-                          if d.index else "?")
-        dev = self.rt.state.devices.get(device)
-        if dev is None:
-            return
-        if d.index is not None and component not in dev.components:
-            return  # a row never polled: its component (and whether it rolls up) is unknown
-        reason = _fill(d.reason, labels, "?") if d.reason else d.name
-        old = dev.components.get(component)
-        status = Status(d.status)
-        conditions = frozenset({d.condition}) if d.condition else frozenset()
-        if old is not None and status != Status.OK:
-            # bad news adds to what the last poll saw; it does not erase it
-            conditions |= old.conditions
-            status = Status.worst([status, old.status])
-            if old.status == status and conditions == old.conditions:
-                return  # nothing new (a UPS repeats its on-battery trap every minute)
-        self.rt.state.apply_event(device, component, status,
-                                       f"{reason} (trap {d.name})", message.ts, conditions)
-
-    def _row_labels(self, device: str, label: str, index: str) -> dict[str, str]:
-        assert self.rt is not None
-        dev = self.rt.state.devices.get(device)
-        labels = {label: index}
-        if dev is not None:
-            for sample in dev.samples:
-                if sample.labels.get(label) == index:
-                    labels.update(sample.labels)
-                    break
-        return labels
-
-    def _log_unknown(self, message: TrapMessage, why: str) -> None:
-        now = time.monotonic()
-        host = message.source[0]
-        if now - self._unknown_logged.get(host, 0.0) >= 60:
-            self._unknown_logged[host] = now
-            if len(self._unknown_logged) > 1024:
-                self._unknown_logged.clear()
-            log.warning("traps: trap %s from unknown source: %s", message.trap_oid or "?", why)
-
-    # ------------------------------------------------------------------ confirming polls
-
-    def _confirm(self, device: str) -> None:
-        if not self.config.poll_on_trap or device not in self.device_ids:
-            return
-        if device in self._polling:
-            self._again.add(device)
-            return
-        self._polling.add(device)
-        task = asyncio.create_task(self._poll(device), name=f"trap-poll {device}")
-        self._poll_tasks.add(task)
-        task.add_done_callback(self._poll_tasks.discard)
-
-    async def _poll(self, device: str) -> None:
-        assert self.rt is not None
-        try:
-            while True:
-                self._again.discard(device)
-                started = time.monotonic()
-                await self.rt.poll_now(device)
-                if device not in self._again:
-                    return
-                # traps keep coming: at most one confirming poll a second
-                await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("confirming poll of %s after a trap failed", device)
-        finally:
-            self._polling.discard(device)
-
-    def metrics(self) -> Iterator[Metric]:
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
-        total = CounterMetricFamily("tierwatch_traps",
-                                    "SNMP traps and informs received, by result",
-                                    labels=["result"])
-        counts = dict(self.receiver.counts) if self.receiver else {}
-        if self.receiver is not None:
-            counts["kernel_dropped"] = self.receiver.kernel_drops()
-        for result in RESULTS:
-            total.add_metric([result], counts.get(result, 0))
-        yield total
-        queue = GaugeMetricFamily("tierwatch_trap_queue", "Traps waiting to be applied")
-        queue.add_metric([], len(self.queue))
-        yield queue
 
 
-class _TrapCollector:
-    def __init__(self, component: TrapsComponent) -> None:
-        self.component = component
-
-    def collect(self) -> Iterator[Metric]:
-        return self.component.metrics()
+def _version(data: bytes) -> int:
+    """The msgVersion of a message, for choosing its parser (each checks it again)."""
+    n = data[1]
+    p = 2 if n < 0x80 else 2 + (n & 0x7F)
+    if p + 3 > len(data) or data[p] != 0x02 or data[p + 1] != 1:
+        raise SnmpError("no SNMP version")
+    return data[p + 2]

@@ -45,7 +45,7 @@ class Api:
 
 def make_api(config: Config, seed: Any = None) -> Api:
     service = Service(config)
-    service.store = Store.open(config.store.url)
+    service.store = Store.open(config.store.resolved_url())
     if seed is not None:
         seed(service.store)
     tokens = {role: create_token(service.store, f"{role}-person", role, NOW - 10)[1]

@@ -31,20 +31,32 @@ def _bin(name: str) -> str:
 
 
 @contextlib.contextmanager
-def run_postgres() -> Iterator[str]:
-    """Yields an SQLAlchemy URL (psycopg 3) of an empty database `tierwatch`."""
+def run_postgres(password: str | None = None) -> Iterator[str]:
+    """Yields an SQLAlchemy URL (psycopg 3) of an empty database `tierwatch`.
+
+    With `password`, the role `tierwatch` has it and every connection must give it
+    (scram-sha-256); the URL yielded then has no password in it: the caller puts it in
+    (`postgresql+psycopg://tierwatch:...@127.0.0.1:PORT/tierwatch`)."""
     as_root = os.geteuid() == 0
     base = Path(tempfile.mkdtemp(prefix="tw-pg-"))
     data = base / "data"
     port = free_port()
+    env = {**os.environ, "PGPASSWORD": password} if password is not None else None
 
     def run(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         full = ["runuser", "-u", "postgres", "--", *cmd] if as_root else list(cmd)
-        return subprocess.run(full, capture_output=True, text=True, check=check)
+        return subprocess.run(full, capture_output=True, text=True, check=check, env=env)
 
+    auth = ["--auth=trust"]
+    if password is not None:
+        pwfile = base / "pwfile"
+        pwfile.write_text(password + "\n", encoding="utf-8")
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
     if as_root:
         shutil.chown(base, "postgres")
-    run(_bin("initdb"), "-D", str(data), "-U", "tierwatch", "--auth=trust", "-E", "UTF8",
+        if password is not None:
+            shutil.chown(base / "pwfile", "postgres")
+    run(_bin("initdb"), "-D", str(data), "-U", "tierwatch", *auth, "-E", "UTF8",
         "--locale=C.UTF-8")
     log = base / "postgres.log"
     started = False

@@ -71,11 +71,12 @@ def env_with_repo(**extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def process(cmd: list[str], log: Path, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a process with its output in `log`; stop it (and its group) when done."""
+            cwd: Path | None = None, umask: int = -1) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a process with its output in `log`; stop it (and its group) when done.
+    `umask` (e.g. 0o022, a login shell's) is the child's; -1 keeps the test runner's."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                start_new_session=True)
+                                start_new_session=True, umask=umask)
         try:
             yield proc
         finally:

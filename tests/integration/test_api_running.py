@@ -58,3 +58,30 @@ def test_score_reads_the_live_state_with_a_token(instance: Instance) -> None:
     assert done.returncode == 0, done.stderr
     assert "live state from the monitor" in done.stderr
     assert token not in done.stderr + done.stdout
+
+
+def test_login_is_taken_only_from_this_sites_pages(instance: Instance) -> None:
+    """Login CSRF on the real server: a form posted from another site's page is refused
+    (403, no cookie, counted); the same form from the status page signs in."""
+    import httpx
+
+    from tests.helpers.agents import sample_value
+
+    form = {"token": instance.tokens["viewer"]}
+    with httpx.Client(base_url=instance.url, follow_redirects=False, timeout=30) as browser:
+        forged = browser.post("/login", data=form, headers={
+            "Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+        assert forged.status_code == 403 and "set-cookie" not in forged.headers
+        assert browser.get("/").status_code == 303  # not signed in
+        metrics = browser.get("/metrics").text
+        assert sample_value(metrics, "tierwatch_http_refused_total", reason="cross_site") == 1
+        own = browser.post("/login", data=form, headers={
+            "Origin": instance.url, "Sec-Fetch-Site": "same-origin"})
+        assert own.status_code == 303 and own.cookies.get("tierwatch_token")
+        assert browser.get("/").status_code == 200  # the cookie reads the page
+        forged_out = browser.post("/logout", headers={"Origin": "https://evil.example"})
+        assert forged_out.status_code == 403
+        assert browser.get("/").status_code == 200  # still signed in
+        out = browser.post("/logout", headers={"Origin": instance.url})
+        assert out.status_code == 303
+        assert browser.get("/").status_code == 303

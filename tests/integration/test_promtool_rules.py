@@ -1,9 +1,10 @@
 """The shipped rule files and Alertmanager configuration pass the real tools.
 
-promtool checks every Prometheus rule file and runs its unit tests (a case per rule that
-fires and one that does not); amtool checks the example Alertmanager configuration and its
-bilingual templates; and a bad expression or an unknown metric is refused with file and
-rule named.
+promtool checks every Prometheus rule file and runs its unit tests (a test per rule that
+fires and one that does not: the very file the built-in engine passes in
+tests/unit/test_rule_files.py, and the range-function fixture tests/unit/test_promql.py
+runs); amtool checks the example Alertmanager configuration and its bilingual templates;
+and a bad expression or an unknown metric is refused with file and rule named.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.rules import PROMETHEUS_RULES
+from alerts.rules import INHIBIT_RULES, PROMETHEUS_RULES, RULE_TESTS
 from tests.helpers.procs import ROOT, env_with_repo, need, tierwatch_cmd
 
 pytestmark = pytest.mark.integration
 
 RULE_DIR = PROMETHEUS_RULES.parent
-PROMETHEUS_FILES = sorted(p for p in RULE_DIR.glob("*.yml")
-                          if p.name not in ("builtin.yml",) and not p.name.endswith(".test.yml"))
+PROMETHEUS_FILES = sorted(RULE_DIR.glob("*.rules.yml"))
+FIXTURE_TESTS = sorted((ROOT / "tests" / "fixtures" / "rules").glob("*.test.yml"))
 
 
 def run(cmd: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,7 +36,7 @@ def test_promtool_check_rules(path: Path) -> None:
 
 
 def test_promtool_unit_tests_pass_and_cover_every_rule() -> None:
-    tests = RULE_DIR / "tierwatch.rules.test.yml"
+    tests = RULE_TESTS
     result = run([need("promtool"), "test", "rules", tests.name], cwd=RULE_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
     covered = {t["alert_rule_test"][0]["alertname"]
@@ -45,10 +46,17 @@ def test_promtool_unit_tests_pass_and_cover_every_rule() -> None:
     assert rules == covered
 
 
+@pytest.mark.parametrize("path", FIXTURE_TESTS, ids=lambda p: p.name)
+def test_promtool_passes_the_range_function_fixtures(path: Path) -> None:
+    """The same expectations the built-in engine meets (tests/unit/test_promql.py)."""
+    result = run([need("promtool"), "test", "rules", path.name], cwd=path.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_check_command_passes_the_shipped_files() -> None:
     result = subprocess.run(tierwatch_cmd("alerts", "check-rules",
                                           *(str(p) for p in PROMETHEUS_FILES),
-                                          str(RULE_DIR / "builtin.yml")),
+                                          str(INHIBIT_RULES)),
                             capture_output=True, text=True, env=env_with_repo())
     assert result.returncode == 0, result.stderr
 
@@ -56,18 +64,26 @@ def test_the_check_command_passes_the_shipped_files() -> None:
 def test_a_bad_expression_and_an_unknown_metric_are_refused_naming_file_and_rule(
         tmp_path: Path) -> None:
     bad = tmp_path / "site.rules.yml"
-    bad.write_text(yaml.safe_dump({"groups": [{"name": "site", "rules": [
-        {"alert": "Broken", "expr": "ups_battery_runtime_seconds < < 600",
-         "labels": {"severity": "critical", "subsystem": "power"},
-         "annotations": {"summary": "s", "summary_vi": "s", "runbook": "r", "runbook_vi": "r"}},
-        {"alert": "Misspelt", "expr": "ups_batery_runtime_seconds < 600",
-         "labels": {"severity": "critical", "subsystem": "power"},
-         "annotations": {"summary": "s", "summary_vi": "s", "runbook": "r", "runbook_vi": "r"}},
-    ]}]}), encoding="utf-8")
+    annotations = "{summary: s, summary_vi: s, runbook: r, runbook_vi: r}"
+    bad.write_text(f"""\
+groups:
+  - name: site
+    rules:
+      - alert: Broken
+        expr: ups_battery_runtime_seconds < < 600
+        labels: {{severity: critical, subsystem: power}}
+        annotations: {annotations}
+      - alert: Misspelt
+        expr: ups_batery_runtime_seconds < 600
+        labels: {{severity: critical, subsystem: power}}
+        annotations: {annotations}
+""", encoding="utf-8")
     result = subprocess.run(tierwatch_cmd("alerts", "check-rules", str(bad)),
                             capture_output=True, text=True, env=env_with_repo())
     assert result.returncode == 1
-    assert f"{bad}: rule Misspelt: unknown metric 'ups_batery_runtime_seconds'" in result.stderr
+    assert (f"{bad}:9: rule Misspelt: expr: unknown metric 'ups_batery_runtime_seconds'"
+            in result.stderr)
+    assert f"{bad}:5: rule Broken: expr: not valid PromQL" in result.stderr
     assert f"{bad}: promtool:" in result.stderr and "Broken" in result.stderr
 
 
@@ -85,10 +101,7 @@ def test_amtool_accepts_the_example_alertmanager_configuration() -> None:
 
 
 def test_alertmanager_inhibit_rules_are_the_builtin_engine_s() -> None:
-    from alerts.rules import BUILTIN_RULES, RuleLoader
-
     am = yaml.safe_load((ROOT / "deploy" / "alertmanager" / "alertmanager.yml").read_text(
         encoding="utf-8"))["inhibit_rules"]
-    builtin = yaml.load(BUILTIN_RULES.read_text(encoding="utf-8"),
-                        Loader=RuleLoader)["inhibit_rules"]
+    builtin = yaml.safe_load(INHIBIT_RULES.read_text(encoding="utf-8"))["inhibit_rules"]
     assert am == builtin

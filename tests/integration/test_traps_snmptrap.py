@@ -24,6 +24,7 @@ ENGINE_ID = "0x8000000001020304"
 V3 = ["-v", "3", "-u", "ops", "-l", "authPriv", "-a", "SHA", "-A", "authpass123",
       "-x", "AES", "-X", "privpass123"]
 UPS_MIB_ON_BATTERY = "1.3.6.1.2.1.33.2.0.1"
+APC_ON_BATTERY = "1.3.6.1.4.1.318.0.5"
 RESULTS = ("accepted", "unknown_trap", "unknown_source", "bad_community", "bad_credentials",
            "malformed", "rejected", "rate_limited", "queue_full", "kernel_dropped")
 
@@ -66,7 +67,7 @@ def test_v2c_and_v3_authpriv_traps_change_status_before_the_next_poll(tmp_path: 
         assert polls == 1 and not on_battery(tw, "ups-a")
         sim.fault("ups-a", "on-battery")  # the UPS changed; the next poll is an hour away
         snmptrap(port, "127.0.0.2", "-v", "2c", "-c", "public", f"127.0.0.1:{port}", "",
-                 UPS_MIB_ON_BATTERY)
+                 APC_ON_BATTERY)  # ups-a's profile is apc-ups: PowerNet's traps are its own
         wait_for(lambda: on_battery(tw, "ups-a"), 10, "ups-a on battery, from the v2c trap")
         # the trap triggered one confirming poll, which agrees
         wait_for(lambda: tw.metric('tierwatch_polls_total{device="ups-a"}') == 2, 10,
@@ -75,14 +76,14 @@ def test_v2c_and_v3_authpriv_traps_change_status_before_the_next_poll(tmp_path: 
 
         sim.fault("ups-b", "on-battery")
         snmptrap(port, "127.0.0.3", *V3, "-e", ENGINE_ID, f"127.0.0.1:{port}", "",
-                 "1.3.6.1.4.1.318.0.5")  # PowerNet upsOnBattery, as an APC card sends it
+                 APC_ON_BATTERY)  # PowerNet upsOnBattery, as an APC card sends it
         wait_for(lambda: on_battery(tw, "ups-b"), 10, "ups-b on battery, from the v3 trap")
         assert traps(tw, "accepted") == 2
 
         store = Store.open(tw.config["store"]["url"])
         try:
             reasons = {(r.subject, r.reason) for r in store.transitions(kind="component")}
-            assert ("ups-a/ups", "on battery (trap upsTrapOnBattery)") in reasons
+            assert ("ups-a/ups", "on battery (trap upsOnBattery)") in reasons
             assert ("ups-b/ups", "on battery (trap upsOnBattery)") in reasons
             wait_for(lambda: len(store.trap_events()) == 2, 10, "both traps recorded")
         finally:

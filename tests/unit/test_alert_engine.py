@@ -9,22 +9,20 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alerts.engine import Alert, AlertState, Notice, Policy, decide, evaluate, inhibited
-from alerts.expr import ExprDef, compile_expr
 from alerts.matchers import Matcher, MatcherError
-from alerts.rules import BUILTIN_RULES, InhibitRule, Rule, load_rule_files
+from alerts.promql import compile_query
+from alerts.rules import INHIBIT_RULES, InhibitRule, Rule, load_rule_files
 from alerts.silences import silence_matchers
 from alerts.template import humanize, humanize_duration, render
 from tierwatch.core.maintenance import Scope, Window, covering, parse_time
 from tierwatch.core.model import Sample
 
 TZ = "Asia/Ho_Chi_Minh"
-RULES = load_rule_files([BUILTIN_RULES])
+RULES = load_rule_files([INHIBIT_RULES])
 
 
 def rule(name: str = "UpsOnBattery", for_: float = 0.0, **labels: str) -> Rule:
-    expr = compile_expr(ExprDef.model_validate(
-        {"series": {"name": "tierwatch_component_condition",
-                    "matchers": ['condition="on_battery"'], "op": "==", "value": 1}}))
+    expr = compile_query('tierwatch_component_condition{condition="on_battery"} == 1')
     return Rule(name, "g", expr, for_, {"severity": "critical", "subsystem": "power", **labels},
                 {"summary": "{{ $labels.device }} is on battery"}, "test")
 

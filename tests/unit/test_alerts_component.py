@@ -15,7 +15,7 @@ from collector.snmp.poller import PollResult
 from tierwatch.config import parse
 from tierwatch.core.history import History
 from tierwatch.core.maintenance import book_maintenance
-from tierwatch.core.model import ComponentStatus, Status, StatusChange
+from tierwatch.core.model import ComponentStatus, Sample, Status, StatusChange
 from tierwatch.core.runtime import Runtime
 from tierwatch.core.store import Store
 from tierwatch.service import Service
@@ -76,7 +76,7 @@ class Harness:
 
     def boot(self) -> tuple[Service, AlertsComponent]:
         service = Service(self.config)
-        service.store = Store.open(self.config.store.url)
+        service.store = Store.open(self.config.store.resolved_url())
         component = AlertsComponent(self.config.alerts, devices=lambda: list(service.directory))
         runtime = Runtime.for_tests(service.store, service.state, site=self.config.site,
                                     metrics=service.metrics)
@@ -204,7 +204,7 @@ async def test_acknowledging_a_resolved_or_unknown_alert_is_refused(h: Harness) 
     await h.tick(5)
     (record,) = h.store.alerts(states=None)
     with pytest.raises(ValueError, match="already resolved"):
-        admin.acknowledge(h.store, record.fingerprint[:8], "an", "", h.clock.now,
+        admin.acknowledge(h.store, record.fingerprint, "an", "", h.clock.now,
                           ack_for=h.config.alerts.ack_for)
     with pytest.raises(ValueError, match="needs a name"):
         h.store.ack_alert(record.id, " ", "", h.clock.now)
@@ -436,3 +436,43 @@ async def test_a_restart_holds_alerts_until_their_device_answers(h: Harness) -> 
     await h.tick(5)
     (record,) = h.store.alerts()
     assert record.state == "firing" and len(h.delivery.sent) == 2
+
+
+RANGE_RULE = """\
+groups:
+  - name: site
+    rules:
+      - alert: UpsLoadHighForLong
+        expr: min_over_time(ups_output_load_ratio[2m]) > 0.8
+        labels: {severity: warning, subsystem: power}
+        annotations:
+          summary: "{{ $labels.device }} above 80 % for 2 minutes"
+          summary_vi: "{{ $labels.device }} trên 80 % suốt 2 phút"
+          runbook: "Move load to the other UPS."
+          runbook_vi: "Chuyển bớt tải sang UPS kia."
+"""
+
+
+async def test_a_range_rule_reads_the_history_of_the_polls(tmp_path: Path) -> None:
+    rules = tmp_path / "site.rules.yml"
+    rules.write_text(RANGE_RULE, encoding="utf-8")
+    h = Harness(tmp_path, alertmanager=f"rule_files: ['{rules}']")  # a line under alerts:
+    start = h.clock.now
+
+    def poll(load: float) -> None:
+        h.service.state.update(PollResult("ups-a", h.clock.now, samples=[
+            Sample("ups_output_load_ratio", {"device": "ups-a"}, load, h.clock.now)],
+            components=[ComponentStatus("ups", Status.OK, "ok")]))
+
+    poll(0.5)  # then 90 %, polled every 30 s, the rules evaluated every 10 s
+    while h.clock.now < start + 120:
+        await h.tick(10)
+        if (h.clock.now - start) % 30 == 0:
+            poll(0.9)
+        assert h.store.alerts() == []  # the 50 % at `start` is inside [now - 2m, now]
+    # twelve evaluations have seen the polls at 0, 30, 60 and 90 s: one sample each
+    assert h.alerts.history is not None and h.alerts.history.point_count() == 4
+    await h.tick(10)  # [10 s, 130 s]: 90 % only
+    (firing,) = h.store.alerts()
+    assert firing.alertname == "UpsLoadHighForLong" and firing.state == "firing"
+    assert firing.annotations["summary"] == "ups-a above 80 % for 2 minutes"

@@ -182,3 +182,86 @@ def test_shipped_demo_config_is_valid() -> None:
 
     result = parse(DEMO_CONFIG.read_text(encoding="utf-8"), DEMO_CONFIG)
     assert result.config.devices
+
+
+# ------------------------------------------------------------------ store.url is a secret
+
+PG_PASSWORD = "tw%41p@ss/:w0rd{x}"  # '%41' must stay three characters, '@' and '/' too
+
+
+def test_store_url_password_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TW_STORE_PASSWORD", PG_PASSWORD)
+    result = parse("site: {name: X}\nstore:\n  url: postgresql+psycopg://tierwatch:"
+                   "${TW_STORE_PASSWORD}@db.example:5432/tierwatch\n", Path("tw.yaml"))
+    assert result.warnings == []
+    url = result.config.store.resolved_url()
+    assert (url.drivername, url.username, url.password, url.host, url.port, url.database) == (
+        "postgresql+psycopg", "tierwatch", PG_PASSWORD, "db.example", 5432, "tierwatch")
+    shown = repr(result.config) + str(result.config.model_dump(mode="json"))
+    assert PG_PASSWORD not in shown and "p@ss" not in shown
+    # the dump keeps what the file says (the variable's name is no secret)
+    assert result.config.model_dump(mode="json")["store"]["url"] == (
+        "postgresql+psycopg://tierwatch:${TW_STORE_PASSWORD}@db.example:5432/tierwatch")
+
+
+def test_store_url_whole_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TW_STORE_URL", "postgresql+psycopg://tw:s3cr%40t@db:5433/tw")
+    config = parse("site: {name: X}\nstore: {url: '${TW_STORE_URL}'}\n").config
+    url = config.store.resolved_url()
+    assert (url.username, url.password, url.host, url.port) == ("tw", "s3cr@t", "db", 5433)
+    assert "s3cr" not in repr(config) + str(config.model_dump(mode="json"))
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://tw:${NOT_SET_ANYWHERE_43}@db/tw",
+    "${NOT_SET_ANYWHERE_43}",
+])
+def test_store_url_reference_must_be_set(url: str) -> None:
+    found = problems(f"site: {{name: X}}\nstore: {{url: '{url}'}}\n")
+    assert found == ["tw.yaml:2: store.url: environment variable NOT_SET_ANYWHERE_43 is not set"]
+
+
+def test_store_url_from_the_environment_must_be_a_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TW_STORE_URL", "tw:h4ckme@db")
+    found = problems("site: {name: X}\nstore: {url: '${TW_STORE_URL}'}\n")
+    assert len(found) == 1 and "store.url: environment variable TW_STORE_URL" in found[0]
+    assert "h4ckme" not in found[0]
+
+
+def test_store_url_that_is_not_a_url_is_refused_unshown() -> None:
+    found = problems("site: {name: X}\nstore: {url: 'tierwatch:h4ckme@db/tierwatch'}\n")
+    assert len(found) == 1 and found[0].startswith("tw.yaml:2: store.url: not an SQLAlchemy URL")
+    assert "h4ckme" not in found[0]
+
+
+def test_store_url_literal_password_warns_and_is_hidden() -> None:
+    # a literal password, %-escaped as a URL needs: s3cr%t@x
+    result = parse("site: {name: X}\nstore:\n  url: postgresql+psycopg://tierwatch:"
+                   "s3cr%25t%40x@db.example/tierwatch\n", Path("tw.yaml"))
+    assert result.warnings == ["tw.yaml:3: store.url: password written literally in the URL; "
+                               "prefer ${ENV_VAR} (postgresql+psycopg://user:${PGPASSWORD}@...)"]
+    assert result.config.store.resolved_url().password == "s3cr%t@x"
+    dumped = result.config.model_dump(mode="json")["store"]["url"]
+    assert dumped == "postgresql+psycopg://tierwatch:***@db.example/tierwatch"
+    assert "s3cr" not in repr(result.config) + str(result.config.model_dump(mode="json"))
+
+
+def test_store_url_sqlite_default_and_path() -> None:
+    assert parse("site: {name: X}\n").config.store.resolved_url().database == (
+        "tierwatch.sqlite")
+    result = parse("site: {name: X}\nstore: {url: 'sqlite:////var/lib/tw/s.sqlite'}\n")
+    assert result.warnings == []
+    assert result.config.model_dump(mode="json")["store"]["url"] == (
+        "sqlite:////var/lib/tw/s.sqlite")
+    assert result.config.store.resolved_url().database == "/var/lib/tw/s.sqlite"
+
+
+def test_check_warns_of_a_literal_store_password(tmp_path: Path) -> None:
+    path = tmp_path / "tw.yaml"
+    path.write_text("site: {name: X}\nstore:\n  url: postgresql+psycopg://tierwatch:"
+                    "s3cr%25t%40x@db.example/tierwatch\n")
+    run = subprocess.run(tierwatch_cmd("check", "-c", str(path)), env=env_with_repo(),
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "warning: " in run.stderr and "store.url: password written literally" in run.stderr
+    assert "s3cr" not in run.stdout + run.stderr

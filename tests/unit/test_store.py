@@ -86,3 +86,36 @@ def test_maintenance_windows(tmp_path: Path) -> None:
     assert store.maintenance() == []
     with pytest.raises(ValueError):
         store.add_maintenance("bad", 200.0, 100.0, {}, "x", now=0.0)
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("postgresql+nosuchdriver://tw:pw-Zq9x@db.example/tw", "Can't load plugin"),
+    ("mysql+nosuchdriver://tw:pw-Zq9x@db.example/tw", "Can't load plugin"),
+    # a driver tierwatch does not install (the `postgres` extra brings psycopg 3)
+    ("postgresql+psycopg2://tw:pw-Zq9x@db.example/tw", "No module named 'psycopg2'"),
+])
+def test_a_store_that_cannot_be_used_is_named_without_its_password(url: str,
+                                                                  words: str) -> None:
+    from tierwatch.core.store import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable) as err:
+        Store.open(url)
+    message = str(err.value)
+    assert message.startswith(f"the store {url.split('://')[0]}://tw:***@db.example/tw "
+                              "cannot be used: ")
+    assert words in message and "pw-Zq9x" not in message
+
+
+def test_trap_events_are_pruned_by_age_and_count(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path}/s.sqlite")
+    try:
+        store.record_trap_events([{"ts": float(t), "device": "d", "source": "10.0.0.1",
+                                   "trap_oid": "1.3.6.1.6.3.1.1.5.1", "name": "coldStart",
+                                   "detail": ""} for t in range(10)])  # ids 1..10, ts 0..9
+        assert store.count_trap_events() == 10
+        # older than ts 3 go (0, 1, 2), then all but the newest 5 (ids 6..10 = ts 5..9)
+        assert store.prune_trap_events(before=3.0, keep=5) == 5
+        assert sorted(r.ts for r in store.trap_events()) == [5.0, 6.0, 7.0, 8.0, 9.0]
+        assert store.prune_trap_events(before=0.0, keep=5) == 0
+    finally:
+        store.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.traps.receiver import TrapMessage, trap_catalog
+from collector.traps.component import TrapMessage, trap_catalog
 from sim import agent as sim_agent
 from sim.traps import encode_v2c_trap
 from tierwatch.config import parse
@@ -221,7 +221,11 @@ def test_traps_config_is_checked(tmp_path: Path) -> None:
                            ("{enabled: true, communities: [v2], sources: {10.0.0.9: x}}",
                             "unknown device"),
                            ("{enabled: true, users: [{credentials: v3, engine_ids: [zz]}]}",
-                            "not an engine id")]:
+                            "not an engine id"),
+                           ("{enabled: true, communities: [v2], forwarders: [10.0.0.300]}",
+                            "not an address or a network"),
+                           ("{enabled: true, communities: [v2], global_rate: 0}",
+                            "greater than 0")]:
         with pytest.raises(ConfigError) as caught:
             parse(base + f"alerts: {{traps: {traps}}}\n")
         assert message in str(caught.value) and "alerts.traps" in str(caught.value)

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from tierwatch.commands.core import ConfigOpt, load_or_exit
+from tierwatch.commands.core import ConfigOpt, load_or_exit, open_store_or_exit
 from tierwatch.config import Config
 from tierwatch.core.store import Store
 
@@ -47,7 +47,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _open(config_path: Path) -> tuple[Config, Store]:
     config = load_or_exit(config_path)
-    return config, Store.open(config.store.url)
+    return config, open_store_or_exit(config)
 
 
 def _local(ts: float | None, tz: str) -> str:
@@ -97,7 +97,8 @@ def alerts_list(
 @alerts_app.command("ack")
 def alerts_ack(
     config: ConfigOpt,
-    alert: Annotated[str, typer.Argument(help="alert id (from `alerts list`) or fingerprint")],
+    alert: Annotated[str, typer.Argument(
+        help="alert id (from `alerts list`) or its whole fingerprint")],
     by: Annotated[str, typer.Option("--by", help="who acknowledges (name or login)")],
     comment: Annotated[str, typer.Option(help="what is being done")] = "",
 ) -> None:
@@ -120,34 +121,44 @@ def alerts_ack(
 
 @alerts_app.command("check-rules")
 def alerts_check_rules(
-    files: Annotated[list[Path], typer.Argument(help="rule files (built-in or Prometheus)")],
+    files: Annotated[list[Path], typer.Argument(help="rule files (Prometheus format)")],
     profile_dir: Annotated[list[Path], typer.Option(help="extra profile directories")] = [],  # noqa: B006
+    prometheus_only: Annotated[bool, typer.Option(
+        "--prometheus-only", help="the files are for Prometheus alone: any PromQL and "
+                                  "template goes (metric names and labels still checked)")
+    ] = False,
 ) -> None:
-    """Check rule files: built-in files fully; Prometheus files with promtool (if installed)
-    and for metric names tierwatch does not expose."""
-    from alerts.promrules import check_prometheus_file, is_prometheus_file
-    from alerts.rules import RuleError, load_rule_files
+    """Check rule files as the built-in engine loads them (PromQL subset, metric names,
+    labels, annotations) and with promtool, if installed."""
+    from alerts.rules import check_rule_files, deprecated_rule_files
 
-    problems: list[str] = []
+    problems, warnings = check_rule_files(files, profile_dir, prometheus_only=prometheus_only)
+    promtool = shutil.which("promtool")
+    old = set(deprecated_rule_files(files))
     for path in files:
-        if is_prometheus_file(path):
-            problems += check_prometheus_file(path, profile_dir)
-            promtool = shutil.which("promtool")
-            if promtool:
-                run = subprocess.run([promtool, "check", "rules", str(path)],
-                                     capture_output=True, text=True)
-                if run.returncode != 0:
-                    problems.append(f"{path}: promtool: {(run.stderr or run.stdout).strip()}")
-        else:
-            try:
-                load_rule_files([path], profile_dir)
-            except RuleError as exc:
-                problems += exc.problems
+        if promtool and path not in old and _has_groups(path):
+            run = subprocess.run([promtool, "check", "rules", str(path)],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                problems.append(f"{path}: promtool: {(run.stderr or run.stdout).strip()}")
+    for line in warnings:
+        typer.echo(f"warning: {line}", err=True)
     for line in problems:
         typer.echo(f"error: {line}", err=True)
     if problems:
         raise typer.Exit(1)
     typer.echo(f"{len(files)} file(s): ok")
+
+
+def _has_groups(path: Path) -> bool:
+    """A rule file for promtool (an inhibition file is Alertmanager's)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return True  # promtool says what is wrong with it
+    return not (isinstance(data, dict) and "inhibit_rules" in data and "groups" not in data)
 
 
 # --------------------------------------------------------------------------- maintenance

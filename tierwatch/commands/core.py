@@ -23,6 +23,10 @@ from tierwatch.core.configtypes import host_port
 if TYPE_CHECKING:
     from tierwatch.service import Service
 
+if TYPE_CHECKING:
+    from tierwatch.config import Config
+    from tierwatch.core.store import Store
+
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="tierwatch.yaml to use")]
 
 
@@ -37,6 +41,18 @@ def load_or_exit(path: Path, show_warnings: bool = False) -> Config:
         for line in result.warnings:
             typer.echo(f"warning: {line}", err=True)
     return result.config
+
+
+def open_store_or_exit(cfg: Config) -> Store:
+    """The configured store, migrated; or `error: <which store, what is wrong, what to do>`
+    on stderr and exit 1 (a damaged SQLite file, a database that does not answer)."""
+    from tierwatch.core.store import Store, StoreUnavailable
+
+    try:
+        return Store.open(cfg.store.resolved_url())
+    except StoreUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -94,11 +110,17 @@ def run(
             typer.echo("error: --shard and --tier-only are two different roles", err=True)
             raise typer.Exit(2)
     cfg = load_or_exit(config, show_warnings=True)
-    store_url = cfg.store.url
-    if ((part is not None and part.count > 1) or tier_only) and store_url.startswith("sqlite"):
+    backend = cfg.store.resolved_url().get_backend_name()
+    if ((part is not None and part.count > 1) or tier_only) and backend == "sqlite":
         typer.echo("warning: shards and the tier instance share one store; SQLite works on "
                    "one host only (use PostgreSQL, docs/scaling.md)", err=True)
-    asyncio.run(run_forever(cfg, listen=listen, shard=part, tier_only=tier_only))
+    from tierwatch.core.store import StoreUnavailable
+
+    try:
+        asyncio.run(run_forever(cfg, listen=listen, shard=part, tier_only=tier_only))
+    except StoreUnavailable as exc:  # says which store, what is wrong and what to do
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def poll_command(

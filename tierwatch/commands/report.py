@@ -20,7 +20,7 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 
-from tierwatch.commands.core import ConfigOpt, load_or_exit
+from tierwatch.commands.core import ConfigOpt, load_or_exit, open_store_or_exit
 
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
@@ -79,7 +79,6 @@ def report_command(
     from report.data import parse_month, previous_month
     from report.monthly import FORMATS, email_reports, make_report, render, write_reports
     from report.pdf import PdfUnavailable
-    from tierwatch.core.store import Store
     from tierwatch.service import report_settings
 
     cfg = load_or_exit(config)
@@ -103,7 +102,7 @@ def report_command(
         typer.echo("error: --email sends what is written into the reports directory (no "
                    "--out) to reports.email, through alerts.smtp: configure both", err=True)
         raise typer.Exit(EXIT_USAGE)
-    store = Store.open(cfg.store.url)
+    store = open_store_or_exit(cfg)
     bar = _Bar()
     try:
         if out is None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 
-from tierwatch.commands.core import ConfigOpt, load_or_exit
+from tierwatch.commands.core import ConfigOpt, load_or_exit, open_store_or_exit
 from tierwatch.core.configtypes import parse_duration
 
 if TYPE_CHECKING:
@@ -32,10 +32,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _store(config_path: Path) -> tuple[Config, Store]:
-    from tierwatch.core.store import Store
-
-    cfg = cast("Config", load_or_exit(config_path))
-    return cfg, Store.open(cfg.store.url)
+    cfg = load_or_exit(config_path)
+    return cfg, open_store_or_exit(cfg)
 
 
 def _when(ts: float | None, tz: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -122,15 +122,26 @@ DeviceId = Annotated[str, AfterValidator(check_device_id)]
 Labels = Annotated[dict[str, str], AfterValidator(check_label_names)]
 
 
+def expand(value: str) -> str:
+    """`${NAME}` -> the environment variable's value (load() checks it is set); any other
+    text is taken literally, as written."""
+    ref = ENV_REF.match(value)
+    if ref:
+        return os.environ.get(ref.group(1), "")
+    return value
+
+
+def unset_reference(value: str) -> str | None:
+    """The name of the variable a `${NAME}` value refers to, if it is not set."""
+    ref = ENV_REF.match(value)
+    return ref.group(1) if ref and ref.group(1) not in os.environ else None
+
+
 def reveal(secret: SecretStr | None) -> str:
     """A secret's value: `${ENV}` references read from the environment (checked at load)."""
     if secret is None:
         return ""
-    raw = secret.get_secret_value()
-    ref = ENV_REF.match(raw)
-    if ref:
-        return os.environ.get(ref.group(1), "")
-    return raw
+    return expand(secret.get_secret_value())
 
 
 LITERAL_SECRET = "secret written literally in the file; prefer ${ENV_VAR}"
@@ -140,6 +151,7 @@ def secret_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Sec
     """Every secret in a config model, with its key path (`credentials.ops.auth_key`)."""
     for name, value in model:
         yield from _secrets_in(value, f"{prefix}.{name}" if prefix else name)
+
 
 
 def _secrets_in(value: Any, key: str) -> Iterator[tuple[str, SecretStr]]:
@@ -155,12 +167,16 @@ def _secrets_in(value: Any, key: str) -> Iterator[tuple[str, SecretStr]]:
             yield from _secrets_in(item, f"{key}.{name}")
 
 
-def check_secrets(model: BaseModel) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(problems, warnings) for every secret of a config: a `${ENV}` reference to a variable
-    that is not set is a problem; a secret written literally is a warning."""
+def check_secrets(model: BaseModel, skip: Collection[str] = ()
+                  ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(problems, warnings) for every secret of a config but those at the `skip` key paths:
+    a `${ENV}` reference to a variable that is not set is a problem; a secret written
+    literally is a warning."""
     problems: list[tuple[str, str]] = []
     warnings: list[tuple[str, str]] = []
     for key, secret in secret_fields(model):
+        if key in skip:
+            continue
         ref = ENV_REF.match(secret.get_secret_value())
         if ref is None:
             warnings.append((key, LITERAL_SECRET))

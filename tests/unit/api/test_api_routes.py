@@ -180,9 +180,27 @@ def test_alerts_list_and_acknowledge(open_api: Api) -> None:
     assert ack["until"] == pytest.approx(ack["ts"] + 24 * 3600)  # alerts.ack_for
     (stored,) = open_api.store.alerts()
     assert stored.acked_by == "operator-person"
-    by_fingerprint = open_api.client.post("/api/v1/alerts/upsonbypass/ack", json={},
+    by_fingerprint = open_api.client.post("/api/v1/alerts/upsonbypass00000/ack", json={},
                                           headers=open_api.auth("operator"))
     assert by_fingerprint.status_code == 200 and by_fingerprint.json()["id"] == firing
+
+
+# `%` and `_` are SQL LIKE's wildcards: as a reference they must name nothing, as must a
+# prefix of a fingerprint (a reference is an id or a whole fingerprint, never a pattern)
+@pytest.mark.parametrize("ref", ["%25", "_", "%25%25", "________________", "upsonbypass",
+                                 "upsonbypass0000", "upsonbypass%25", "UPSONBYPASS00000",
+                                 "upsonbypass000000"])
+def test_alert_refs_are_matched_exactly(open_api: Api, ref: str) -> None:
+    firing = _alert(open_api, "UpsOnBypass", "firing", at(15, 8))  # fingerprint upsonbypass00000
+    answer = open_api.client.post(f"/api/v1/alerts/{ref}/ack", json={},
+                                  headers=open_api.auth("operator"))
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["message"].startswith("no alert with fingerprint ")
+    stored = open_api.store.alert(firing)
+    assert stored is not None and stored.acked is None  # nothing was acknowledged
+    exact = open_api.client.post("/api/v1/alerts/upsonbypass00000/ack", json={},
+                                 headers=open_api.auth("operator"))
+    assert exact.status_code == 200 and exact.json()["id"] == firing
 
 
 def test_alerts_ack_bad_refs(open_api: Api) -> None:

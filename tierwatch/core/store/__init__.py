@@ -13,9 +13,10 @@ from tierwatch.core.store.base import (
     NotFound,
     Outage,
     Store,
+    StoreUnavailable,
     alert_record,
     migrate,
 )
 
 __all__ = ["MIGRATION_LOCK", "AlertRecord", "Interval", "NotFound", "Outage", "Store",
-           "alert_record", "migrate"]
+           "StoreUnavailable", "alert_record", "migrate"]

@@ -10,6 +10,7 @@ every reader converts to the site's time zone only when it shows a time to a per
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -29,9 +30,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
+from tierwatch.core.files import STORE_MODE, create_with_mode
 from tierwatch.core.model import StatusChange
 from tierwatch.core.store.schema import (
     alert_events,
@@ -139,7 +142,9 @@ def migrate(engine: Engine) -> None:
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # no `sqlalchemy.url`: Alembic keeps options in a ConfigParser, which takes '%' for its
+    # interpolation (a %-escaped password crashed the start) and would hold the password;
+    # the migrations run on the connection handed over below
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # shards starting together on a fresh database: one migrates, the others wait
@@ -149,23 +154,100 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def _prepare_sqlite_file(path: Path) -> None:
+    """A new store file is made 0600 before SQLite opens it (SQLite would make it 0644 less
+    the umask; its -wal and -shm files take the database file's mode). An existing one
+    that other users may read is left as it is, with a warning: chmod is the operator's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if create_with_mode(path, STORE_MODE):
+        return
+    with contextlib.suppress(OSError):
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o007:
+            log.warning("the store %s is open to other users (mode %04o): it holds the site's "
+                        "history and the API token hashes; chmod 600 %s (and its -wal, -shm)",
+                        path, mode, path)
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened or brought to the newest schema. The message says which
+    store (never its password), what is wrong and what to do; it is meant for a person."""
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The database file of an SQLite URL; None for an in-memory or a URI-form database."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _unavailable(url: URL, exc: Exception, schema: bool = False) -> StoreUnavailable:
+    """What an operator needs from a failure to open the store: which, what, what to do.
+    `schema`: the database opened but its schema revision is not one this version knows."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    said = lines[0] if lines else type(exc).__name__
+    path = _sqlite_file(url) if url.get_backend_name() == "sqlite" else None
+    which = str(path.resolve()) if path else url.render_as_string(hide_password=True)
+    if schema:
+        return StoreUnavailable(
+            f"the store {which} has a schema this tierwatch does not know ({said}): it was "
+            f"written by a newer version; run that version, or restore a backup made with "
+            f"this one")
+    if path is None:
+        return StoreUnavailable(f"the store {which} cannot be used: {said}")
+    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError):
+        # SQLITE_CORRUPT, SQLITE_NOTADB: the file itself is damaged or not a database
+        return StoreUnavailable(
+            f"the store {which} is damaged or is not an SQLite database (SQLite: {said}). "
+            f"Restore it from the last backup (docs/operations.md, \"Back up the store\"), "
+            f"or move it aside to start with an empty store: "
+            f"mv {which} {which}.damaged (and its -wal and -shm files, if any)")
+    return StoreUnavailable(
+        f"the store {which} cannot be opened ({said}): check that the file and its "
+        f"directory belong to the user tierwatch runs as, and that the disk is not full")
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str | URL) -> Store:
+        """Open the store at an SQLAlchemy URL and migrate it to the newest schema.
+        Raises StoreUnavailable, with what to do, when it cannot be used."""
+        from alembic.util.exc import CommandError  # a revision this version does not know
+
+        url = make_url(url)
+        try:
+            engine = cls._engine(url)
+        except (OSError, ArgumentError, ImportError) as exc:
+            # the SQLite file's directory cannot be made; no such dialect or driver
+            raise _unavailable(url, exc) from exc
+        try:
+            migrate(engine)
+        except DatabaseError as exc:
+            engine.dispose()
+            raise _unavailable(url, exc) from exc
+        except CommandError as exc:
+            engine.dispose()
+            raise _unavailable(url, exc, schema=True) from exc
+        return cls(engine)
+
+    @staticmethod
+    def _engine(url: URL) -> Engine:
         kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
+        sqlite = url.get_backend_name() == "sqlite"
+        if sqlite:
             kwargs["connect_args"] = {"check_same_thread": False}
-            if url in ("sqlite://", "sqlite:///:memory:"):
-                kwargs["poolclass"] = StaticPool  # one shared in-memory database
+            path = _sqlite_file(url)
+            if path is None:
+                if not url.database or url.database == ":memory:":
+                    kwargs["poolclass"] = StaticPool  # one shared in-memory database
             else:
-                path = url.split("///", 1)[-1]
-                if path:
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _prepare_sqlite_file(path)
         engine = create_engine(url, future=True, **kwargs)
-        if url.startswith("sqlite"):
+        if sqlite:
             from sqlalchemy import event
 
             @event.listens_for(engine, "connect")
@@ -176,8 +258,7 @@ class Store:
                 cur.execute("PRAGMA busy_timeout=5000")
                 cur.close()
 
-        migrate(engine)
-        return cls(engine)
+        return engine
 
     def close(self) -> None:
         self.engine.dispose()
@@ -549,7 +630,10 @@ class Store:
         return alert_record(row) if row is not None else None
 
     def find_alert(self, ref: str) -> AlertRecord:
-        """An alert by id, or by fingerprint (or a unique prefix of one, newest incident)."""
+        """An alert by id, or by its whole fingerprint (the newest incident of it).
+
+        Compared for equality, never as a pattern: a reference from an API path may hold
+        `%` or `_`, and a prefix would let a short guess reach someone else's alert."""
         ref = ref.strip()
         if ref.isdigit():
             found = self.alert(int(ref))
@@ -557,14 +641,11 @@ class Store:
                 raise NotFound(f"no alert with id {ref}")
             return found
         with self.engine.connect() as conn:
-            rows = list(conn.execute(select(alerts).where(
-                alerts.c.fingerprint.like(f"{ref}%")).order_by(alerts.c.id.desc())))
-        prints = {r.fingerprint for r in rows}
-        if not rows:
+            row = conn.execute(select(alerts).where(alerts.c.fingerprint == ref)
+                               .order_by(alerts.c.id.desc()).limit(1)).first()
+        if row is None:
             raise NotFound(f"no alert with fingerprint {ref!r}")
-        if len(prints) > 1:
-            raise NotFound(f"{ref!r} matches {len(prints)} alerts; give more of it")
-        return alert_record(rows[0])
+        return alert_record(row)
 
     def ack_alert(self, alert_id: int, by: str, comment: str, now: float,
                   ack_for: float | None = None) -> AlertRecord:
@@ -624,6 +705,21 @@ class Store:
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(insert(trap_events), list(rows))
+
+    def count_trap_events(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(trap_events)).scalar_one())
+
+    def prune_trap_events(self, before: float, keep: int) -> int:
+        """Delete trap events older than `before`, and all but the newest `keep` (by id,
+        which grows with every insert); answers how many rows went."""
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(trap_events).where(trap_events.c.ts < before)).rowcount
+            newest = conn.execute(select(func.max(trap_events.c.id))).scalar()
+            if newest is not None and newest > keep:
+                gone += conn.execute(delete(trap_events).where(
+                    trap_events.c.id <= newest - keep)).rowcount
+        return int(gone or 0)
 
     def trap_events(self, since: float | None = None, device: str | None = None,
                     limit: int | None = None) -> list[Any]:

@@ -1,9 +1,12 @@
-"""Alembic environment: the URL comes from the caller (tierwatch.core.store.migrate)."""
+"""Alembic environment: migrations run on the connection tierwatch.core.store.migrate hands over.
+
+There is no URL here on purpose: the store's URL is a secret (its password is never written
+into Alembic's config, which is a ConfigParser and would also choke on a '%' in it).
+"""
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
 
 from tierwatch.core.store.schema import metadata
 
@@ -12,24 +15,12 @@ config = context.config
 
 def run_migrations() -> None:
     connection = config.attributes.get("connection")
-    if connection is not None:
-        context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=connection.dialect.name == "sqlite")
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite://")
-    with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=metadata,
-                          render_as_batch=conn.dialect.name == "sqlite")
-        with context.begin_transaction():
-            context.run_migrations()
-
-
-if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
-                      literal_binds=True)
+    if connection is None:
+        raise RuntimeError("tierwatch migrations run through tierwatch.core.store.migrate(engine)")
+    context.configure(connection=connection, target_metadata=metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()
-else:
-    run_migrations()
+
+
+run_migrations()

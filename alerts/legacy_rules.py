@@ -1,37 +1,45 @@
-"""The built-in engine's condition language: data, not code, evaluated over live series.
+"""DEPRECATED, goes in the next release: the old YAML condition language of built-in rules.
 
-A rule's `expr` is one of five nodes (YAML mappings), each a small piece of PromQL written
-as data, so a built-in rule reads like its Prometheus twin:
+Until this release the built-in engine read its own rule language; now it evaluates
+Prometheus rule files (alerts/rules.py, alerts/promql.py), so every alert is written once.
+A site file in the old language still loads for one release: `tierwatch check` warns,
+naming the file. Nothing else uses this module; delete it, and the `_is_legacy` branch of
+alerts/rules.py, in the next release.
+
+A rule's `expr` was one of five nodes (YAML mappings), each a small piece of PromQL:
 
     series:   {name: M, matchers: ['l="v"', ...], op: "<", value: 18,
                join: {name: INFO, matchers: [...], on: [device], labels: [subsystem]}}
-              -> every series M matching the matchers (and the comparison, if given);
-                 `join` copies labels from the INFO series (those matching its matchers)
-                 with the same `on` labels, dropping series with no partner
-                 (PromQL `* on(..) group_left(..) INFO{...}`)
+              (PromQL `M{...} < 18 * on(..) group_left(..) INFO{...}`)
     and:      [EXPR, EXPR, ...]  with  on: [labels]
-              -> series of the first EXPR that every other EXPR matches on those labels
-    or:       [EXPR, EXPR, ...]  -> the union (a label set only once)
+    or:       [EXPR, EXPR, ...]
     unless:   [EXPR, EXPR]       with  on: [labels]
-              -> series of the first EXPR that the second does not match on those labels
     compare:  {left: SERIES, op: "<", right: SERIES, on: [labels]}
-              -> left series whose value compares true against their right partner,
-                 labelled by the `on` labels only (PromQL one-to-one matching)
-
-The live series are tierwatch's own exposition (device samples, tierwatch_* from the state
-and from other rooms' collectors), so both forms of a rule read the same names.
 """
 
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from alerts.matchers import Matcher, MatcherError, match_all
+from alerts import template
+from alerts.matchers import Matcher, match_all
+from alerts.promql import Source
+from alerts.promrules import REQUIRED_ANNOTATIONS, SEVERITIES
+from alerts.rules import InhibitDef, Rule, RuleSet, _Context, add_inhibit_rules
+from tierwatch.core.configtypes import parse_duration
 from tierwatch.core.model import Sample
 
 View = Mapping[str, Sequence[Sample]]
@@ -50,6 +58,13 @@ class Instance:
 
     labels: Mapping[str, str]
     value: float
+
+
+def _seconds(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds < 0:
+        raise ValueError("must not be negative")
+    return seconds
 
 
 def _key(labels: Mapping[str, str], on: Sequence[str]) -> tuple[str, ...]:
@@ -296,5 +311,78 @@ def compile_expr(d: ExprDef) -> Expr:
     return Compare(_series(c.left), c.op, _series(c.right), tuple(c.on))
 
 
-__all__ = ["And", "Compare", "Expr", "ExprDef", "Instance", "MatcherError", "Or", "Series",
-           "Unless", "View", "compile_expr"]
+# --------------------------------------------------------------------------- loading
+
+
+class LegacyRuleDef(_Strict):
+    alert: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    expr: ExprDef
+    for_: Annotated[float, BeforeValidator(_seconds)] = Field(default=0.0, alias="for")
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class LegacyGroupDef(_Strict):
+    name: str
+    rules: list[LegacyRuleDef] = Field(min_length=1)
+
+
+class LegacyFileDef(_Strict):
+    groups: list[LegacyGroupDef] = Field(default_factory=list)
+    inhibit_rules: list[InhibitDef] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LegacyQuery:
+    """An old expression as the engine sees a PromQL one."""
+
+    expr: Expr
+
+    def eval(self, src: Source) -> list[Sample]:
+        view = {name: src.instant(name) for name in self.expr.metrics()}
+        return [Sample("", inst.labels, inst.value) for inst in self.expr.eval(view)]
+
+    def metrics(self) -> set[str]:
+        return self.expr.metrics()
+
+    def windows(self) -> dict[str, float]:
+        return {}
+
+
+def load(ctx: _Context, out: RuleSet) -> list[str]:
+    """Load one old-language file into `out`; the problems, each naming file, line, rule."""
+    try:
+        parsed = LegacyFileDef.model_validate(ctx.data)
+    except ValidationError as exc:
+        return ctx.pydantic(exc)
+    problems: list[str] = []
+    for gi, group in enumerate(parsed.groups):
+        for ri, rd in enumerate(group.rules):
+            at = f"{ctx.where(f'groups[{gi}].rules[{ri}]')}: rule {rd.alert}: "
+            expr = compile_expr(rd.expr)
+            for metric in sorted(expr.metrics()):
+                if metric not in ctx.known:
+                    problems.append(f"{at}expr: unknown metric {metric!r} (not exposed by "
+                                    "tierwatch; see alerts/catalog.py)")
+            if rd.labels.get("severity") not in SEVERITIES:
+                problems.append(f"{at}labels.severity: must be one of {', '.join(SEVERITIES)}")
+            if "subsystem" not in rd.labels and "subsystem" not in expr.labels(ctx.known):
+                problems.append(f"{at}labels.subsystem: needed (or series that carry it)")
+            for name, value in rd.labels.items():
+                if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name) or name.startswith("__"):
+                    problems.append(f"{at}labels.{name}: not a valid label name")
+                if "{{" in value:
+                    problems.append(f"{at}labels.{name}: labels are not templated")
+            for name in REQUIRED_ANNOTATIONS:
+                if not rd.annotations.get(name, "").strip():
+                    problems.append(f"{at}annotations.{name}: required (English and "
+                                    "Vietnamese summary and runbook)")
+            for name, value in rd.annotations.items():
+                try:
+                    template.check(value)
+                except template.TemplateError as exc:
+                    problems.append(f"{at}annotations.{name}: {exc}")
+            out.rules.append(Rule(rd.alert, group.name, LegacyQuery(expr), rd.for_,
+                                  dict(rd.labels), dict(rd.annotations), str(ctx.path)))
+    problems.extend(add_inhibit_rules(ctx.where, parsed.inhibit_rules, out))
+    return problems
