@@ -307,16 +307,56 @@ def v3_request_id_guess(request: bytes) -> int:
     return message.parse_v3_message(request).msg_id
 
 
-def downgraded_response(varbinds: Sequence[Varbind]) -> Forge:
-    """A noAuthNoPriv Response carrying `varbinds` to every secured request."""
+def downgraded_response(varbinds: Sequence[Varbind],
+                        request_id: Callable[[bytes], int] = v3_request_id_guess) -> Forge:
+    """A noAuthNoPriv Response carrying `varbinds` to every secured request, with the
+    request-id `request_id(request)` says (by default the attacker's guess; a test that
+    knows the keys can pass the real one, to probe the security-level check alone)."""
     varbind_list = message.encode_typed_varbinds(varbinds)
 
     def forge(request: Sniffed) -> list[bytes]:
         if is_discovery(request.payload):
             return []
-        rid = v3_request_id_guess(request.payload)
-        pdu = message.encode_pdu(ber.RESPONSE, rid, varbind_list)
+        pdu = message.encode_pdu(ber.RESPONSE, request_id(request.payload), varbind_list)
         return [_v3_answer(request.payload, pdu)]
+
+    return forge
+
+
+def decrypted_request_id(priv_password: bytes, auth_protocol: str, priv_protocol: str
+                         ) -> Callable[[bytes], int]:
+    """The real request-id of an authPriv request, read with the keys (no attacker has
+    them: an oracle, to test one check at a time)."""
+    from collector.snmp import usm
+
+    def read(request: bytes) -> int:
+        msg = message.parse_v3_message(request)
+        key = usm.priv_key(priv_password, msg.engine_id, auth_protocol, priv_protocol)
+        plain = usm.Privacy(priv_protocol, key).decrypt(
+            msg.scoped, msg.priv_params, msg.engine_boots, msg.engine_time)
+        pdu = message.decode_scoped_pdu(plain).pdu
+        assert isinstance(pdu, message.Pdu)
+        return pdu.request_id
+
+    return read
+
+
+def forged_discovery(engine_id: bytes, boots: int, engine_time: int) -> Forge:
+    """Answers each engine-ID discovery probe with a Report naming `engine_id`, with the
+    given boots and time (any INTEGER; the probe's request-id, read in clear)."""
+
+    def forge(request: Sniffed) -> list[bytes]:
+        msg = message.parse_v3_message(request.payload)
+        if msg.engine_id or msg.flags & message.FLAG_AUTH:
+            return []
+        probe = message.decode_scoped_pdu(msg.scoped).pdu
+        assert isinstance(probe, message.Pdu)
+        vbl = message.encode_typed_varbinds([(UNKNOWN_ENGINE_IDS, ber.COUNTER32, 1)])
+        params, offset = message.encode_usm_parameters(engine_id, boots, engine_time, b"",
+                                                       b"", b"")
+        scoped = message.encode_scoped_pdu(engine_id, b"", message.encode_pdu(
+            ber.REPORT, probe.request_id, vbl))
+        return [message.encode_v3_message(msg.msg_id, 0, params, offset, scoped)[0]]
 
     return forge
 

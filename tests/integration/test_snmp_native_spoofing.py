@@ -26,9 +26,9 @@ from tests.helpers.spoof import (
     WRONG_DIGESTS,
     Attacker,
     DelayRelay,
-    Forge,
     Sniffed,
     downgraded_response,
+    forged_discovery,
     predicted_responses,
     unauthenticated_report,
 )
@@ -249,26 +249,6 @@ def test_spoofed_time_report_moves_no_clock(agent: Agent, relay: DelayRelay,
     assert sent == 2
     assert clock < 2**31 - 1000  # snmpd's own clock: it started seconds ago
     assert delta(before, reason) == 1
-
-
-def forged_discovery(engine_id: bytes, boots: int, engine_time: int) -> Forge:
-    """Answers each engine-ID discovery probe with a Report naming `engine_id`."""
-
-    def forge(request: Sniffed) -> list[bytes]:
-        msg = message.parse_v3_message(request.payload)
-        if msg.engine_id or msg.flags & message.FLAG_AUTH:
-            return []
-        probe = message.decode_scoped_pdu(msg.scoped).pdu  # the probe is in clear
-        assert isinstance(probe, message.Pdu)
-        rid = probe.request_id
-        vbl = message.encode_typed_varbinds([("1.3.6.1.6.3.15.1.1.4.0", ber.COUNTER32, 1)])
-        params, offset = message.encode_usm_parameters(engine_id, boots, engine_time, b"",
-                                                       b"", b"")
-        scoped = message.encode_scoped_pdu(engine_id, b"", message.encode_pdu(
-            ber.REPORT, rid, vbl))
-        return [message.encode_v3_message(msg.msg_id, 0, params, offset, scoped)[0]]
-
-    return forge
 
 
 def test_discovery_answer_with_an_impossible_clock_is_refused(
