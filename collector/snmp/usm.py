@@ -562,8 +562,9 @@ class UsmSession:
                 or (boots == self.boots and engine_time > self._latest_time)):
             self._set_clock(boots, engine_time)
             self._clock_authentic = True
-        return not (
-            self.boots >= MAX_BOOTS
-            or boots < self.boots
-            or (boots == self.boots and engine_time < self.engine_time() - TIME_WINDOW)
-        )
+            in_window = True  # the message's own clock is now ours
+        else:
+            in_window = not (boots < self.boots
+                             or engine_time < self.engine_time() - TIME_WINDOW)
+        latched = self.boots >= MAX_BOOTS
+        return in_window and not latched
