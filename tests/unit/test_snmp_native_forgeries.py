@@ -136,6 +136,8 @@ class FakeAgent(asyncio.DatagramProtocol):
                                   flags=message.FLAG_AUTH)]
         if event == "wrong_rid":  # authentic, but carrying another request's id
             return [self.response(r.msg_id, r.request_id ^ 0x5A5A, b"forged")]
+        if event == "wrong_context":  # authentic, but for another context engine
+            return [self.response(r.msg_id, r.request_id, b"forged", context=OTHER_ENGINE)]
         if event == "tampered":  # a genuine answer with one ciphertext octet changed
             octets = bytearray(self.response(r.msg_id, r.request_id, b"forged"))
             octets[-2] ^= 0x40
@@ -155,10 +157,10 @@ class FakeAgent(asyncio.DatagramProtocol):
 
     def response(self, msg_id: int, rid: int, value: bytes, *,
                  flags: int = message.FLAG_AUTH | message.FLAG_PRIV,
-                 keys: tuple[bytes, bytes] = REAL_KEYS) -> bytes:
+                 keys: tuple[bytes, bytes] = REAL_KEYS, context: bytes = ENGINE_ID) -> bytes:
         vbl = message.encode_typed_varbinds([(SYS_NAME, ber.OCTET_STRING, value)])
         pdu = message.encode_pdu(ber.RESPONSE, rid, vbl)
-        return self.secure(msg_id, pdu, flags, keys)
+        return self.secure(msg_id, pdu, flags, keys, context=context)
 
     def report(self, msg_id: int, counter: str, *, rid: int = 0, flags: int = 0,
                engine_id: bytes = ENGINE_ID, engine_time: int | None = None) -> bytes:
@@ -168,11 +170,13 @@ class FakeAgent(asyncio.DatagramProtocol):
                            engine_time=engine_time)
 
     def secure(self, msg_id: int, pdu: bytes, flags: int, keys: tuple[bytes, bytes], *,
-               engine_id: bytes = ENGINE_ID, engine_time: int | None = None) -> bytes:
+               engine_id: bytes = ENGINE_ID, engine_time: int | None = None,
+               context: bytes | None = None) -> bytes:
         """A message from the agent, authenticated and encrypted as `flags` say, with
         pysnmp's HMAC-SHA-96 and AES-128 (RFC 3414 6.3.1, RFC 3826)."""
         engine_time = self.engine_time() if engine_time is None else engine_time
-        scoped = message.encode_scoped_pdu(engine_id, b"", pdu)
+        scoped = message.encode_scoped_pdu(engine_id if context is None else context, b"",
+                                           pdu)
         salt = b""
         if flags & message.FLAG_PRIV:
             cipher, salt_octets = aes.Aes().encrypt_data(
@@ -215,8 +219,9 @@ async def stop(scene: Scene) -> None:
 # -- the property ----------------------------------------------------------------------------
 
 ACCEPTABLE = ("genuine", "auth_report_time")
-FORGERIES = ("replay", "forged_noauth", "forged_key", "wrong_level", "wrong_rid", "tampered",
-             "report_wrongdigest", "report_time", "report_time_huge", "report_engine")
+FORGERIES = ("replay", "forged_noauth", "forged_key", "wrong_level", "wrong_rid",
+             "wrong_context", "tampered", "report_wrongdigest", "report_time",
+             "report_time_huge", "report_engine")
 HINTS = ("report_wrongdigest", "report_time", "report_engine")  # unauthenticated, in range
 
 script = st.lists(st.sampled_from((*ACCEPTABLE, *FORGERIES, *FORGERIES)), max_size=5)
