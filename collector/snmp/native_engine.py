@@ -7,7 +7,9 @@
 
 All clients on one event loop share one UDP socket (see `transport`). A walk asks for all
 its roots side by side in each GETBULK (GETNEXT on v1) and drops a root from the request
-once its subtree ends. Every failure is one of the seam's errors.
+once its subtree ends. Each request waits for an answer that passes its checks
+(`answers`): a datagram that fails one is dropped and counted, never the end of the
+request. Every failure is one of the seam's errors, a defect included (SnmpInternalError).
 """
 
 from __future__ import annotations
