@@ -378,7 +378,9 @@ class NativeSnmpClient:
         body = message.pdu_body_after_id(varbinds, non_repeaters, max_repetitions)
         if self._usm is not None:
             return await self._request_v3(tag, body)
-        shared = await self._ready_socket()
+        shared = self._shared
+        if shared is None or shared.closed or shared.loop is not asyncio.get_running_loop():
+            shared = await self._socket()
         req_id = shared.new_id()
         check = CommunityCheck(self._version, req_id)
         data = message.encode_community_message(
@@ -401,48 +403,46 @@ class NativeSnmpClient:
         usm = self._usm
         assert usm is not None
         try:
-            answer = await self._request_v3_once(tag, body)
+            if not usm.discovered:
+                await self._discover()
+            rediscovered = False
+            # A few corrections at most: a notInTimeWindows Report (our clock), one
+            # discovery again (an unknownEngineIDs Report while nothing authentic answers).
+            for _ in range(4):
+                shared = self._shared
+                if (shared is None or shared.closed
+                        or shared.loop is not asyncio.get_running_loop()):
+                    shared = await self._socket()
+                msg_id = shared.new_id()
+                # request-id drawn apart from msgID: the msgID travels in clear, the
+                # request-id (encrypted under authPriv) is a second secret an answer carries
+                check = V3Check(usm, transport.random_id())
+                data = usm.encode_request(
+                    msg_id, message.encode_pdu_with_id(tag, check.request_id, body))
+                reply: V3Reply | None = await self._exchange(msg_id, data, check)
+                if reply is None:
+                    if check.hint == UNKNOWN_ENGINE_IDS and not rediscovered:
+                        # Maybe a replaced agent (a new engine ID). The Report cannot be
+                        # authenticated, so its engine ID is not taken: discovery again.
+                        rediscovered = True
+                        await self._discover()
+                        continue
+                    raise await self._v3_failure(check)
+                if not reply.report:
+                    self._failures = 0
+                    return reply.status, reply.index, reply.scoped, reply.start, reply.stop
+                if reply.report == NOT_IN_TIME_WINDOWS:
+                    usm.sync_time(reply.boots, reply.engine_time)
+                    continue
+                raise self._report_error(reply.report, authenticated=True)
+            raise SnmpAuthError(
+                f"{self.target}: the agent keeps rejecting our engine ID or time")
         except (SnmpTimeout, SnmpAuthError):
             self._failures += 1
             if self._failures >= REDISCOVER_AFTER:
                 self._failures = 0
                 usm.forget()
             raise
-        self._failures = 0
-        return answer
-
-    async def _request_v3_once(self, tag: int, body: bytes) -> tuple[int, int, bytes, int, int]:
-        usm = self._usm
-        assert usm is not None
-        if not usm.discovered:
-            await self._discover()
-        rediscovered = False
-        # A few corrections at most: a notInTimeWindows Report (our clock), one discovery
-        # again (an unknownEngineIDs Report while nothing authentic answers).
-        for _ in range(4):
-            shared = await self._ready_socket()
-            msg_id = shared.new_id()
-            # request-id drawn apart from msgID: the msgID travels in clear, the request-id
-            # (encrypted under authPriv) is a second secret an answer must carry
-            check = V3Check(usm, transport.random_id())
-            data = usm.encode_request(
-                msg_id, message.encode_pdu_with_id(tag, check.request_id, body))
-            reply: V3Reply | None = await self._exchange(msg_id, data, check)
-            if reply is None:
-                if check.hint == UNKNOWN_ENGINE_IDS and not rediscovered:
-                    # Maybe a replaced agent (a new engine ID). The Report cannot be
-                    # authenticated, so its engine ID is not taken: discovery runs again.
-                    rediscovered = True
-                    await self._discover()
-                    continue
-                raise await self._v3_failure(check)
-            if not reply.report:
-                return reply.status, reply.index, reply.scoped, reply.start, reply.stop
-            if reply.report == NOT_IN_TIME_WINDOWS:
-                usm.sync_time(reply.boots, reply.engine_time)
-                continue
-            raise self._report_error(reply.report, authenticated=True)
-        raise SnmpAuthError(f"{self.target}: the agent keeps rejecting our engine ID or time")
 
     def _report_error(self, counter: str, *, authenticated: bool) -> SnmpError:
         usm = self._usm
