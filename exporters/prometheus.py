@@ -92,7 +92,9 @@ class StateCollector(Collector):
 
 
 class SnmpEngineCollector(Collector):
-    """Datagrams the native engine's shared sockets dropped, by reason (none elsewhere)."""
+    """The native engine's datagrams: sent, received, failed sends, and every datagram it
+    refused, by reason (the closed set collector.snmp.message.DROP_REASONS, each exported
+    from the start). Nothing when this process uses another engine."""
 
     def collect(self) -> Iterator[Metric]:
         import sys
@@ -100,6 +102,8 @@ class SnmpEngineCollector(Collector):
         engine = sys.modules.get("collector.snmp.native_engine")
         if engine is None:  # not loaded: this process uses another engine
             return
+        from collector.snmp.message import DROP_REASONS
+
         stats = engine.engine_stats()
         sent = CounterMetricFamily("tierwatch_snmp_datagrams_sent",
                                    "SNMP requests sent by the native engine")
@@ -107,13 +111,17 @@ class SnmpEngineCollector(Collector):
         received = CounterMetricFamily("tierwatch_snmp_datagrams_received",
                                        "SNMP datagrams received by the native engine")
         received.add_metric([], stats.get("received", 0))
+        send_errors = CounterMetricFamily("tierwatch_snmp_send_errors",
+                                          "SNMP requests the native engine failed to send")
+        send_errors.add_metric([], stats.get("send_errors", 0))
         dropped = CounterMetricFamily(
-            "tierwatch_snmp_datagrams_dropped",
-            "Datagrams dropped: from an unexpected address, for no pending request, "
-            "undecodable, or failed to send", labels=["reason"])
-        for reason in ("wrong_address", "unknown_id", "undecodable", "send_errors"):
+            "tierwatch_snmp_dropped",
+            "Datagrams the native engine refused, by the check they failed (unknown_id, "
+            "wrong_address, wrong_security_level, bad_digest, unauthenticated_report ...): "
+            "a refused datagram never ends a request", labels=["reason"])
+        for reason in DROP_REASONS:
             dropped.add_metric([reason], stats.get(reason, 0))
-        yield from (sent, received, dropped)
+        yield from (sent, received, send_errors, dropped)
 
 
 def build_info() -> Metric:

@@ -109,6 +109,7 @@ class Service:
         self.traps: TrapsComponent | None = None
         self.started_at: float | None = None
         self._semaphore = asyncio.Semaphore(config.snmp.concurrency)
+        self._defects_logged: set[tuple[str, str]] = set()  # (device, exception type)
         factory = engine_factory(config.snmp.engine)
         for device in config.devices:
             target = build_target(config, device)
@@ -188,16 +189,33 @@ class Service:
         except SnmpError as exc:  # from auto resolution
             return PollResult(runtime.config.id, started, time.time() - started,
                               error=exc.reason, message=str(exc))
+        except Exception as exc:  # a defect (poll() returns its own errors): counted
+            self._log_defect(runtime.config.id, exc)
+            return PollResult(runtime.config.id, started, time.time() - started,
+                              error="internal",
+                              message=f"internal error: {type(exc).__name__}: {exc}")
 
     async def _poll_job(self, device_id: str) -> None:
         try:
             await self.poll_once(device_id)
         except asyncio.CancelledError:
             return  # shutting down: the poll is abandoned, nothing to record
-        except Exception:  # never let one device stop the scheduler; count and log it
-            log.exception("poll of %s crashed", device_id)
+        except Exception as exc:  # never let one device stop the scheduler; count it
+            self._log_defect(device_id, exc)
             self.state.update(PollResult(device_id, time.time(), error="internal",
-                                         message="internal error (see log)"))
+                                         message=f"internal error: {type(exc).__name__}"))
+
+    def _log_defect(self, device_id: str, exc: Exception) -> None:
+        """The traceback of a defect once per device and exception type, a line after
+        that: a fault that repeats every poll must not fill the log (the poll errors
+        counter, reason `internal`, counts every one)."""
+        key = (device_id, type(exc).__name__)
+        if key in self._defects_logged:
+            log.warning("poll of %s failed again: %s: %s", device_id, type(exc).__name__, exc)
+            return
+        self._defects_logged.add(key)
+        log.error("poll of %s crashed (logged once; later ones are counted as "
+                  "poll errors, reason internal)", device_id, exc_info=exc)
 
     def _on_skipped(self, event: JobEvent) -> None:
         self._skipped(event.job_id)
