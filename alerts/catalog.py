@@ -77,7 +77,8 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     # exporters/prometheus.py: the native SNMP engine's datagrams
     _m("tierwatch_snmp_datagrams_sent_total", [], "tierwatch"),
     _m("tierwatch_snmp_datagrams_received_total", [], "tierwatch"),
-    _m("tierwatch_snmp_datagrams_dropped_total", ["reason"], "tierwatch"),
+    _m("tierwatch_snmp_send_errors_total", [], "tierwatch"),
+    _m("tierwatch_snmp_dropped_total", ["reason"], "tierwatch"),
     # probes (collector/probes/component.py): links and agency sites, per check
     *(_m(n, ["device", "check", "method", "target"], "probes") for n in (
         "probe_success", "probe_rtt_seconds", "probe_rtt_mean_seconds",

@@ -83,7 +83,7 @@ def build_service(devices: int, work: Path) -> Service:
 def poll_all(service: Service, walks: list[tuple[dict[str, Value], WalkResult]],
              share: float, rng: random.Random, ts: float) -> None:
     """Fold a fresh poll of `share` of the devices into the state."""
-    for n, (device_id, runtime) in enumerate(service.devices.items()):
+    for n, (device_id, runtime) in enumerate(service.snmp.devices.items()):
         if share < 1.0 and rng.random() >= share:
             continue
         assert runtime.plan is not None

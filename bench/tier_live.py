@@ -33,6 +33,7 @@ from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from tierwatch.config import Config
 from tierwatch.core.model import ComponentStatus, PollResult, Status
+from tierwatch.core.runtime import Runtime
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
 
@@ -45,12 +46,6 @@ def bound_config(racks: int) -> Config:
     return Config.model_validate(
         {"site": {"name": "bench"}, "topology": topo, "tier": {"debounce": 0.05}}
     )
-
-
-class Service:
-    def __init__(self, state: State, store: Store) -> None:
-        self.state, self.store = state, store
-        self.exporter = MetricsExporter(state)
 
 
 def ok(device: str, ts: float) -> PollResult:
@@ -69,9 +64,10 @@ async def measure(racks: int, repeat: int, store_url: str) -> dict[str, Any]:
     )
     state = State(devices)
     store = Store.open(store_url)
-    live = LiveTier(config, state, store)
-    service = Service(state, store)
-    await live.start(service)  # type: ignore[arg-type]
+    live = LiveTier(config.topology, config.tier)
+    runtime = Runtime.for_tests(store, state, site=config.site)
+    exporter = MetricsExporter(state, runtime.metrics)
+    await live.start(runtime)
     got: dict[str, Any] = {"devices": len(devices), "nodes": len(live.compiled.node_ids)}
     debounce = live.settings.debounce
     seq = live.snapshot.seq  # type: ignore[union-attr]
@@ -119,7 +115,7 @@ async def measure(racks: int, repeat: int, store_url: str) -> dict[str, Any]:
         if i == 0 and live.availability is not None:
             live.availability.invalidate()
         t0 = time.perf_counter()
-        body = service.exporter.render()
+        body = exporter.render()
         renders.append(time.perf_counter() - t0)
     got["metrics"] = (renders, len(body), body.count(b"\ntierwatch_availability_ratio{"))
 

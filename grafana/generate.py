@@ -34,6 +34,10 @@ SITE = 'site=~"$site"'
 # ASHRAE TC 9.9 inlet bands (TIER-MODEL.md): recommended 18-27 °C, allowable A1 15-32 °C
 TEMPERATURE_STEPS = [("red", None), ("orange", 15), ("green", 18), ("orange", 27), ("red", 32)]
 HUMIDITY_STEPS = [("red", None), ("green", 0.08), ("red", 0.8)]
+# tierwatch_snmp_dropped_total reasons that mean a forged, replayed or tampered answer
+SECURITY_REFUSALS = ("wrong_security_level|bad_digest|not_in_time_window|"
+                     "unauthenticated_report|wrong_request_id|bad_engine_id|wrong_user|"
+                     "out_of_range|invalid_flags|decryption_error|wrong_context|wrong_address")
 
 
 @dataclass
@@ -730,6 +734,25 @@ def itself() -> Dashboard:
                               f'instance=~"$instance"}}[$__rate_interval])',
                               "{{instance}} store errors")],
                       width=8),
+            ]),
+            ("SNMP engine", [
+                Panel("Datagrams refused per second, by reason", "timeseries",
+                      [Target(f'sum by (reason) (rate(tierwatch_snmp_dropped_total{{{SITE}, '
+                              f'instance=~"$instance"}}[$__rate_interval]))', "{{reason}}")],
+                      unit="pps", width=12,
+                      description="Datagrams the native SNMP engine refused, by the check "
+                                  "they failed (docs/snmp-engine.md, What the engine "
+                                  "checks). A refused datagram never ends a request. "
+                                  "unknown_id: late or duplicate answers (or forged); "
+                                  "the others: forged, replayed or damaged answers."),
+                Panel("Refused by a security check, last hour", "stat",
+                      [Target(f'sum by (reason) (increase(tierwatch_snmp_dropped_total{{{SITE}, '
+                              f'instance=~"$instance", reason=~"{SECURITY_REFUSALS}"}}[1h]))',
+                              "{{reason}}", instant=True)],
+                      width=12, steps=[("green", None), ("red", 1)], expect=None,
+                      description="Answers that failed authentication, the security level, "
+                                  "the time window or the ids: someone may be spoofing a "
+                                  "device's address."),
             ]),
             ("Exports", [
                 Panel("Export errors per second", "timeseries",

@@ -144,6 +144,13 @@ class SnmpTransportError(SnmpError):
     reason = "transport"
 
 
+class SnmpInternalError(SnmpError):
+    """An unexpected exception inside an engine (a defect), turned into an error of the
+    poll it happened in: counted under its reason, never a traceback per poll."""
+
+    reason = "internal"
+
+
 class SnmpClient(Protocol):
     """One agent's client. Engines implement it; the poller depends on nothing else."""
 

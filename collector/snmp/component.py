@@ -65,6 +65,7 @@ class SnmpPolling:
         self.devices: dict[str, DeviceRuntime] = {}
         self.polls = PollSchedule(self._poll_job, self._skipped)
         self._semaphore = asyncio.Semaphore(snmp.concurrency)
+        self._defects_logged: set[tuple[str, str]] = set()  # (device, exception type)
         self._rt: Runtime | None = None
         factory = engine_factory(snmp.engine)
         for device in devices:
@@ -136,6 +137,11 @@ class SnmpPolling:
         except SnmpError as exc:  # from auto resolution
             return PollResult(runtime.config.id, started, time.time() - started,
                               error=exc.reason, message=str(exc))
+        except Exception as exc:  # a defect (poll() returns its own errors): counted
+            self._log_defect(runtime.config.id, exc)
+            return PollResult(runtime.config.id, started, time.time() - started,
+                              error="internal",
+                              message=f"internal error: {type(exc).__name__}: {exc}")
 
     async def _poll_job(self, device_id: str) -> None:
         rt = self._rt
@@ -144,11 +150,23 @@ class SnmpPolling:
             result = await self.poll(device_id)
         except asyncio.CancelledError:
             return  # shutting down: the poll is abandoned, nothing to record
-        except Exception:  # never let one device stop the schedule; count and log it
-            log.exception("poll of %s crashed", device_id)
+        except Exception as exc:  # never let one device stop the schedule; count it
+            self._log_defect(device_id, exc)
             result = PollResult(device_id, time.time(), error="internal",
-                                message="internal error (see log)")
+                                message=f"internal error: {type(exc).__name__}")
         rt.state.update(result)
+
+    def _log_defect(self, device_id: str, exc: Exception) -> None:
+        """The traceback of a defect once per device and exception type, a line after
+        that: a fault that repeats every poll must not fill the log (the poll errors
+        counter, reason `internal`, counts every one)."""
+        key = (device_id, type(exc).__name__)
+        if key in self._defects_logged:
+            log.warning("poll of %s failed again: %s: %s", device_id, type(exc).__name__, exc)
+            return
+        self._defects_logged.add(key)
+        log.error("poll of %s crashed (logged once; later ones are counted as "
+                  "poll errors, reason internal)", device_id, exc_info=exc)
 
     def _skipped(self, device_id: str) -> None:
         if self._rt is not None:
@@ -159,7 +177,8 @@ class SnmpPolling:
 
     async def start(self, rt: Runtime) -> None:
         self._rt = rt
-        rt.metrics.register(SnmpEngineCollector())
+        if self.devices:  # (the tier instance polls nothing: no engine series)
+            rt.metrics.register(SnmpEngineCollector())
         now = asyncio.get_running_loop().time()
         for device_id, runtime in self.devices.items():
             spread = random.uniform(0, self.snmp.jitter * runtime.interval)

@@ -57,6 +57,57 @@ TOO_BIG = 1
 NO_SUCH_NAME = 2
 
 
+class SnmpRangeError(SnmpDecodeError):
+    """A well-formed field outside the range its definition allows: msgID or msgMaxSize
+    (RFC 3412 6), msgAuthoritativeEngineBoots/Time (RFC 3414 2.4: 0..2^31-1). Its own class
+    so that what refuses the message can count it apart from undecodable octets."""
+
+
+class SnmpVersionError(SnmpDecodeError):
+    """A well-formed message of another SNMP version than the one expected."""
+
+
+class Dropped(Exception):
+    """An answer that fails one of the checks on what may answer a request. It is counted
+    under `reason` (one of DROP_REASONS) and the request keeps waiting for an answer that
+    passes them, until its deadline: a forged datagram that arrives first wins nothing."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Every reason a datagram reaching the native engine can be refused for; a closed set, so
+# tierwatch_snmp_dropped_total{reason} has a series for each from the start.
+DROP_REASONS = (
+    "undecodable",  # not an SNMP message, or malformed BER
+    "unknown_id",  # no outstanding request has its msgID / request-id (late, duplicate, forged)
+    "wrong_address",  # the id is outstanding, but the sender is not the agent it went to
+    "out_of_range",  # a field beyond its range: engine boots/time above 2^31-1, msgID ...
+    "wrong_version",  # another SNMP version than the request's
+    "invalid_flags",  # msgFlags with privacy but no authentication (RFC 3412 7.2.5)
+    "unknown_security_model",  # not the User-based Security Model
+    "bad_engine_id",  # msgAuthoritativeEngineID is not the agent's engine (RFC 3414 3.2.3)
+    "wrong_user",  # msgUserName is not the request's user (RFC 3414 3.2.4)
+    "wrong_security_level",  # msgFlags auth/priv differ from the request's (downgrade)
+    "bad_digest",  # the HMAC does not verify (RFC 3414 3.2.6)
+    "not_in_time_window",  # authentic but outside the time window: a replay (RFC 3414 3.2.7)
+    "decryption_error",  # the ScopedPDU does not decrypt (RFC 3414 3.2.8)
+    "unauthenticated_report",  # a Report without authentication, outside discovery
+    "wrong_context",  # contextEngineID / contextName differ from the request's
+    "wrong_pdu",  # not a Response (or a Report where one may come)
+    "wrong_request_id",  # the PDU's request-id is not the request's
+    "internal_error",  # a check itself failed unexpectedly (a defect; the answer is dropped)
+)
+
+# RFC 3412 6: msgID and msgMaxSize are INTEGER (0..2147483647), msgMaxSize at least 484;
+# RFC 3414 2.4: msgAuthoritativeEngineBoots/Time are INTEGER (0..2147483647).
+MAX_INT32 = 2**31 - 1
+MIN_MESSAGE_SIZE = 484
+
+
 def error_status_name(status: int) -> str:
     if 0 <= status < len(ERROR_STATUS_NAMES):
         return ERROR_STATUS_NAMES[status]
@@ -229,7 +280,7 @@ def parse_community_message(data: bytes) -> tuple[int, bytes, int, int]:
         raise SnmpDecodeError("trailing octets after the message")
     version, pos = read_integer(data, start, stop)
     if version not in (V1, V2C):
-        raise SnmpDecodeError(f"not a community message: version {version}")
+        raise SnmpVersionError(f"not a community message: version {version}")
     community, pos = read_octets(data, pos, stop)
     return version, community, pos, stop
 
@@ -253,7 +304,7 @@ def parse_community_response(data: bytes) -> tuple[int, int, int, int, int, int,
         else:
             version, p = read_integer(data, p, stop)
         if version != V1 and version != V2C:
-            raise SnmpDecodeError(f"not a community message: version {version}")
+            raise SnmpVersionError(f"not a community message: version {version}")
         if data[p] != OCTET_STRING:
             raise SnmpDecodeError("community is not an OCTET STRING")
         n = data[p + 1]
@@ -449,8 +500,11 @@ def _parse_v3_layout(data: bytes) -> V3Message | None:
         engine_id, boots_octets, time_octets, user, auth_params, priv = fields
         boots = from_bytes(boots_octets, "big", signed=True)
         engine_time = from_bytes(time_octets, "big", signed=True)
-        if len(engine_id) > 32 or len(user) > 32 or boots < 0 or engine_time < 0:
-            return None
+        if (len(engine_id) > 32 or len(user) > 32 or not 0 <= boots <= MAX_INT32
+                or not 0 <= engine_time <= MAX_INT32
+                or not 0 <= numbers[0] <= MAX_INT32
+                or not MIN_MESSAGE_SIZE <= numbers[1] <= MAX_INT32):
+            return None  # the general parser says which field is wrong
         tag = data[p]
         n, start = _length_at(data, p)
         if n < 0 or start + n != end:
@@ -487,7 +541,7 @@ def _parse_v3_general(data: bytes) -> V3Message:
         raise SnmpDecodeError("trailing octets after the message")
     version, pos = read_integer(data, start, stop)
     if version != V3:
-        raise SnmpDecodeError(f"not a v3 message: version {version}")
+        raise SnmpVersionError(f"not a v3 message: version {version}")
     g_start, g_stop = expect(data, pos, stop, SEQUENCE)
     msg_id, p = read_integer(data, g_start, g_stop)
     max_size, p = read_integer(data, p, g_stop)
@@ -507,8 +561,14 @@ def _parse_v3_general(data: bytes) -> V3Message:
     priv, p = read_octets(data, a_stop, u_stop)
     if p != u_stop:
         raise SnmpDecodeError("malformed UsmSecurityParameters")
-    if len(engine_id) > 32 or len(user) > 32 or boots < 0 or time < 0:
-        raise SnmpDecodeError("UsmSecurityParameters out of range")
+    if len(engine_id) > 32 or len(user) > 32:
+        raise SnmpDecodeError("engine ID or user name longer than 32 octets")
+    if not 0 <= msg_id <= MAX_INT32 or not MIN_MESSAGE_SIZE <= max_size <= MAX_INT32:
+        raise SnmpRangeError(f"msgID {msg_id} or msgMaxSize {max_size} out of range")
+    if not 0 <= boots <= MAX_INT32 or not 0 <= time <= MAX_INT32:
+        # a clock past 2^31-1 is no clock an agent can have (RFC 3414 2.2.1); taking it
+        # would make every later request of the session unencodable
+        raise SnmpRangeError(f"engine boots {boots} or time {time} out of range")
     flags = flag_octets[0]
     scoped_tag, sc_start, sc_stop = read_tlv(data, s_stop, stop)
     if sc_stop != stop:
@@ -586,6 +646,24 @@ def parse_scoped_response(scoped: bytes) -> tuple[int, int, int, int, int, int]:
         pass
     _, _, pos, stop = parse_scoped_pdu(scoped)
     return parse_pdu_header(scoped, pos, stop)
+
+
+def scoped_context_is(scoped: bytes, head: bytes) -> bool:
+    """Whether a plaintext ScopedPDU names this contextEngineID and contextName; `head`
+    is their two OCTET STRING TLVs as a request carries them (RFC 3412 7.2.12 b: a
+    Response names the request's context)."""
+    try:
+        n = scoped[1]
+        p = 2 if n < 0x80 else 2 + (n & 0x7F)
+        if scoped[0] == SEQUENCE and scoped[p : p + len(head)] == head:
+            return True
+        # the same values in another encoding (long-form lengths)
+        engine_id, context, _, _ = parse_scoped_pdu(scoped)
+        expected_engine, p = read_octets(head, 0, len(head))
+        expected_context, _ = read_octets(head, p, len(head))
+    except (IndexError, SnmpDecodeError):
+        return False
+    return engine_id == expected_engine and context == expected_context
 
 
 def decode_scoped_pdu(scoped: bytes) -> ScopedPdu:

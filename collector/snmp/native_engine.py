@@ -7,30 +7,37 @@
 
 All clients on one event loop share one UDP socket (see `transport`). A walk asks for all
 its roots side by side in each GETBULK (GETNEXT on v1) and drops a root from the request
-once its subtree ends. Every failure is one of the seam's errors.
+once its subtree ends. Each request waits for an answer that passes its checks
+(`answers`): a datagram that fails one is dropped and counted, never the end of the
+request. Every failure is one of the seam's errors, a defect included (SnmpInternalError).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from collector.snmp import ber, message, transport
-from collector.snmp.ber import (
-    GET_BULK_REQUEST,
-    GET_NEXT_REQUEST,
-    GET_REQUEST,
-    REPORT,
-    RESPONSE,
-    UNSIGNED32_TAGS,
+from collector.snmp.answers import (
+    NOT_IN_TIME_WINDOWS,
+    UNKNOWN_ENGINE_IDS,
+    CommunityCheck,
+    DiscoveryCheck,
+    V3Check,
+    V3Reply,
 )
+from collector.snmp.ber import GET_BULK_REQUEST, GET_NEXT_REQUEST, GET_REQUEST, UNSIGNED32_TAGS
 from collector.snmp.client import (
     NO_SUCH_OBJECT,
     Missing,
     SnmpAuthError,
     SnmpDecodeError,
+    SnmpError,
+    SnmpInternalError,
     SnmpResponseError,
     SnmpTimeout,
     SnmpTransportError,
@@ -40,10 +47,37 @@ from collector.snmp.client import (
     WalkResult,
 )
 from collector.snmp.message import NO_SUCH_NAME, TOO_BIG, V1, V2C, V3, error_status_name
-from collector.snmp.usm import REPORT_MEANINGS, UsmSession, report_name
+from collector.snmp.usm import REPORT_MEANINGS, UsmSession
 
 _VERSIONS = {"1": V1, "2c": V2C, "3": V3}
 _EMPTY_VARBINDS = b"\x30\x00"
+# secured requests in a row without an authentic answer before the session is forgotten
+# and the agent discovered again
+REDISCOVER_AFTER = 3
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _seam_errors_only(
+    method: Callable[_P, Awaitable[_R]],
+) -> Callable[_P, Awaitable[_R]]:
+    """Whatever goes wrong inside the engine reaches the caller as one of the seam's
+    errors: an unexpected exception (a defect) becomes SnmpInternalError of that call, so
+    the poll it ends is a counted error with a reason, not a traceback."""
+
+    @functools.wraps(method)
+    async def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await method(*args, **kwargs)
+        except SnmpError:
+            raise
+        except Exception as exc:
+            target = getattr(args[0], "target", "?")
+            raise SnmpInternalError(
+                f"{target}: native engine failed: {type(exc).__name__}: {exc}") from exc
+
+    return guarded
 
 # Walk suffixes (OID octets after a root -> dotted text and sort key). Table indexes repeat
 # in every column and every poll, so most suffixes are decoded once per process.
@@ -253,6 +287,7 @@ class NativeSnmpClient:
         self._family = socket.AF_INET
         self.requests = 0  # requests sent, retries included
         self.timeouts = 0  # attempts that saw no answer
+        self._failures = 0  # secured requests in a row that ended without an answer
 
     def __repr__(self) -> str:
         return f"NativeSnmpClient({self.target}, v{self.target.credentials.version})"
@@ -303,24 +338,32 @@ class NativeSnmpClient:
         self._family = socket.AF_INET6 if literal.version == 6 else socket.AF_INET
         self._address = (str(literal), port)
 
-    async def _exchange(self, build: Callable[[int], bytes]) -> tuple[bytes, int]:
-        """Send the request `build(id)` makes, resend on timeout; (answer, id)."""
+    async def _exchange(self, req_id: int, data: bytes, accept: transport.Accept) -> Any:
+        """Send `data` (waiting under `req_id`) and resend it on timeout: the first answer
+        `accept` takes, or None when every attempt timed out. Datagrams `accept` refuses
+        are dropped and counted, and the attempt goes on waiting."""
+        shared = self._shared
+        assert shared is not None and self._address is not None
+        address = self._address
+        timeout = self.target.timeout
+        for _ in range(self.target.retries + 1):
+            self.requests += 1
+            answer = await shared.request(data, address, req_id, timeout, accept)
+            if answer is not None:
+                return answer
+            self.timeouts += 1
+        return None
+
+    async def _ready_socket(self) -> transport.SharedSocket:
         shared = self._shared
         if shared is None or shared.closed or shared.loop is not asyncio.get_running_loop():
             shared = await self._socket()
-        address = self._address
-        assert address is not None
-        req_id = shared.new_id()
-        data = build(req_id)
-        timeout = self.target.timeout
+        return shared
+
+    def _no_answer(self) -> SnmpTimeout:
         attempts = self.target.retries + 1
-        for _ in range(attempts):
-            self.requests += 1
-            answer = await shared.request(data, address, req_id, timeout)
-            if answer is not None:
-                return answer, req_id
-            self.timeouts += 1
-        raise SnmpTimeout(f"{self.target}: no answer after {attempts} x {timeout:g} s")
+        return SnmpTimeout(
+            f"{self.target}: no answer after {attempts} x {self.target.timeout:g} s")
 
     async def _request(
         self, tag: int, oids: list[bytes] | None = None, non_repeaters: int = 0,
@@ -335,105 +378,134 @@ class NativeSnmpClient:
         body = message.pdu_body_after_id(varbinds, non_repeaters, max_repetitions)
         if self._usm is not None:
             return await self._request_v3(tag, body)
-        header = self._header
-
-        def build(req_id: int) -> bytes:
-            pdu = message.encode_pdu_with_id(tag, req_id, body)
-            return message.encode_community_message(header, pdu)
-
-        data, req_id = await self._exchange(build)
-        version, rtag, rid, status, index, vb_start, vb_stop = message.parse_community_response(
-            data
-        )
-        if version != self._version or rtag != RESPONSE or rid != req_id:
-            raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
-        return status, index, data, vb_start, vb_stop
+        shared = self._shared
+        if shared is None or shared.closed or shared.loop is not asyncio.get_running_loop():
+            shared = await self._socket()
+        req_id = shared.new_id()
+        check = CommunityCheck(self._version, req_id)
+        data = message.encode_community_message(
+            self._header, message.encode_pdu_with_id(tag, req_id, body))
+        answer = await self._exchange(req_id, data, check)
+        if answer is None:
+            if check.refused:
+                raise SnmpDecodeError(
+                    f"{self.target}: no usable answer before the deadline (last refused: "
+                    f"{check.refused})")
+            raise self._no_answer()
+        result: tuple[int, int, bytes, int, int] = answer
+        return result
 
     async def _request_v3(self, tag: int, body: bytes) -> tuple[int, int, bytes, int, int]:
+        """A secured round trip. After REDISCOVER_AFTER requests in a row ended without an
+        authentic answer (timeouts, refusals), the session is forgotten and the next
+        request discovers the agent again: whatever went wrong with the engine ID or the
+        clock (an agent replaced, a poisoned discovery) heals without a restart."""
         usm = self._usm
         assert usm is not None
-        if not usm.discovered:
-            await self._discover()
-        # Up to two corrections: a new engine ID (agent replaced), then a time re-sync.
-        for _ in range(3):
-
-            def build(msg_id: int) -> bytes:
-                return usm.encode_request(msg_id, message.encode_pdu_with_id(tag, msg_id, body))
-
-            try:
-                data, msg_id = await self._exchange(build)
-            except SnmpTimeout:
-                if usm.flags & message.FLAG_PRIV and await self._answers_discovery():
-                    # snmpd silently drops what it cannot decrypt; the agent is up, so
-                    # the likely cause is the privacy password or protocol.
-                    raise SnmpAuthError(
-                        f"{self.target}: agent answers discovery but not our encrypted "
-                        "requests (privacy password or protocol?)"
-                    ) from None
-                raise
-            msg = message.parse_v3_message(data)
-            scoped, timely = usm.open_response(data, msg)
-            try:
-                rtag, rid, status, index, vb_start, vb_stop = message.parse_scoped_response(scoped)
-                if rtag == REPORT:
-                    answer = ber.decode_varbinds(scoped, vb_start, vb_stop)
-            except SnmpDecodeError:
-                if msg.flags & message.FLAG_PRIV:
-                    raise SnmpAuthError(
-                        f"{self.target}: answer does not decrypt (privacy password or protocol?)"
-                    ) from None
-                raise
-            if rtag == REPORT:
-                name = report_name(ber.oid_to_str(answer[0][0])) if answer else "empty Report"
-                if name == "usmStatsUnknownEngineIDs":
-                    usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
+        try:
+            if not usm.discovered:
+                await self._discover()
+            rediscovered = False
+            # A few corrections at most: a notInTimeWindows Report (our clock), one
+            # discovery again (an unknownEngineIDs Report while nothing authentic answers).
+            for _ in range(4):
+                shared = self._shared
+                if (shared is None or shared.closed
+                        or shared.loop is not asyncio.get_running_loop()):
+                    shared = await self._socket()
+                msg_id = shared.new_id()
+                # request-id drawn apart from msgID: the msgID travels in clear, the
+                # request-id (encrypted under authPriv) is a second secret an answer carries
+                check = V3Check(usm, transport.random_id())
+                data = usm.encode_request(
+                    msg_id, message.encode_pdu_with_id(tag, check.request_id, body))
+                reply: V3Reply | None = await self._exchange(msg_id, data, check)
+                if reply is None:
+                    if check.hint == UNKNOWN_ENGINE_IDS and not rediscovered:
+                        # Maybe a replaced agent (a new engine ID). The Report cannot be
+                        # authenticated, so its engine ID is not taken: discovery again.
+                        rediscovered = True
+                        await self._discover()
+                        continue
+                    raise await self._v3_failure(check)
+                if not reply.report:
+                    self._failures = 0
+                    return reply.status, reply.index, reply.scoped, reply.start, reply.stop
+                if reply.report == NOT_IN_TIME_WINDOWS:
+                    usm.sync_time(reply.boots, reply.engine_time)
                     continue
-                if name == "usmStatsNotInTimeWindows":
-                    if msg.engine_id == usm.engine_id:
-                        usm.sync_time(msg.engine_boots, msg.engine_time)
-                    else:
-                        usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
-                    continue
-                if name.startswith("usmStats"):
-                    raise SnmpAuthError(
-                        f"{self.target}: user {usm.user.decode(errors='replace')!r}: "
-                        f"{REPORT_MEANINGS.get(name, name)} ({name})"
-                    )
-                raise SnmpResponseError(f"report {name}")
-            if rtag != RESPONSE or rid != msg_id:
-                raise SnmpDecodeError(f"{self.target}: answer is not the Response to our request")
-            if not timely:
-                raise SnmpAuthError(
-                    f"{self.target}: answer outside the time window (replayed, or the agent's "
-                    "clock went back without a reboot)"
-                )
-            return status, index, scoped, vb_start, vb_stop
-        raise SnmpAuthError(f"{self.target}: the agent keeps rejecting our engine ID or time")
+                raise self._report_error(reply.report, authenticated=True)
+            raise SnmpAuthError(
+                f"{self.target}: the agent keeps rejecting our engine ID or time")
+        except (SnmpTimeout, SnmpAuthError):
+            self._failures += 1
+            if self._failures >= REDISCOVER_AFTER:
+                self._failures = 0
+                usm.forget()
+            raise
 
-    def _discovery_probe(self, msg_id: int) -> bytes:
+    def _report_error(self, counter: str, *, authenticated: bool) -> SnmpError:
+        usm = self._usm
+        assert usm is not None
+        if not counter.startswith("usmStats"):
+            return SnmpResponseError(f"report {counter}")
+        how = "" if authenticated else (
+            "; an unauthenticated Report, and nothing authentic answered before the deadline")
+        return SnmpAuthError(
+            f"{self.target}: user {usm.user.decode(errors='replace')!r}: "
+            f"{REPORT_MEANINGS.get(counter, counter)} ({counter}{how})")
+
+    async def _v3_failure(self, check: V3Check) -> SnmpError:
+        """Why a secured request got no acceptable answer before its deadline."""
+        usm = self._usm
+        assert usm is not None
+        if check.hint:
+            return self._report_error(check.hint, authenticated=False)
+        if check.refused:
+            return SnmpAuthError(
+                f"{self.target}: answers came, but none passed the checks (last refused: "
+                f"{check.refused})")
+        if usm.flags & message.FLAG_PRIV and await self._answers_discovery():
+            # snmpd silently drops what it cannot decrypt; the agent is up, so the likely
+            # cause is the privacy password or protocol.
+            return SnmpAuthError(
+                f"{self.target}: agent answers discovery but not our encrypted "
+                "requests (privacy password or protocol?)")
+        return self._no_answer()
+
+    def _discovery_probe(self, msg_id: int, request_id: int) -> bytes:
         assert self._usm is not None
-        pdu = message.encode_pdu(GET_REQUEST, msg_id, _EMPTY_VARBINDS)
+        pdu = message.encode_pdu(GET_REQUEST, request_id, _EMPTY_VARBINDS)
         return self._usm.discovery_request(msg_id, pdu)
 
     async def _discover(self) -> None:
         """Learn the agent's engine ID, boots and time from the Report to a probe."""
         usm = self._usm
         assert usm is not None
-        data, _ = await self._exchange(self._discovery_probe)
-        msg = message.parse_v3_message(data)
-        if not msg.engine_id:
-            raise SnmpDecodeError(f"{self.target}: discovery answer names no engine ID")
+        shared = await self._ready_socket()
+        msg_id = shared.new_id()
+        check = DiscoveryCheck(transport.random_id())
+        msg = await self._exchange(msg_id, self._discovery_probe(msg_id, check.request_id),
+                                   check)
+        if msg is None:
+            if check.refused:
+                raise SnmpTimeout(f"{self.target}: no acceptable answer to engine-ID "
+                                  f"discovery (last refused: {check.refused})")
+            raise self._no_answer()
         usm.learn_engine(msg.engine_id, msg.engine_boots, msg.engine_time)
 
     async def _answers_discovery(self) -> bool:
-        shared = await self._socket()
+        shared = await self._ready_socket()
         assert self._address is not None
         msg_id = shared.new_id()
-        probe = self._discovery_probe(msg_id)
-        return await shared.request(probe, self._address, msg_id, self.target.timeout) is not None
+        check = DiscoveryCheck(transport.random_id())
+        probe = self._discovery_probe(msg_id, check.request_id)
+        answer = await shared.request(probe, self._address, msg_id, self.target.timeout, check)
+        return answer is not None
 
     # -- the seam
 
+    @_seam_errors_only
     async def get(self, oids: Sequence[str]) -> dict[str, Value]:
         asked = list(dict.fromkeys(oids))
         found: dict[str, Value] = {}
@@ -472,9 +544,11 @@ class NativeSnmpClient:
         oid = oids[index - 1] if 1 <= index <= len(oids) else ""
         return SnmpResponseError(error_status_name(status), index, oid)
 
+    @_seam_errors_only
     async def walk(self, roots: Sequence[str]) -> WalkResult:
         return await self._walk(_walk_plan(roots, ()), {})
 
+    @_seam_errors_only
     async def get_walk(self, oids: Sequence[str], roots: Sequence[str]
                        ) -> tuple[dict[str, Value], WalkResult]:
         """`get(oids)` and `walk(roots)` with one request fewer (v2c, v3): the scalars

@@ -9,6 +9,7 @@ dict, handed out again while the row's labels stay the same (cheap to compare do
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -24,11 +25,20 @@ from collector.profile import (
     rule_metric_names,
     split_scale,
 )
-from collector.snmp.client import Missing, SnmpClient, SnmpError, Value, WalkResult
+from collector.snmp.client import (
+    Missing,
+    SnmpClient,
+    SnmpError,
+    SnmpInternalError,
+    Value,
+    WalkResult,
+)
 
 # PollResult and MetricMeta live in tierwatch.core.model (every collector makes them); importing
 # them from here keeps working.
 from tierwatch.core.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
+
+log = logging.getLogger(__name__)
 
 
 class _Component:
@@ -512,7 +522,8 @@ def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[
 
 async def poll(device_id: str, client: SnmpClient, plan: PollPlan,
                base_labels: Mapping[str, str], now: float | None = None) -> PollResult:
-    """Poll one device once. Errors are returned in the result, never raised."""
+    """Poll one device once. Errors are returned in the result, never raised: an engine's
+    as their reason, anything unexpected (a defect) as `internal` with its type."""
     ts = time.time() if now is None else now
     started = time.perf_counter()
     result = PollResult(device=device_id, ts=ts, metadata=plan.metadata)
@@ -524,10 +535,12 @@ async def poll(device_id: str, client: SnmpClient, plan: PollPlan,
             got = await client.get(plan.get_oids) if plan.get_oids else {}
             walked = await client.walk(plan.walk_roots) if plan.walk_roots else {}
     except SnmpError as exc:
-        result.error = exc.reason
-        result.message = str(exc) or exc.__class__.__name__
-        result.duration = time.perf_counter() - started
-        return result
+        if isinstance(exc, SnmpInternalError):  # its traceback, for whoever debugs
+            log.debug("poll of %s: %s", device_id, exc, exc_info=exc)
+        return _failed(result, exc.reason, str(exc) or exc.__class__.__name__, started)
+    except Exception as exc:  # a defect in an engine: this poll's error, never the caller's
+        log.debug("poll of %s: internal error", device_id, exc_info=exc)
+        return _failed(result, "internal", _internal(exc), started)
     result.varbinds = len(got) + sum(map(len, walked.values()))
     if plan.get_oids and all(isinstance(v, Missing) for v in got.values()) and not any(
         walked.values()
@@ -536,7 +549,24 @@ async def poll(device_id: str, client: SnmpClient, plan: PollPlan,
         # fit this device, worth an error rather than an empty "ok"
         result.error = "no_data"
         result.message = "the agent has none of the OIDs the profile asks for"
-    result.samples, result.components, result.roles = plan.map(got, walked, base_labels, ts)
+    try:
+        result.samples, result.components, result.roles = plan.map(got, walked, base_labels,
+                                                                   ts)
+    except Exception as exc:  # values the mapping cannot take: the poll fails, counted
+        log.debug("poll of %s: mapping failed", device_id, exc_info=exc)
+        result.samples, result.components, result.roles = [], [], {}
+        return _failed(result, "internal", _internal(exc), started)
+    result.duration = time.perf_counter() - started
+    return result
+
+
+def _internal(exc: Exception) -> str:
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+def _failed(result: PollResult, reason: str, message: str, started: float) -> PollResult:
+    result.error = reason
+    result.message = message
     result.duration = time.perf_counter() - started
     return result
 

@@ -1,9 +1,13 @@
 """One UDP socket per event loop (and address family), shared by every SNMP client.
 
 Hundreds of devices poll concurrently through it. Each request waits under its own id (the
-request-id of v1/v2c, the msgID of v3), drawn from one counter so ids never collide on the
-socket. A datagram is handed to its waiter only when its id is outstanding and it comes
-from the address the request went to; everything else is dropped and counted in `stats`.
+request-id of v1/v2c, the msgID of v3), drawn from a CSPRNG (`random_id`), never one that
+is outstanding on the socket: seeing one device's requests tells nothing of another's. A
+datagram reaches a request only when its id is outstanding and it comes from the address
+and port the request went to; the request's own `accept` then checks it (version, security,
+request-id ...). What fails any check is dropped and counted by reason (`stats.dropped`),
+and the request keeps waiting for a datagram that passes, until its deadline: the first
+datagram to arrive does not decide the request.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
+import os
 import socket
 import weakref
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from collector.snmp.client import SnmpTransportError
-from collector.snmp.message import peek_message_id
+from collector.snmp.message import DROP_REASONS, Dropped, peek_message_id
 
 _RECV_SIZE = 65535
 _RECV_BATCH = 256  # datagrams read per wake-up, so one busy socket cannot starve the loop
@@ -25,24 +31,64 @@ _SOCKET_BUFFER = 4 * 1024 * 1024  # the kernel caps this at net.core.[rw]mem_max
 _TIMER_SLACK = 0.001  # a timer may fire this early and still count as on time
 
 
+def _no_drops() -> dict[str, int]:
+    return dict.fromkeys(DROP_REASONS, 0)
+
+
 @dataclass(slots=True)
 class TransportStats:
-    """What the shared sockets dropped; a monitor exports these as self-metrics."""
+    """What the shared sockets sent, received and dropped (by reason, see
+    message.DROP_REASONS); a monitor exports these as self-metrics."""
 
     sent: int = 0
     received: int = 0
-    unknown_id: int = 0  # no request waits under that id (late, duplicate, or forged)
-    wrong_address: int = 0  # the id is outstanding, but the sender is not its agent
-    undecodable: int = 0  # not an SNMP message at all
     send_errors: int = 0
+    dropped: dict[str, int] = field(default_factory=_no_drops)
+
+    def add(self, other: TransportStats) -> None:
+        self.sent += other.sent
+        self.received += other.received
+        self.send_errors += other.send_errors
+        for reason, count in other.dropped.items():
+            self.dropped[reason] = self.dropped.get(reason, 0) + count
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """{sent, received, send_errors, and one entry per drop reason}."""
+        return {"sent": self.sent, "received": self.received,
+                "send_errors": self.send_errors, **self.dropped}
+
+
+# --------------------------------------------------------------------------- ids
+
+_ID_BATCH = 4096  # octets of os.urandom per refill: 1,024 ids per system call
+_id_pool: list[int] = []
+
+
+def random_id() -> int:
+    """A request-id or msgID: uniform in 1 .. 2**31-1 from the operating system's CSPRNG.
+
+    Drawn in batches: one getrandom() per thousand ids costs a few nanoseconds an id, where
+    one call per id would cost a microsecond on every request."""
+    pool = _id_pool
+    while True:
+        try:
+            value = pool.pop() & 0x7FFFFFFF
+        except IndexError:
+            pool.extend(memoryview(os.urandom(_ID_BATCH)).cast("I"))
+            continue
+        if value:
+            return value
 
 
 Address = tuple[str, int]
-# waiter: (expected sender, future answered with the datagram or None, deadline)
-_Waiter = tuple[Address, "asyncio.Future[bytes | None]", float]
+# accept(datagram) -> the request's answer, or raises message.Dropped(reason)
+Accept = Callable[[bytes], Any]
+# waiter: (expected sender, future answered with accept's result or None, deadline, accept)
+_Waiter = tuple[Address, "asyncio.Future[Any]", float, Accept]
+
+
+def _raw(data: bytes) -> bytes:
+    return data
 
 
 class SharedSocket:
@@ -69,27 +115,30 @@ class SharedSocket:
         self._waiters: dict[int, _Waiter] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweep_at = math.inf
-        self._next_id = random.randrange(1, 2**31 - 1)
 
     # -- ids and waiting
 
     def new_id(self) -> int:
-        """A fresh id, positive and below 2**31 as INTEGER ids should be."""
-        next_id = self._next_id
-        while next_id in self._waiters:
-            next_id = next_id % (2**31 - 2) + 1
-        self._next_id = next_id % (2**31 - 2) + 1
-        return next_id
+        """A random id no request on this socket waits under (see `random_id`)."""
+        waiters = self._waiters
+        while True:
+            req_id = random_id()
+            if req_id not in waiters:
+                return req_id
 
     async def request(
-        self, data: bytes, address: Address, req_id: int, timeout: float
-    ) -> bytes | None:
-        """Send `data` to `address` and wait up to `timeout` for the datagram answering
-        `req_id`. None on timeout. Raises SnmpTransportError when the send itself fails."""
+        self, data: bytes, address: Address, req_id: int, timeout: float,
+        accept: Accept = _raw,
+    ) -> Any:
+        """Send `data` to `address` and wait up to `timeout` for a datagram that answers
+        `req_id` from that address and that `accept` takes: its result, or None on timeout.
+        `accept` raises message.Dropped for a datagram that fails its checks (counted; the
+        wait goes on); by default the datagram itself is the answer. Raises
+        SnmpTransportError when the send itself fails."""
         loop = self.loop
-        future: asyncio.Future[bytes | None] = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         deadline = loop.time() + timeout
-        self._waiters[req_id] = (address, future, deadline)
+        self._waiters[req_id] = (address, future, deadline, accept)
         if deadline < self._sweep_at:
             self._schedule_sweep(deadline)
         try:
@@ -125,7 +174,7 @@ class SharedSocket:
         now = self.loop.time() + _TIMER_SLACK
         earliest = math.inf
         waiters = self._waiters
-        for req_id, (_, future, deadline) in list(waiters.items()):
+        for req_id, (_, future, deadline, _) in list(waiters.items()):
             if deadline <= now:
                 del waiters[req_id]
                 if not future.done():
@@ -140,6 +189,7 @@ class SharedSocket:
     def _on_readable(self) -> None:
         sock = self.sock
         stats = self.stats
+        dropped = stats.dropped
         waiters = self._waiters
         for _ in range(_RECV_BATCH):
             try:
@@ -147,24 +197,33 @@ class SharedSocket:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:  # e.g. an ICMP error queued on the socket; it names no request
-                stats.undecodable += 1
+                dropped["undecodable"] += 1
                 continue
             stats.received += 1
             req_id = peek_message_id(data)
             if req_id is None:
-                stats.undecodable += 1
+                dropped["undecodable"] += 1
                 continue
             waiter = waiters.get(req_id)
             if waiter is None:
-                stats.unknown_id += 1
+                dropped["unknown_id"] += 1
                 continue
-            expected, future, _ = waiter
+            expected, future, _, accept = waiter
             if sender[0] != expected[0] or sender[1] != expected[1]:
-                stats.wrong_address += 1
+                dropped["wrong_address"] += 1
+                continue
+            try:
+                answer = accept(data)
+            except Dropped as refused:
+                reason = refused.reason
+                dropped[reason if reason in dropped else "internal_error"] += 1
+                continue
+            except Exception:  # a defect in a check: never out of the event loop's callback
+                dropped["internal_error"] += 1
                 continue
             del waiters[req_id]
             if not future.done():
-                future.set_result(data)
+                future.set_result(answer)
             if not waiters:
                 # Nobody else waits: leave whatever may still be queued to the next
                 # wake-up (the selector is level-triggered) rather than pay for a read
@@ -179,7 +238,7 @@ class SharedSocket:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        for _, future, _ in self._waiters.values():
+        for _, future, _, _ in self._waiters.values():
             if not future.done():
                 future.set_result(None)
         self._waiters.clear()
@@ -211,10 +270,7 @@ def release(shared: SharedSocket) -> None:
     per_loop = _sockets.get(shared.loop)
     if per_loop is not None and per_loop.get(shared.family) is shared:
         del per_loop[shared.family]
-    for f in fields(TransportStats):
-        setattr(
-            _closed_stats, f.name, getattr(_closed_stats, f.name) + getattr(shared.stats, f.name)
-        )
+    _closed_stats.add(shared.stats)
     shared.close()
 
 
@@ -227,10 +283,11 @@ def close_all() -> None:
 
 
 def transport_stats() -> dict[str, int]:
-    """Totals over every shared socket this process has used, open or closed."""
-    total = TransportStats(**_closed_stats.as_dict())
+    """Totals over every shared socket this process has used, open or closed: sent,
+    received, send_errors and one count per drop reason (message.DROP_REASONS)."""
+    total = TransportStats()
+    total.add(_closed_stats)
     for per_loop in list(_sockets.values()):
         for shared in per_loop.values():
-            for f in fields(TransportStats):
-                setattr(total, f.name, getattr(total, f.name) + getattr(shared.stats, f.name))
+            total.add(shared.stats)
     return total.as_dict()

@@ -25,7 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from collector.snmp import ber, message
-from collector.snmp.client import Credentials, SnmpAuthError, SnmpDecodeError
+from collector.snmp.client import Credentials, SnmpAuthError
 
 try:  # CFB lives in "decrepit" since cryptography 47; older releases have it in modes
     from cryptography.hazmat.decrepit.ciphers.modes import CFB as _CFB
@@ -330,12 +330,19 @@ def report_name(oid: str) -> str:
 # --------------------------------------------------------------------------- session
 
 TIME_WINDOW = 150  # seconds (RFC 3414 3.2.7)
-MAX_BOOTS = 2**31 - 1
+MAX_BOOTS = 2**31 - 1  # snmpEngineBoots latched there: no message is timely (RFC 3414 2.2.3)
+MAX_TIME = 2**31 - 1
+SECURITY_LEVEL = message.FLAG_AUTH | message.FLAG_PRIV  # the msgFlags bits of the level
 
 
 class UsmSession:
     """One user's security state towards one agent: the agent's engine ID, its boots and
-    time as last learnt, and the keys localized to that engine."""
+    time as last learnt, and the keys localized to that engine.
+
+    The clock comes from discovery first (unauthenticated, RFC 3414 4: good only for the
+    first request) and is replaced by the first authentic message from the agent; after
+    that only authentic messages move it (`open_answer`, `sync_time`).
+    """
 
     def __init__(self, credentials: Credentials) -> None:
         self.user = credentials.user.encode()
@@ -356,6 +363,7 @@ class UsmSession:
             raise ValueError("SNMPv3 authentication needs a password")
         self._auth_password = credentials.auth_key.encode()
         self._priv_password = credentials.priv_key.encode()
+        # the security level of every request, and of every Response to one
         self.flags = (message.FLAG_AUTH if self.auth_protocol else 0) | (
             message.FLAG_PRIV if self.priv_protocol else 0
         )
@@ -364,6 +372,7 @@ class UsmSession:
         self._time = 0
         self._synced_at = 0.0
         self._latest_time = 0
+        self._clock_authentic = False  # set by the first authentic message
         self._auth: Authenticator | None = None
         self._priv: Privacy | None = None
         self._user_tlv = ber.encode_tlv(ber.OCTET_STRING, self.user)
@@ -381,11 +390,24 @@ class UsmSession:
     def discovered(self) -> bool:
         return bool(self.engine_id)
 
+    @property
+    def clock_authentic(self) -> bool:
+        """Whether boots/time come from an authentic message (not discovery alone)."""
+        return self._clock_authentic
+
+    @property
+    def scoped_head(self) -> bytes:
+        """contextEngineID and contextName TLVs, as every request (and Response) has them."""
+        return self._scoped_head
+
     def engine_time(self) -> int:
-        return self._time + int(time.monotonic() - self._synced_at)
+        """The local notion of the agent's snmpEngineTime (RFC 3414 2.3)."""
+        return min(self._time + int(time.monotonic() - self._synced_at), MAX_TIME)
 
     def learn_engine(self, engine_id: bytes, boots: int, engine_time: int) -> None:
-        """Adopt an agent's engine ID (discovery) and localize the keys for it."""
+        """Adopt an agent's engine ID from discovery and localize the keys for it. Its boots
+        and time serve the first request only: they are unauthenticated, so the first
+        authentic message from the agent replaces them whatever they were."""
         if engine_id != self.engine_id:
             self.engine_id = engine_id
             self._auth = None
@@ -402,9 +424,29 @@ class UsmSession:
                 )
                 self._priv = Privacy(self.priv_protocol, key)
             self._prepare()
-        self.sync_time(boots, engine_time)
+        self._set_clock(boots, engine_time)
+        self._clock_authentic = False
+
+    def forget(self) -> None:
+        """Drop the engine and its clock: the next request discovers the agent again
+        (after repeated failures: a stale or poisoned session heals this way)."""
+        self.engine_id = b""
+        self._auth = None
+        self._priv = None
+        self._set_clock(0, 0)
+        self._clock_authentic = False
+        self._prepare()
 
     def sync_time(self, boots: int, engine_time: int) -> None:
+        """Adopt the agent's clock from an authentic message that answers our current
+        request (a notInTimeWindows Report: fresh, since its digest covers our random
+        msgID). Values beyond 2^31-1 are refused (the message parser refuses them first)."""
+        if not (0 <= boots <= MAX_BOOTS and 0 <= engine_time <= MAX_TIME):
+            raise ValueError("engine boots/time out of range")
+        self._set_clock(boots, engine_time)
+        self._clock_authentic = True
+
+    def _set_clock(self, boots: int, engine_time: int) -> None:
         self.boots = boots
         self._time = engine_time
         self._latest_time = engine_time
@@ -463,51 +505,66 @@ class UsmSession:
 
     # -- incoming
 
-    def open_response(self, data: bytes, msg: message.V3Message) -> tuple[bytes, bool]:
-        """The plaintext ScopedPDU of an answer after the USM checks (RFC 3414 3.2), and
-        whether the answer is timely.
+    def open_answer(self, data: bytes, msg: message.V3Message) -> tuple[bytes, bool, bool]:
+        """RFC 3414 3.2 for a message that answers one of our requests: (plaintext
+        ScopedPDU, authenticated, timely). Raises message.Dropped naming the failed check.
 
-        An untimely answer is authentic but older than what we know of the agent's clock
-        (a replay, or our clock ran ahead): a Response must then be refused, while a
-        notInTimeWindows Report is exactly how the agent corrects our clock, so the caller
-        decides once it sees the PDU. Reports may also come unauthenticated (an agent
-        cannot authenticate a Report about an unknown user). Raises SnmpAuthError for
-        messages that fail authentication or decryption.
+        In RFC 3414 3.2's order: the security model and msgFlags (RFC 3412 7.2.4-5); for an
+        authenticated message, the engine ID is the agent's (3.2.3), the user is ours
+        (3.2.4), the digest verifies (3.2.6), the timeliness (3.2.7: an authentic newer
+        clock is adopted first, as 3.2.7 b says), then decryption (3.2.8). An
+        unauthenticated message comes back as it is, `authenticated` False: what it may be
+        (a discovery Report, an unsecured user's Response) is the caller's decision, as is
+        the security level a Response must have (RFC 3412 7.2.12 b) and what an untimely
+        message means (a Response is refused; an authentic notInTimeWindows Report that
+        answers our msgID is the agent correcting our clock).
         """
         if msg.security_model != message.USM_SECURITY_MODEL:
-            raise SnmpDecodeError(f"unexpected security model {msg.security_model}")
+            raise message.Dropped("unknown_security_model")
         flags = msg.flags
         if flags & message.FLAG_PRIV and not flags & message.FLAG_AUTH:
-            raise SnmpDecodeError("msgFlags with privacy but no authentication")
+            raise message.Dropped("invalid_flags")
         if not flags & message.FLAG_AUTH:
-            return msg.scoped, True  # unauthenticated: a Report, or an unsecured user's answer
+            return msg.scoped, False, True
         auth = self._auth
-        if auth is None or msg.user != self.user or msg.engine_id != self.engine_id:
-            raise SnmpAuthError("authenticated answer for another user or engine")
+        if auth is None:  # our user has no key: nothing of ours can be authenticated
+            raise message.Dropped("wrong_security_level")
+        if msg.engine_id != self.engine_id:
+            raise message.Dropped("bad_engine_id")
+        if msg.user != self.user:
+            raise message.Dropped("wrong_user")
         n = auth.length
         if len(msg.auth_params) != n:
-            raise SnmpAuthError("answer's digest has the wrong length")
+            raise message.Dropped("bad_digest")
         off = msg.auth_offset
         whole = memoryview(data)
         expected = auth.digest_parts(whole[:off], _ZEROS[:n], whole[off + n :])
         if not hmac.compare_digest(expected, msg.auth_params):
-            raise SnmpAuthError("answer's digest does not verify (authentication key?)")
+            raise message.Dropped("bad_digest")
         timely = self._timely(msg.engine_boots, msg.engine_time)
         if not flags & message.FLAG_PRIV:
-            return msg.scoped, timely
+            return msg.scoped, True, timely
         if self._priv is None:
-            raise SnmpAuthError("encrypted answer to a user without privacy")
-        plain = self._priv.decrypt(msg.scoped, msg.priv_params, msg.engine_boots, msg.engine_time)
-        return plain, timely
+            raise message.Dropped("wrong_security_level")
+        try:
+            plain = self._priv.decrypt(
+                msg.scoped, msg.priv_params, msg.engine_boots, msg.engine_time)
+        except (SnmpAuthError, ValueError):
+            raise message.Dropped("decryption_error") from None
+        return plain, True, timely
 
     def _timely(self, boots: int, engine_time: int) -> bool:
-        """Timeliness of an authentic message from the agent (RFC 3414 3.2.7 b); a newer
-        clock reading is adopted."""
-        if boots > self.boots or (boots == self.boots and engine_time > self._latest_time):
-            self.sync_time(boots, engine_time)
-            return True
-        return not (
-            boots >= MAX_BOOTS
-            or boots < self.boots
-            or engine_time < self._latest_time - TIME_WINDOW
-        )
+        """RFC 3414 3.2.7 b, for an authentic message from the agent: a newer clock is
+        adopted (any clock, while ours is discovery's unauthenticated one), then the
+        message is outside the window when our boots are latched at 2^31-1, its boots are
+        older, or its time is more than 150 s behind our notion of the agent's time."""
+        if (not self._clock_authentic or boots > self.boots
+                or (boots == self.boots and engine_time > self._latest_time)):
+            self._set_clock(boots, engine_time)
+            self._clock_authentic = True
+            in_window = True  # the message's own clock is now ours
+        else:
+            in_window = not (boots < self.boots
+                             or engine_time < self.engine_time() - TIME_WINDOW)
+        latched = self.boots >= MAX_BOOTS
+        return in_window and not latched

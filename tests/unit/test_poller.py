@@ -157,3 +157,13 @@ def test_plan_asks_each_oid_once() -> None:
     plan = PollPlan(load_profiles(["apc-ups", "ups-mib", "if-mib"]))  # system included twice
     assert len(plan.get_oids) == len(set(plan.get_oids))
     assert len(plan.walk_roots) == len(set(plan.walk_roots))
+
+
+async def test_an_unexpected_exception_is_a_poll_error_with_its_type() -> None:
+    """A defect in an engine (here an OverflowError, as a poisoned clock once raised) is
+    this poll's error, reason internal: poll() never raises."""
+    plan = PollPlan(load_profiles(["apc-ups"]))
+    broken = FakeSnmpClient({}, error=OverflowError("int too big to convert"))  # type: ignore[arg-type]
+    result = await poll("ups-a", broken, plan, {"device": "ups-a"})
+    assert (result.error, result.samples) == ("internal", [])
+    assert "OverflowError" in result.message

@@ -164,3 +164,48 @@ def test_v3_envelope_refuses_inconsistent_parts() -> None:
         message.parse_v3_message(data)
     with pytest.raises(SnmpDecodeError):
         message.parse_v3_message(data[:-3])
+
+
+def _v3_header(boots: bytes, engine_time: bytes, msg_id: bytes = b"\x02\x01\x07",
+               max_size: bytes = b"\x02\x02\x05\xdc") -> bytes:
+    """A noAuthNoPriv v3 message, octet by octet (RFC 3412 6, RFC 3414 2.4): msgID and
+    msgMaxSize as given (TLVs), engine ID "engine", the given boots and time contents
+    (INTEGER octets), user "u", an empty GetRequest."""
+    def tlv(tag: int, body: bytes) -> bytes:
+        return bytes((tag, len(body))) + body
+
+    global_data = tlv(0x30, msg_id + max_size + b"\x04\x01\x00" + b"\x02\x01\x03")
+    usm_params = tlv(0x30, tlv(0x04, b"engine") + tlv(0x02, boots) + tlv(0x02, engine_time)
+                     + tlv(0x04, b"u") + b"\x04\x00\x04\x00")
+    pdu = tlv(0xA0, b"\x02\x01\x07\x02\x01\x00\x02\x01\x00\x30\x00")
+    scoped = tlv(0x30, b"\x04\x00\x04\x00" + pdu)
+    return tlv(0x30, b"\x02\x01\x03" + global_data + tlv(0x04, usm_params) + scoped)
+
+
+@pytest.mark.parametrize(("boots", "engine_time", "valid"), [
+    (b"\x7f\xff\xff\xff", b"\x7f\xff\xff\xff", True),  # 2^31-1 both: the largest allowed
+    (b"\x00\x80\x00\x00\x00", b"\x01", False),  # boots 2^31
+    (b"\x01", b"\x00\xff\xff\xff\xfb", False),  # time 2^32-5, the clock-poisoning value
+    (b"\x01\x00\x00\x00\x07", b"\x01", False),  # boots 2^32+7 (no AES IV holds it)
+    (b"\xff", b"\x01", False),  # boots -1
+], ids=["2^31-1", "boots 2^31", "time 2^32-5", "boots 2^32+7", "boots -1"])
+def test_v3_engine_boots_and_time_beyond_2_31_are_refused(boots: bytes, engine_time: bytes,
+                                                          valid: bool) -> None:
+    data = _v3_header(boots, engine_time)
+    if valid:
+        msg = message.parse_v3_message(data)
+        assert (msg.engine_boots, msg.engine_time) == (2**31 - 1, 2**31 - 1)
+        return
+    with pytest.raises(message.SnmpRangeError):
+        message.parse_v3_message(data)
+
+
+@pytest.mark.parametrize(("msg_id", "max_size"), [
+    (b"\x02\x01\xff", b"\x02\x02\x05\xdc"),  # msgID -1
+    (b"\x02\x01\x07", b"\x02\x02\x01\xe3"),  # msgMaxSize 483, below RFC 3412's 484
+], ids=["msgID -1", "msgMaxSize 483"])
+def test_v3_msg_id_and_max_size_out_of_range_are_refused(msg_id: bytes, max_size: bytes
+                                                         ) -> None:
+    with pytest.raises(message.SnmpRangeError):
+        message.parse_v3_message(_v3_header(b"\x01", b"\x01", msg_id, max_size))
+    assert message.parse_v3_message(_v3_header(b"\x01", b"\x01")).max_size == 1500

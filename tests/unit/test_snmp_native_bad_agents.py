@@ -473,3 +473,36 @@ async def test_unresolvable_host_is_a_transport_error() -> None:
     target = Target("no-such-host.invalid", 161, Credentials(version="2c", community="x"))
     with pytest.raises(SnmpTransportError, match="cannot resolve"):
         await native_engine.open_client(target).get(["1.3.6.1.2.1.1.5.0"])
+
+
+@pytest.mark.parametrize(("bad", "reason"), [
+    ("v1", "wrong_version"),  # an SNMPv1 answer to a v2c request
+    ("request", "wrong_pdu"),  # a GetRequest where a Response should be
+    ("truncated", "undecodable"),
+])
+async def test_an_answer_that_fails_a_check_does_not_end_the_request(
+        serve, bad: str, reason: str) -> None:
+    """The refused datagram comes first, with the request's id and from the agent's
+    address; the genuine Response after it still ends the request."""
+    vb = [("1.3.6.1.2.1.1.5.0", ber.OCTET_STRING, b"genuine")]
+
+    def bad_then_genuine(request: CommunityMessage) -> list[bytes]:
+        rid = request.pdu.request_id  # type: ignore[union-attr]
+        genuine = response(request, vb)
+        if bad == "v1":
+            first = message.encode_community_message(
+                message.community_header(message.V1, request.community),
+                message.encode_pdu(ber.RESPONSE, rid, message.encode_typed_varbinds(vb)))
+        elif bad == "request":
+            first = message.encode_community_message(
+                message.community_header(request.version, request.community),
+                message.encode_pdu(ber.GET_REQUEST, rid, message.encode_typed_varbinds(vb)))
+        else:
+            first = genuine[: len(genuine) - 4]
+        return [first, genuine]
+
+    agent = await serve(bad_then_genuine)
+    before = transport.transport_stats()[reason]
+    got = await native_engine.open_client(agent.target(timeout=2.0)).get(["1.3.6.1.2.1.1.5.0"])
+    assert got == {"1.3.6.1.2.1.1.5.0": b"genuine"}
+    assert transport.transport_stats()[reason] == before + 1

@@ -268,9 +268,15 @@ def test_session_requests_verify_and_answers_open(auth: str, priv: str | None) -
         assert message.decode_scoped_pdu(bytes(plain)).pdu.varbinds == [("1.3.6.1.2.1.1.5.0", None)]
 
     answer = agent_response(auth, priv, 4242)
-    scoped, timely = s.open_response(answer, message.parse_v3_message(answer))
-    assert timely
+    scoped, authenticated, timely = s.open_answer(answer, message.parse_v3_message(answer))
+    assert authenticated and timely
     assert message.decode_scoped_pdu(scoped).pdu.varbinds == [("1.3.6.1.2.1.1.5.0", b"ups-01")]
+
+
+def _refusal(s: usm.UsmSession, data: bytes) -> str:
+    with pytest.raises(message.Dropped) as caught:
+        s.open_answer(data, message.parse_v3_message(data))
+    return caught.value.reason
 
 
 def test_session_refuses_tampered_and_foreign_answers() -> None:
@@ -278,14 +284,11 @@ def test_session_refuses_tampered_and_foreign_answers() -> None:
     good = agent_response("SHA", "AES", 1)
     tampered = bytearray(good)
     tampered[-3] ^= 0x01  # inside the encrypted ScopedPDU
-    with pytest.raises(SnmpAuthError, match="digest"):
-        s.open_response(bytes(tampered), message.parse_v3_message(bytes(tampered)))
+    assert _refusal(s, bytes(tampered)) == "bad_digest"
     wrong_key = agent_response("SHA", "AES", 1, auth_password=b"not-the-password")
-    with pytest.raises(SnmpAuthError, match="digest"):
-        s.open_response(wrong_key, message.parse_v3_message(wrong_key))
+    assert _refusal(s, wrong_key) == "bad_digest"
     other_user = agent_response("SHA", "AES", 1, user=b"intruder")
-    with pytest.raises(SnmpAuthError, match="another user"):
-        s.open_response(other_user, message.parse_v3_message(other_user))
+    assert _refusal(s, other_user) == "wrong_user"
 
 
 def test_session_time_window() -> None:
@@ -293,7 +296,7 @@ def test_session_time_window() -> None:
 
     def timely(boots: int, engine_time: int) -> bool:
         answer = agent_response("SHA", "AES", 1, boots=boots, engine_time=engine_time)
-        return s.open_response(answer, message.parse_v3_message(answer))[1]
+        return s.open_answer(answer, message.parse_v3_message(answer))[2]
 
     assert timely(5, 5000)
     assert (s.boots, s.engine_time() >= 5000) == (5, True)  # the newer clock is adopted
@@ -317,9 +320,9 @@ def test_session_fuzzed_answers_raise_only_seam_errors(data: st.DataObject) -> N
     cut = data.draw(st.integers(0, len(buf)))
     mangled = bytes(buf[:cut])
     try:
-        scoped, _ = s.open_response(mangled, message.parse_v3_message(mangled))
+        scoped, _, _ = s.open_answer(mangled, message.parse_v3_message(mangled))
         message.decode_scoped_pdu(scoped)
-    except (SnmpAuthError, SnmpDecodeError):
+    except (message.Dropped, SnmpDecodeError):
         pass
 
 
@@ -329,8 +332,8 @@ def test_secrets_stay_out_of_reprs_and_errors() -> None:
     for secret in ("authpass123", "privpass123", s._auth_password.hex()):
         assert secret not in text
     bad = agent_response("SHA", "AES", 1, auth_password=b"wrong-password")
-    with pytest.raises(SnmpAuthError) as caught:
-        s.open_response(bad, message.parse_v3_message(bad))
+    with pytest.raises(message.Dropped) as caught:
+        s.open_answer(bad, message.parse_v3_message(bad))
     message_text = str(caught.value)
     assert "authpass123" not in message_text and "wrong-password" not in message_text
     key = usm.auth_key(b"authpass123", ENGINE_ID, "SHA")
@@ -344,3 +347,86 @@ def test_session_validates_protocol_names() -> None:
         usm.UsmSession(Credentials("3", user="u", priv_protocol="AES"))
     assert usm.normalize_protocol("sha-256") == "SHA256"
     assert usm.normalize_protocol("AES-192-C") == "AES192C"
+
+
+# -- issue 21's mutation survivors: each check below was removable without a test failing --
+
+RFC_SHA_KU = bytes.fromhex("9fb5cc0381497b3793528939ff788d5d79145211")  # A.3.2, "maplesyrup"
+RFC_SHA_KUL = bytes.fromhex("6695febc9288e36282235fc7151f128497b38f3f")  # ... at ENGINE
+
+
+def test_key_cache_keeps_each_engines_own_key() -> None:
+    """Keys are cached per engine: after another engine's key, the RFC engine still gets
+    RFC 3414 A.3.2's localized key, and the other engine H(Ku || engineID || Ku) computed
+    here with hashlib."""
+    other = b"\x80\x00\x1f\x88\x04other"
+    first = usm.auth_key(b"maplesyrup", other, "SHA")
+    assert first == hashlib.sha1(RFC_SHA_KU + other + RFC_SHA_KU).digest()
+    assert usm.auth_key(b"maplesyrup", ENGINE, "SHA") == RFC_SHA_KUL
+    # the privacy key cache too: AES-128 takes the first 16 octets of the localized key
+    assert usm.priv_key(b"maplesyrup", other, "SHA", "AES") == first[:16]
+    assert usm.priv_key(b"maplesyrup", ENGINE, "SHA", "AES") == RFC_SHA_KUL[:16]
+
+
+def _signed(data: bytes, offset: int, key: bytes) -> bytes:
+    """`data` with its 12-octet HMAC-SHA-96 at `offset` (RFC 3414 7.3.1), by hashlib."""
+    digest = hmac.new(key, data, hashlib.sha1).digest()[:12]
+    return data[:offset] + digest + data[offset + 12:]
+
+
+def _plain_response(engine_id: bytes, flags: int, boots: int = 5, engine_time: int = 1001,
+                    scoped_in_octets: bool = False) -> bytes:
+    vbl = message.encode_typed_varbinds([("1.3.6.1.2.1.1.5.0", ber.OCTET_STRING, b"forged")])
+    scoped = message.encode_scoped_pdu(engine_id, b"", message.encode_pdu(0xA2, 7, vbl))
+    if scoped_in_octets:  # a plaintext ScopedPDU where an encrypted one would be
+        scoped = ber.encode_tlv(ber.OCTET_STRING, scoped)
+    auth = b"\0" * 12 if flags & message.FLAG_AUTH else b""
+    params, offset = message.encode_usm_parameters(engine_id, boots, engine_time, b"ops",
+                                                   auth, b"\0" * 8 if scoped_in_octets else b"")
+    data, at = message.encode_v3_message(7, flags, params, offset, scoped)
+    if flags & message.FLAG_AUTH:
+        data = _signed(data, at, usm.auth_key(b"authpass123", ENGINE_ID, "SHA"))
+    return data
+
+
+def test_authentic_message_naming_another_engine_is_refused() -> None:
+    """Signed with the key localized to our agent's engine, but naming another engine ID
+    in msgAuthoritativeEngineID: RFC 3414 3.2.3 refuses it before the digest."""
+    s = session("SHA", None)
+    good = _plain_response(ENGINE_ID, message.FLAG_AUTH)
+    assert s.open_answer(good, message.parse_v3_message(good))[1]  # the control passes
+    other = _plain_response(b"\x80\x00\x1f\x88\x04elsewhere", message.FLAG_AUTH)
+    assert _refusal(s, other) == "bad_engine_id"
+
+
+def test_privacy_flag_without_authentication_is_refused() -> None:
+    """msgFlags 0x02 (privacy, no authentication) is an invalid message (RFC 3412
+    7.2.5), whatever it carries: here a plaintext ScopedPDU posing as ciphertext, which
+    would otherwise read as an unauthenticated answer."""
+    s = session("SHA", "AES")
+    bad = _plain_response(ENGINE_ID, message.FLAG_PRIV, scoped_in_octets=True)
+    assert _refusal(s, bad) == "invalid_flags"
+
+
+def test_latched_engine_boots_make_every_message_untimely() -> None:
+    """snmpEngineBoots at 2^31-1 is latched: no message is in the time window
+    (RFC 3414 2.2.3, 3.2.7 b), even an authentic one with the newest clock."""
+    s = session("SHA", None)
+    for boots in (2**31 - 2, 2**31 - 1):
+        data = _plain_response(ENGINE_ID, message.FLAG_AUTH, boots=boots)
+        _, authenticated, timely = s.open_answer(data, message.parse_v3_message(data))
+        assert authenticated and timely == (boots < 2**31 - 1), boots
+
+
+def test_clock_from_discovery_yields_to_the_first_authentic_message() -> None:
+    """Discovery's boots/time are unauthenticated: the first authentic message's clock
+    replaces them even when older, and from then on an older clock is a replay."""
+    s = session("SHA", None)
+    s.learn_engine(ENGINE_ID, 2**31 - 2, 2**31 - 2)  # a poisoned discovery answer
+    assert not s.clock_authentic
+    data = _plain_response(ENGINE_ID, message.FLAG_AUTH, boots=5, engine_time=1001)
+    assert s.open_answer(data, message.parse_v3_message(data))[2]
+    assert (s.boots, s.clock_authentic) == (5, True)
+    assert 1001 <= s.engine_time() < 1001 + 60
+    older = _plain_response(ENGINE_ID, message.FLAG_AUTH, boots=4, engine_time=9999)
+    assert not s.open_answer(older, message.parse_v3_message(older))[2]
