@@ -23,6 +23,7 @@ demo: venv
 
 ## test: system packages, virtualenv, then the whole suite (unit and integration)
 test: system venv
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -rs -p no:cacheprovider
 
 test-unit: venv
@@ -33,8 +34,9 @@ bench: system venv
 	$(PY) -m bench
 
 lint: venv
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy tierwatch collector tier exporters alerts api sim bench
+	$(VENV)/bin/mypy tierwatch collector tier livetier exporters alerts report api sim bench
 
 clean:
 	rm -rf $(VENV) .tierwatch-demo .pytest_cache .mypy_cache .ruff_cache

@@ -108,12 +108,13 @@ def profile_metrics(profile_dirs: Iterable[Path] = ()) -> dict[str, MetricInfo]:
 
 
 def agent_profile_metrics() -> dict[str, MetricInfo]:
-    """host_* series the shipped agent profiles keep (collector/agent_profiles)."""
+    """host_* series the shipped agent profiles keep (collector/agents/profiles)."""
     import yaml
 
-    directory = Path(__file__).resolve().parents[1] / "collector" / "agent_profiles"
+    from collector.agents.profiles import known_agent_profiles
+
     found: dict[str, MetricInfo] = {}
-    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+    for path in sorted(known_agent_profiles().values()):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for key in ("metrics", "derived"):
             for item in data.get(key) or []:

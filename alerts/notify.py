@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from alerts.config import AlertmanagerConfig, SmtpConfig, WebhookConfig
-from alerts.engine import Alert, AlertState, Notice
+from alerts.engine import Alert, Notice
 from alerts.matchers import Matcher
 from tierwatch.core.configtypes import reveal
 
@@ -293,11 +293,3 @@ class EmailSender:
                                 retry=exc.smtp_code < 500) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
             raise DeliveryError(f"smtp: {type(exc).__name__}: {exc}") from None
-
-
-def is_resolved(notice: Notice) -> bool:
-    return notice in (Notice.RESOLVED, Notice.ESCALATION_RESOLVED)
-
-
-def notice_state(notice: Notice) -> AlertState:
-    return AlertState.RESOLVED if is_resolved(notice) else AlertState.FIRING

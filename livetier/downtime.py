@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,9 +47,8 @@ from livetier.recorder import LOAD_EXPOSURES, TIER_EXPOSURE_KINDS
 from tier.availability import TIER_III_TARGET, AvailabilityReport, availability, merge, subtract
 from tier.availability import total as total_length
 from tier.topology import SUBSYSTEMS
+from tierwatch.core.history import MAX_SILENCE
 from tierwatch.core.store import Outage, Store
-
-DEFAULT_MAX_SILENCE = 60.0  # heartbeats come every 15 s; four missed mean nobody watches
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +171,7 @@ def availability_report(
     now: float | None = None,
     target: float = TIER_III_TARGET,
     *,
-    max_silence: float = DEFAULT_MAX_SILENCE,
+    max_silence: float = MAX_SILENCE,
 ) -> ScopeAvailability:
     """Downtime, availability, budget, burn and exposure of one scope over `period` (epoch
     seconds, end exclusive), as far as `now` (default: the clock) when the period is still
@@ -239,7 +238,7 @@ class AvailabilityCache:
         scopes: Sequence[str],
         *,
         clock: Callable[[], float] = time.time,
-        max_silence: float = DEFAULT_MAX_SILENCE,
+        max_silence: float = MAX_SILENCE,
     ) -> None:
         self.store = store
         self.target = settings.target
@@ -304,5 +303,3 @@ class AvailabilityCache:
         return figures
 
 
-def figures_by(figures: Iterable[WindowFigure]) -> Mapping[tuple[str, str], AvailabilityReport]:
-    return {(f.scope, f.window): f.report for f in figures}

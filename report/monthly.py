@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from livetier.downtime import DEFAULT_MAX_SILENCE
 from report.config import Mailer, ReportSettings
 from report.data import (
     OUT_OF_BAND,
@@ -35,6 +34,7 @@ from report.data import (
 )
 from tier.topology import node_bindings
 from tierwatch.core.files import REPORT_MODE, replace_durably
+from tierwatch.core.history import MAX_SILENCE
 from tierwatch.core.store import Store
 from tierwatch.core.store import reports as rows
 
@@ -109,7 +109,7 @@ def _gaps(store: Store, start: float, stop: float) -> list[Gap]:
     elif first > start:
         gaps.append(Gap(start, min(first, stop), "no_record"))
     beat = store.last_heartbeat()
-    if beat is not None and stop - beat > DEFAULT_MAX_SILENCE:
+    if beat is not None and stop - beat > MAX_SILENCE:
         gaps.append(Gap(beat, stop, "silent"))
     return gaps
 

@@ -328,5 +328,3 @@ class View:
     def reachable(self, target: Hashable) -> bool:
         return target in self.idom
 
-    def demand_of(self, target: Hashable, demands: Mapping[str, float]) -> float:
-        return sum(demands[load] for load in self.members[target])

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
@@ -596,8 +595,3 @@ def _verdict(
     return f"not now: {why}; taking {names} out would drop {described}"
 
 
-def snapshot_loads(snapshot: TierSnapshot) -> Mapping[str, LoadState]:
-    """Every load of a snapshot's live state by id (handy for callers and tests)."""
-    return MappingProxyType(
-        {load.id: load for sub in snapshot.subsystems for load in sub.live.loads}
-    )

@@ -225,7 +225,8 @@ def oid_key(oid: str) -> tuple[int, ...]:
 class FakeSnmpClient:
     """An in-memory agent for unit tests; records every call it gets.
 
-    `values` maps dotted OIDs to values. `error`, when set, is raised by every call.
+    `values` maps dotted OIDs to values. `error`, when set, is raised by every call (an
+    SnmpError, or any exception a defective engine might raise).
     """
 
     def __init__(
@@ -233,7 +234,7 @@ class FakeSnmpClient:
         values: Mapping[str, Value],
         target: Target | None = None,
         *,
-        error: SnmpError | None = None,
+        error: Exception | None = None,
     ) -> None:
         self.values = {oid.lstrip("."): v for oid, v in values.items()}
         self.target = target or Target("fake", 161, Credentials(version="2c", community="x"))

@@ -113,10 +113,6 @@ class LogLimiter:
         for key in [k for k, lines in self._keys.items() if now - lines.start >= self.interval]:
             self._summary(key, self._keys.pop(key))
 
-    def held_back(self, key: str) -> int:
-        lines = self._keys.get(key)
-        return lines.held if lines else 0
-
     def _summary(self, key: str, lines: _Lines) -> None:
         if lines.held:
             self.logger.log(lines.level, "traps: %d more %s message(s) in %gs not logged one "

@@ -10,6 +10,7 @@ from collector.snmp.client import (
     NO_SUCH_OBJECT,
     FakeSnmpClient,
     SnmpAuthError,
+    SnmpError,
     SnmpTimeout,
     SnmpWalkError,
 )
@@ -139,11 +140,11 @@ async def test_a_value_marked_unavailable_gives_no_sample() -> None:
 
 
 @pytest.mark.parametrize("error", [SnmpTimeout("t"), SnmpAuthError("a"), SnmpWalkError("w")])
-async def test_errors_are_returned_with_their_reason(error: Exception) -> None:
+async def test_errors_are_returned_with_their_reason(error: SnmpError) -> None:
     plan = PollPlan(load_profiles(["apc-ups"]))
-    result = await poll("ups-a", FakeSnmpClient({}, error=error), plan, {"device": "ups-a"})  # type: ignore[arg-type]
+    result = await poll("ups-a", FakeSnmpClient({}, error=error), plan, {"device": "ups-a"})
     assert not result.ok
-    assert result.error == error.reason  # type: ignore[attr-defined]
+    assert result.error == error.reason
     assert result.samples == []
 
 
@@ -163,7 +164,7 @@ async def test_an_unexpected_exception_is_a_poll_error_with_its_type() -> None:
     """A defect in an engine (here an OverflowError, as a poisoned clock once raised) is
     this poll's error, reason internal: poll() never raises."""
     plan = PollPlan(load_profiles(["apc-ups"]))
-    broken = FakeSnmpClient({}, error=OverflowError("int too big to convert"))  # type: ignore[arg-type]
+    broken = FakeSnmpClient({}, error=OverflowError("int too big to convert"))
     result = await poll("ups-a", broken, plan, {"device": "ups-a"})
     assert (result.error, result.samples) == ("internal", [])
     assert "OverflowError" in result.message

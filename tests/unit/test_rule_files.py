@@ -314,3 +314,13 @@ def test_an_old_format_file_is_still_checked(tmp_path: Path) -> None:
     assert caught.value.problems == [
         f"{path}:4: rule SiteUpsOnBattery: expr: unknown metric 'no_such_metric' (not "
         "exposed by tierwatch; see alerts/catalog.py)"]
+
+
+def test_rules_may_name_what_the_shipped_agent_profiles_keep() -> None:
+    """The catalog finds the host agents' series (a rule on host_boot_time_seconds, which
+    collector/agents/profiles/node-exporter.yaml keeps, is not refused as unknown)."""
+    from alerts.catalog import known_metrics
+
+    known = known_metrics()
+    assert {"host_boot_time_seconds", "host_time_seconds"} <= set(known)
+    assert known["host_boot_time_seconds"].source == "agent-profile:node-exporter"

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from collector.traps.component import TrapMessage, trap_catalog
+from collector.traps.component import TrapMessage, TrapsComponent, trap_catalog
 from sim import agent as sim_agent
 from sim.traps import encode_v2c_trap
 from tierwatch.config import parse
 from tierwatch.core.model import Status
+from tierwatch.core.store import Store
 from tierwatch.service import Service
 
 UPS_ON_BATTERY = "1.3.6.1.4.1.318.0.5"
@@ -30,9 +31,14 @@ class Site:
         self.service = service
 
     @property
-    def traps(self):  # type: ignore[no-untyped-def]
+    def traps(self) -> TrapsComponent:
         assert self.service.traps is not None
         return self.service.traps
+
+    @property
+    def store(self) -> Store:
+        assert self.service.store is not None
+        return self.service.store
 
     @property
     def address(self) -> tuple[str, int]:
@@ -107,10 +113,10 @@ async def test_a_trap_sets_the_status_at_once_and_is_recorded(tmp_path: Path) ->
         assert ups.polls_total == polls  # no poll needed for the status to change
         assert s.count("accepted") == 1
         s.traps._flush()
-        (event,) = s.service.store.trap_events()  # type: ignore[union-attr]
+        (event,) = s.store.trap_events()
         assert (event.device, event.name, event.trap_oid) == ("ups-a", "upsOnBattery",
                                                               UPS_ON_BATTERY)
-        rows = s.service.store.transitions(kind="device", subject="ups-a")  # type: ignore[union-attr]
+        rows = s.store.transitions(kind="device", subject="ups-a")
         assert rows[-1].new == "degraded" and "trap upsOnBattery" in rows[-1].reason
 
 
@@ -123,7 +129,7 @@ async def test_a_trap_is_confirmed_by_an_immediate_poll(tmp_path: Path) -> None:
         await s.until(lambda: ups.polls_total > polls, 5, "the confirming poll")
         await s.until(lambda: ups.status == Status.OK, 3, "the poll's word to stand")
         changes = [(r.new, r.reason) for r in
-                   s.service.store.transitions(kind="device", subject="ups-a")]  # type: ignore[union-attr]
+                   s.store.transitions(kind="device", subject="ups-a")]
         assert ("degraded", "on battery (trap upsOnBattery)") in changes
 
 

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_EVERY = 15.0  # seconds between an instance's heartbeats in the store
+# no heartbeat for this long: nobody watches (four missed); availability and the report
+# count the time since the last one as unmonitored
+MAX_SILENCE = 4 * HEARTBEAT_EVERY
+
 # conditions recorded as exposure intervals (reported beside downtime, never as downtime)
 EXPOSURE_CONDITIONS = ("on_battery", "bypass")
 
@@ -32,8 +37,9 @@ EXPOSURE_CONDITIONS = ("on_battery", "bypass")
 class History:
     """A service component; also usable on its own with `handle(changes)`."""
 
-    def __init__(self, store: Store, instance: str = "main", heartbeat_every: float = 15.0,
-                 record: bool = True, timezone: str = "Asia/Ho_Chi_Minh") -> None:
+    def __init__(self, store: Store, instance: str = "main",
+                 heartbeat_every: float = HEARTBEAT_EVERY, record: bool = True,
+                 timezone: str = "Asia/Ho_Chi_Minh") -> None:
         self.store = store
         self.instance = instance
         self.timezone = timezone

@@ -174,10 +174,6 @@ def _shift(first: datetime, recurrence: str, k: int) -> datetime | None:
     return local.replace(tzinfo=first.tzinfo)
 
 
-def active_windows(windows: Iterable[Window], now: float, tz: str) -> list[Window]:
-    return [w for w in windows if w.active_at(now, tz) is not None]
-
-
 def covering(windows: Iterable[Window], labels: Mapping[str, str], now: float, tz: str
              ) -> Window | None:
     """The first window on now whose scope covers these alert labels."""

@@ -390,16 +390,6 @@ class Store:
         with self.engine.connect() as conn:
             return [_outage(r) for r in conn.execute(query)]
 
-    def mark_outage_planned(self, kind: str, subject: str, maintenance_id: int) -> bool:
-        """The open outage of `subject` happened inside maintenance window `maintenance_id`:
-        planned work (reported, and under Tier III still downtime)."""
-        with self.engine.begin() as conn:
-            result = conn.execute(update(outages).where(
-                outages.c.kind == kind, outages.c.subject == subject,
-                outages.c.end_ts.is_(None)).values(planned=True,
-                                                    maintenance_id=maintenance_id))
-            return bool(result.rowcount)
-
     # ------------------------------------------------------------------ exposure
 
     def open_exposure(self, kind: str, subject: str, start: float,
@@ -564,11 +554,6 @@ class Store:
                 maintenance_windows.c.deleted_ts.is_(None))).values(deleted_ts=now))
             return bool(result.rowcount)
 
-    def set_maintenance_silence(self, window_id: int, silence_id: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(maintenance_windows).where(
-                maintenance_windows.c.id == window_id).values(silence_id=silence_id))
-
     def maintenance_window(self, window_id: int) -> Any | None:
         with self.engine.connect() as conn:
             return conn.execute(select(maintenance_windows).where(
@@ -732,13 +717,6 @@ class Store:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return list(conn.execute(query))
-
-    def purge_maintenance(self, window_id: int) -> None:
-        """Remove a window for good (tests and admin clean-up only)."""
-        with self.engine.begin() as conn:
-            conn.execute(delete(maintenance_windows).where(
-                maintenance_windows.c.id == window_id))
-
 
 def _upsert(conn: Any, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE, in SQLite's or PostgreSQL's dialect."""
