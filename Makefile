@@ -27,7 +27,7 @@ test: system venv
 	$(PY) -m pytest -q -rs -p no:cacheprovider
 
 test-unit: venv
-	$(PY) -m pytest -q -m "not integration" tests/unit
+	$(PY) -m pytest -q -m "not integration"
 
 ## bench: benchmarks against peers measured in the same run (never part of `make test`)
 bench: system venv

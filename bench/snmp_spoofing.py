@@ -26,7 +26,7 @@ it show whether the session was poisoned):
 
 Prints, per manager and attack, polls that returned the genuine values (ok), a forged
 value (forged), or an error (failed, with the first error). Nothing is asserted here: the
-tests (tests/integration/test_snmp_native_spoofing.py) assert tierwatch's side; this is
+tests (tests/collector/snmp/test_native_spoofing.py) assert tierwatch's side; this is
 the comparison docs/snmp-engine.md cites.
 """
 

@@ -64,8 +64,8 @@ def api_context(config: Config, seed: Any = None) -> Iterator[Api]:
 
 
 def demo_like_config(tmp: Path, **sections: Any) -> Config:
-    """The seeded report month's config (tests/unit/report/seed.py) with overrides."""
-    from tests.unit.report import seed
+    """The seeded report month's config (tests/report/seed.py) with overrides."""
+    from tests.report import seed
 
     cfg = seed.config(tmp, f"sqlite:///{tmp / 'api.sqlite'}")
     data = cfg.model_dump(mode="json", exclude={"source"})
@@ -118,7 +118,7 @@ def run_instance(tmp: Path, **sections: Any) -> Iterator[Instance]:
         tierwatch_cmd,
         wait_for,
     )
-    from tests.unit.report import seed
+    from tests.report import seed
 
     cfg = demo_like_config(tmp)
     data = json.loads(json.dumps(cfg.model_dump(mode="json", exclude={"source"})))

@@ -1,5 +1,5 @@
 """The store's tables (SQLAlchemy Core). Alembic migrations (migrations/) build exactly
-this schema; tests/unit/test_store.py checks that they do."""
+this schema; tests/core/test_store.py checks that they do."""
 
 from __future__ import annotations
 
