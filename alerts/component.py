@@ -41,13 +41,6 @@ from alerts.engine import (
     evaluate,
     inhibited,
 )
-from alerts.live import (
-    AlertsCollector,
-    DeviceIdentity,
-    build_view,
-    device_identities,
-    metric_family,
-)
 from alerts.matchers import Matcher, match_all, parse_all
 from alerts.notify import (
     AlertmanagerClient,
@@ -62,6 +55,13 @@ from alerts.outbox import Deliver, Outbox, OutboxRow
 from alerts.rules import RuleSet, load_rule_files
 from alerts.series_history import SeriesHistory
 from alerts.silences import silence_matchers
+from alerts.view import (
+    AlertsCollector,
+    DeviceIdentity,
+    build_view,
+    device_identities,
+    metric_family,
+)
 from tierwatch.core.maintenance import Window, covering
 from tierwatch.core.maintenance import windows as maintenance_windows
 from tierwatch.core.model import DeviceInfo, StatusChange

@@ -7,7 +7,7 @@ Dashboards are data here, written once in a compact form (rows of panels, each w
 PromQL), and laid out on Grafana's 24-column grid by the generator. Edit this file, not
 the JSON; every dashboard's description says so.
 
-Each panel also says what the demo shows in it (`expect`): tests/integration/
+Each panel also says what the demo shows in it (`expect`): tests/grafana/
 test_grafana_dashboards.py runs every target against a real Prometheus scraping
 `tierwatch demo` and requires a series for each panel that expects one. `needs` names what
 the demo must run for the panel to have data (the live tier engine, probes).

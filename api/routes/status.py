@@ -22,10 +22,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from api import alerting
 from api.context import ApiContext
 from api.errors import error
-from api.live import LiveView, live_view
 from api.origin import cross_site_reason
 from api.security import COOKIE, cookie_principal, reads_open, token_principal
 from api.texts import CATALOG
+from api.tierview import LiveView, live_view
 from tierwatch.core.i18n import Translator, pick_language, translator
 
 router = APIRouter(include_in_schema=False)

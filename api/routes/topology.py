@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from api.deps import ContextDep, ReaderDep
 from api.errors import ERRORS
-from api.live import live_view
+from api.tierview import live_view
 
 router = APIRouter(prefix="/api/v1/topology", tags=["tier"], responses=ERRORS)
 
