@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.procs import ROOT
 from tests.tier.build import FIXTURES, fixture_topology
 from tier.score import score
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

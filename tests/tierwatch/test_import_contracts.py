@@ -9,7 +9,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.procs import ROOT
 
 
 def _contract(words: str) -> dict[str, list[str]]:

@@ -24,7 +24,7 @@ import pytest
 from tests.helpers import FIXTURES_DIR
 from tests.helpers.agents import run_tierwatch
 from tests.helpers.netns import dedicated_network, ip
-from tests.helpers.procs import process, wait_for
+from tests.helpers.procs import ROOT, process, wait_for
 from tierwatch.core.store import Store
 
 pytestmark = pytest.mark.integration
@@ -164,7 +164,7 @@ def test_unprivileged_icmp_socket_in_a_namespace_that_allows_it(tmp_path: Path) 
                 sock.close()
             asyncio.run(main())
         """)
-        root = Path(__file__).resolve().parents[2]
+        root = ROOT
         result = subprocess.run(
             ["ip", "netns", "exec", ns, sys.executable, "-c", script, "127.0.0.1",
              net.site_a, net.addr(1)],

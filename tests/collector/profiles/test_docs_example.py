@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
@@ -11,9 +10,10 @@ from collector.profile import Profile, parse_profile
 from collector.profiles import load_profiles
 from collector.snmp.client import FakeSnmpClient
 from collector.snmp.poller import PollPlan, poll
+from tests.helpers.procs import ROOT
 from tests.helpers.samples import component, matching, sample_value
 
-DOC = Path(__file__).resolve().parents[3] / "docs" / "profiles.md"
+DOC = ROOT / "docs" / "profiles.md"
 
 
 def example() -> Profile:

@@ -25,7 +25,7 @@ import pytest
 
 from sim.traps import encode_v2c_trap
 from tests.helpers import spoof
-from tests.helpers.procs import free_port, need, wait_for
+from tests.helpers.procs import ROOT, free_port, need, wait_for
 from tests.helpers.site import Sim, Tierwatch, run_sim, run_tierwatch, site_config
 from tierwatch.core.store import Store
 
@@ -240,7 +240,7 @@ def flood(target: tuple[str, int], payload: bytes, seconds: float) -> int:
                              "--sources", FLOOD_SOURCES, "--count", str(FLOOD_COUNT),
                              "--seconds", str(seconds)],
                             capture_output=True, text=True, timeout=seconds + 60,
-                            cwd=Path(__file__).resolve().parents[2])
+                            cwd=ROOT)
     assert result.returncode == 0, result.stderr
     return int(result.stdout.strip())
 
