@@ -219,7 +219,9 @@ def test_the_v3_checks_refuse_in_order_and_answer_only_discovery() -> None:
     # authPriv with a digest of zeros: the digest check
     assert reason(_v3(m.FLAG_AUTH | m.FLAG_PRIV, agent, b"ops", b"\x04\x00",
                       digest=bytes(12))) == "wrong_digest"
-    # boots above 2^31-1: refused before anything reads them
-    assert reason(_v3(m.FLAG_AUTH | m.FLAG_PRIV, agent, b"ops", b"\x04\x00", boots=2**31,
-                      digest=bytes(12))) == "malformed"
+    # boots above 2^31-1: refused when the message is parsed, before anything reads them
+    # (the receiver counts a message that does not parse as malformed)
+    with pytest.raises(m.SnmpRangeError):
+        m.parse_v3_message(_v3(m.FLAG_AUTH | m.FLAG_PRIV, agent, b"ops", b"\x04\x00",
+                               boots=2**31, digest=bytes(12)))
     assert usm.remote_clock(agent) is None  # nothing unauthenticated moved the clock
