@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
 
 import networkx as nx
 
+from tier.quantity import scale_for
 from tier.topology import (
     NOT_COUNTED_KINDS,
     SUBSYSTEMS,
@@ -33,6 +35,7 @@ from tier.topology import (
 )
 
 VIEWS_KEPT = 16  # per subsystem: design and live, with and without manual edges, and whatifs
+MEMO_KEPT = 16  # per subsystem: analyses (tier/score.py) and capacities in flow units
 
 # Tuples cannot clash with node ids, which are strings.
 SOURCE: Hashable = ("S",)
@@ -52,7 +55,7 @@ class GroupDef:
     id: str
     kind: str
     units: tuple[str, ...]  # declaration order
-    declared_demand: float | None
+    declared_demand: Fraction | None
     serves: frozenset[str]  # loads downstream of any unit (all edges, every node present)
     # The two sides of a 2N arrangement, when the group splits into exactly two (see
     # tier/redundancy.py); None when it does not.
@@ -84,6 +87,32 @@ class SubsystemGraph:
     @cached_property
     def load_order(self) -> Mapping[str, int]:
         return MappingProxyType({load: i for i, load in enumerate(self.loads)})
+
+    @cached_property
+    def capacities(self) -> Mapping[str, Fraction]:
+        """Every counted node with a capacity, exactly."""
+        return MappingProxyType(
+            {n: cap for n in self.structure if (cap := self.specs[n].capacity) is not None}
+        )
+
+    @cached_property
+    def capacity_scale(self) -> int:
+        """The least integer that makes every capacity a whole number (tier/flow.py)."""
+        return scale_for(self.capacities.values())
+
+    def flow_capacities(self, scale: int) -> Mapping[str, int]:
+        """Every capacity in flow units of 1/`scale` (a multiple of `capacity_scale`)."""
+        key = ("capacities", scale)
+        found = self.memo.get(key)
+        if found is None:
+            found = MappingProxyType({n: int(c * scale) for n, c in self.capacities.items()})
+            self.remember(key, found)
+        return found  # type: ignore[return-value]
+
+    def remember(self, key: object, value: object) -> None:
+        while len(self.memo) >= MEMO_KEPT:
+            self.memo.popitem(last=False)
+        self.memo[key] = value
 
     def cords(self, load: str) -> int:
         """How many counted feeds a load has (its cords)."""
@@ -124,14 +153,15 @@ def compile_topology(topology: TopologyConfig) -> CompiledTopology:
     for name, sub in topology.subsystems():
         if not sub.nodes:
             continue
-        subsystems[name] = _compile_subsystem(name, sub.nodes, {g.id: g.demand for g in sub.groups})
+        declared = {g.id: g.demand for g in sub.groups}
+        subsystems[name] = _compile_subsystem(name, sub.nodes, declared)
         subsystem_of.update({node.id: name for node in sub.nodes})
     ordered = {name: subsystems[name] for name in SUBSYSTEMS if name in subsystems}
     return CompiledTopology(MappingProxyType(ordered), MappingProxyType(subsystem_of))
 
 
 def _compile_subsystem(
-    name: str, nodes: Iterable[NodeSpec], declared: Mapping[str, float]
+    name: str, nodes: Iterable[NodeSpec], declared: Mapping[str, Fraction]
 ) -> SubsystemGraph:
     specs = {node.id: node for node in nodes}
     counted = [n for n, spec in specs.items() if spec.kind not in NOT_COUNTED_KINDS]
@@ -328,5 +358,5 @@ class View:
     def reachable(self, target: Hashable) -> bool:
         return target in self.idom
 
-    def demand_of(self, target: Hashable, demands: Mapping[str, float]) -> float:
-        return sum(demands[load] for load in self.members[target])
+    def demand_of(self, target: Hashable, demands: Mapping[str, Fraction]) -> Fraction:
+        return sum((demands[load] for load in self.members[target]), Fraction(0))

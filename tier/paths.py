@@ -36,13 +36,13 @@ is exact, and tests/property checks them all against one max-flow per element:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
 from networkx.algorithms.connectivity import local_node_connectivity
 
-from tier.flow import Outcome, serve
+from tier.flow import Demand, Outcome, serve
 from tier.graph import SOURCE, View
 
 
@@ -91,7 +91,7 @@ class _Candidate:
 
 def removal_failures(
     view: View,
-    demand: Mapping[Hashable, float],
+    demand: Demand,
     served: frozenset[Hashable],
     base: Outcome,
     candidates: Iterable[str],
@@ -189,7 +189,7 @@ def _pack(view: View, candidates: list[_Candidate]) -> list[list[_Candidate]]:
 
 def _batched_failures(
     view: View,
-    demand: Mapping[Hashable, float],
+    demand: Demand,
     served: frozenset[Hashable],
     candidates: list[_Candidate],
 ) -> dict[str, Drop]:

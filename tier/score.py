@@ -25,16 +25,18 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
 
-from tier.flow import serve
+from tier.flow import flow_demand, serve
 from tier.graph import CompiledTopology, SubsystemGraph, View, compile_topology
 from tier.paths import dominators_of, path_counts, removal_failures
+from tier.quantity import QuantityError, decimal_text, display, exact
 from tier.readiness import ScorePart, SubsystemFigures, readiness, score_parts
-from tier.redundancy import GroupState, group_state
+from tier.redundancy import ZERO, GroupState, group_state
 from tier.topology import TopologyConfig
 from tierwatch.model import NodeStatus
 
@@ -68,7 +70,7 @@ class MaintenanceDrop:
 @dataclass(frozen=True, slots=True)
 class LoadState:
     id: str
-    demand: float
+    demand: Fraction
     cords: int
     paths_all: int
     paths_active: int
@@ -84,7 +86,8 @@ class LoadState:
             "served": self.served,
             "served_active": self.served_active,
             "reason": self.reason,
-            "demand": self.demand,
+            "demand": display(self.demand),
+            "demand_exact": decimal_text(self.demand),
             "cords": self.cords,
         }
 
@@ -210,24 +213,31 @@ def _compiled(topology: TopologyConfig | CompiledTopology) -> CompiledTopology:
 def _check_inputs(
     topo: CompiledTopology,
     statuses: Mapping[str, NodeStatus | str],
-    demands: Mapping[str, float],
-) -> dict[str, NodeStatus]:
+    demands: Mapping[str, object],
+) -> tuple[dict[str, NodeStatus], dict[str, Fraction]]:
+    """Statuses checked, and measured demands as exact quantities (a float as the decimal
+    it prints as, tier/quantity.py)."""
     unknown = sorted(set(statuses) - topo.node_ids)
     if unknown:
         raise ValueError(f"status for unknown node(s): {', '.join(unknown)}")
     checked = {node: NodeStatus(status) for node, status in statuses.items()}
+    measured = {}
     for node, value in demands.items():
         if node not in topo.node_ids:
             raise ValueError(f"demand for unknown node {node!r}")
         if not topo.spec(node).is_load:
             raise ValueError(f"demand for {node!r}, which is not a load")
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"demand for {node!r} must be a finite number >= 0, got {value}")
-    return checked
+        try:
+            measured[node] = exact(value)
+        except QuantityError as exc:
+            raise ValueError(f"demand for {node!r} {exc}") from None
+    return checked, measured
 
 
-def _effective_demands(sub: SubsystemGraph, demands: Mapping[str, float]) -> dict[str, float]:
-    return {load: demands.get(load, sub.specs[load].demand or 0.0) for load in sub.loads}
+def _effective_demands(
+    sub: SubsystemGraph, demands: Mapping[str, Fraction]
+) -> dict[str, Fraction]:
+    return {load: demands.get(load, sub.specs[load].demand or ZERO) for load in sub.loads}
 
 
 def _unavailable(sub: SubsystemGraph, statuses: Mapping[str, NodeStatus]) -> dict[str, str]:
@@ -242,39 +252,34 @@ def _unavailable(sub: SubsystemGraph, statuses: Mapping[str, NodeStatus]) -> dic
 # --------------------------------------------------------------------------- analysis
 
 
-def _target_demand(view: View, demands: Mapping[str, float]) -> dict[Hashable, float]:
-    return {t: sum(demands[load] for load in loads) for t, loads in view.members.items()}
-
-
-_MEMO_SIZE = 16
+def _target_demand(view: View, demands: Mapping[str, Fraction]) -> dict[Hashable, Fraction]:
+    return {t: sum((demands[ld] for ld in loads), ZERO) for t, loads in view.members.items()}
 
 
 def _analyse(
     sub: SubsystemGraph,
     unavailable: Mapping[str, str],
-    demands: Mapping[str, float],
+    demands: Mapping[str, Fraction],
 ) -> StateAnalysis:
     key = ("analysis", frozenset(unavailable.items()), tuple(demands[ld] for ld in sub.loads))
     found = sub.memo.get(key)
     if isinstance(found, StateAnalysis):
         return found
     result = _analyse_now(sub, unavailable, demands)
-    while len(sub.memo) >= _MEMO_SIZE:
-        sub.memo.popitem(last=False)
-    sub.memo[key] = result
+    sub.remember(key, result)
     return result
 
 
 def _analyse_now(
     sub: SubsystemGraph,
     unavailable: Mapping[str, str],
-    demands: Mapping[str, float],
+    demands: Mapping[str, Fraction],
 ) -> StateAnalysis:
     out = frozenset(unavailable)
     view_all = sub.view(out, manual=True)
     view_auto = sub.view(out, manual=False)
 
-    demand_all = _target_demand(view_all, demands)
+    demand_all = flow_demand(sub, _target_demand(view_all, demands))
     base_all = serve(view_all, demand_all, with_through=True)
     served_all = frozenset(view_all.members) - base_all.unreachable - base_all.short
     k_all = path_counts(view_all)
@@ -285,7 +290,7 @@ def _analyse_now(
         base_auto, served_auto, k_active = base_all, served_all, k_all
         capacity_spofs = set(drops)
     else:
-        demand_auto = _target_demand(view_auto, demands)
+        demand_auto = flow_demand(sub, _target_demand(view_auto, demands))
         base_auto = serve(view_auto, demand_auto, with_through=True)
         served_auto = frozenset(view_auto.members) - base_auto.unreachable - base_auto.short
         k_active = path_counts(view_auto)
@@ -371,7 +376,7 @@ def _tier(
 def _snapshot(
     topo: CompiledTopology,
     statuses: Mapping[str, NodeStatus],
-    demands: Mapping[str, float],
+    demands: Mapping[str, Fraction],
     removed: frozenset[str],
     extras: Mapping[str, float | None],
 ) -> TierSnapshot:
@@ -402,6 +407,7 @@ def _snapshot(
             loads=[(ld.demand, ld.paths_all, ld.cords) for ld in s.live.loads],
             failing_elements=len(s.live.maintainability),
             elements=s.live.elements,
+            unserved=[ld.id for ld in s.live.loads if not ld.served],
         )
         for s in subsystems
     ]
@@ -432,7 +438,7 @@ def _extras(
 def score(
     topology: TopologyConfig | CompiledTopology,
     statuses: Mapping[str, NodeStatus | str] | None = None,
-    demands: Mapping[str, float] | None = None,
+    demands: Mapping[str, float | Fraction] | None = None,
     *,
     fuel_hours: float | None = None,
     environment_share: float | None = None,
@@ -446,9 +452,9 @@ def score(
     budget burn, tier/availability.py) feed the readiness score; left out, they are neutral.
     """
     topo = _compiled(topology)
-    checked = _check_inputs(topo, statuses or {}, demands or {})
+    checked, measured = _check_inputs(topo, statuses or {}, demands or {})
     extras = _extras(fuel_hours, environment_share, availability_burn)
-    return _snapshot(topo, checked, demands or {}, frozenset(), extras)
+    return _snapshot(topo, checked, measured, frozenset(), extras)
 
 
 # --------------------------------------------------------------------------- what if
@@ -477,19 +483,19 @@ def _lost_after(
     sub: SubsystemGraph,
     out: frozenset[str],
     served_before: Sequence[str],
-    demands: Mapping[str, float],
+    demands: Mapping[str, Fraction],
 ) -> dict[str, str]:
     """Of the loads served before, those the state with `out` unavailable would drop."""
     view = sub.view(out, manual=True)
-    asked: dict[Hashable, float] = {}
+    asked: dict[Hashable, Fraction] = {}
     lost: dict[str, str] = {}
     for load in served_before:
         target = view.target_of.get(load)
         if target is None:
             lost[load] = REMOVED
         else:
-            asked[target] = asked.get(target, 0.0) + demands[load]
-    result = serve(view, asked, frozenset(asked))
+            asked[target] = asked.get(target, ZERO) + demands[load]
+    result = serve(view, flow_demand(sub, asked), frozenset(asked))
     for load in served_before:
         target = view.target_of.get(load)
         if target in result.unreachable:
@@ -503,7 +509,7 @@ def whatif(
     topology: TopologyConfig | CompiledTopology,
     statuses: Mapping[str, NodeStatus | str] | None,
     remove: Sequence[str],
-    demands: Mapping[str, float] | None = None,
+    demands: Mapping[str, float | Fraction] | None = None,
     *,
     fuel_hours: float | None = None,
     environment_share: float | None = None,
@@ -517,16 +523,16 @@ def whatif(
         raise ValueError(f"cannot remove unknown node(s): {', '.join(unknown)}")
     if not remove:
         raise ValueError("nothing to remove")
-    checked = _check_inputs(topo, statuses or {}, demands or {})
+    checked, measured = _check_inputs(topo, statuses or {}, demands or {})
     extras = _extras(fuel_hours, environment_share, availability_burn)
     removed = frozenset(remove)
-    after = _snapshot(topo, checked, demands or {}, removed, extras)
+    after = _snapshot(topo, checked, measured, removed, extras)
 
     lost: list[LostLoad] = []
     blocking: dict[str, str] = {}
     always: list[str] = []  # lost even with every other node available
     for sub in topo.subsystems.values():
-        effective = _effective_demands(sub, demands or {})
+        effective = _effective_demands(sub, measured)
         unavailable = _unavailable(sub, checked)
         out_now = frozenset(unavailable)
         here = frozenset(n for n in removed if n in sub.specs)
@@ -560,7 +566,7 @@ def _blockers(
     removed: frozenset[str],
     dropped: set[str],
     served_before: Sequence[str],
-    demands: Mapping[str, float],
+    demands: Mapping[str, Fraction],
 ) -> dict[str, str]:
     """The nodes already out without which the removal would not drop `dropped`."""
     upstream: set[str] = set()

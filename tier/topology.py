@@ -26,11 +26,25 @@ Rules that decide how a topology is read (the engine in tier/graph.py follows th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from decimal import Decimal
+from fractions import Fraction
+from typing import Annotated, Any, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    SerializationInfo,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
 
+from tier.quantity import QuantityError, decimal_text, exact
 from tierwatch.model import NodeStatus, Status
 
 SUBSYSTEMS: tuple[str, ...] = ("power", "cooling", "network")
@@ -112,19 +126,61 @@ class DemandMetric(_Strict):
     scale: float = 1.0  # e.g. 0.001 for a rack PDU reporting watts into a kW topology
 
 
+def _quantity(owner: str, value: object, info: ValidationInfo) -> Fraction | None:
+    """A capacity or demand as the exact decimal written (tier/quantity.py), or None."""
+    if value is None:
+        return None
+    try:
+        return exact(value)
+    except QuantityError as exc:
+        # Named here (not by a generic number type) so the message says which node or
+        # group, not only which index.
+        raise ValueError(f"{owner} {info.data.get('id')!r}: {info.field_name} {exc}") from None
+
+
+def _serialized(value: object, info: SerializationInfo) -> object:
+    # JSON gets the exact decimal as text (a float could not hold 1e20 + 100); Python a
+    # Decimal of the same value (pydantic would turn a Fraction into a "p/q" string), so a
+    # dump validates back to the same value. Anything else (pydantic may hand a result back
+    # for a second pass) stays as it is.
+    if not isinstance(value, Fraction):
+        return value
+    text = decimal_text(value)
+    if info.mode_is_json():
+        return text
+    return Decimal(text) if "/" not in text else value
+
+
+# A capacity or demand: checked by the model's own validator (which names the node), kept
+# as a Fraction. The schema is given here in full: pydantic's own for Fraction would turn
+# it into a "p/q" string when dumped.
+Quantity = Annotated[
+    Fraction,
+    GetPydanticSchema(
+        lambda _type, _handler: core_schema.any_schema(
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _serialized, info_arg=True
+            )
+        )
+    ),
+    WithJsonSchema({"type": "number", "minimum": 0}),
+]
+
+
 class GroupSpec(_Strict):
     """A capacity group's declared demand (e.g. generators also carry the mechanical load)."""
 
     id: str = Field(min_length=1)
-    demand: float
+    demand: Quantity
     kind: NodeKind | None = None
 
-    @field_validator("demand")
+    @field_validator("demand", mode="plain")
     @classmethod
-    def _non_negative(cls, value: float, info: ValidationInfo) -> float:
-        if value < 0:
-            raise ValueError(f"group {info.data.get('id')!r}: demand must be >= 0, got {value:g}")
-        return value
+    def _exact(cls, value: object, info: ValidationInfo) -> Fraction | None:
+        if value is None:
+            raise ValueError(f"group {info.data.get('id')!r}: demand must be a number")
+        return _quantity("group", value, info)
+
 
 
 class NodeSpec(_Strict):
@@ -132,8 +188,8 @@ class NodeSpec(_Strict):
 
     id: str = Field(min_length=1)
     kind: NodeKind
-    capacity: float | None = None  # kW, kW of cooling or Mbit/s
-    demand: float | None = None
+    capacity: Quantity | None = None  # kW, kW of cooling or Mbit/s; exact (tier/quantity.py)
+    demand: Quantity | None = None
     demand_metric: DemandMetric | None = None
     fed_from: tuple[Feed, ...] = ()
     device: str | None = None
@@ -143,15 +199,11 @@ class NodeSpec(_Strict):
     compartment: str | None = None
     name: str | None = None
 
-    @field_validator("capacity", "demand")
+    @field_validator("capacity", "demand", mode="plain")
     @classmethod
-    def _non_negative(cls, value: float | None, info: ValidationInfo) -> float | None:
-        # Named here (not with ge=0) so the message says which node, not only which index.
-        if value is not None and value < 0:
-            raise ValueError(
-                f"node {info.data.get('id')!r}: {info.field_name} must be >= 0, got {value:g}"
-            )
-        return value
+    def _exact(cls, value: object, info: ValidationInfo) -> Fraction | None:
+        return _quantity("node", value, info)
+
 
     @field_validator("fed_from", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from tier.graph import CompiledTopology, TopologyError, compile_topology
+from tier.quantity import decimal_text
 from tier.score import StateAnalysis, TierSnapshot, WhatIf, score, whatif
 from tierwatch.config import Config, ConfigError, load, split_host_port
 from tierwatch.live import topology_fingerprint
@@ -281,8 +283,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def _number(value: float) -> str:
-    return f"{value:g}"
+def _number(value: Fraction) -> str:
+    return decimal_text(value)  # exactly as written: 30000.00002, not 30000
 
 
 def _state_lines(state: StateAnalysis) -> list[str]:
