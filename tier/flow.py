@@ -62,18 +62,28 @@ class Demand:
     need: Mapping[Hashable, int]  # target -> demand
     capacity: Mapping[str, int]  # rated node -> capacity
 
-    def subset(self, need: Mapping[Hashable, int]) -> Demand:
-        return Demand(self.scale, need, self.capacity)
 
+@dataclass(frozen=True, slots=True)
+class LoadUnits:
+    """One state's load demands in flow units of 1/`scale`: the scale makes every capacity,
+    declared group demand and load demand of the subsystem a whole number, so every sum and
+    comparison after this is on integers."""
 
-def flow_demand(sub: SubsystemGraph, demand: Mapping[Hashable, Fraction]) -> Demand:
-    """`demand` (target -> exact demand) and the subsystem's capacities in flow units."""
-    scale = scale_for(demand.values(), start=sub.capacity_scale)
-    return Demand(
-        scale,
-        {t: int(d * scale) for t, d in demand.items()},
-        sub.flow_capacities(scale),
-    )
+    scale: int
+    units: Mapping[str, int]  # load -> demand
+
+    @staticmethod
+    def of(sub: SubsystemGraph, demands: Mapping[str, Fraction]) -> LoadUnits:
+        scale = scale_for(demands.values(), start=sub.fixed_scale)
+        return LoadUnits(
+            scale, {load: d.numerator * (scale // d.denominator) for load, d in demands.items()}
+        )
+
+    def demand(self, sub: SubsystemGraph, need: Mapping[Hashable, int]) -> Demand:
+        return Demand(self.scale, need, sub.flow_capacities(self.scale))
+
+    def exact(self, units: int) -> Fraction:
+        return Fraction(units, self.scale)
 
 
 def _rated(view: View, node: Hashable) -> bool:

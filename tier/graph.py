@@ -96,12 +96,14 @@ class SubsystemGraph:
         )
 
     @cached_property
-    def capacity_scale(self) -> int:
-        """The least integer that makes every capacity a whole number (tier/flow.py)."""
-        return scale_for(self.capacities.values())
+    def fixed_scale(self) -> int:
+        """The least integer that makes every capacity and declared group demand a whole
+        number (tier/flow.py `LoadUnits`)."""
+        declared = [g.declared_demand for g in self.groups if g.declared_demand is not None]
+        return scale_for([*self.capacities.values(), *declared])
 
     def flow_capacities(self, scale: int) -> Mapping[str, int]:
-        """Every capacity in flow units of 1/`scale` (a multiple of `capacity_scale`)."""
+        """Every capacity in flow units of 1/`scale` (a multiple of `fixed_scale`)."""
         key = ("capacities", scale)
         found = self.memo.get(key)
         if found is None:

@@ -24,16 +24,14 @@ every node present: a failed unit does not make the demand it should carry go aw
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
+from tier.flow import LoadUnits
 from tier.graph import GroupDef, SubsystemGraph
 from tier.quantity import decimal_text, display
-
-ZERO = Fraction(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +67,26 @@ class GroupState:
         }
 
 
+Q = TypeVar("Q", int, Fraction)
+
+
 def required_and_spare(
-    capacities: Sequence[Fraction], demand: Fraction, unit_size: Fraction | None = None
+    capacities: Sequence[Q], demand: Q, unit_size: Q | None = None
 ) -> tuple[int, int]:
-    """(N_req, R) for units of these capacities against a demand, compared exactly.
+    """(N_req, R) for units of these capacities against a demand, compared exactly (whole
+    flow units, or Fractions).
 
     `unit_size` is the size assumed for units that would have to be added when the given
     ones fall short (default: the largest given).
     """
     ordered = sorted(capacities, reverse=True)
-    total = sum(ordered, ZERO)
+    total = sum(ordered)
     if total < demand:
-        size = unit_size if unit_size is not None else (ordered[0] if ordered else ZERO)
-        missing = math.ceil((demand - total) / size) if size > 0 else 1
+        size = unit_size if unit_size is not None else (ordered[0] if ordered else 0)
+        # ceil((demand - total) / size), exactly
+        missing = -((total - demand) // size) if size > 0 else 1
         return len(ordered) + max(1, missing), -1
-    running = ZERO
+    running: int | Fraction = 0
     required = 0
     for capacity in ordered:
         if running >= demand:
@@ -108,39 +111,42 @@ def label(required: int, available: int, spare: int, two_n: bool) -> str:
     return "2N" if two_n else f"N+{spare}"
 
 
-def group_demand(group: GroupDef, demands: Mapping[str, Fraction]) -> Fraction:
+def group_demand(group: GroupDef, loads: LoadUnits) -> int:
+    """The group's demand in flow units: declared, else what the loads it serves draw."""
     if group.declared_demand is not None:
-        return group.declared_demand
-    return sum((demands[load] for load in group.serves), ZERO)
+        declared = group.declared_demand
+        return declared.numerator * (loads.scale // declared.denominator)
+    return sum(loads.units[load] for load in group.serves)
 
 
 def group_state(
     sub: SubsystemGraph,
     group: GroupDef,
     unavailable: frozenset[str],
-    demands: Mapping[str, Fraction],
+    loads: LoadUnits,
 ) -> GroupState:
-    capacity = {unit: sub.specs[unit].capacity or ZERO for unit in group.units}
+    caps = sub.flow_capacities(loads.scale)
+    capacity = {unit: caps.get(unit, 0) for unit in group.units}
     up = [unit for unit in group.units if unit not in unavailable]
-    demand = group_demand(group, demands)
-    largest = max(capacity.values(), default=ZERO)
+    demand = group_demand(group, loads)
+    largest = max(capacity.values(), default=0)
     required, spare = required_and_spare([capacity[u] for u in up], demand, largest)
     two_n = False
     if group.sides is not None and spare >= 1:
         two_n = all(
-            sum((capacity[u] for u in side if u not in unavailable), ZERO) >= demand
+            sum(capacity[u] for u in side if u not in unavailable) >= demand
             for side in group.sides
         )
     return GroupState(
         id=group.id,
         kind=group.kind,
-        demand=demand,
+        demand=loads.exact(demand),
         required=required,
         installed=len(group.units),
         available=len(up),
         spare=spare,
         label=label(required, len(up), spare, two_n),
-        capacity_installed=sum(capacity.values(), ZERO),
-        capacity_available=sum((capacity[u] for u in up), ZERO),
+        capacity_installed=loads.exact(sum(capacity.values())),
+        capacity_available=loads.exact(sum(capacity[u] for u in up)),
         unavailable_units=tuple(u for u in group.units if u in unavailable),
     )

@@ -31,16 +31,17 @@ from typing import Any
 
 import networkx as nx
 
-from tier.flow import flow_demand, serve
+from tier.flow import Demand, LoadUnits, serve
 from tier.graph import CompiledTopology, SubsystemGraph, View, compile_topology
 from tier.paths import dominators_of, path_counts, removal_failures
 from tier.quantity import QuantityError, decimal_text, display, exact
 from tier.readiness import ScorePart, SubsystemFigures, readiness, score_parts
-from tier.redundancy import ZERO, GroupState, group_state
+from tier.redundancy import GroupState, group_state
 from tier.topology import TopologyConfig
 from tierwatch.model import NodeStatus
 
 REMOVED = "removed"  # the status shown for a node taken out by `whatif`
+ZERO = Fraction(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +253,10 @@ def _unavailable(sub: SubsystemGraph, statuses: Mapping[str, NodeStatus]) -> dic
 # --------------------------------------------------------------------------- analysis
 
 
-def _target_demand(view: View, demands: Mapping[str, Fraction]) -> dict[Hashable, Fraction]:
-    return {t: sum((demands[ld] for ld in loads), ZERO) for t, loads in view.members.items()}
+def _target_demand(view: View, loads: LoadUnits) -> Demand:
+    units = loads.units
+    need = {t: sum(units[ld] for ld in members) for t, members in view.members.items()}
+    return loads.demand(view.sub, need)
 
 
 def _analyse(
@@ -261,11 +264,17 @@ def _analyse(
     unavailable: Mapping[str, str],
     demands: Mapping[str, Fraction],
 ) -> StateAnalysis:
-    key = ("analysis", frozenset(unavailable.items()), tuple(demands[ld] for ld in sub.loads))
+    units = LoadUnits.of(sub, demands)
+    key = (
+        "analysis",
+        frozenset(unavailable.items()),
+        units.scale,
+        tuple(units.units[ld] for ld in sub.loads),
+    )
     found = sub.memo.get(key)
     if isinstance(found, StateAnalysis):
         return found
-    result = _analyse_now(sub, unavailable, demands)
+    result = _analyse_now(sub, unavailable, demands, units)
     sub.remember(key, result)
     return result
 
@@ -274,12 +283,13 @@ def _analyse_now(
     sub: SubsystemGraph,
     unavailable: Mapping[str, str],
     demands: Mapping[str, Fraction],
+    units: LoadUnits,
 ) -> StateAnalysis:
     out = frozenset(unavailable)
     view_all = sub.view(out, manual=True)
     view_auto = sub.view(out, manual=False)
 
-    demand_all = flow_demand(sub, _target_demand(view_all, demands))
+    demand_all = _target_demand(view_all, units)
     base_all = serve(view_all, demand_all, with_through=True)
     served_all = frozenset(view_all.members) - base_all.unreachable - base_all.short
     k_all = path_counts(view_all)
@@ -290,7 +300,7 @@ def _analyse_now(
         base_auto, served_auto, k_active = base_all, served_all, k_all
         capacity_spofs = set(drops)
     else:
-        demand_auto = flow_demand(sub, _target_demand(view_auto, demands))
+        demand_auto = _target_demand(view_auto, units)
         base_auto = serve(view_auto, demand_auto, with_through=True)
         served_auto = frozenset(view_auto.members) - base_auto.unreachable - base_auto.short
         k_active = path_counts(view_auto)
@@ -336,7 +346,7 @@ def _analyse_now(
     )
     # A unit nothing feeds (its switchboard is off) gives no capacity, whatever its status.
     dead = frozenset(n for n in sub.structure if n not in out and not view_all.reachable(n))
-    groups = tuple(group_state(sub, g, out | dead, demands) for g in sub.groups)
+    groups = tuple(group_state(sub, g, out | dead, units) for g in sub.groups)
     return StateAnalysis(
         tier=_tier(groups, loads, spofs, maintainability),
         groups=groups,
@@ -483,19 +493,19 @@ def _lost_after(
     sub: SubsystemGraph,
     out: frozenset[str],
     served_before: Sequence[str],
-    demands: Mapping[str, Fraction],
+    demands: LoadUnits,
 ) -> dict[str, str]:
     """Of the loads served before, those the state with `out` unavailable would drop."""
     view = sub.view(out, manual=True)
-    asked: dict[Hashable, Fraction] = {}
+    asked: dict[Hashable, int] = {}
     lost: dict[str, str] = {}
     for load in served_before:
         target = view.target_of.get(load)
         if target is None:
             lost[load] = REMOVED
         else:
-            asked[target] = asked.get(target, ZERO) + demands[load]
-    result = serve(view, flow_demand(sub, asked), frozenset(asked))
+            asked[target] = asked.get(target, 0) + demands.units[load]
+    result = serve(view, demands.demand(sub, asked), frozenset(asked))
     for load in served_before:
         target = view.target_of.get(load)
         if target in result.unreachable:
@@ -532,7 +542,7 @@ def whatif(
     blocking: dict[str, str] = {}
     always: list[str] = []  # lost even with every other node available
     for sub in topo.subsystems.values():
-        effective = _effective_demands(sub, measured)
+        effective = LoadUnits.of(sub, _effective_demands(sub, measured))
         unavailable = _unavailable(sub, checked)
         out_now = frozenset(unavailable)
         here = frozenset(n for n in removed if n in sub.specs)
@@ -566,7 +576,7 @@ def _blockers(
     removed: frozenset[str],
     dropped: set[str],
     served_before: Sequence[str],
-    demands: Mapping[str, Fraction],
+    demands: LoadUnits,
 ) -> dict[str, str]:
     """The nodes already out without which the removal would not drop `dropped`."""
     upstream: set[str] = set()
