@@ -7,6 +7,9 @@
 * served: a load is served when the nodes available can carry it with the manual ties
   closed (the all-edges view); `served_active` says whether it is carried without closing
   any. A load whose own status takes it out is not served.
+* manual_transfer: the loads served only with manual ties closed, and the ties each cannot
+  do without (the SPOFs, taken on the auto view, cannot show a load the auto view does not
+  reach at all).
 * tier: 0 when some load is not served; else I; II when every capacity group has R >= 1;
   III when, besides, every load has k_all >= 2 and the maintainability set is empty; IV
   when, besides, every load has k_active >= 2 and there is no SPOF.
@@ -33,7 +36,7 @@ import networkx as nx
 
 from tier.flow import Demand, LoadUnits, serve
 from tier.graph import CompiledTopology, SubsystemGraph, View, compile_topology
-from tier.paths import dominators_of, path_counts, removal_failures
+from tier.paths import dominators_of, manual_ties_needed, path_counts, removal_failures
 from tier.quantity import QuantityError, decimal_text, display, exact
 from tier.readiness import ScorePart, SubsystemFigures, readiness, score_parts
 from tier.redundancy import GroupState, group_state
@@ -94,6 +97,25 @@ class LoadState:
 
 
 @dataclass(frozen=True, slots=True)
+class ManualTransfer:
+    """A load served only with manual ties closed (a normally open tie, a maintenance
+    bypass): someone must close a switch to carry it. `ties` are the (feeder, node) edges it
+    cannot do without; empty when any of several would do."""
+
+    load: str
+    ties: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        if not self.ties:
+            return f"{self.load} (any of several manual ties)"
+        ties = ", ".join(f"{u} -> {v}" for u, v in self.ties)
+        return f"{self.load} (tie {ties})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"load": self.load, "ties": [{"from": u, "to": v} for u, v in self.ties]}
+
+
+@dataclass(frozen=True, slots=True)
 class StateAnalysis:
     """One subsystem in one state (design or live)."""
 
@@ -103,10 +125,31 @@ class StateAnalysis:
     spofs: tuple[str, ...]  # sorted
     maintainability: tuple[MaintenanceDrop, ...]  # sorted by node
     elements: int  # how many elements the maintainability test covered
+    manual_transfer: tuple[ManualTransfer, ...] = ()  # in load order
 
     @property
     def maintainability_failures(self) -> tuple[str, ...]:
         return tuple(drop.node for drop in self.maintainability)
+
+    @property
+    def unserved(self) -> tuple[str, ...]:
+        return tuple(load.id for load in self.loads if not load.served)
+
+    @property
+    def concurrently_maintainable(self) -> bool:
+        """Every element can be taken out without dropping a load, and none is dropped now
+        (a state that is not carrying its load is not maintainable: formula 8)."""
+        return not self.maintainability and not self.unserved
+
+    @property
+    def maintainability_note(self) -> str | None:
+        """Why the state is not concurrently maintainable although no element fails."""
+        unserved = self.unserved
+        if not unserved:
+            return None
+        if len(unserved) == 1:
+            return f"load {unserved[0]} is not served"
+        return f"loads {_list(unserved)} are not served"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +157,9 @@ class StateAnalysis:
             "groups": [g.to_json() for g in self.groups],
             "loads": [load.to_json() for load in self.loads],
             "spofs": list(self.spofs),
+            "manual_transfer": [m.to_json() for m in self.manual_transfer],
+            "concurrently_maintainable": self.concurrently_maintainable,
+            "maintainability_note": self.maintainability_note,
             "maintainability_failures": list(self.maintainability_failures),
             "maintainability_details": [drop.to_json() for drop in self.maintainability],
             "maintainable_elements": self.elements,
@@ -354,7 +400,21 @@ def _analyse_now(
         spofs=spofs,
         maintainability=maintainability,
         elements=len(candidates),
+        manual_transfer=_manual_transfers(view_all, demand_all, loads),
     )
+
+
+def _manual_transfers(
+    view_all: View, demand_all: Demand, loads: Sequence[LoadState]
+) -> tuple[ManualTransfer, ...]:
+    """The loads served only through manual ties, and the ties each needs. A SPOF list
+    taken on the auto view cannot show them (the load is not reached there at all)."""
+    manual_only = [ld.id for ld in loads if ld.served and not ld.served_active]
+    if not manual_only:
+        return ()
+    targets = {load: view_all.target_of[load] for load in manual_only}
+    ties = manual_ties_needed(view_all, demand_all, frozenset(targets.values()))
+    return tuple(ManualTransfer(load, ties[targets[load]]) for load in manual_only)
 
 
 def _lost_loads(

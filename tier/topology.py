@@ -18,6 +18,8 @@ Rules that decide how a topology is read (the engine in tier/graph.py follows th
   unless a node names its `group`. Loads and utility nodes never join a group. A group's
   demand is its declared demand (`groups:`), else the demand of the loads it serves.
 * Node ids are unique across the whole topology (statuses are keyed by node id).
+* Loops only through manual edges: the graph of auto feeds must be acyclic; a normally open
+  tie written both ways (`mode: manual` on each side of a main-tie-main board) is fine.
 * `unavailable_when` lists the node statuses that take a node out of service (default:
   failed, unknown, bypass, off). `degraded` (a UPS on battery) leaves it available but
   exposed.
@@ -307,10 +309,12 @@ def validate_topology(topo: TopologyConfig, device_ids: set[str] | None = None) 
     """Every problem of a schema-valid topology, each as "key.path: message".
 
     Checked: duplicate ids (across subsystems too), feeds naming unknown nodes or another
-    subsystem's node, a node fed twice from one feeder or from itself, cycles (the nodes in
-    each cycle named), non-source nodes fed from nothing, loads with no path from a source,
-    device bindings to unknown devices (when `device_ids` is given), group declarations and
-    node `group`s that do not fit. Negative capacities and demands are refused by the schema.
+    subsystem's node, a node fed twice from one feeder or from itself, loops of auto feeds
+    (the nodes of each named; a loop through a manual edge, such as a main-tie-main board's
+    normally open tie written both ways, is allowed), non-source nodes fed from nothing,
+    loads with no path from a source, device bindings to unknown devices (when `device_ids`
+    is given), group declarations and node `group`s that do not fit. Capacities and demands
+    that are not finite numbers >= 0 are refused by the schema.
     """
     problems: list[str] = []
     first_seen: dict[str, str] = {}
@@ -355,7 +359,7 @@ def _validate_subsystem(
                 hint = f" (it is {where}; feeds stay within one subsystem)" if where else ""
                 problems.append(f"{fkey}: unknown node {feed.id!r}{hint}")
             else:
-                graph.add_edge(feed.id, node.id)
+                graph.add_edge(feed.id, node.id, manual=feed.manual)
                 edge_key.setdefault((feed.id, node.id), fkey)
             seen_feeds.add(feed.id)
         if not node.fed_from and not is_source(name, node):
@@ -388,15 +392,46 @@ def _validate_subsystem(
 
 
 def _cycle_problems(graph: nx.DiGraph, edge_key: dict[tuple[str, str], str]) -> list[str]:
+    """A problem per loop of auto feeds; loops through a manual edge are allowed.
+
+    The same file gives the same text: each loop is named from its smallest node id, along
+    the shortest way back to it (ties broken by id), and reported at the `fed_from` entry
+    that closes it (the smallest node's entry naming its feeder in the loop), so the key and
+    its line point at one place whatever the order sets happen to iterate in.
+    """
+    auto = nx.subgraph_view(graph, filter_edge=lambda u, v: not graph[u][v]["manual"])
     problems = []
-    for component in nx.strongly_connected_components(graph):
+    for component in nx.strongly_connected_components(auto):
         if len(component) < 2:
             continue
-        cycle = nx.find_cycle(graph.subgraph(component))
-        names = [u for u, _ in cycle] + [cycle[0][0]]
-        # Report it at the fed_from entry that closes the cycle, so the key points at a line.
-        problems.append(f"{edge_key[cycle[-1][:2]]}: cycle {' -> '.join(names)}")
+        ring = _shortest_ring(auto, min(component), component)
+        closing = (ring[-2], ring[0])  # the last node feeds the first
+        problems.append(
+            f"{edge_key[closing]}: cycle {' -> '.join(ring)}: feeds in a loop must include a "
+            "manual one (`mode: manual`, a normally open tie)"
+        )
     return sorted(problems)
+
+
+def _shortest_ring(graph: nx.DiGraph, start: str, within: set[str]) -> list[str]:
+    """The shortest cycle through `start` inside a strongly connected set, as
+    [start, ..., start]; breadth first over successors in id order, so it is unique."""
+    parent: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for succ in sorted(s for s in graph.succ[node] if s in within):
+                if succ == start:
+                    ring = [node]
+                    while ring[-1] != start:
+                        ring.append(parent[ring[-1]])
+                    return [*reversed(ring), start]
+                if succ not in parent:
+                    parent[succ] = node
+                    following.append(succ)
+        frontier = following
+    raise AssertionError("a strongly connected set has a cycle through each of its nodes")
 
 
 def _unreachable_load_problems(
