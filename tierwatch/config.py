@@ -330,10 +330,15 @@ def _written_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
 _Loader.add_constructor("tag:yaml.org,2002:float", _written_float)
 
 
+def read_yaml(text: str) -> Any:
+    """YAML text as the config loader reads it: safely, floats keeping their text."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+
+
 def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader (see _Loader below)
+        data = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
