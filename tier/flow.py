@@ -85,6 +85,10 @@ class LoadUnits:
     def exact(self, units: int) -> Fraction:
         return Fraction(units, self.scale)
 
+    def zero(self, sub: SubsystemGraph) -> frozenset[str]:
+        """The pure loads with no demand (they get load classes of their own)."""
+        return frozenset(load for load in sub.pure_loads if self.units[load] == 0)
+
 
 def _rated(view: View, node: Hashable) -> bool:
     return isinstance(node, str) and view.sub.specs[node].capacity is not None

@@ -79,7 +79,7 @@ class SubsystemGraph:
     # (tier/score.py keeps analyses here, so a re-score does not redo an unchanged design
     # state). OrderedDict.popitem is atomic, so concurrent scorers cannot trip over an
     # eviction.
-    _views: OrderedDict[tuple[frozenset[str], bool], View] = field(
+    _views: OrderedDict[tuple[frozenset[str], bool, frozenset[str]], View] = field(
         default_factory=OrderedDict, repr=False
     )
     memo: OrderedDict[object, object] = field(default_factory=OrderedDict, repr=False)
@@ -120,16 +120,20 @@ class SubsystemGraph:
         """How many counted feeds a load has (its cords)."""
         return self.structure.in_degree(load)
 
-    def view(self, unavailable: frozenset[str], manual: bool) -> View:
+    def view(
+        self, unavailable: frozenset[str], manual: bool, zero: frozenset[str] = frozenset()
+    ) -> View:
+        """The view of a state; `zero`: the loads whose demand is 0 in it (they get load
+        classes of their own, see `View`)."""
         # Views are pure functions of their key; keeping them on the compiled graph lets a
         # re-score with unchanged statuses reuse the work.
         present = frozenset(n for n in unavailable if n in self.structure)
-        key = (present, manual and self.has_manual)
+        key = (present, manual and self.has_manual, zero & self.pure_loads)
         found = self._views.get(key)
         if found is None:
             while len(self._views) >= VIEWS_KEPT:
                 self._views.popitem(last=False)
-            found = self._views[key] = View.build(self, key[0], key[1])
+            found = self._views[key] = View.build(self, *key)
         return found
 
 
@@ -254,7 +258,9 @@ class View:
 
     `graph` holds SOURCE, the available counted nodes except pure loads, and one node per
     load class (a tuple `("L", first member)`), with SOURCE feeding every available source.
-    Pure loads that are themselves unavailable appear in no class.
+    Pure loads that are themselves unavailable appear in no class. Loads with no demand
+    form classes of their own: a load that needs nothing is served whenever it is reached,
+    and must not be called short with a class-mate that is.
     """
 
     sub: SubsystemGraph
@@ -265,13 +271,18 @@ class View:
     target_of: Mapping[str, Hashable]  # available load -> its target node
 
     @staticmethod
-    def build(sub: SubsystemGraph, unavailable: frozenset[str], manual: bool) -> View:
+    def build(
+        sub: SubsystemGraph,
+        unavailable: frozenset[str],
+        manual: bool,
+        zero: frozenset[str] = frozenset(),
+    ) -> View:
         graph: nx.DiGraph = nx.DiGraph()
         graph.add_node(SOURCE)
         present = [n for n in sub.structure if n not in unavailable]
         graph.add_nodes_from(n for n in present if n not in sub.pure_loads)
         graph.add_edges_from((SOURCE, n) for n in present if n in sub.sources)
-        classes: dict[tuple[str, ...], list[str]] = {}
+        classes: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
         for load in sub.loads:
             if load in unavailable:
                 continue
@@ -283,14 +294,14 @@ class View:
                 )
             )
             if load in sub.pure_loads:
-                classes.setdefault(feeders, []).append(load)
+                classes.setdefault((load in zero, feeders), []).append(load)
         for u, v, is_manual in sub.structure.edges(data="manual"):
             if v in sub.pure_loads or u in unavailable or v in unavailable:
                 continue
             if manual or not is_manual:
                 graph.add_edge(u, v)
         members: dict[Hashable, tuple[str, ...]] = {}
-        for feeders, loads in classes.items():
+        for (_, feeders), loads in classes.items():
             node = ("L", loads[0])
             members[node] = tuple(loads)
             graph.add_node(node)

@@ -332,8 +332,9 @@ def _analyse_now(
     units: LoadUnits,
 ) -> StateAnalysis:
     out = frozenset(unavailable)
-    view_all = sub.view(out, manual=True)
-    view_auto = sub.view(out, manual=False)
+    zero = units.zero(sub)
+    view_all = sub.view(out, manual=True, zero=zero)
+    view_auto = sub.view(out, manual=False, zero=zero)
 
     demand_all = _target_demand(view_all, units)
     base_all = serve(view_all, demand_all, with_through=True)
@@ -556,7 +557,7 @@ def _lost_after(
     demands: LoadUnits,
 ) -> dict[str, str]:
     """Of the loads served before, those the state with `out` unavailable would drop."""
-    view = sub.view(out, manual=True)
+    view = sub.view(out, manual=True, zero=demands.zero(sub))
     asked: dict[Hashable, int] = {}
     lost: dict[str, str] = {}
     for load in served_before:

@@ -158,3 +158,25 @@ def test_paths_spofs_maintainability(case: Case) -> None:
         drop.node: {lost.load: lost.reason for lost in drop.lost} for drop in state.maintainability
     }
     assert got == case.maintainability
+
+
+def test_a_load_with_no_demand_is_served_when_reached() -> None:
+    # A 10 kW generator for R1 (20 kW) and R2 (0 kW, a spare rack) on the same PDU: R1 is
+    # short; R2 needs nothing and is served (it once shared R1's "capacity short", being
+    # merged with it). Taking G1 or the PDU out would cut R2 off: those two fail.
+    topo = topology(
+        power=[
+            node("G1", "generator", capacity=10),
+            node("PDU", "pdu", "G1"),
+            node("R1", "rack", "PDU", demand=20),
+            node("R2", "rack", "PDU", demand=0),
+        ]
+    )
+    state = score(topo).subsystem("power").live
+    assert [(ld.id, ld.served, ld.reason) for ld in state.loads] == [
+        ("R1", False, "capacity short"),
+        ("R2", True, None),
+    ]
+    got = {d.node: [(x.load, x.reason) for x in d.lost] for d in state.maintainability}
+    assert got == {"G1": [("R2", "no path")], "PDU": [("R2", "no path")]}
+    assert state.maintainability_note == "load R1 is not served"
