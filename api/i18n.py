@@ -15,8 +15,8 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "not enough data: {share} of the month monitored",
         "vi": "không đủ dữ liệu: chỉ {share} thời gian của tháng được giám sát"},
     "manual_transfer": {"en": "Depends on a manual transfer", "vi": "Phụ thuộc chuyển mạch tay"},
-    "not_served_note": {"en": "not concurrently maintainable: {note}",
-                        "vi": "không thể bảo trì đồng thời: {note}"},
+    "not_served_note": {"en": "not concurrently maintainable: loads not served: {loads}",
+                        "vi": "không thể bảo trì đồng thời: tải không được cấp: {loads}"},
     "design_tier": {"en": "Design tier", "vi": "Tier thiết kế"},
     "live_tier": {"en": "Live tier", "vi": "Tier thực tế"},
     "no_topology": {"en": "No topology is configured: add a `topology:` section to "
