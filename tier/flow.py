@@ -7,6 +7,10 @@ edges between nodes are unlimited; every
 target (a load class or a pass-through load) drains to SINK with its demand. networkx's
 preflow-push finds the maximum flow.
 
+Quantities are exact: capacities and demands enter as whole flow units (`LoadUnits`: each
+times the least common multiple of the denominators), so networkx works on integers and
+no comparison has a tolerance.
+
 A target is served when it is reachable and the flow can satisfy it. When the flow falls
 short, the targets marked "capacity short" are the ones that can still reach SINK in the
 residual network: those whose demand is unmet, and those whose supply could be shifted to
