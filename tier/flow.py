@@ -5,7 +5,7 @@ with a capacity is split into an in-node and an out-node joined by its capacity 
 with a single feeder, a source included, gets its rating on that one edge instead); other
 edges between nodes are unlimited; every
 target (a load class or a pass-through load) drains to SINK with its demand. networkx's
-preflow-push finds the maximum flow.
+shortest augmenting path finds the maximum flow.
 
 Quantities are exact: capacities and demands enter as whole flow units (`LoadUnits`: each
 times the least common multiple of the denominators), so networkx works on integers and
