@@ -37,6 +37,7 @@ from collector.agent_config import AgentsConfig, agent_secret_warnings, check_ag
 from collector.probe_config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
 from exporters.influx_config import InfluxConfig, check_influx, influx_secret_warnings
+from tier.quantity import WrittenFloat
 from tier.report.config import ReportsConfig, check_reports
 from tier.topology import TopologyConfig, validate_topology
 from tierwatch.configtypes import (
@@ -394,10 +395,28 @@ def load_with_warnings(path: str | Path) -> LoadResult:
     return parse(text, path)
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with floats that remember their text (tier/quantity.py): the
+    topology reads `capacity: 3.6` as exactly 36/10 from what was written."""
+
+
+def _written_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    assert isinstance(node, yaml.ScalarNode)
+    return WrittenFloat(loader.construct_yaml_float(node), node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _written_float)
+
+
+def read_yaml(text: str) -> Any:
+    """YAML text as the config loader reads it: safely, floats keeping their text."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+
+
 def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = read_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"{path}:{mark.line + 1}" if mark is not None else str(path)

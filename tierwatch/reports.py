@@ -206,6 +206,7 @@ def gather(store: Store, config: Config, month: str, now: float) -> ReportInputs
         maintenance=tuple(_maintenance(store, start, stop, tz)),
         environment=env,
         target=config.tier.target,
+        min_coverage=config.tier.min_coverage,
     )
 
 
