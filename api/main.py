@@ -8,6 +8,8 @@ tokens with roles for every write (api/security.py).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
@@ -40,7 +42,9 @@ ROUTERS = (health, devices, components, topology, tier, whatif, outages, availab
            maintenance, reports, tokens, status)
 
 
-def create_app(context: ApiContext) -> FastAPI:
+def create_app(context: ApiContext, clock: Callable[[], float] = time.time) -> FastAPI:
+    """The API and status page over what the wiring hands it; `clock` tells the status
+    page the time (a test passes a fixed one)."""
     app = FastAPI(
         title="tierwatch", version=__version__,
         description="Tier III monitoring of a city data center and its dedicated network. "
@@ -48,6 +52,7 @@ def create_app(context: ApiContext) -> FastAPI:
                     "do (`tierwatch token create --role operator|admin`).",
     )
     app.state.context = context
+    app.state.clock = clock
     app.state.cache = {}
     app.state.refused = RefusedRequests()
     context.exporter.metrics.register(app.state.refused)

@@ -7,6 +7,16 @@ CATALOG: dict[str, dict[str, str]] = {
     "updated": {"en": "Updated {time}; this page reloads every {seconds} s.",
                 "vi": "Cập nhật lúc {time}; trang tự tải lại sau mỗi {seconds} giây."},
     "readiness": {"en": "Readiness score", "vi": "Điểm sẵn sàng"},
+    "availability_month": {"en": "Availability this month", "vi": "Độ khả dụng tháng này"},
+    "target": {"en": "target {target}", "vi": "mục tiêu {target}"},
+    "verdict.met": {"en": "target met", "vi": "đạt mục tiêu"},
+    "verdict.missed": {"en": "target missed", "vi": "không đạt mục tiêu"},
+    "verdict.not_enough_data": {
+        "en": "not enough data: {share} of the month monitored",
+        "vi": "không đủ dữ liệu: chỉ {share} thời gian của tháng được giám sát"},
+    "manual_transfer": {"en": "Depends on a manual transfer", "vi": "Phụ thuộc chuyển mạch tay"},
+    "not_served_note": {"en": "not concurrently maintainable: loads not served: {loads}",
+                        "vi": "không thể bảo trì đồng thời: tải không được cấp: {loads}"},
     "design_tier": {"en": "Design tier", "vi": "Tier thiết kế"},
     "live_tier": {"en": "Live tier", "vi": "Tier thực tế"},
     "no_topology": {"en": "No topology is configured: add a `topology:` section to "

@@ -26,7 +26,8 @@ REPO = HERE.parent
 
 # module -> arguments for `make bench` (short enough for the whole run to take minutes)
 ARGUMENTS: dict[str, list[str]] = {
-    "tier_score": ["--racks", "1578"],  # 2,000 nodes
+    # 2,000 and 5,000 nodes, against the float engine it replaced (issue 15)
+    "tier_score": ["--nodes", "2000,5000", "--repeat", "3", "--baseline-ref", "0f31eaa"],
     "snmp_engines": ["--repeat", "1", "--scenarios", "ifmib"],
 }
 # the issue's headline comparisons first, then the rest in name order

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
+from tier.availability import MIN_COVERAGE
 from tier.topology import TopologyConfig
 from tierwatch.core.configtypes import SiteConfig, Strict
 
@@ -74,4 +75,5 @@ class ReportSettings:
     reports: ReportsConfig
     directory: Path
     target: float
+    min_coverage: float = MIN_COVERAGE  # below this share monitored, no verdict
     device_profiles: Mapping[str, Sequence[str]] = field(default_factory=dict)

@@ -47,7 +47,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tier.availability import TIER_III_TARGET, AvailabilityReport, availability, merge, subtract
+from tier.availability import (
+    MIN_COVERAGE,
+    NOT_ENOUGH_DATA,
+    TIER_III_TARGET,
+    AvailabilityReport,
+    availability,
+    merge,
+    subtract,
+    verdict,
+)
 from tier.availability import total as length_of
 from tier.graph import CompiledTopology, compile_topology
 from tier.score import TierSnapshot, score
@@ -143,6 +152,7 @@ class ReportInputs:
     maintenance: Sequence[MaintenanceRecord] = ()
     environment: frozenset[str] = frozenset()  # "device/component" of inlet sensors
     target: float = TIER_III_TARGET
+    min_coverage: float = MIN_COVERAGE  # monitored share below which there is no verdict
 
 
 def parse_month(month: str) -> tuple[int, int]:
@@ -198,6 +208,11 @@ class Coverage:
     @property
     def unmonitored_share(self) -> float:
         return self.unmonitored / self.observed if self.observed > 0 else 0.0
+
+    @property
+    def share(self) -> float:
+        """The monitored share of the observed month (0 when nothing was observed)."""
+        return self.monitored / self.observed if self.observed > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -326,10 +341,19 @@ class MonthlyReport:
     recommendations: tuple[Recommendation, ...]
     states_scored: int
     states_cut: bool  # more distinct states than MAX_STATES: redundancy figures partial
+    min_coverage: float = MIN_COVERAGE
 
     @property
     def has_data(self) -> bool:
         return self.coverage.has_data
+
+    @property
+    def verdict(self) -> str:
+        """The headline's word on the site's availability: "met", "missed", or
+        "not_enough_data" while less than `min_coverage` of the month was monitored."""
+        if self.site_availability is None:
+            return NOT_ENOUGH_DATA
+        return verdict(self.site_availability.report, self.min_coverage)
 
     def to_json(self) -> dict[str, Any]:
         return report_json(self)
@@ -417,6 +441,7 @@ def build_report(inputs: ReportInputs,
         recommendations=(),
         states_scored=len(scored),
         states_cut=cut,
+        min_coverage=inputs.min_coverage,
     )
     return _with_recommendations(report, design, compiled)
 
@@ -804,6 +829,8 @@ def report_json(r: MonthlyReport) -> dict[str, Any]:
             "monitored_s": _num(r.coverage.monitored),
             "unmonitored_s": _num(r.coverage.unmonitored),
             "unmonitored_share": _num(r.coverage.unmonitored_share),
+            "monitored_share": _num(r.coverage.share),
+            "min_monitored_share": r.min_coverage,
             "unmonitored": [{"start": _iso(g.start, tz), "end": _iso(g.end, tz),
                              "duration_s": _num(g.end - g.start), "reason": g.reason}
                             for g in r.coverage.gaps],
@@ -815,6 +842,7 @@ def report_json(r: MonthlyReport) -> dict[str, Any]:
             "live_tier_end": r.live_tier_end,
             "lowest_live_tier": r.lowest_live_tier,
             "availability": _availability_json(r.site_availability),
+            "verdict": r.verdict,
             "environment_share": _num(r.environment_share),
         },
         "days": [{"date": datetime.fromtimestamp(d.start, ZoneInfo(tz)).date().isoformat(),

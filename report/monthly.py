@@ -166,6 +166,7 @@ def gather(store: Store, settings: ReportSettings, month: str, now: float) -> Re
         maintenance=tuple(_maintenance(store, start, stop, tz)),
         environment=env,
         target=settings.target,
+        min_coverage=settings.min_coverage,
     )
 
 

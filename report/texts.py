@@ -31,6 +31,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "target": {"en": "target {target}", "vi": "mục tiêu {target}"},
     "met": {"en": "target met", "vi": "đạt mục tiêu"},
     "not_met": {"en": "target missed", "vi": "không đạt mục tiêu"},
+    "not_enough_data": {"en": "not enough data: {share} of the month monitored",
+                        "vi": "không đủ dữ liệu: chỉ {share} thời gian của tháng được giám sát"},
     "downtime": {"en": "Downtime", "vi": "Thời gian gián đoạn"},
     "planned_part": {"en": "of which planned: {duration}",
                      "vi": "trong đó có kế hoạch: {duration}"},

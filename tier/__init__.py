@@ -3,6 +3,7 @@
 No file, network or clock access: same inputs, same answer. The rules live in the module
 docstrings:
 
+    quantity      capacities and demands as exact decimals: reading, scaling, rendering
     topology      the `topology:` config models and `validate_topology`
     graph         `compile_topology`: validated graphs, capacity groups, 2N sides, views
     flow          Feasible(H) by max-flow (formula 2)

@@ -277,3 +277,26 @@ def multiwindow_burn(
         )
         for w in windows
     ]
+
+
+# --------------------------------------------------------------------------- verdict
+
+# The share of the observed period that must have been watched before availability is
+# called met or missed: 100 % over 12 s of a 5-day month says nothing about the month.
+MIN_COVERAGE = 0.95
+
+MET, MISSED, NOT_ENOUGH_DATA = "met", "missed", "not_enough_data"
+
+
+def coverage(report: AvailabilityReport) -> float:
+    """Monitored share of the observed period, M / T (0 when nothing was observed)."""
+    return report.monitored / report.observed if report.observed > 0 else 0.0
+
+
+def verdict(report: AvailabilityReport, min_coverage: float = MIN_COVERAGE) -> str:
+    """"met" or "missed" against the target, or "not_enough_data" while less than
+    `min_coverage` of the observed period was monitored (the headline, the API and the
+    status page say the same)."""
+    if report.availability is None or coverage(report) < min_coverage:
+        return NOT_ENOUGH_DATA
+    return MET if report.met else MISSED

@@ -5,7 +5,11 @@ with a capacity is split into an in-node and an out-node joined by its capacity 
 with a single feeder, a source included, gets its rating on that one edge instead); other
 edges between nodes are unlimited; every
 target (a load class or a pass-through load) drains to SINK with its demand. networkx's
-preflow-push finds the maximum flow.
+shortest augmenting path finds the maximum flow.
+
+Quantities are exact: capacities and demands enter as whole flow units (`LoadUnits`: each
+times the least common multiple of the denominators), so networkx works on integers and
+no comparison has a tolerance.
 
 A target is served when it is reachable and the flow can satisfy it. When the flow falls
 short, the targets marked "capacity short" are the ones that can still reach SINK in the
@@ -17,16 +21,17 @@ maximum flows the algorithm happened to find.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
 from networkx.algorithms.flow import shortest_augmenting_path
 
-from tier.graph import SINK, SOURCE, View
+from tier.graph import SINK, SOURCE, SubsystemGraph, View
+from tier.quantity import scale_for
 
 _EMPTY: Mapping[Any, int] = MappingProxyType({})
 
@@ -47,16 +52,46 @@ class Outcome:
         return not self.unreachable and not self.short
 
 
-RESOLUTION = 1000  # flow units per topology unit
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """Demands and capacities in integer flow units, exactly.
+
+    Quantities are exact decimals (tier/quantity.py); multiplied by `scale`, the least
+    common multiple of every denominator involved, each is a whole number, so networkx's
+    max-flow works on integers and compares exactly (no tolerance, no rounding: 30000.00002
+    exceeds 30000, and 1e20 + 100 is 1e20 + 100).
+    """
+
+    scale: int
+    need: Mapping[Hashable, int]  # target -> demand
+    capacity: Mapping[str, int]  # rated node -> capacity
 
 
-def scaled(value: float, up: bool) -> int:
-    """A quantity in integer flow units; demands round up, capacities down."""
-    exact = value * RESOLUTION
-    nearest = round(exact)
-    if abs(exact - nearest) < 1e-6:
-        return int(nearest)
-    return math.ceil(exact) if up else math.floor(exact)
+@dataclass(frozen=True, slots=True)
+class LoadUnits:
+    """One state's load demands in flow units of 1/`scale`: the scale makes every capacity,
+    declared group demand and load demand of the subsystem a whole number, so every sum and
+    comparison after this is on integers."""
+
+    scale: int
+    units: Mapping[str, int]  # load -> demand
+
+    @staticmethod
+    def of(sub: SubsystemGraph, demands: Mapping[str, Fraction]) -> LoadUnits:
+        scale = scale_for(demands.values(), start=sub.fixed_scale)
+        return LoadUnits(
+            scale, {load: d.numerator * (scale // d.denominator) for load, d in demands.items()}
+        )
+
+    def demand(self, sub: SubsystemGraph, need: Mapping[Hashable, int]) -> Demand:
+        return Demand(self.scale, need, sub.flow_capacities(self.scale))
+
+    def exact(self, units: int) -> Fraction:
+        return Fraction(units, self.scale)
+
+    def zero(self, sub: SubsystemGraph) -> frozenset[str]:
+        """The pure loads with no demand (they get load classes of their own)."""
+        return frozenset(load for load in sub.pure_loads if self.units[load] == 0)
 
 
 def _rated(view: View, node: Hashable) -> bool:
@@ -80,7 +115,7 @@ def _outlet(view: View, node: Hashable) -> Hashable:
 
 def serve(
     view: View,
-    demand: Mapping[Hashable, float],
+    demand: Demand,
     targets: frozenset[Hashable] | None = None,
     removed: frozenset[str] = frozenset(),
     with_through: bool = False,
@@ -89,7 +124,7 @@ def serve(
     """Which of `targets` (default: all) the view, less the `removed` nodes and the `cut`
     edges (pairs of view nodes), leaves unreachable or short.
 
-    `demand` maps each target node to its demand. A removed target is not asked about.
+    `demand` holds each target node's demand. A removed target is not asked about.
     """
     graph = view.graph
     wanted = frozenset(view.members) if targets is None else targets
@@ -100,12 +135,12 @@ def serve(
         reachable = set(view.idom)
     unreachable = frozenset(t for t in wanted if t not in reachable)
     live = [t for t in wanted if t in reachable]
-    need = {t: scaled(demand[t], up=True) for t in live}
+    need = {t: demand.need[t] for t in live}
     total = sum(need.values())
     if total == 0:
         return Outcome(unreachable=unreachable)
 
-    network = _network(view, need, frozenset(live), removed, reachable, cut)
+    network = _network(view, need, demand.capacity, frozenset(live), removed, reachable, cut)
     residual = shortest_augmenting_path(network, SOURCE, SINK)
     through: Mapping[str, int] = _EMPTY
     edge_flow: Mapping[tuple[Hashable, Hashable], int] = _EMPTY
@@ -125,35 +160,33 @@ def serve(
 def _network(
     view: View,
     need: Mapping[Hashable, int],
+    capacity: Mapping[str, int],
     live: frozenset[Hashable],
     removed: frozenset[str],
     reachable: set[Hashable],
     cut: frozenset[tuple[Hashable, Hashable]] = frozenset(),
 ) -> nx.DiGraph:
-    specs = view.sub.specs
     network: nx.DiGraph = nx.DiGraph()
     network.add_nodes_from((SOURCE, SINK))
     for node in reachable:
         if not isinstance(node, str) and node not in live:
             continue  # a load class nobody asked about
         if isinstance(node, str) and _split(view, node):
-            node_cap = scaled(specs[node].capacity or 0.0, up=False)
-            network.add_edge(("i", node), ("o", node), capacity=node_cap)
+            network.add_edge(("i", node), ("o", node), capacity=capacity[node])
         for succ in view.graph.succ[node]:
             if succ in reachable and (node, succ) not in cut:
                 if _rated(view, succ) and not _split(view, succ):
-                    edge_cap = scaled(specs[succ].capacity or 0.0, up=False)
-                    network.add_edge(_outlet(view, node), succ, capacity=edge_cap)
+                    network.add_edge(_outlet(view, node), succ, capacity=capacity[succ])
                 else:
                     network.add_edge(_outlet(view, node), _inlet(view, succ))
     for source in view.graph.succ[SOURCE]:
         if source in removed:
             continue
-        rating = specs[source].capacity
+        rating = capacity.get(source)
         if rating is None:
             network.add_edge(SOURCE, source)
         else:
-            network.add_edge(SOURCE, source, capacity=scaled(rating, up=False))
+            network.add_edge(SOURCE, source, capacity=rating)
     for target in live:
         network.add_edge(_outlet(view, target), SINK, capacity=need[target])
     return network

@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
 
 import networkx as nx
 
+from tier.quantity import scale_for
 from tier.topology import (
     NOT_COUNTED_KINDS,
     SUBSYSTEMS,
@@ -33,6 +35,7 @@ from tier.topology import (
 )
 
 VIEWS_KEPT = 16  # per subsystem: design and live, with and without manual edges, and whatifs
+MEMO_KEPT = 16  # per subsystem: analyses (tier/score.py) and capacities in flow units
 
 # Tuples cannot clash with node ids, which are strings.
 SOURCE: Hashable = ("S",)
@@ -52,7 +55,7 @@ class GroupDef:
     id: str
     kind: str
     units: tuple[str, ...]  # declaration order
-    declared_demand: float | None
+    declared_demand: Fraction | None
     serves: frozenset[str]  # loads downstream of any unit (all edges, every node present)
     # The two sides of a 2N arrangement, when the group splits into exactly two (see
     # tier/redundancy.py); None when it does not.
@@ -76,7 +79,7 @@ class SubsystemGraph:
     # (tier/score.py keeps analyses here, so a re-score does not redo an unchanged design
     # state). OrderedDict.popitem is atomic, so concurrent scorers cannot trip over an
     # eviction.
-    _views: OrderedDict[tuple[frozenset[str], bool], View] = field(
+    _views: OrderedDict[tuple[frozenset[str], bool, frozenset[str]], View] = field(
         default_factory=OrderedDict, repr=False
     )
     memo: OrderedDict[object, object] = field(default_factory=OrderedDict, repr=False)
@@ -85,20 +88,52 @@ class SubsystemGraph:
     def load_order(self) -> Mapping[str, int]:
         return MappingProxyType({load: i for i, load in enumerate(self.loads)})
 
+    @cached_property
+    def capacities(self) -> Mapping[str, Fraction]:
+        """Every counted node with a capacity, exactly."""
+        return MappingProxyType(
+            {n: cap for n in self.structure if (cap := self.specs[n].capacity) is not None}
+        )
+
+    @cached_property
+    def fixed_scale(self) -> int:
+        """The least integer that makes every capacity and declared group demand a whole
+        number (tier/flow.py `LoadUnits`)."""
+        declared = [g.declared_demand for g in self.groups if g.declared_demand is not None]
+        return scale_for([*self.capacities.values(), *declared])
+
+    def flow_capacities(self, scale: int) -> Mapping[str, int]:
+        """Every capacity in flow units of 1/`scale` (a multiple of `fixed_scale`)."""
+        key = ("capacities", scale)
+        found = self.memo.get(key)
+        if found is None:
+            found = MappingProxyType({n: int(c * scale) for n, c in self.capacities.items()})
+            self.remember(key, found)
+        return found  # type: ignore[return-value]
+
+    def remember(self, key: object, value: object) -> None:
+        while len(self.memo) >= MEMO_KEPT:
+            self.memo.popitem(last=False)
+        self.memo[key] = value
+
     def cords(self, load: str) -> int:
         """How many counted feeds a load has (its cords)."""
         return self.structure.in_degree(load)
 
-    def view(self, unavailable: frozenset[str], manual: bool) -> View:
+    def view(
+        self, unavailable: frozenset[str], manual: bool, zero: frozenset[str] = frozenset()
+    ) -> View:
+        """The view of a state; `zero`: the loads whose demand is 0 in it (they get load
+        classes of their own, see `View`)."""
         # Views are pure functions of their key; keeping them on the compiled graph lets a
         # re-score with unchanged statuses reuse the work.
         present = frozenset(n for n in unavailable if n in self.structure)
-        key = (present, manual and self.has_manual)
+        key = (present, manual and self.has_manual, zero & self.pure_loads)
         found = self._views.get(key)
         if found is None:
             while len(self._views) >= VIEWS_KEPT:
                 self._views.popitem(last=False)
-            found = self._views[key] = View.build(self, key[0], key[1])
+            found = self._views[key] = View.build(self, *key)
         return found
 
 
@@ -124,14 +159,15 @@ def compile_topology(topology: TopologyConfig) -> CompiledTopology:
     for name, sub in topology.subsystems():
         if not sub.nodes:
             continue
-        subsystems[name] = _compile_subsystem(name, sub.nodes, {g.id: g.demand for g in sub.groups})
+        declared = {g.id: g.demand for g in sub.groups}
+        subsystems[name] = _compile_subsystem(name, sub.nodes, declared)
         subsystem_of.update({node.id: name for node in sub.nodes})
     ordered = {name: subsystems[name] for name in SUBSYSTEMS if name in subsystems}
     return CompiledTopology(MappingProxyType(ordered), MappingProxyType(subsystem_of))
 
 
 def _compile_subsystem(
-    name: str, nodes: Iterable[NodeSpec], declared: Mapping[str, float]
+    name: str, nodes: Iterable[NodeSpec], declared: Mapping[str, Fraction]
 ) -> SubsystemGraph:
     specs = {node.id: node for node in nodes}
     counted = [n for n, spec in specs.items() if spec.kind not in NOT_COUNTED_KINDS]
@@ -222,7 +258,9 @@ class View:
 
     `graph` holds SOURCE, the available counted nodes except pure loads, and one node per
     load class (a tuple `("L", first member)`), with SOURCE feeding every available source.
-    Pure loads that are themselves unavailable appear in no class.
+    Pure loads that are themselves unavailable appear in no class. Loads with no demand
+    form classes of their own: a load that needs nothing is served whenever it is reached,
+    and must not be called short with a class-mate that is.
     """
 
     sub: SubsystemGraph
@@ -233,13 +271,18 @@ class View:
     target_of: Mapping[str, Hashable]  # available load -> its target node
 
     @staticmethod
-    def build(sub: SubsystemGraph, unavailable: frozenset[str], manual: bool) -> View:
+    def build(
+        sub: SubsystemGraph,
+        unavailable: frozenset[str],
+        manual: bool,
+        zero: frozenset[str] = frozenset(),
+    ) -> View:
         graph: nx.DiGraph = nx.DiGraph()
         graph.add_node(SOURCE)
         present = [n for n in sub.structure if n not in unavailable]
         graph.add_nodes_from(n for n in present if n not in sub.pure_loads)
         graph.add_edges_from((SOURCE, n) for n in present if n in sub.sources)
-        classes: dict[tuple[str, ...], list[str]] = {}
+        classes: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
         for load in sub.loads:
             if load in unavailable:
                 continue
@@ -251,14 +294,14 @@ class View:
                 )
             )
             if load in sub.pure_loads:
-                classes.setdefault(feeders, []).append(load)
+                classes.setdefault((load in zero, feeders), []).append(load)
         for u, v, is_manual in sub.structure.edges(data="manual"):
             if v in sub.pure_loads or u in unavailable or v in unavailable:
                 continue
             if manual or not is_manual:
                 graph.add_edge(u, v)
         members: dict[Hashable, tuple[str, ...]] = {}
-        for feeders, loads in classes.items():
+        for (_, feeders), loads in classes.items():
             node = ("L", loads[0])
             members[node] = tuple(loads)
             graph.add_node(node)

@@ -15,7 +15,7 @@ TIER-MODEL formulas 3 to 5, over a `View` (tier/graph.py):
   already short, a removal is judged on the loads that are still served.
 
 Removal checks avoid one maximum flow per element (see `removal_failures`); every shortcut
-is exact, and tests/property checks them all against one max-flow per element:
+is exact, and tests/tier/test_tier_properties.py checks them all against one max-flow per element:
 
 1. a node with no target downstream cannot drop one;
 2. a node that dominates targets always drops them ("no path"). Whether it also leaves
@@ -36,13 +36,13 @@ is exact, and tests/property checks them all against one max-flow per element:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
 from networkx.algorithms.connectivity import local_node_connectivity
 
-from tier.flow import Outcome, serve
+from tier.flow import Demand, Outcome, serve
 from tier.graph import SOURCE, View
 
 
@@ -71,6 +71,36 @@ def path_counts(view: View) -> dict[Hashable, int]:
     return counts
 
 
+def manual_ties_needed(
+    view: View, demand: Demand, targets: frozenset[Hashable]
+) -> dict[Hashable, tuple[tuple[str, str], ...]]:
+    """For targets served only with manual ties closed: the ties each cannot do without.
+
+    `view` has the manual edges. A tie (feeder, node) is needed by a target when, with
+    every other tie closed, the target is not served without it: its paths all run through
+    that tie, or the others lack the capacity. A target that could use any of several ties
+    needs none of them alone and gets an empty tuple. One maximum flow per manual edge
+    upstream of the targets; it is only asked for the few loads the auto view drops.
+    """
+    if not targets:
+        return {}
+    sub = view.sub
+    upstream: set[Hashable] = set(targets)
+    for target in targets:
+        upstream |= nx.ancestors(view.graph, target)
+    needed: dict[Hashable, list[tuple[str, str]]] = {t: [] for t in targets}
+    for u, v, manual in sorted(sub.structure.edges(data="manual")):
+        if not manual or u not in view.graph:
+            continue
+        head = view.target_of.get(v, v)  # a pure load is reached through its class node
+        if head not in upstream or not view.graph.has_edge(u, head):
+            continue
+        out = serve(view, demand, targets, cut=frozenset({(u, head)}))
+        for target in out.unreachable | out.short:
+            needed[target].append((u, v))
+    return {t: tuple(ties) for t, ties in needed.items()}
+
+
 def dominators_of(view: View, targets: Iterable[Hashable]) -> frozenset[str]:
     """Every node (not SOURCE, not a load class) that dominates one of `targets`."""
     tree = view.dominator_tree
@@ -91,7 +121,7 @@ class _Candidate:
 
 def removal_failures(
     view: View,
-    demand: Mapping[Hashable, float],
+    demand: Demand,
     served: frozenset[Hashable],
     base: Outcome,
     candidates: Iterable[str],
@@ -189,7 +219,7 @@ def _pack(view: View, candidates: list[_Candidate]) -> list[list[_Candidate]]:
 
 def _batched_failures(
     view: View,
-    demand: Mapping[Hashable, float],
+    demand: Demand,
     served: frozenset[Hashable],
     candidates: list[_Candidate],
 ) -> dict[str, Drop]:

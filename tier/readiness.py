@@ -4,7 +4,7 @@ Parts and weights:
 
     capacity         25  per capacity group 1 if R >= 1, 0.5 if R = 0, else 0; mean
     paths            20  share of load demand with k_all >= 2
-    maintainability  25  1 - failing / maintainable elements
+    maintainability  25  1 - failing / maintainable elements; 0 while any load is unserved
     dual_corded      10  share of IT (power) load demand with two or more cords
     fuel              5  min(1, hours / 12)
     environment       5  share of time with inlets in the ASHRAE recommended band
@@ -17,12 +17,21 @@ subsystem, or an input the caller did not give (fuel hours, environment share, b
 neutral: it is left out and the weights of the parts that remain are scaled up to 100.
 The score is 0 when no part is known. Every value is clamped to 0..1, so the score stays in
 0..100.
+
+The score never rises as more fails (a node taken out, on top of those already out). Each
+part only falls: a group's spare, a load's paths and the set of loads served shrink, and
+while every load is still served an element that could be taken out before can only be
+missed more. The exception the formula had - a state that already drops a load judges the
+remaining elements on the loads still served, so dropping more could clear them - is closed
+by scoring maintainability 0 while any load is unserved: a site that is not carrying its
+load is not concurrently maintainable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 WEIGHTS: dict[str, float] = {
@@ -53,21 +62,23 @@ class SubsystemFigures:
 
     name: str
     group_spares: Sequence[int]
-    loads: Sequence[tuple[float, int, int]]  # (demand, paths_all, cords) per load
+    loads: Sequence[tuple[Fraction, int, int]]  # (demand, paths_all, cords) per load
     failing_elements: int
     elements: int
+    unserved: Sequence[str] = ()  # loads not served
 
 
 def _clamp(value: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-def _demand_share(loads: Sequence[tuple[float, int, int]], hit: list[bool]) -> float | None:
+def _demand_share(loads: Sequence[tuple[Fraction, int, int]], hit: list[bool]) -> float | None:
     if not loads:
         return None
-    total = sum(demand for demand, _, _ in loads)
+    total = sum((demand for demand, _, _ in loads), Fraction(0))
     if total > 0:
-        return sum(d for (d, _, _), ok in zip(loads, hit, strict=True) if ok) / total
+        met = sum((d for (d, _, _), ok in zip(loads, hit, strict=True) if ok), Fraction(0))
+        return float(met / total)
     return sum(hit) / len(hit)
 
 
@@ -91,7 +102,10 @@ def score_parts(
     )
     elements = sum(f.elements for f in figures)
     failing = sum(f.failing_elements for f in figures)
-    maintainability = 1.0 - failing / elements if elements else None
+    if any(f.unserved for f in figures):
+        maintainability: float | None = 0.0  # see the module notes: never rises as more fails
+    else:
+        maintainability = 1.0 - failing / elements if elements else None
     power = [f for f in figures if f.name == "power"]
     dual = (
         _demand_share(power[0].loads, [cords >= 2 for _, _, cords in power[0].loads])

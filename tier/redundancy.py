@@ -3,6 +3,9 @@
 For a group with demand D and unit capacities c_1 >= c_2 >= ... (the available units in the
 live view, every unit in the design view):
 
+Every sum and comparison is exact (capacities and demands are exact decimals,
+tier/quantity.py): no tolerance.
+
 * required N_req = the least m with c_1 + .. + c_m >= D. When all units together fall
   short, N_req counts the units there are plus as many more of the group's largest unit
   size as would close the gap (so "N-1" says one unit is missing).
@@ -21,26 +24,28 @@ every node present: a failed unit does not make the demand it should carry go aw
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from fractions import Fraction
+from typing import Any, TypeVar
 
+from tier.flow import LoadUnits
 from tier.graph import GroupDef, SubsystemGraph
+from tier.quantity import decimal_text, display
 
 
 @dataclass(frozen=True, slots=True)
 class GroupState:
     id: str
     kind: str
-    demand: float
+    demand: Fraction
     required: int
     installed: int
     available: int
     spare: int
     label: str
-    capacity_installed: float
-    capacity_available: float
+    capacity_installed: Fraction
+    capacity_available: Fraction
     unavailable_units: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
@@ -52,39 +57,46 @@ class GroupState:
             "available": self.available,
             "spare": self.spare,
             "label": self.label,
-            "demand": self.demand,
-            "capacity_installed": self.capacity_installed,
-            "capacity_available": self.capacity_available,
+            "demand": display(self.demand),
+            "capacity_installed": display(self.capacity_installed),
+            "capacity_available": display(self.capacity_available),
+            "demand_exact": decimal_text(self.demand),
+            "capacity_installed_exact": decimal_text(self.capacity_installed),
+            "capacity_available_exact": decimal_text(self.capacity_available),
             "unavailable_units": list(self.unavailable_units),
         }
 
 
+Q = TypeVar("Q", int, Fraction)
+
+
 def required_and_spare(
-    capacities: Sequence[float], demand: float, unit_size: float | None = None
+    capacities: Sequence[Q], demand: Q, unit_size: Q | None = None
 ) -> tuple[int, int]:
-    """(N_req, R) for units of these capacities against a demand.
+    """(N_req, R) for units of these capacities against a demand, compared exactly (whole
+    flow units, or Fractions).
 
     `unit_size` is the size assumed for units that would have to be added when the given
     ones fall short (default: the largest given).
     """
     ordered = sorted(capacities, reverse=True)
     total = sum(ordered)
-    eps = 1e-9 * max(1.0, demand)
-    if total < demand - eps:
-        size = unit_size if unit_size is not None else (ordered[0] if ordered else 0.0)
-        missing = math.ceil((demand - total) / size - 1e-9) if size > 0 else 1
+    if total < demand:
+        size = unit_size if unit_size is not None else (ordered[0] if ordered else 0)
+        # ceil((demand - total) / size), exactly
+        missing = -((total - demand) // size) if size > 0 else 1
         return len(ordered) + max(1, missing), -1
-    running = 0.0
+    running: int | Fraction = 0
     required = 0
     for capacity in ordered:
-        if running >= demand - eps:
+        if running >= demand:
             break
         running += capacity
         required += 1
     spare = 0
     remaining = total
     for capacity in ordered:
-        if remaining - capacity < demand - eps:
+        if remaining - capacity < demand:
             break
         remaining -= capacity
         spare += 1
@@ -99,40 +111,42 @@ def label(required: int, available: int, spare: int, two_n: bool) -> str:
     return "2N" if two_n else f"N+{spare}"
 
 
-def group_demand(group: GroupDef, demands: Mapping[str, float]) -> float:
+def group_demand(group: GroupDef, loads: LoadUnits) -> int:
+    """The group's demand in flow units: declared, else what the loads it serves draw."""
     if group.declared_demand is not None:
-        return group.declared_demand
-    return sum(demands[load] for load in group.serves)
+        declared = group.declared_demand
+        return declared.numerator * (loads.scale // declared.denominator)
+    return sum(loads.units[load] for load in group.serves)
 
 
 def group_state(
     sub: SubsystemGraph,
     group: GroupDef,
     unavailable: frozenset[str],
-    demands: Mapping[str, float],
+    loads: LoadUnits,
 ) -> GroupState:
-    capacity = {unit: sub.specs[unit].capacity or 0.0 for unit in group.units}
+    caps = sub.flow_capacities(loads.scale)
+    capacity = {unit: caps.get(unit, 0) for unit in group.units}
     up = [unit for unit in group.units if unit not in unavailable]
-    demand = group_demand(group, demands)
-    largest = max(capacity.values(), default=0.0)
+    demand = group_demand(group, loads)
+    largest = max(capacity.values(), default=0)
     required, spare = required_and_spare([capacity[u] for u in up], demand, largest)
     two_n = False
     if group.sides is not None and spare >= 1:
-        eps = 1e-9 * max(1.0, demand)
         two_n = all(
-            sum(capacity[u] for u in side if u not in unavailable) >= demand - eps
+            sum(capacity[u] for u in side if u not in unavailable) >= demand
             for side in group.sides
         )
     return GroupState(
         id=group.id,
         kind=group.kind,
-        demand=demand,
+        demand=loads.exact(demand),
         required=required,
         installed=len(group.units),
         available=len(up),
         spare=spare,
         label=label(required, len(up), spare, two_n),
-        capacity_installed=sum(capacity.values()),
-        capacity_available=sum(capacity[u] for u in up),
+        capacity_installed=loads.exact(sum(capacity.values())),
+        capacity_available=loads.exact(sum(capacity[u] for u in up)),
         unavailable_units=tuple(u for u in group.units if u in unavailable),
     )

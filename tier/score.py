@@ -7,6 +7,9 @@
 * served: a load is served when the nodes available can carry it with the manual ties
   closed (the all-edges view); `served_active` says whether it is carried without closing
   any. A load whose own status takes it out is not served.
+* manual_transfer: the loads served only with manual ties closed, and the ties each cannot
+  do without (the SPOFs, taken on the auto view, cannot show a load the auto view does not
+  reach at all).
 * tier: 0 when some load is not served; else I; II when every capacity group has R >= 1;
   III when, besides, every load has k_all >= 2 and the maintainability set is empty; IV
   when, besides, every load has k_active >= 2 and there is no SPOF.
@@ -25,19 +28,22 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import networkx as nx
 
-from tier.flow import serve
+from tier.flow import Demand, LoadUnits, serve
 from tier.graph import CompiledTopology, SubsystemGraph, View, compile_topology
-from tier.paths import dominators_of, path_counts, removal_failures
+from tier.paths import dominators_of, manual_ties_needed, path_counts, removal_failures
+from tier.quantity import QuantityError, decimal_text, display, exact
 from tier.readiness import ScorePart, SubsystemFigures, readiness, score_parts
 from tier.redundancy import GroupState, group_state
 from tier.status import NodeStatus
 from tier.topology import TopologyConfig
 
 REMOVED = "removed"  # the status shown for a node taken out by `whatif`
+ZERO = Fraction(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +73,7 @@ class MaintenanceDrop:
 @dataclass(frozen=True, slots=True)
 class LoadState:
     id: str
-    demand: float
+    demand: Fraction
     cords: int
     paths_all: int
     paths_active: int
@@ -83,9 +89,29 @@ class LoadState:
             "served": self.served,
             "served_active": self.served_active,
             "reason": self.reason,
-            "demand": self.demand,
+            "demand": display(self.demand),
+            "demand_exact": decimal_text(self.demand),
             "cords": self.cords,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ManualTransfer:
+    """A load served only with manual ties closed (a normally open tie, a maintenance
+    bypass): someone must close a switch to carry it. `ties` are the (feeder, node) edges it
+    cannot do without; empty when any of several would do."""
+
+    load: str
+    ties: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        if not self.ties:
+            return f"{self.load} (any of several manual ties)"
+        ties = ", ".join(f"{u} -> {v}" for u, v in self.ties)
+        return f"{self.load} (tie {ties})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"load": self.load, "ties": [{"from": u, "to": v} for u, v in self.ties]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +124,31 @@ class StateAnalysis:
     spofs: tuple[str, ...]  # sorted
     maintainability: tuple[MaintenanceDrop, ...]  # sorted by node
     elements: int  # how many elements the maintainability test covered
+    manual_transfer: tuple[ManualTransfer, ...] = ()  # in load order
 
     @property
     def maintainability_failures(self) -> tuple[str, ...]:
         return tuple(drop.node for drop in self.maintainability)
+
+    @property
+    def unserved(self) -> tuple[str, ...]:
+        return tuple(load.id for load in self.loads if not load.served)
+
+    @property
+    def concurrently_maintainable(self) -> bool:
+        """Every element can be taken out without dropping a load, and none is dropped now
+        (a state that is not carrying its load is not maintainable: formula 8)."""
+        return not self.maintainability and not self.unserved
+
+    @property
+    def maintainability_note(self) -> str | None:
+        """Why the state is not concurrently maintainable although no element fails."""
+        unserved = self.unserved
+        if not unserved:
+            return None
+        if len(unserved) == 1:
+            return f"load {unserved[0]} is not served"
+        return f"loads {_list(unserved)} are not served"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +156,9 @@ class StateAnalysis:
             "groups": [g.to_json() for g in self.groups],
             "loads": [load.to_json() for load in self.loads],
             "spofs": list(self.spofs),
+            "manual_transfer": [m.to_json() for m in self.manual_transfer],
+            "concurrently_maintainable": self.concurrently_maintainable,
+            "maintainability_note": self.maintainability_note,
             "maintainability_failures": list(self.maintainability_failures),
             "maintainability_details": [drop.to_json() for drop in self.maintainability],
             "maintainable_elements": self.elements,
@@ -209,24 +259,31 @@ def _compiled(topology: TopologyConfig | CompiledTopology) -> CompiledTopology:
 def _check_inputs(
     topo: CompiledTopology,
     statuses: Mapping[str, NodeStatus | str],
-    demands: Mapping[str, float],
-) -> dict[str, NodeStatus]:
+    demands: Mapping[str, object],
+) -> tuple[dict[str, NodeStatus], dict[str, Fraction]]:
+    """Statuses checked, and measured demands as exact quantities (a float as the decimal
+    it prints as, tier/quantity.py)."""
     unknown = sorted(set(statuses) - topo.node_ids)
     if unknown:
         raise ValueError(f"status for unknown node(s): {', '.join(unknown)}")
     checked = {node: NodeStatus(status) for node, status in statuses.items()}
+    measured = {}
     for node, value in demands.items():
         if node not in topo.node_ids:
             raise ValueError(f"demand for unknown node {node!r}")
         if not topo.spec(node).is_load:
             raise ValueError(f"demand for {node!r}, which is not a load")
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"demand for {node!r} must be a finite number >= 0, got {value}")
-    return checked
+        try:
+            measured[node] = exact(value)
+        except QuantityError as exc:
+            raise ValueError(f"demand for {node!r} {exc}") from None
+    return checked, measured
 
 
-def _effective_demands(sub: SubsystemGraph, demands: Mapping[str, float]) -> dict[str, float]:
-    return {load: demands.get(load, sub.specs[load].demand or 0.0) for load in sub.loads}
+def _effective_demands(
+    sub: SubsystemGraph, demands: Mapping[str, Fraction]
+) -> dict[str, Fraction]:
+    return {load: demands.get(load, sub.specs[load].demand or ZERO) for load in sub.loads}
 
 
 def _unavailable(sub: SubsystemGraph, statuses: Mapping[str, NodeStatus]) -> dict[str, str]:
@@ -241,39 +298,44 @@ def _unavailable(sub: SubsystemGraph, statuses: Mapping[str, NodeStatus]) -> dic
 # --------------------------------------------------------------------------- analysis
 
 
-def _target_demand(view: View, demands: Mapping[str, float]) -> dict[Hashable, float]:
-    return {t: sum(demands[load] for load in loads) for t, loads in view.members.items()}
-
-
-_MEMO_SIZE = 16
+def _target_demand(view: View, loads: LoadUnits) -> Demand:
+    units = loads.units
+    need = {t: sum(units[ld] for ld in members) for t, members in view.members.items()}
+    return loads.demand(view.sub, need)
 
 
 def _analyse(
     sub: SubsystemGraph,
     unavailable: Mapping[str, str],
-    demands: Mapping[str, float],
+    demands: Mapping[str, Fraction],
 ) -> StateAnalysis:
-    key = ("analysis", frozenset(unavailable.items()), tuple(demands[ld] for ld in sub.loads))
+    units = LoadUnits.of(sub, demands)
+    key = (
+        "analysis",
+        frozenset(unavailable.items()),
+        units.scale,
+        tuple(units.units[ld] for ld in sub.loads),
+    )
     found = sub.memo.get(key)
     if isinstance(found, StateAnalysis):
         return found
-    result = _analyse_now(sub, unavailable, demands)
-    while len(sub.memo) >= _MEMO_SIZE:
-        sub.memo.popitem(last=False)
-    sub.memo[key] = result
+    result = _analyse_now(sub, unavailable, demands, units)
+    sub.remember(key, result)
     return result
 
 
 def _analyse_now(
     sub: SubsystemGraph,
     unavailable: Mapping[str, str],
-    demands: Mapping[str, float],
+    demands: Mapping[str, Fraction],
+    units: LoadUnits,
 ) -> StateAnalysis:
     out = frozenset(unavailable)
-    view_all = sub.view(out, manual=True)
-    view_auto = sub.view(out, manual=False)
+    zero = units.zero(sub)
+    view_all = sub.view(out, manual=True, zero=zero)
+    view_auto = sub.view(out, manual=False, zero=zero)
 
-    demand_all = _target_demand(view_all, demands)
+    demand_all = _target_demand(view_all, units)
     base_all = serve(view_all, demand_all, with_through=True)
     served_all = frozenset(view_all.members) - base_all.unreachable - base_all.short
     k_all = path_counts(view_all)
@@ -284,7 +346,7 @@ def _analyse_now(
         base_auto, served_auto, k_active = base_all, served_all, k_all
         capacity_spofs = set(drops)
     else:
-        demand_auto = _target_demand(view_auto, demands)
+        demand_auto = _target_demand(view_auto, units)
         base_auto = serve(view_auto, demand_auto, with_through=True)
         served_auto = frozenset(view_auto.members) - base_auto.unreachable - base_auto.short
         k_active = path_counts(view_auto)
@@ -330,7 +392,7 @@ def _analyse_now(
     )
     # A unit nothing feeds (its switchboard is off) gives no capacity, whatever its status.
     dead = frozenset(n for n in sub.structure if n not in out and not view_all.reachable(n))
-    groups = tuple(group_state(sub, g, out | dead, demands) for g in sub.groups)
+    groups = tuple(group_state(sub, g, out | dead, units) for g in sub.groups)
     return StateAnalysis(
         tier=_tier(groups, loads, spofs, maintainability),
         groups=groups,
@@ -338,7 +400,21 @@ def _analyse_now(
         spofs=spofs,
         maintainability=maintainability,
         elements=len(candidates),
+        manual_transfer=_manual_transfers(view_all, demand_all, loads),
     )
+
+
+def _manual_transfers(
+    view_all: View, demand_all: Demand, loads: Sequence[LoadState]
+) -> tuple[ManualTransfer, ...]:
+    """The loads served only through manual ties, and the ties each needs. A SPOF list
+    taken on the auto view cannot show them (the load is not reached there at all)."""
+    manual_only = [ld.id for ld in loads if ld.served and not ld.served_active]
+    if not manual_only:
+        return ()
+    targets = {load: view_all.target_of[load] for load in manual_only}
+    ties = manual_ties_needed(view_all, demand_all, frozenset(targets.values()))
+    return tuple(ManualTransfer(load, ties[targets[load]]) for load in manual_only)
 
 
 def _lost_loads(
@@ -370,7 +446,7 @@ def _tier(
 def _snapshot(
     topo: CompiledTopology,
     statuses: Mapping[str, NodeStatus],
-    demands: Mapping[str, float],
+    demands: Mapping[str, Fraction],
     removed: frozenset[str],
     extras: Mapping[str, float | None],
 ) -> TierSnapshot:
@@ -401,6 +477,7 @@ def _snapshot(
             loads=[(ld.demand, ld.paths_all, ld.cords) for ld in s.live.loads],
             failing_elements=len(s.live.maintainability),
             elements=s.live.elements,
+            unserved=[ld.id for ld in s.live.loads if not ld.served],
         )
         for s in subsystems
     ]
@@ -431,7 +508,7 @@ def _extras(
 def score(
     topology: TopologyConfig | CompiledTopology,
     statuses: Mapping[str, NodeStatus | str] | None = None,
-    demands: Mapping[str, float] | None = None,
+    demands: Mapping[str, float | Fraction] | None = None,
     *,
     fuel_hours: float | None = None,
     environment_share: float | None = None,
@@ -445,9 +522,9 @@ def score(
     budget burn, tier/availability.py) feed the readiness score; left out, they are neutral.
     """
     topo = _compiled(topology)
-    checked = _check_inputs(topo, statuses or {}, demands or {})
+    checked, measured = _check_inputs(topo, statuses or {}, demands or {})
     extras = _extras(fuel_hours, environment_share, availability_burn)
-    return _snapshot(topo, checked, demands or {}, frozenset(), extras)
+    return _snapshot(topo, checked, measured, frozenset(), extras)
 
 
 # --------------------------------------------------------------------------- what if
@@ -476,19 +553,19 @@ def _lost_after(
     sub: SubsystemGraph,
     out: frozenset[str],
     served_before: Sequence[str],
-    demands: Mapping[str, float],
+    demands: LoadUnits,
 ) -> dict[str, str]:
     """Of the loads served before, those the state with `out` unavailable would drop."""
-    view = sub.view(out, manual=True)
-    asked: dict[Hashable, float] = {}
+    view = sub.view(out, manual=True, zero=demands.zero(sub))
+    asked: dict[Hashable, int] = {}
     lost: dict[str, str] = {}
     for load in served_before:
         target = view.target_of.get(load)
         if target is None:
             lost[load] = REMOVED
         else:
-            asked[target] = asked.get(target, 0.0) + demands[load]
-    result = serve(view, asked, frozenset(asked))
+            asked[target] = asked.get(target, 0) + demands.units[load]
+    result = serve(view, demands.demand(sub, asked), frozenset(asked))
     for load in served_before:
         target = view.target_of.get(load)
         if target in result.unreachable:
@@ -502,7 +579,7 @@ def whatif(
     topology: TopologyConfig | CompiledTopology,
     statuses: Mapping[str, NodeStatus | str] | None,
     remove: Sequence[str],
-    demands: Mapping[str, float] | None = None,
+    demands: Mapping[str, float | Fraction] | None = None,
     *,
     fuel_hours: float | None = None,
     environment_share: float | None = None,
@@ -516,16 +593,16 @@ def whatif(
         raise ValueError(f"cannot remove unknown node(s): {', '.join(unknown)}")
     if not remove:
         raise ValueError("nothing to remove")
-    checked = _check_inputs(topo, statuses or {}, demands or {})
+    checked, measured = _check_inputs(topo, statuses or {}, demands or {})
     extras = _extras(fuel_hours, environment_share, availability_burn)
     removed = frozenset(remove)
-    after = _snapshot(topo, checked, demands or {}, removed, extras)
+    after = _snapshot(topo, checked, measured, removed, extras)
 
     lost: list[LostLoad] = []
     blocking: dict[str, str] = {}
     always: list[str] = []  # lost even with every other node available
     for sub in topo.subsystems.values():
-        effective = _effective_demands(sub, demands or {})
+        effective = LoadUnits.of(sub, _effective_demands(sub, measured))
         unavailable = _unavailable(sub, checked)
         out_now = frozenset(unavailable)
         here = frozenset(n for n in removed if n in sub.specs)
@@ -559,7 +636,7 @@ def _blockers(
     removed: frozenset[str],
     dropped: set[str],
     served_before: Sequence[str],
-    demands: Mapping[str, float],
+    demands: LoadUnits,
 ) -> dict[str, str]:
     """The nodes already out without which the removal would not drop `dropped`."""
     upstream: set[str] = set()

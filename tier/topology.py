@@ -18,6 +18,8 @@ Rules that decide how a topology is read (the engine in tier/graph.py follows th
   unless a node names its `group`. Loads and utility nodes never join a group. A group's
   demand is its declared demand (`groups:`), else the demand of the loads it serves.
 * Node ids are unique across the whole topology (statuses are keyed by node id).
+* Loops only through manual edges: the graph of auto feeds must be acyclic; a normally open
+  tie written both ways (`mode: manual` on each side of a main-tie-main board) is fine.
 * `unavailable_when` lists the node statuses that take a node out of service (default:
   failed, unknown, bypass, off). `degraded` (a UPS on battery) leaves it available but
   exposed.
@@ -26,11 +28,25 @@ Rules that decide how a topology is read (the engine in tier/graph.py follows th
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from decimal import Decimal
+from fractions import Fraction
+from typing import Annotated, Any, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetPydanticSchema,
+    SerializationInfo,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
 
+from tier.quantity import QuantityError, decimal_text, exact
 from tier.status import NodeStatus
 
 SUBSYSTEMS: tuple[str, ...] = ("power", "cooling", "network")
@@ -112,19 +128,61 @@ class DemandMetric(_Strict):
     scale: float = 1.0  # e.g. 0.001 for a rack PDU reporting watts into a kW topology
 
 
+def _quantity(owner: str, value: object, info: ValidationInfo) -> Fraction | None:
+    """A capacity or demand as the exact decimal written (tier/quantity.py), or None."""
+    if value is None:
+        return None
+    try:
+        return exact(value)
+    except QuantityError as exc:
+        # Named here (not by a generic number type) so the message says which node or
+        # group, not only which index.
+        raise ValueError(f"{owner} {info.data.get('id')!r}: {info.field_name} {exc}") from None
+
+
+def _serialized(value: object, info: SerializationInfo) -> object:
+    # JSON gets the exact decimal as text (a float could not hold 1e20 + 100); Python a
+    # Decimal of the same value (pydantic would turn a Fraction into a "p/q" string), so a
+    # dump validates back to the same value. Anything else (pydantic may hand a result back
+    # for a second pass) stays as it is.
+    if not isinstance(value, Fraction):
+        return value
+    text = decimal_text(value)
+    if info.mode_is_json():
+        return text
+    return Decimal(text) if "/" not in text else value
+
+
+# A capacity or demand: checked by the model's own validator (which names the node), kept
+# as a Fraction. The schema is given here in full: pydantic's own for Fraction would turn
+# it into a "p/q" string when dumped.
+Quantity = Annotated[
+    Fraction,
+    GetPydanticSchema(
+        lambda _type, _handler: core_schema.any_schema(
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _serialized, info_arg=True
+            )
+        )
+    ),
+    WithJsonSchema({"type": "number", "minimum": 0}),
+]
+
+
 class GroupSpec(_Strict):
     """A capacity group's declared demand (e.g. generators also carry the mechanical load)."""
 
     id: str = Field(min_length=1)
-    demand: float
+    demand: Quantity
     kind: NodeKind | None = None
 
-    @field_validator("demand")
+    @field_validator("demand", mode="plain")
     @classmethod
-    def _non_negative(cls, value: float, info: ValidationInfo) -> float:
-        if value < 0:
-            raise ValueError(f"group {info.data.get('id')!r}: demand must be >= 0, got {value:g}")
-        return value
+    def _exact(cls, value: object, info: ValidationInfo) -> Fraction | None:
+        if value is None:
+            raise ValueError(f"group {info.data.get('id')!r}: demand must be a number")
+        return _quantity("group", value, info)
+
 
 
 class NodeSpec(_Strict):
@@ -132,8 +190,8 @@ class NodeSpec(_Strict):
 
     id: str = Field(min_length=1)
     kind: NodeKind
-    capacity: float | None = None  # kW, kW of cooling or Mbit/s
-    demand: float | None = None
+    capacity: Quantity | None = None  # kW, kW of cooling or Mbit/s; exact (tier/quantity.py)
+    demand: Quantity | None = None
     demand_metric: DemandMetric | None = None
     fed_from: tuple[Feed, ...] = ()
     device: str | None = None
@@ -143,15 +201,11 @@ class NodeSpec(_Strict):
     compartment: str | None = None
     name: str | None = None
 
-    @field_validator("capacity", "demand")
+    @field_validator("capacity", "demand", mode="plain")
     @classmethod
-    def _non_negative(cls, value: float | None, info: ValidationInfo) -> float | None:
-        # Named here (not with ge=0) so the message says which node, not only which index.
-        if value is not None and value < 0:
-            raise ValueError(
-                f"node {info.data.get('id')!r}: {info.field_name} must be >= 0, got {value:g}"
-            )
-        return value
+    def _exact(cls, value: object, info: ValidationInfo) -> Fraction | None:
+        return _quantity("node", value, info)
+
 
     @field_validator("fed_from", mode="before")
     @classmethod
@@ -256,10 +310,12 @@ def validate_topology(topo: TopologyConfig, device_ids: set[str] | None = None) 
     """Every problem of a schema-valid topology, each as "key.path: message".
 
     Checked: duplicate ids (across subsystems too), feeds naming unknown nodes or another
-    subsystem's node, a node fed twice from one feeder or from itself, cycles (the nodes in
-    each cycle named), non-source nodes fed from nothing, loads with no path from a source,
-    device bindings to unknown devices (when `device_ids` is given), group declarations and
-    node `group`s that do not fit. Negative capacities and demands are refused by the schema.
+    subsystem's node, a node fed twice from one feeder or from itself, loops of auto feeds
+    (the nodes of each named; a loop through a manual edge, such as a main-tie-main board's
+    normally open tie written both ways, is allowed), non-source nodes fed from nothing,
+    loads with no path from a source, device bindings to unknown devices (when `device_ids`
+    is given), group declarations and node `group`s that do not fit. Capacities and demands
+    that are not finite numbers >= 0 are refused by the schema.
     """
     problems: list[str] = []
     first_seen: dict[str, str] = {}
@@ -304,7 +360,7 @@ def _validate_subsystem(
                 hint = f" (it is {where}; feeds stay within one subsystem)" if where else ""
                 problems.append(f"{fkey}: unknown node {feed.id!r}{hint}")
             else:
-                graph.add_edge(feed.id, node.id)
+                graph.add_edge(feed.id, node.id, manual=feed.manual)
                 edge_key.setdefault((feed.id, node.id), fkey)
             seen_feeds.add(feed.id)
         if not node.fed_from and not is_source(name, node):
@@ -337,15 +393,46 @@ def _validate_subsystem(
 
 
 def _cycle_problems(graph: nx.DiGraph, edge_key: dict[tuple[str, str], str]) -> list[str]:
+    """A problem per loop of auto feeds; loops through a manual edge are allowed.
+
+    The same file gives the same text: each loop is named from its smallest node id, along
+    the shortest way back to it (ties broken by id), and reported at the `fed_from` entry
+    that closes it (the smallest node's entry naming its feeder in the loop), so the key and
+    its line point at one place whatever the order sets happen to iterate in.
+    """
+    auto = nx.subgraph_view(graph, filter_edge=lambda u, v: not graph[u][v]["manual"])
     problems = []
-    for component in nx.strongly_connected_components(graph):
+    for component in nx.strongly_connected_components(auto):
         if len(component) < 2:
             continue
-        cycle = nx.find_cycle(graph.subgraph(component))
-        names = [u for u, _ in cycle] + [cycle[0][0]]
-        # Report it at the fed_from entry that closes the cycle, so the key points at a line.
-        problems.append(f"{edge_key[cycle[-1][:2]]}: cycle {' -> '.join(names)}")
+        ring = _shortest_ring(auto, min(component), component)
+        closing = (ring[-2], ring[0])  # the last node feeds the first
+        problems.append(
+            f"{edge_key[closing]}: cycle {' -> '.join(ring)}: feeds in a loop must include a "
+            "manual one (`mode: manual`, a normally open tie)"
+        )
     return sorted(problems)
+
+
+def _shortest_ring(graph: nx.DiGraph, start: str, within: set[str]) -> list[str]:
+    """The shortest cycle through `start` inside a strongly connected set, as
+    [start, ..., start]; breadth first over successors in id order, so it is unique."""
+    parent: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for succ in sorted(s for s in graph.succ[node] if s in within):
+                if succ == start:
+                    ring = [node]
+                    while ring[-1] != start:
+                        ring.append(parent[ring[-1]])
+                    return [*reversed(ring), start]
+                if succ not in parent:
+                    parent[succ] = node
+                    following.append(succ)
+        frontier = following
+    raise AssertionError("a strongly connected set has a cycle through each of its nodes")
 
 
 def _unreachable_load_problems(

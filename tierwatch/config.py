@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from alerts.config import AlertsConfig, check_alerts, rule_file_warnings
@@ -36,8 +37,10 @@ from collector.traps.config import TrapsConfig, check_traps
 from exporters.influx_config import InfluxConfig, influx_warnings
 from livetier.config import TierLiveConfig
 from report.config import ReportsConfig, check_reports
+from tier.quantity import WrittenFloat
 from tier.topology import TopologyConfig, validate_topology
-from tierwatch.core.configerrors import ConfigError, pydantic_problems, read_yaml
+from tierwatch.core.configerrors import ConfigError, pydantic_problems
+from tierwatch.core.configerrors import read_yaml as read_document
 from tierwatch.core.configtypes import (
     SiteConfig,
     Strict,
@@ -123,8 +126,26 @@ def load_with_warnings(path: str | Path) -> LoadResult:
 _MOVED = {("alerts", "traps"): "traps"}
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with floats that remember their text (tier/quantity.py): the
+    topology reads `capacity: 3.6` as exactly 36/10 from what was written."""
+
+
+def _written_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    assert isinstance(node, yaml.ScalarNode)
+    return WrittenFloat(loader.construct_yaml_float(node), node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float", _written_float)
+
+
+def read_yaml(text: str) -> Any:
+    """YAML text as the config loader reads it: safely, floats keeping their text."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+
+
 def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
-    doc = read_yaml(text, path)
+    doc = read_document(text, path, loader=_Loader)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path}:1: the file must be a mapping of sections (site, devices ...)"])

@@ -48,6 +48,7 @@ def report_settings(config: Config) -> ReportSettings:
     return ReportSettings(
         site=config.site, topology=config.topology, reports=config.reports,
         directory=config.reports.directory(config.source), target=config.tier.target,
+        min_coverage=config.tier.min_coverage,
         device_profiles={d.id: list(d.profile) for d in config.devices})
 
 

@@ -8,12 +8,16 @@
 (YYYY-MM, site time) or `start` and `end` (epoch seconds or ISO 8601 with an offset; end
 defaults to now, start to 30 days before end); `target` defaults to the configured one
 (Tier III: 0.99982). The figures are livetier/downtime.py's `availability_report`.
+
+`coverage` is the monitored share of the observed period; `verdict` is "met" or "missed"
+against the target, or "not_enough_data" while less than `tier.min_coverage` (95 %) of
+the period was monitored: 100 % over 12 s of five days is not a month met.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
@@ -22,6 +26,7 @@ from api.deps import ConfigDep, ReaderDep, StoreDep
 from api.errors import ERRORS
 from api.params import MONTH_REGEX, TIME_HELP, TIME_REGEX, period
 from livetier.downtime import availability_report
+from tier.availability import coverage, verdict
 
 router = APIRouter(prefix="/api/v1/availability", tags=["availability"], responses=ERRORS)
 
@@ -51,6 +56,8 @@ class AvailabilityOut(BaseModel):
     burn: float
     budget_remaining_s: float
     met: bool | None
+    coverage: float  # monitored share of the observed period, monitored_s / observed_s
+    verdict: Literal["met", "missed", "not_enough_data"]
     exposure_s: dict[str, float]
     exposure_total_s: float
     outages: list[list[float]]
@@ -76,4 +83,8 @@ def get_availability(
         )
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return result.to_json()
+    return {
+        **result.to_json(),
+        "coverage": coverage(result.report),
+        "verdict": verdict(result.report, config.tier.min_coverage),
+    }

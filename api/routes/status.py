@@ -9,7 +9,6 @@ this site's own pages (api/origin.py).
 
 from __future__ import annotations
 
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ from api.origin import cross_site_reason
 from api.security import COOKIE, cookie_principal, reads_open, token_principal
 from api.texts import CATALOG
 from api.tierview import LiveView, live_view
+from livetier.downtime import availability_report, month_bounds
+from tier.availability import coverage, verdict
 from tierwatch.core.i18n import Translator, pick_language, translator
 
 router = APIRouter(include_in_schema=False)
@@ -145,6 +146,23 @@ def _links(context: ApiContext) -> list[dict[str, Any]]:
     return out
 
 
+def _availability(context: ApiContext, now: float) -> dict[str, Any] | None:
+    """The site's availability this calendar month so far, with the same verdict as the
+    report and the API: no "met" while less than `tier.min_coverage` was monitored."""
+    store = context.store()
+    if store is None:
+        return None
+    settings = context.config.tier
+    period = month_bounds(now, context.config.site.timezone)
+    report = availability_report(store, "site", period, now=now, target=settings.target).report
+    return {
+        "availability": report.availability,
+        "target": report.target,
+        "coverage": coverage(report),
+        "verdict": verdict(report, settings.min_coverage),
+    }
+
+
 def _lang_link(request: Request, tr: Translator) -> str:
     other = "en" if tr.lang == "vi" else "vi"
     return f"{request.url.path}?lang={other}"
@@ -156,7 +174,7 @@ def status_page(request: Request) -> Response:
     tr = _translator(request, context)
     if not reads_open(request) and cookie_principal(request) is None:
         return RedirectResponse(f"/login?lang={tr.lang}", status_code=303)
-    now = time.time()
+    now = request.app.state.clock()
     view = live_view(context, request.app.state.cache)
     store = context.store()
     alerts = alerting.list_alerts(store) if store is not None else []
@@ -180,6 +198,7 @@ def status_page(request: Request) -> Response:
         refresh=int(context.config.api.refresh),
         view=view,
         snapshot=view.snapshot if view else None,
+        availability=_availability(context, now) if view else None,
         alerts=alerts,
         windows=windows,
         devices=devices,

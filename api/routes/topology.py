@@ -3,12 +3,15 @@ groups) with each node's live status."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from api.deps import ContextDep, ReaderDep
 from api.errors import ERRORS
 from api.tierview import live_view
+from tier.quantity import decimal_text, display
 
 router = APIRouter(prefix="/api/v1/topology", tags=["tier"], responses=ERRORS)
 
@@ -22,8 +25,10 @@ class NodeOut(BaseModel):
     id: str
     name: str | None
     kind: str
-    capacity: float | None
+    capacity: float | None  # for display; the exact decimal written is in *_exact
     demand: float | None
+    capacity_exact: str | None
+    demand_exact: str | None
     device: str | None
     component: str | None
     group: str | None
@@ -35,6 +40,7 @@ class NodeOut(BaseModel):
 class GroupDeclOut(BaseModel):
     id: str
     demand: float
+    demand_exact: str
 
 
 class SubsystemTopologyOut(BaseModel):
@@ -44,6 +50,14 @@ class SubsystemTopologyOut(BaseModel):
 
 class TopologyOut(BaseModel):
     subsystems: dict[str, SubsystemTopologyOut]
+
+
+def _display(value: Fraction | None) -> float | None:
+    return None if value is None else display(value)
+
+
+def _exact(value: Fraction | None) -> str | None:
+    return None if value is None else decimal_text(value)
 
 
 @router.get("", response_model=TopologyOut)
@@ -60,8 +74,10 @@ def get_topology(_who: ReaderDep, request: Request, context: ContextDep) -> Topo
                 id=n.id,
                 name=n.name,
                 kind=n.kind,
-                capacity=n.capacity,
-                demand=n.demand,
+                capacity=_display(n.capacity),
+                demand=_display(n.demand),
+                capacity_exact=_exact(n.capacity),
+                demand_exact=_exact(n.demand),
                 device=n.device,
                 component=n.component,
                 group=n.group,
@@ -72,6 +88,10 @@ def get_topology(_who: ReaderDep, request: Request, context: ContextDep) -> Topo
             for n in sub.nodes
         ]
         out[name] = SubsystemTopologyOut(
-            nodes=nodes, groups=[GroupDeclOut(id=g.id, demand=g.demand) for g in sub.groups]
+            nodes=nodes,
+            groups=[
+                GroupDeclOut(id=g.id, demand=display(g.demand), demand_exact=decimal_text(g.demand))
+                for g in sub.groups
+            ],
         )
     return TopologyOut(subsystems=out)

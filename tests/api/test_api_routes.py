@@ -77,7 +77,9 @@ def test_topology_with_live_statuses(open_api: Api) -> None:
     assert nodes["G1"]["status"] == "ok"  # not bound to a device
     assert nodes["R1"]["fed_from"] == [{"id": "PDU-A", "mode": "auto"},
                                        {"id": "PDU-B", "mode": "auto"}]
-    assert power["groups"] == [{"id": "generator", "demand": 120.0}]
+    assert power["groups"] == [{"id": "generator", "demand": 120.0, "demand_exact": "120"}]
+    assert (nodes["UPS-B"]["capacity"], nodes["UPS-B"]["capacity_exact"]) == (100.0, "100")
+    assert (nodes["R1"]["demand_exact"], nodes["R1"]["capacity_exact"]) == ("40", None)
 
 
 @pytest.mark.parametrize(("query", "subjects"), [

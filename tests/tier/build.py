@@ -40,3 +40,36 @@ def topology(
 def fixture_topology(name: str) -> TopologyConfig:
     data = yaml.safe_load((FIXTURES / name).read_text(encoding="utf-8"))
     return TopologyConfig.model_validate(data["topology"])
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    """Run `tierwatch ARGS` in this process (typer's runner): exit code, stdout, stderr."""
+    from typer.testing import CliRunner
+
+    from tierwatch.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def cli_json(*args: str, code: int = 0) -> dict[str, Any]:
+    """`tierwatch ARGS --json --offline`, checked for the exit code, parsed."""
+    import json
+
+    exit_code, out, err = cli(*args, "--json", "--offline")
+    assert exit_code == code, err
+    parsed: dict[str, Any] = json.loads(out)
+    return parsed
+
+
+def fixture_path(name: str) -> str:
+    return str(FIXTURES / name)
+
+
+def fixture_config_topology(name: str) -> TopologyConfig:
+    """A fixture read the way `tierwatch` reads it (the config loader, YAML text kept)."""
+    from tierwatch.config import load
+
+    return load(FIXTURES / name).topology

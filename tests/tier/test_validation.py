@@ -103,13 +103,12 @@ def test_a_cycle_names_its_nodes() -> None:
         node("B", "switchboard", "A"),
         node("C", "switchboard", "B"),
     )
-    problems = validate_topology(topology(power=nodes))
-    assert len(problems) == 1
-    key, _, message = problems[0].partition(": ")
-    assert key.startswith("topology.power.nodes[") and ".fed_from[" in key
-    assert message.startswith("cycle ")
-    ring = message.removeprefix("cycle ").split(" -> ")
-    assert ring[0] == ring[-1] and sorted(ring[:-1]) == ["A", "B", "C"]
+    # Named from its smallest id along the feeds (A feeds B feeds C feeds A), at the entry
+    # that closes it: A's fed_from[1], which names C.
+    assert validate_topology(topology(power=nodes)) == [
+        "topology.power.nodes[4].fed_from[1]: cycle A -> B -> C -> A: feeds in a loop must "
+        "include a manual one (`mode: manual`, a normally open tie)"
+    ]
 
 
 def test_unknown_device_is_named_when_devices_are_known() -> None:

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ import typer
 
 from livetier.engine import topology_fingerprint
 from tier.graph import CompiledTopology, TopologyError, compile_topology
+from tier.quantity import decimal_text
 from tier.score import StateAnalysis, TierSnapshot, WhatIf, score, whatif
 from tier.status import NodeStatus
 from tierwatch.config import Config, ConfigError, load
@@ -282,8 +284,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-def _number(value: float) -> str:
-    return f"{value:g}"
+def _number(value: Fraction) -> str:
+    return decimal_text(value)  # exactly as written: 30000.00002, not 30000
 
 
 def _state_lines(state: StateAnalysis) -> list[str]:
@@ -343,15 +345,31 @@ def _state_lines(state: StateAnalysis) -> list[str]:
             )
     spofs = ", ".join(state.spofs) or "none"
     lines.append(f"  Single points of failure: {spofs}")
-    if state.maintainability:
+    if state.manual_transfer:
+        # The SPOFs are taken with the manual ties open: a load carried only through one
+        # is not reached there at all, so it needs a line of its own.
+        transfers = state.manual_transfer[:LOADS_SHOWN]
+        beyond = len(state.manual_transfer) - len(transfers)
+        lines.append(
+            "  Depends on a manual transfer: "
+            + "; ".join(m.describe() for m in transfers)
+            + (f"; and {beyond} more loads" if beyond else "")
+        )
+    note = state.maintainability_note
+    if note is not None:
+        lines.append(f"  Not concurrently maintainable: {note}")
+        if state.maintainability:
+            lines.append("  Besides, taking out one of these drops loads still served:")
+    elif state.maintainability:
         lines.append("  Concurrently maintainable: no; taking out one of these drops loads:")
+    if state.maintainability:
         for drop in state.maintainability[:LOADS_SHOWN]:
             lost = ", ".join(f"{x.load} ({x.reason})" for x in drop.lost[:6])
             more = f" and {len(drop.lost) - 6} more" if len(drop.lost) > 6 else ""
             lines.append(f"    {drop.node}: {lost}{more}")
         if len(state.maintainability) > LOADS_SHOWN:
             lines.append(f"    ... {len(state.maintainability) - LOADS_SHOWN} more elements")
-    else:
+    elif note is None:
         lines.append("  Concurrently maintainable: yes (every element can be taken out)")
     return lines
 

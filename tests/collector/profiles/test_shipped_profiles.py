@@ -62,7 +62,7 @@ NOT_BASE = {
     "hundredths",
 }
 # words promtool's linter reads as abbreviated units ("_b_" is bytes): `promtool check
-# metrics` fails on a name holding one (tests/integration runs promtool on the demo)
+# metrics` fails on a name holding one (tests/collector/probes runs promtool on the demo)
 PROMLINT_ABBREVIATIONS = {
     "s",
     "ms",
