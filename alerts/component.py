@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import Metric
 
-from alerts import admin
 from alerts.aio import wait_event
 from alerts.config import AlertsConfig
 from alerts.engine import (
@@ -65,7 +64,7 @@ from alerts.view import (
 from tierwatch.core.maintenance import Window, covering
 from tierwatch.core.maintenance import windows as maintenance_windows
 from tierwatch.core.model import DeviceInfo, StatusChange
-from tierwatch.core.store import AlertRecord, Store
+from tierwatch.core.store import Store
 from tierwatch.core.store import alerting as tables
 from tierwatch.core.store.alerting import AlertWriter
 
@@ -513,10 +512,6 @@ class AlertsComponent:
                 self.store.expire_maintenance_silence(row.id, now)
 
     # ------------------------------------------------------------------ for people and APIs
-
-    def alerts_list(self, include_resolved: bool = False) -> list[AlertRecord]:
-        assert self.store is not None
-        return admin.list_alerts(self.store, include_resolved)
 
     def metrics(self) -> Iterator[Metric]:
         counts: dict[tuple[str, str, str], int] = {}

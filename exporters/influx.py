@@ -1,6 +1,6 @@
 """Long-term history in InfluxDB: samples, component statuses and tier snapshots.
 
-A service component. What tierwatch sees becomes line protocol (exporters/lineprotocol.py)
+A component. What tierwatch sees becomes line protocol (exporters/lineprotocol.py)
 and gathers in memory; every `flush_interval` (or sooner when `batch_size` points are
 waiting) the points are sealed into a batch on the disk buffer (exporters/influx_buffer.py)
 and the oldest batches are written with influxdb-client (gzip, millisecond precision).

@@ -1,6 +1,6 @@
 """The live Tier engine: re-score the topology whenever a status changes, and publish it.
 
-`LiveTier` is a service component. It listens to the state's `StatusChange`s; the first
+`LiveTier` is a component. It listens to the state's `StatusChange`s; the first
 change of a burst starts a timer (`tier.debounce`, 200 ms by default) and, when it fires,
 one re-score runs however many changes came in meanwhile. A re-score
 

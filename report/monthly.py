@@ -4,7 +4,7 @@
 `ReportInputs` report/data.py turns into figures (pure). `render` gives the bytes of
 one format and language; `write_reports` writes them to the reports directory and records
 each file in the `reports` table, which the API lists and serves. `ReportScheduler` is the
-service component that runs `write_reports` for the month before, on the 1st of each month
+component that runs `write_reports` for the month before, on the 1st of each month
 at 06:00 site time.
 """
 

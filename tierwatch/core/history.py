@@ -35,7 +35,7 @@ EXPOSURE_CONDITIONS = ("on_battery", "bypass")
 
 
 class History:
-    """A service component; also usable on its own with `handle(changes)`."""
+    """A component; also usable on its own with `handle(changes)`."""
 
     def __init__(self, store: Store, instance: str = "main",
                  heartbeat_every: float = HEARTBEAT_EVERY, record: bool = True,

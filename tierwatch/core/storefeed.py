@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 class StorePublisher:
-    """A service component of every polling instance (single, or a shard)."""
+    """A component of every polling instance (single, or a shard)."""
 
     def __init__(self, store: Store, writer: str,
                  demand_metrics: Iterable[tuple[str, str]] = ()) -> None:
