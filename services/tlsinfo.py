@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import ssl
 from dataclasses import dataclass
 from datetime import UTC
@@ -21,6 +22,18 @@ from typing import Any
 TLS_VERSIONS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
                 "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 DAY = 86400.0
+
+
+class _StartTlsEofNoise(logging.Filter):
+    """CPython 3.11's stream protocol answers an EOF after `StreamWriter.start_tls` as if
+    the connection were plain, and asyncio logs a warning each time a server closes after
+    TLS (every check would log it). Only that line is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("returning true from eof_received()")
+
+
+logging.getLogger("asyncio").addFilter(_StartTlsEofNoise())
 
 
 @dataclass(frozen=True)
