@@ -52,7 +52,7 @@ async def _starttls(check: CheckConfig, writer: asyncio.StreamWriter, address: s
                     host: str, local: str | None, ca_file: str | None,
                     result: ProbeResult) -> None:
     name = check.server_name or host
-    endpoint = f"{host}:{port}"
+    endpoint = f"{name}:{port}"  # the name the certificate is for
     mark = time.perf_counter()
     try:
         await writer.start_tls(context(ca_file, check.tls_min, True), server_hostname=name)

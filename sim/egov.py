@@ -503,3 +503,94 @@ class DnsServer:
         if self._udp is not None:
             self._udp.close()
             self._udp = None
+
+
+# --------------------------------------------------------------------------- the demo's city
+
+
+SERVICE_FAULTS = {
+    "slow": "answers only after 30 s (longer than a check's timeout)",
+    "failing": "HTTP 500 / SMTP 421 / DNS SERVFAIL / SIP 503",
+    "expiring": "presents a certificate with 5 days left (TLS servers)",
+    "down": "refuses connections",
+}
+FAULT_WATCH = 0.5  # seconds between reads of the faults file
+
+
+class CityServices:
+    """The demo's e-government services on loopback, each a simulated device of its own
+    for `tierwatch sim fault` (faults.json, as the SNMP agents read it)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.ca = CityCA(run_dir / "pki")
+        self.servers: dict[str, SimServer | DnsServer] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.ca.create()
+        self.servers = {
+            "portal-web": WebServer("<h1>Cổng dịch vụ công trực tuyến thành phố</h1>",
+                                    ca=self.ca, names=["dichvucong.thanhpho.test"],
+                                    stem="portal"),
+            "docs-web": WebServer("<h1>Hệ thống quản lý văn bản và điều hành</h1>",
+                                  ca=self.ca, names=["vanban.thanhpho.test"], stem="docs"),
+            "dns-1": DnsServer({"dichvucong.thanhpho.test": "127.0.0.1",
+                                "vanban.thanhpho.test": "127.0.0.1",
+                                "mail.thanhpho.test": "127.0.0.1"}),
+            "mail-1": SmtpServer(ca=self.ca, names=["mail.thanhpho.test"]),
+            "video-1": SipServer(),
+        }
+        for server in self.servers.values():
+            await server.start()
+        self._task = asyncio.create_task(self._watch(), name="city services faults")
+
+    def devices(self) -> dict[str, dict[str, object]]:
+        """What sim.json lists for `tierwatch sim fault` and `sim list`."""
+        faults = {name: dict(SERVICE_FAULTS) for name in self.servers}
+        for name in ("dns-1", "video-1"):
+            faults[name].pop("expiring")
+        return {name: {"address": server.address, "model": "e-government service",
+                       "faults": faults[name]} for name, server in self.servers.items()}
+
+    def checks(self) -> list[dict[str, object]]:
+        """The `services.checks` that watch these servers."""
+        s = self.servers
+        ca = str(self.ca.ca_file)
+        return [
+            {"service": "portal", "name": "https", "connect_to": "127.0.0.1", "ca_file": ca,
+             "http": f"https://dichvucong.thanhpho.test:{s['portal-web'].port}/",
+             "body": "Cổng dịch vụ công"},
+            {"service": "docs", "name": "https", "connect_to": "127.0.0.1", "ca_file": ca,
+             "http": f"https://vanban.thanhpho.test:{s['docs-web'].port}/",
+             "body": "quản lý văn bản"},
+            {"service": "dns", "name": "dns", "dns": "dichvucong.thanhpho.test",
+             "resolvers": [s["dns-1"].address], "expect": ["127.0.0.1"]},
+            {"service": "mail", "name": "smtp", "smtp": s["mail-1"].address, "starttls": True,
+             "server_name": "mail.thanhpho.test", "ca_file": ca},
+            {"service": "video", "name": "sip", "sip": s["video-1"].address},
+        ]
+
+    async def _watch(self) -> None:
+        from sim.agent import read_faults
+
+        path = self.run_dir / "faults.json"
+        while True:
+            faults = read_faults(path)
+            for name, server in self.servers.items():
+                active = [f for f, _ in faults.get(name, []) if f in SERVICE_FAULTS]
+                mode = active[-1] if active else "ok"
+                if mode != server.mode:
+                    try:
+                        await server.set_mode(mode)
+                    except OSError:
+                        pass  # the port is taken meanwhile: stays as it was, tried again
+            await asyncio.sleep(FAULT_WATCH)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for server in self.servers.values():
+            await server.stop()
