@@ -35,6 +35,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 PORTS = 10
 REPO = Path(__file__).resolve().parents[1]
@@ -180,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     ports = [free_port() for _ in range(PORTS)]
     urls = [f"https://127.0.0.1:{ports[i % PORTS]}/t{i}" for i in range(args.targets)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    procs: list[subprocess.Popen[str]] = []
+    procs: list[subprocess.Popen[Any]] = []
     try:
         server = subprocess.Popen(
             [sys.executable, "-m", "bench.service_checks", "--serve", str(cert), str(key),

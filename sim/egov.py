@@ -581,10 +581,9 @@ class CityServices:
                 active = [f for f, _ in faults.get(name, []) if f in SERVICE_FAULTS]
                 mode = active[-1] if active else "ok"
                 if mode != server.mode:
-                    try:
+                    # the port taken meanwhile: it stays as it was, and is tried again
+                    with contextlib.suppress(OSError):
                         await server.set_mode(mode)
-                    except OSError:
-                        pass  # the port is taken meanwhile: stays as it was, tried again
             await asyncio.sleep(FAULT_WATCH)
 
     async def stop(self) -> None:
