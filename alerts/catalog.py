@@ -83,6 +83,24 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     *(_m(n, ["device", "check", "method", "target"], "probes") for n in (
         "probe_success", "probe_rtt_seconds", "probe_rtt_mean_seconds",
         "probe_jitter_seconds", "probe_loss_ratio", "probe_window_attempts")),
+    # e-government services (services/metrics.py)
+    _m("tierwatch_service_up", ["service"], "services"),
+    _m("tierwatch_service_at_risk", ["service"], "services"),
+    _m("tierwatch_service_state", ["service", "state"], "services"),
+    _m("tierwatch_service_target", ["service"], "services"),
+    _m("tierwatch_service_availability", ["service", "window"], "services"),
+    _m("tierwatch_agency_service_reachable", ["agency", "service"], "services"),
+    _m("tierwatch_service_check_success", ["service", "check", "source"], "services"),
+    _m("tierwatch_service_check_duration_seconds", ["service", "check", "source", "phase"],
+       "services"),
+    _m("tierwatch_service_check_status_code", ["service", "check", "source"], "services"),
+    _m("tierwatch_service_certificate_expiry_timestamp_seconds",
+       ["service", "check", "endpoint", "subject", "issuer"], "services"),
+    _m("tierwatch_service_certificate_days_left", ["service", "check", "endpoint", "subject"],
+       "services"),
+    _m("tierwatch_service_certificate_valid", ["service", "check", "endpoint"], "services"),
+    _m("tierwatch_service_checks_total", ["kind", "result"], "services"),
+    _m("tierwatch_service_check_refused_total", ["kind", "reason"], "services"),
 )
 
 

@@ -12,6 +12,7 @@ from collector.directory import DeviceDirectory
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from report.config import Mailer, ReportSettings
+from services.component import ServicesComponent
 from tierwatch.config import Config
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
@@ -29,3 +30,4 @@ class ApiContext:
     live: LiveTier | None = None  # the live Tier engine, where this instance runs it
     alerts: AlertsComponent | None = None  # the built-in alert engine, when it runs
     mailer: Mailer | None = None  # for reports e-mailed on demand
+    services: ServicesComponent | None = None  # the e-government service checks

@@ -27,6 +27,7 @@ from api.routes import (
     maintenance,
     outages,
     reports,
+    services,
     status,
     tier,
     tokens,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from api.context import ApiContext
 
 ROUTERS = (health, devices, components, topology, tier, whatif, outages, availability, alerts,
-           maintenance, reports, tokens, status)
+           maintenance, reports, tokens, status, services)
 
 
 def create_app(context: ApiContext, clock: Callable[[], float] = time.time) -> FastAPI:

@@ -47,7 +47,7 @@ from livetier.recorder import LOAD_EXPOSURES, TIER_EXPOSURE_KINDS
 from tier.availability import TIER_III_TARGET, AvailabilityReport, availability, merge, subtract
 from tier.availability import total as total_length
 from tier.topology import SUBSYSTEMS
-from tierwatch.core.history import MAX_SILENCE
+from tierwatch.core.history import MAX_SILENCE, blind_spans
 from tierwatch.core.store import Outage, Store
 
 
@@ -134,17 +134,7 @@ def _records(
     store: Store, start: float, stop: float, max_silence: float, exposure: bool = True
 ) -> _Records:
     outages = store.outages(since=start, until=stop, kind="load")
-    blind: list[tuple[float, float | None]] = [
-        (gap.start, gap.end) for gap in store.unmonitored(since=start, until=stop)
-    ]
-    first = store.first_observation()
-    if first is None:
-        blind.append((start, stop))
-    elif first > start:
-        blind.append((start, min(first, stop)))
-    beat = store.last_heartbeat()
-    if beat is not None and stop - beat > max_silence:
-        blind.append((beat, stop))
+    blind = blind_spans(store, start, stop, max_silence)
     rows = (
         store.exposures(since=start, until=stop, kinds=TIER_EXPOSURE_KINDS, with_subsystem=True)
         if exposure

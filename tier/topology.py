@@ -47,6 +47,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from tier.quantity import QuantityError, decimal_text, exact
+from tier.services import ServicesTopology, validate_services
 from tier.status import NodeStatus
 
 SUBSYSTEMS: tuple[str, ...] = ("power", "cooling", "network")
@@ -245,6 +246,9 @@ class TopologyConfig(_Strict):
     power: SubsystemTopology = SubsystemTopology()
     cooling: SubsystemTopology = SubsystemTopology()
     network: SubsystemTopology = SubsystemTopology()
+    # e-government services bound to the nodes above (tier/services.py); not scored for
+    # the tier: `subsystems()` is the three the tier engine reads
+    services: ServicesTopology = ServicesTopology()
 
     def subsystems(self) -> Iterator[tuple[str, SubsystemTopology]]:
         for name in SUBSYSTEMS:
@@ -330,6 +334,7 @@ def validate_topology(topo: TopologyConfig, device_ids: set[str] | None = None) 
                 first_seen[node.id] = key
     for name, sub in topo.subsystems():
         problems.extend(_validate_subsystem(name, sub, first_seen, device_ids))
+    problems.extend(validate_services(topo.services, first_seen))
     return problems
 
 

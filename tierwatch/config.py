@@ -37,6 +37,7 @@ from collector.traps.config import TrapsConfig, check_traps
 from exporters.influx_config import InfluxConfig, influx_warnings
 from livetier.config import TierLiveConfig
 from report.config import ReportsConfig, check_reports
+from services.config import ServicesConfig, check_services
 from tier.quantity import WrittenFloat
 from tier.topology import TopologyConfig, validate_topology
 from tierwatch.core.configerrors import ConfigError, pydantic_problems
@@ -78,6 +79,9 @@ class Config(Strict):
     alerts: AlertsConfig = AlertsConfig()
     api: ApiConfig = ApiConfig()
     reports: ReportsConfig = ReportsConfig()
+    # e-government service checks (services/config.py); the services themselves, what they
+    # depend on and who uses them are topology.services (tier/services.py)
+    services: ServicesConfig = ServicesConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -166,6 +170,8 @@ def parse(text: str, path: Path = Path("tierwatch.yaml")) -> LoadResult:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError([line(p, msg) for p, msg in pydantic_problems(exc)]) from None
+    # the cross-checks resolve files named relative to the config (services' CA files)
+    config = config.model_copy(update={"source": path})
 
     # the store's URL is a secret of its own kind: only its password may be a ${ENV} (or
     # the whole URL), and a URL without a password is not a secret written in clear
@@ -211,6 +217,9 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         key_path, _, message = line.partition(": ")
         problems.append((key_path, message))
     problems += check_alerts(config.alerts, device_ids, config.snmp.profile_dirs)
+    problems += check_services(config.services, set(config.topology.services.ids()),
+                               {a.id for a in config.topology.services.agencies},
+                               config.source.parent if config.source else None)
     return problems
 
 

@@ -30,6 +30,7 @@ from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from report.config import ReportSettings
 from report.monthly import ReportScheduler
+from services.component import ServicesComponent
 from tier.topology import demand_bindings
 from tierwatch.config import Config
 from tierwatch.core.history import History
@@ -105,6 +106,18 @@ class Service:
         self.mailer = EmailSender(config.alerts.smtp) if config.alerts.smtp else None
         self.reports = (ReportScheduler(report_settings(config), self.mailer)
                         if config.reports.schedule and shard is None else None)
+        # e-government services: checked by this instance (not by a shard nor the tier
+        # instance), bound to the live tier's infrastructure when there is one
+        topo_services = config.topology.services
+        self.services = (ServicesComponent(
+            config.services, topo_services,
+            config.source.parent if config.source else None,
+            with_infrastructure=self.live is not None)
+            if (topo_services.nodes or config.services.checks) and shard is None
+            and not tier_only else None)
+        if self.services is not None and self.live is not None:
+            services = self.services
+            self.live.subscribe(lambda snap: services.on_tier(snap.tier, snap.ts, snap.settled))
         self.components: list[Component] = []
 
     # ------------------------------------------------------------------ polling
@@ -128,7 +141,7 @@ class Service:
             config=self.config, state=self.state, exporter=self.exporter,
             devices=self.directory, reports=report_settings(self.config),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
-            mailer=self.mailer)
+            mailer=self.mailer, services=self.services)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -150,8 +163,8 @@ class Service:
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
-            self.live, self.probes, self.agents, self.snmp, self.influx, self.alerts,
-            self.traps, self.reports) if c is not None]
+            self.live, self.probes, self.agents, self.snmp, self.services, self.influx,
+            self.alerts, self.traps, self.reports) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
             await component.start(self.runtime)

@@ -163,6 +163,21 @@ def _availability(context: ApiContext, now: float) -> dict[str, Any] | None:
     }
 
 
+def _services(context: ApiContext, now: float) -> dict[str, Any] | None:
+    """The services' states, who cannot reach each, and the certificates (soonest first)."""
+    if context.services is None:
+        return None
+    body = context.services.to_json(now)
+    names = {a["id"]: a["name"] for a in body["agencies"]}
+    cut: dict[str, list[str]] = {}
+    for agency in body["agencies"]:
+        for reach in agency["services"]:
+            if reach["reachable"] is False:
+                cut.setdefault(reach["service"], []).append(names[agency["id"]])
+    certs = sorted(body["certificates"], key=lambda c: c["days_left"])
+    return {"services": body["services"], "cut": cut, "certificates": certs}
+
+
 def _lang_link(request: Request, tr: Translator) -> str:
     other = "en" if tr.lang == "vi" else "vi"
     return f"{request.url.path}?lang={other}"
@@ -204,6 +219,7 @@ def status_page(request: Request) -> Response:
         devices=devices,
         counts=counts,
         sites=_sites(context, view),
+        services=_services(context, now),
         links=_links(context),
         lang_link=_lang_link(request, tr),
         signed_in=not reads_open(request),

@@ -13,6 +13,7 @@ import typer
 import yaml
 
 from sim import agent as sim_agent
+from sim.egov import CityServices
 from tierwatch.config import ConfigError, parse
 from tierwatch.core.configtypes import split_host_port
 
@@ -80,7 +81,11 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
     simulator = sim_agent.Simulator(run_dir, inventory, trap_sink=trap_listen)
     sim_agent.write_faults(run_dir / "faults.json", {})  # a new demo starts healthy
     await simulator.start()
+    city = CityServices(run_dir)  # the e-government services, real servers on loopback
+    await city.start()
+    _add_to_inventory(run_dir, city.devices())
     raw = effective_demo_config(simulator.addresses, run_dir, interval, trap_listen)
+    raw["services"] = {"interval": "5s", "timeout": "2s", "checks": city.checks()}
     # a concrete port in the written config, so `tierwatch score/whatif -c` it find the demo
     listen = _concrete(listen or raw.get("server", {}).get("listen", "127.0.0.1:9650"))
     raw.setdefault("server", {})["listen"] = listen
@@ -93,6 +98,7 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
         config = parse(config_path.read_text(encoding="utf-8"), config_path).config
     except ConfigError as exc:
         await simulator.stop()
+        await city.stop()
         _fail(str(exc))
         return
 
@@ -119,13 +125,24 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
             f"            tierwatch score -c {config_path}\n"
             f"            tierwatch whatif -c {config_path} --remove UPS-A\n"
             f"            tierwatch sim fault core-1 port-down --port 15 --run-dir {run_dir}\n"
+            f"            tierwatch sim fault portal-web failing --run-dir {run_dir}\n"
             f"            tierwatch sim clear --run-dir {run_dir}\n"
             f"  Ctrl-C stops the demo.\n")
 
     try:
         await run_forever(config, listen=listen, on_started=announce)
     finally:
+        await city.stop()
         await simulator.stop()
+
+
+def _add_to_inventory(run_dir: Path, devices: dict[str, dict[str, Any]]) -> None:
+    """List the city's service servers in sim.json beside the SNMP agents, so `tierwatch
+    sim fault portal-web failing` and `sim list` know them."""
+    path = run_dir / "sim.json"
+    info = json.loads(path.read_text(encoding="utf-8"))
+    info["devices"].update(devices)
+    path.write_text(json.dumps(info, indent=1), encoding="utf-8")
 
 
 def _free_udp_or_default(listen: str) -> tuple[str, int]:

@@ -100,3 +100,22 @@ class History:
                                          detail=change.reason)
             else:
                 self.store.close_exposure(condition, change.device, change.ts)
+
+
+def blind_spans(store: Store, start: float, stop: float,
+                max_silence: float = MAX_SILENCE) -> list[tuple[float, float | None]]:
+    """Every interval of [start, stop) nobody was watching: the recorded gaps (not running,
+    starting up), the time before the store's first observation, and the time since the
+    last heartbeat when no instance has beaten for `max_silence`. Availability of loads
+    (livetier/downtime.py) and of services (services/metrics.py) leaves these out alike."""
+    blind: list[tuple[float, float | None]] = [
+        (gap.start, gap.end) for gap in store.unmonitored(since=start, until=stop)]
+    first = store.first_observation()
+    if first is None:
+        blind.append((start, stop))
+    elif first > start:
+        blind.append((start, min(first, stop)))
+    beat = store.last_heartbeat()
+    if beat is not None and stop - beat > max_silence:
+        blind.append((beat, stop))
+    return blind

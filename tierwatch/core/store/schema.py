@@ -243,3 +243,25 @@ reports = Table(
     Column("complete", Boolean, nullable=False),  # the month was over when it was made
     Index("ix_reports_month", "month", "created_ts"),
 )
+
+# ---- services (migration 0006): every TLS certificate a service check saw
+# (services/recorder.py); service and agency outages use `outages` (kinds service, agency),
+# time at risk uses `exposures` (kind service_at_risk)
+certificates = Table(
+    "certificates", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("service", String(128), nullable=False),
+    Column("endpoint", String(255), nullable=False),  # host:port it was seen at
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 of the DER, hex
+    Column("check_name", String(255), nullable=False, default=""),
+    Column("subject", Text, nullable=False, default=""),
+    Column("issuer", Text, nullable=False, default=""),
+    Column("not_before", Float, nullable=False),
+    Column("not_after", Float, nullable=False),
+    Column("verified", Boolean, nullable=False),
+    Column("error", Text, nullable=False, default=""),
+    Column("first_seen", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Index("ix_certificates_key", "service", "endpoint", "fingerprint", unique=True),
+    Index("ix_certificates_not_after", "not_after"),
+)
