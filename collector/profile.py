@@ -223,6 +223,8 @@ class InfoDef(_Strict):
     name: MetricName
     help: str = ""
     labels: dict[LabelName, Oid]
+    # label -> how its octets are read (text by default; auto: text if printable, else hex)
+    formats: dict[LabelName, Literal["text", "hex", "auto"]] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -248,7 +250,12 @@ class LabelDef(_Strict):
 
     label: LabelName
     oid: Oid
-    format: Literal["text", "hex", "number"] = "text"
+    # auto: text when the octets are printable UTF-8, else hex (an LLDP chassis id is a MAC
+    # address or a name, as its subtype says)
+    format: Literal["text", "hex", "number", "auto"] = "text"
+    # longer values are refused (the row gets no such label): text from the network is
+    # bounded before it becomes a label (LLDP-MIB's strings are SIZE (0..255))
+    max_length: int | None = Field(default=None, ge=1, le=65535)
     # a second column read where this one is missing or empty (entPhysicalDescr for a
     # sensor without an entPhysicalName)
     fallback: Oid | None = None
@@ -416,6 +423,13 @@ def as_text(value: Value, fmt: str = "text") -> str | None:
     if isinstance(value, bytes):
         if fmt == "hex":
             return value.hex(":")
+        if fmt == "auto":
+            try:
+                decoded = value.decode("utf-8")
+            except UnicodeDecodeError:
+                return value.hex(":")
+            if not decoded.isprintable():
+                return value.hex(":")
         text = value.decode("utf-8", errors="replace").rstrip("\x00").strip()
         return text if text.isprintable() else _CONTROL.sub("", text)
     if fmt == "hex" and isinstance(value, int):

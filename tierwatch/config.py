@@ -36,6 +36,7 @@ from collector.snmp.client import Credentials
 from collector.traps.config import TrapsConfig, check_traps
 from exporters.influx_config import InfluxConfig, influx_warnings
 from livetier.config import TierLiveConfig
+from nethealth.config import NetHealthConfig, check_nethealth
 from report.config import ReportsConfig, check_reports
 from tier.quantity import WrittenFloat
 from tier.topology import TopologyConfig, validate_topology
@@ -78,6 +79,7 @@ class Config(Strict):
     alerts: AlertsConfig = AlertsConfig()
     api: ApiConfig = ApiConfig()
     reports: ReportsConfig = ReportsConfig()
+    nethealth: NetHealthConfig = NetHealthConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -211,6 +213,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         key_path, _, message = line.partition(": ")
         problems.append((key_path, message))
     problems += check_alerts(config.alerts, device_ids, config.snmp.profile_dirs)
+    problems += check_nethealth(config.nethealth, device_ids)
     return problems
 
 

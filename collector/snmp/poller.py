@@ -221,7 +221,7 @@ class PollPlan:
             for info in d.info:
                 info_labels = dict(base_labels)
                 for label, oid in info.labels.items():
-                    text = as_text(got.get(oid))
+                    text = as_text(got.get(oid), info.formats.get(label, "text"))
                     if text is not None:
                         info_labels[label] = text
                 if len(info_labels) > len(base_labels):
@@ -274,7 +274,8 @@ class PollPlan:
                 if labels is None:
                     continue
                 text = _label_text(label_def.format, label_def.map, raw)
-                if text is not None:
+                if text is not None and (label_def.max_length is None
+                                         or len(text) <= label_def.max_length):
                     labels[label] = text
             if label_def.fallback:
                 for suffix, raw in walked.get(label_def.fallback, ()):
@@ -282,7 +283,8 @@ class PollPlan:
                     if labels is None or labels.get(label):
                         continue
                     text = _label_text(label_def.format, label_def.map, raw)
-                    if text is not None:
+                    if text is not None and (label_def.max_length is None
+                                             or len(text) <= label_def.max_length):
                         labels[label] = text
         for suffix, labels in row_labels.items():
             if labels is not None:
