@@ -165,6 +165,10 @@ class MetricDef(_Strict):
     # the name status rules use for this metric (default: `name`); needed when two
     # definitions share a name and differ by their constant labels
     id: MetricName | None = None
+    # read scale_from/precision_from/name_by/only_if columns at the first `row_of` arcs of
+    # this row's index: the row of a parent table (a sensor's threshold, indexed
+    # (entPhysicalIndex, thresholdIndex), takes the sensor's own scale and precision)
+    row_of: int | None = Field(default=None, ge=1, le=16)
 
     @property
     def key(self) -> str:

@@ -440,6 +440,8 @@ def _row_adjust(metric: MetricDef, suffix: str, columns: Mapping[str, Mapping[st
     """(metric name, multiplier, divisor, offset) for one row, or None when the row gives no
     sample: a gate column says no, or its scale, precision or type cannot be read or is not
     listed."""
+    if metric.row_of is not None:
+        suffix = ".".join(suffix.split(".")[:metric.row_of])
     only_if = metric.only_if
     if only_if is not None:
         gate = as_number(columns[only_if.column].get(suffix))
