@@ -183,6 +183,12 @@ def _panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
                    "tooltip": {"mode": "multi", "sort": "desc"}}
     elif panel.kind == "state-timeline":
         options = {"showValue": "never", "mergeValues": True, "rowHeight": 0.8}
+    elif panel.kind == "heatmap":
+        # one row per series (a trunk), coloured by its value: no bucketing
+        options = {"calculate": False, "yAxis": {"axisPlacement": "left"},
+                   "color": {"mode": "scheme", "scheme": "RdYlGn", "reverse": True,
+                             "min": 0, "max": 1},
+                   "cellGap": 1, "legend": {"show": True}}
     out: dict[str, Any] = {
         "id": panel_id,
         "type": panel.kind,
@@ -550,6 +556,38 @@ def network() -> Dashboard:
                       [Target(f"(if_oper_status{{{ifs}}} != 1) and on (device, if_index) "
                               f"(if_admin_status{{{ifs}}} == 1)", table=True)],
                       width=24, expect=None),
+            ]),
+            ("Link health: load, errors, optics, cabling (nethealth)", [
+                Panel("Utilisation per trunk (busier direction)", "heatmap",
+                      [Target(f"max by (device, if_name) (if_utilisation_ratio{{{ifs}}})",
+                              "{{device}} {{if_name}}")],
+                      unit="percentunit", min=0, max=1, width=24, height=10, expect=None,
+                      description="Traffic over ifHighSpeed between two polls, from the "
+                                  "64-bit counters (wraps, resets and reboots handled); "
+                                  "alerts above 80 % for 15 min, or the trunk's own threshold"),
+                Panel("Error and discard rates", "timeseries",
+                      [Target(f"if_errors_per_second{{{ifs}}} > 0",
+                              "{{device}} {{if_name}} {{direction}} errors"),
+                       Target(f"if_discards_per_second{{{ifs}}} > 0",
+                              "{{device}} {{if_name}} {{direction}} discards")],
+                      unit="pps", width=12, expect=None),
+                Panel("Optical receive power and the module's low warning", "timeseries",
+                      [Target(f'optic_rx_power_dbm{{{SITE}, device=~"$device"}}',
+                              "{{device}} {{if_name}}"),
+                       Target(f'optic_rx_power_threshold_dbm{{{SITE}, device=~"$device", '
+                              f'level="low_warning"}}',
+                              "{{device}} {{if_name}} low warning"),
+                       Target(f'cisco_entity_sensor_dbm{{{SITE}, device=~"$device"}}',
+                              "{{device}} sensor {{ent_physical_index}}")],
+                      unit="dBm", width=12, expect=None),
+                Panel("LLDP: declared links not seen where declared", "table",
+                      [Target(f'tierwatch_lldp_link_status{{{SITE}, status=~"missing|moved"}} '
+                              f"== 1", table=True),
+                       Target(f"tierwatch_lldp_unexpected_neighbours{{{SITE}}} > 0",
+                              table=True)],
+                      width=24, expect=None,
+                      description="Missing or moved links are not counted as paths by the "
+                                  "live tier; the status page shows what each port sees"),
             ]),
             ("Dedicated network: district nodes and agency sites (the topology)", [
                 Panel("Agency sites served", "state-timeline",

@@ -33,7 +33,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -152,6 +152,8 @@ class LiveSnapshot:
     demands: Mapping[str, float]  # measured demands (declared ones are in the topology)
     duration: float  # seconds the score took
     availability_burn: float | None = None  # the site's budget burn the readiness score took
+    # declared edges (feeder, node) scored as out of service: links LLDP does not see
+    unverified_edges: frozenset[tuple[str, str]] = frozenset()
     loads: Mapping[str, tuple[str, LoadState]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -182,6 +184,7 @@ class LiveSnapshot:
             "statuses": {n: r.status.value for n, r in sorted(self.readings.items())},
             "readings": {n: r.to_json() for n, r in sorted(self.readings.items())},
             "demands": dict(sorted(self.demands.items())),
+            "unverified_edges": [{"from": u, "to": v} for u, v in sorted(self.unverified_edges)],
             "score_seconds": self.duration,
             "snapshot": self.tier.to_json(),
         }
@@ -198,8 +201,13 @@ class LiveTier:
     from the runtime and registers the tier metrics on its /metrics.
     """
 
-    def __init__(self, topology: TopologyConfig, settings: TierLiveConfig) -> None:
+    def __init__(self, topology: TopologyConfig, settings: TierLiveConfig,
+                 unverified_edges: Callable[[], Collection[tuple[str, str]]] | None = None
+                 ) -> None:
         self.settings = settings
+        # declared links another room says are not really there (LLDP): not counted as
+        # paths; the wiring hands the callable in and calls `nudge` when it changes
+        self.unverified_edges = unverified_edges
         self.compiled: CompiledTopology = compile_topology(topology)
         self.bindings = node_bindings(topology)
         self.demand_bindings = demand_bindings(topology)
@@ -305,6 +313,20 @@ class LiveTier:
         if self._timer is None:  # the first change of a burst starts the clock
             self._timer = self._loop.call_later(self.settings.debounce, self._fire)
 
+    def nudge(self) -> None:
+        """Re-score soon (debounced like a status change): something the score reads
+        besides the statuses moved (the unverified edges)."""
+        if self._loop is None:
+            return
+        self._change_ts = self.clock()
+        if self._timer is None:
+            self._timer = self._loop.call_later(self.settings.debounce, self._fire)
+
+    def _edges(self) -> frozenset[tuple[str, str]]:
+        if self.unverified_edges is None:
+            return frozenset()
+        return frozenset(self.unverified_edges())
+
     def _fire(self) -> None:
         self._timer = None
         self._wake.set()
@@ -347,10 +369,12 @@ class LiveTier:
             demands = read_demands(self.demand_bindings, self.state)
             statuses = {node: r.status for node, r in readings.items()}
             burn = self._burn()
+            edges = self._edges()
             started = time.perf_counter()
             try:
                 tier = await asyncio.to_thread(
-                    score, self.compiled, statuses, demands, availability_burn=burn
+                    score, self.compiled, statuses, demands, availability_burn=burn,
+                    unavailable_edges=edges,
                 )
             except Exception:
                 self.errors["score"] += 1
@@ -373,6 +397,7 @@ class LiveTier:
                 demands=MappingProxyType(demands),
                 duration=duration,
                 availability_burn=burn,
+                unverified_edges=edges,
             )
             if self.recorder is not None:
                 try:
@@ -411,6 +436,7 @@ class LiveTier:
                     list(remove),
                     dict(snap.demands),
                     availability_burn=snap.availability_burn,
+                    unavailable_edges=snap.unverified_edges,
                 )
             )
         return answer, snap

@@ -36,6 +36,7 @@ from collector.snmp.client import Credentials
 from collector.traps.config import TrapsConfig, check_traps
 from exporters.influx_config import InfluxConfig, influx_warnings
 from livetier.config import TierLiveConfig
+from nethealth.config import NetHealthConfig, check_nethealth
 from report.config import ReportsConfig, check_reports
 from services.config import ServicesConfig, check_services
 from tier.quantity import WrittenFloat
@@ -82,6 +83,7 @@ class Config(Strict):
     # e-government service checks (services/config.py); the services themselves, what they
     # depend on and who uses them are topology.services (tier/services.py)
     services: ServicesConfig = ServicesConfig()
+    nethealth: NetHealthConfig = NetHealthConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -220,6 +222,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     problems += check_services(config.services, set(config.topology.services.ids()),
                                {a.id for a in config.topology.services.agencies},
                                config.source.parent if config.source else None)
+    problems += check_nethealth(config.nethealth, device_ids)
     return problems
 
 

@@ -28,10 +28,11 @@ from collector.traps.component import TrapsComponent
 from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
+from nethealth.component import NetHealth
 from report.config import ReportSettings
 from report.monthly import ReportScheduler
 from services.component import ServicesComponent
-from tier.topology import demand_bindings
+from tier.topology import demand_bindings, port_bindings
 from tierwatch.config import Config
 from tierwatch.core.history import History
 from tierwatch.core.model import PollResult
@@ -91,9 +92,20 @@ class Service:
                                      profile_dirs=config.snmp.profile_dirs)
                       if config.traps.enabled and not tier_only else None)
 
-        # the Tier engine scores the whole picture: one instance runs it, never a shard
-        self.live = (LiveTier(config.topology, config.tier)
+        # network health: interface rates from every poll (each instance its own devices),
+        # LLDP checked against the declared ports
+        self.nethealth = (NetHealth(config.nethealth, port_bindings(config.topology),
+                                    {d.id: d.name or d.id for d in config.devices})
+                          if config.nethealth.enabled and not tier_only else None)
+
+        # the Tier engine scores the whole picture: one instance runs it, never a shard;
+        # links LLDP does not see where declared are not counted as paths
+        self.live = (LiveTier(config.topology, config.tier,
+                              unverified_edges=(self.nethealth.unverified_edges
+                                                if self.nethealth is not None else None))
                      if shard is None and config.topology.node_ids() else None)
+        if self.live is not None and self.nethealth is not None:
+            self.nethealth.subscribe(self.live.nudge)
 
         # the rooms that read what the others publish
         self.influx = InfluxExporter(config.influx) if config.influx.enabled else None
@@ -141,7 +153,7 @@ class Service:
             config=self.config, state=self.state, exporter=self.exporter,
             devices=self.directory, reports=report_settings(self.config),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
-            mailer=self.mailer, services=self.services)
+            mailer=self.mailer, services=self.services, network=self.nethealth)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -163,8 +175,8 @@ class Service:
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
-            self.live, self.probes, self.agents, self.snmp, self.services, self.influx,
-            self.alerts, self.traps, self.reports) if c is not None]
+            self.live, self.nethealth, self.probes, self.agents, self.snmp, self.services,
+            self.influx, self.alerts, self.traps, self.reports) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
             await component.start(self.runtime)
