@@ -21,6 +21,7 @@ from alerts.notify import EmailSender
 from api.context import ApiContext
 from collector.agents.component import AgentScraper
 from collector.directory import DeviceDirectory
+from collector.modbus.component import ModbusPolling
 from collector.probes.component import ProbeRunner
 from collector.snmp import transport
 from collector.snmp.component import SnmpPolling
@@ -80,10 +81,11 @@ class Service:
         self.agents = AgentScraper(polled.agents) if polled.agents.hosts else None
         self.probes = (ProbeRunner(polled.probes, self.state)
                        if polled.probes.links or polled.probes.sites else None)
+        self.modbus = ModbusPolling(polled.modbus) if polled.modbus.devices else None
         self.pollers: list[DevicePoller] = [
-            p for p in (self.snmp, self.agents, self.probes) if p is not None]
+            p for p in (self.snmp, self.agents, self.probes, self.modbus) if p is not None]
         self.directory = DeviceDirectory(config.devices, config.agents, config.probes,
-                                         self.snmp.profiles)
+                                         self.snmp.profiles, modbus=config.modbus)
         self.traps = (TrapsComponent(config.traps, devices=polled.devices,
                                      credentials=config.credentials,
                                      profiles=self.snmp.profiles,
@@ -150,7 +152,7 @@ class Service:
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
-            self.live, self.probes, self.agents, self.snmp, self.influx, self.alerts,
+            self.live, self.probes, self.agents, self.snmp, self.modbus, self.influx, self.alerts,
             self.traps, self.reports) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
@@ -176,4 +178,5 @@ def _nothing_polled(config: Config) -> Config:
         "devices": [],
         "agents": config.agents.model_copy(update={"hosts": []}),
         "probes": config.probes.model_copy(update={"links": [], "sites": []}),
+        "modbus": config.modbus.model_copy(update={"devices": []}),
     })
