@@ -43,6 +43,7 @@ from tier.graph import CompiledTopology, compile_topology
 from tier.score import LoadState, TierSnapshot, WhatIf, score, whatif
 from tier.status import NodeStatus
 from tier.topology import DemandMetric, TopologyConfig, demand_bindings, node_bindings, node_status
+from tierwatch.core.maintenance import RedundancyCheck, Scope, scope_nodes
 from tierwatch.core.model import StatusChange
 
 if TYPE_CHECKING:
@@ -416,8 +417,27 @@ class LiveTier:
         return answer, snap
 
 
+    async def maintenance_check(self, scope: Scope) -> RedundancyCheck:
+        """A maintenance window's scope against the live state: the loads it would drop and
+        the site's live tier after (the what-if on the nodes the scope takes out). Raises
+        RuntimeError before the first snapshot."""
+        nodes, unchecked = scope_nodes(scope, self.bindings, self.compiled.node_ids)
+        snap = self._snapshot
+        if snap is None:
+            raise RuntimeError("no live snapshot yet")
+        if not nodes:
+            return RedundancyCheck((), (), snap.tier.live_tier, snap.tier.live_tier,
+                                   unchecked=tuple(unchecked))
+        answer, snap = await self.whatif(nodes)
+        return RedundancyCheck(
+            nodes=tuple(nodes), dropped=tuple(sorted({lost.load for lost in answer.lost})),
+            tier_before=snap.tier.live_tier, tier_after=answer.after.live_tier,
+            blocking=tuple(sorted(c.id for c in answer.blocking)), unchecked=tuple(unchecked))
+
+
 def _moved(new: Mapping[str, float], old: Mapping[str, float], tolerance: float = 0.01) -> bool:
     """Whether measured demands moved by more than `tolerance` (relative) anywhere."""
     if set(new) != set(old):
         return True
     return any(abs(new[k] - old[k]) > tolerance * max(abs(old[k]), 1e-9) for k in new)
+

@@ -29,6 +29,7 @@ from collector.traps.component import TrapsComponent
 from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
+from livetier.maintenance_guard import MaintenanceGuard
 from report.config import ReportSettings
 from report.monthly import ReportScheduler
 from tier.topology import demand_bindings
@@ -95,6 +96,8 @@ class Service:
         # the Tier engine scores the whole picture: one instance runs it, never a shard
         self.live = (LiveTier(config.topology, config.tier)
                      if shard is None and config.topology.node_ids() else None)
+        # maintenance windows checked against redundancy when they start (issue 18)
+        self.guard = MaintenanceGuard(self.live) if self.live is not None else None
 
         # the rooms that read what the others publish
         self.influx = InfluxExporter(config.influx) if config.influx.enabled else None
@@ -152,7 +155,8 @@ class Service:
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
-            self.live, self.probes, self.agents, self.snmp, self.modbus, self.influx, self.alerts,
+            self.live, self.guard, self.probes, self.agents, self.snmp, self.modbus,
+            self.influx, self.alerts,
             self.traps, self.reports) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:

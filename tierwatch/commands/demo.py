@@ -77,8 +77,10 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
                          for d in (base.get("modbus") or {}).get("devices", [])})
     inventory = sim_agent.load_inventory()
     modbus = sim_agent.load_modbus_inventory()
-    for spec in [*inventory, *modbus]:
+    for spec in inventory:
         spec.port = wanted_ports.get(spec.id) or 0
+    for mspec in modbus:
+        mspec.port = wanted_ports.get(mspec.id) or 0
     trap_listen = _free_udp_or_default(DEMO_TRAPS)
     simulator = sim_agent.Simulator(run_dir, inventory, trap_sink=trap_listen, modbus=modbus)
     sim_agent.write_faults(run_dir / "faults.json", {})  # a new demo starts healthy
