@@ -153,6 +153,7 @@ class LiveSnapshot:
     demands: Mapping[str, float]  # measured demands (declared ones are in the topology)
     duration: float  # seconds the score took
     availability_burn: float | None = None  # the site's budget burn the readiness score took
+    fuel_hours: float | None = None  # the site's fuel autonomy the readiness score took
     loads: Mapping[str, tuple[str, LoadState]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -199,8 +200,12 @@ class LiveTier:
     from the runtime and registers the tier metrics on its /metrics.
     """
 
-    def __init__(self, topology: TopologyConfig, settings: TierLiveConfig) -> None:
+    def __init__(self, topology: TopologyConfig, settings: TierLiveConfig,
+                 fuel_hours: Callable[[], float | None] | None = None) -> None:
         self.settings = settings
+        # the site's generator fuel autonomy (hours), for the readiness score's `fuel` part:
+        # the power room's, handed over by the wiring (None: neutral)
+        self.fuel_hours: Callable[[], float | None] = fuel_hours or (lambda: None)
         self.compiled: CompiledTopology = compile_topology(topology)
         self.bindings = node_bindings(topology)
         self.demand_bindings = demand_bindings(topology)
@@ -329,8 +334,13 @@ class LiveTier:
             if self.state is None or snap is None:
                 continue
             demands = read_demands(self.demand_bindings, self.state)
-            if _moved(demands, snap.demands) or self._burn() != snap.availability_burn:
+            if (_moved(demands, snap.demands) or self._burn() != snap.availability_burn
+                    or self._fuel() != snap.fuel_hours):
                 self._wake.set()
+
+    def _fuel(self) -> float | None:
+        hours = self.fuel_hours()
+        return None if hours is None else round(hours, 1)
 
     def _burn(self) -> float | None:
         burn = self.availability.site_burn() if self.availability is not None else None
@@ -348,10 +358,12 @@ class LiveTier:
             demands = read_demands(self.demand_bindings, self.state)
             statuses = {node: r.status for node, r in readings.items()}
             burn = self._burn()
+            fuel = self._fuel()
             started = time.perf_counter()
             try:
                 tier = await asyncio.to_thread(
-                    score, self.compiled, statuses, demands, availability_burn=burn
+                    score, self.compiled, statuses, demands, availability_burn=burn,
+                    fuel_hours=fuel,
                 )
             except Exception:
                 self.errors["score"] += 1
@@ -374,6 +386,7 @@ class LiveTier:
                 demands=MappingProxyType(demands),
                 duration=duration,
                 availability_burn=burn,
+                fuel_hours=fuel,
             )
             if self.recorder is not None:
                 try:
@@ -412,6 +425,7 @@ class LiveTier:
                     list(remove),
                     dict(snap.demands),
                     availability_burn=snap.availability_burn,
+                    fuel_hours=snap.fuel_hours,
                 )
             )
         return answer, snap

@@ -37,6 +37,7 @@ from collector.snmp.client import Credentials
 from collector.traps.config import TrapsConfig, check_traps
 from exporters.influx_config import InfluxConfig, influx_warnings
 from livetier.config import TierLiveConfig
+from power.config import PowerConfig, check_power
 from report.config import ReportsConfig, check_reports
 from tier.quantity import WrittenFloat
 from tier.topology import TopologyConfig, validate_topology
@@ -80,6 +81,7 @@ class Config(Strict):
     alerts: AlertsConfig = AlertsConfig()
     api: ApiConfig = ApiConfig()
     reports: ReportsConfig = ReportsConfig()
+    power: PowerConfig = PowerConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -215,6 +217,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
         key_path, _, message = line.partition(": ")
         problems.append((key_path, message))
     problems += check_alerts(config.alerts, device_ids, config.snmp.profile_dirs)
+    problems += check_power(config.power, device_ids, config.topology.node_ids())
     return problems
 
 

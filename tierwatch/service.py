@@ -30,8 +30,10 @@ from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from livetier.maintenance_guard import MaintenanceGuard
+from power.component import PowerComponent
 from report.config import ReportSettings
 from report.monthly import ReportScheduler
+from tier.score import TierSnapshot
 from tier.topology import demand_bindings
 from tierwatch.config import Config
 from tierwatch.core.history import History
@@ -94,7 +96,13 @@ class Service:
                       if config.traps.enabled and not tier_only else None)
 
         # the Tier engine scores the whole picture: one instance runs it, never a shard
-        self.live = (LiveTier(config.topology, config.tier)
+        # the power room: fuel, PUE, feed headroom, forecast (one instance: not a shard)
+        self.power = (PowerComponent(config.power, config.topology, config.tier.target,
+                                     tier=self._tier_snapshot)
+                      if config.power.enabled and shard is None else None)
+        power = self.power
+        self.live = (LiveTier(config.topology, config.tier,
+                              fuel_hours=power.fuel_hours if power is not None else None)
                      if shard is None and config.topology.node_ids() else None)
         # maintenance windows checked against redundancy when they start (issue 18)
         self.guard = MaintenanceGuard(self.live) if self.live is not None else None
@@ -123,6 +131,10 @@ class Service:
                 self.state.update(result)
                 return result
         raise KeyError(device_id)
+
+    def _tier_snapshot(self) -> TierSnapshot | None:
+        snap = self.live.snapshot if self.live is not None else None
+        return None if snap is None else snap.tier
 
     def ready(self) -> bool:
         return self.state.first_round_done()
@@ -156,7 +168,7 @@ class Service:
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
             self.live, self.guard, self.probes, self.agents, self.snmp, self.modbus,
-            self.influx, self.alerts,
+            self.power, self.influx, self.alerts,
             self.traps, self.reports) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
