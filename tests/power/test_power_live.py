@@ -85,7 +85,8 @@ async def test_fuel_pue_and_headroom_live(tmp_path: Path) -> None:
             await _until(lambda: fuel_scored(1750 / 39.5))
             view = power.view
             assert view.site_fuel_hours == pytest.approx(1750 / 39.5)
-            assert [(f.node, f.basis, f.hours) for f in view.fuel][0] == ("G1", "measured", 72)
+            g1 = view.fuel[0]
+            assert (g1.node, g1.basis, g1.hours) == ("G1", "measured", 72)
 
             text = service.exporter.render().decode()
             assert 'tierwatch_fuel_autonomy_hours{scope="G1"} 72.0' in text
