@@ -29,8 +29,9 @@ TOPOLOGY = TopologyConfig.model_validate({"power": {
         {"id": "R01", "kind": "rack", "demand": 30, "fed_from": ["UPS-A", "UPS-B"]}]}})
 
 
-def local(*args: int) -> float:
-    return datetime(*args, tzinfo=ZONE).timestamp()
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+          second: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, second, tzinfo=ZONE).timestamp()
 
 
 @pytest.fixture

@@ -84,6 +84,7 @@ async def test_fuel_pue_and_headroom_live(tmp_path: Path) -> None:
             sim.sim("fault", "gen-1", "running")
             await _until(lambda: fuel_scored(1750 / 39.5))
             view = power.view
+            assert view is not None
             assert view.site_fuel_hours == pytest.approx(1750 / 39.5)
             g1 = view.fuel[0]
             assert (g1.node, g1.basis, g1.hours) == ("G1", "measured", 72)
@@ -98,6 +99,7 @@ async def test_fuel_pue_and_headroom_live(tmp_path: Path) -> None:
             sim.sim("fault", "gen-2", "silent")
             await _until(lambda: power.view is not None and power.view.site_fuel_hours is None
                          and live.snapshot is not None and live.snapshot.fuel_hours is None)
+            assert live.snapshot is not None
             parts = {p.name: p.value for p in live.snapshot.tier.parts}
             assert parts["fuel"] is None
         finally:
