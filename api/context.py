@@ -11,6 +11,7 @@ from alerts.component import AlertsComponent
 from collector.directory import DeviceDirectory
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
+from power.component import PowerComponent
 from report.config import Mailer, ReportSettings
 from tierwatch.config import Config
 from tierwatch.core.state import State
@@ -29,3 +30,4 @@ class ApiContext:
     live: LiveTier | None = None  # the live Tier engine, where this instance runs it
     alerts: AlertsComponent | None = None  # the built-in alert engine, when it runs
     mailer: Mailer | None = None  # for reports e-mailed on demand
+    power: PowerComponent | None = None  # fuel, PUE, feed headroom, forecast (power:)

@@ -26,6 +26,7 @@ from api.routes import (
     health,
     maintenance,
     outages,
+    power,
     reports,
     status,
     tier,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from api.context import ApiContext
 
 ROUTERS = (health, devices, components, topology, tier, whatif, outages, availability, alerts,
-           maintenance, reports, tokens, status)
+           maintenance, reports, tokens, power, status)
 
 
 def create_app(context: ApiContext, clock: Callable[[], float] = time.time) -> FastAPI:

@@ -145,7 +145,7 @@ class Service:
             config=self.config, state=self.state, exporter=self.exporter,
             devices=self.directory, reports=report_settings(self.config),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
-            mailer=self.mailer)
+            mailer=self.mailer, power=self.power)
 
     # ------------------------------------------------------------------ lifetime
 
