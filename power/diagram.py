@@ -127,7 +127,7 @@ def render_svg(topology: TopologyConfig, state: DiagramState,
         top += h + MARGIN
     width = max(width, 640.0)
     parts += _legend(top, legend)
-    height = top + 40
+    height = top + 62
     style = ("text{font-family:DejaVu Sans,Arial,sans-serif;font-size:11px;fill:#263238}"
              ".title{font-size:14px;font-weight:bold}.tag{font-size:9px;font-weight:bold;"
              "fill:#b71c1c}.kind{font-size:9px;fill:#546e7a}")
@@ -225,6 +225,7 @@ def _legend(top: float, legend: Mapping[str, str]) -> list[str]:
                    f'stroke="#37474f"/><text x="{x + 18}" y="{top + 11}">'
                    f'{escape(legend.get(status, status))}</text>')
         x += 30 + 7 * len(legend.get(status, status))
+    x, top = MARGIN, top + 22  # the lines and the tag on a second row (a page is narrow)
     out.append(f'<path d="M{x},{top + 7} h28" style="stroke:#1565c0;stroke-width:3"/>'
                f'<text x="{x + 32}" y="{top + 11}">{escape(legend["active"])}</text>')
     x += 40 + 7 * len(legend["active"])

@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from alerts.component import AlertsComponent
 from alerts.notify import EmailSender
 from api.context import ApiContext
+from api.powerview import live_diagram
 from collector.agents.component import AgentScraper
 from collector.directory import DeviceDirectory
 from collector.modbus.component import ModbusPolling
@@ -31,6 +33,8 @@ from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from livetier.maintenance_guard import MaintenanceGuard
 from power.component import PowerComponent
+from power.figures import PUE_CATEGORIES
+from power.history import month_section
 from report.config import ReportSettings
 from report.monthly import ReportScheduler
 from tier.score import TierSnapshot
@@ -47,13 +51,25 @@ from tierwatch.sharding import Shard
 log = logging.getLogger(__name__)
 
 
-def report_settings(config: Config) -> ReportSettings:
-    """What the report room needs of the whole configuration."""
+def report_settings(config: Config, diagram: Callable[[str], str | None] | None = None
+                    ) -> ReportSettings:
+    """What the report room needs of the whole configuration (and, from the power room,
+    its month and, from the running service, the one-line diagram)."""
+    power = config.power
+    section = None
+    if power.enabled:
+        def section(store: Store, start: float, end: float) -> dict[str, Any]:
+            return month_section(
+                store, start, end, timezone=config.site.timezone, topology=config.topology,
+                target=config.tier.target, interval=power.interval,
+                category=PUE_CATEGORIES[power.pue.it_measured_at] if power.pue else None,
+                days=power.forecast_days)
     return ReportSettings(
         site=config.site, topology=config.topology, reports=config.reports,
         directory=config.reports.directory(config.source), target=config.tier.target,
         min_coverage=config.tier.min_coverage,
-        device_profiles={d.id: list(d.profile) for d in config.devices})
+        device_profiles={d.id: list(d.profile) for d in config.devices},
+        power=section, diagram=diagram)
 
 
 class Service:
@@ -116,7 +132,7 @@ class Service:
                                        profile_dirs=config.snmp.profile_dirs)
                        if config.alerts.enabled else None)
         self.mailer = EmailSender(config.alerts.smtp) if config.alerts.smtp else None
-        self.reports = (ReportScheduler(report_settings(config), self.mailer)
+        self.reports = (ReportScheduler(report_settings(config, self._diagram), self.mailer)
                         if config.reports.schedule and shard is None else None)
         self.components: list[Component] = []
 
@@ -132,6 +148,16 @@ class Service:
                 return result
         raise KeyError(device_id)
 
+    def _diagram(self, lang: str) -> str | None:
+        """The one-line diagram of the live state now, in `lang` (for the monthly report)."""
+        snap = self.live.snapshot if self.live is not None else None
+        if snap is None:
+            return None
+        return live_diagram(self.config.topology, snap.tier, snap.pending,
+                            {n: r.reason for n, r in snap.readings.items()},
+                            self.power.view if self.power is not None else None, lang,
+                            self.config.site.timezone)
+
     def _tier_snapshot(self) -> TierSnapshot | None:
         snap = self.live.snapshot if self.live is not None else None
         return None if snap is None else snap.tier
@@ -143,7 +169,7 @@ class Service:
         """What the API reads and acts through."""
         return ApiContext(
             config=self.config, state=self.state, exporter=self.exporter,
-            devices=self.directory, reports=report_settings(self.config),
+            devices=self.directory, reports=report_settings(self.config, self._diagram),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
             mailer=self.mailer, power=self.power)
 
