@@ -50,7 +50,7 @@ def _colour_of(base: str, node: str, shot: Path) -> tuple[int, int, int]:
     screenshot(f"{base}/api/v1/power/diagram.svg?lang=en", shot, int(size.group(1)),
                int(size.group(2)))
     _artifact(shot)
-    x, y, w, h = _box(svg, node)
+    x, y, _w, h = _box(svg, node)
     image = Image.open(shot).convert("RGB")
     # a spot inside the box, clear of its border and its text
     return image.getpixel((x + 6, y + h // 2))  # type: ignore[return-value]

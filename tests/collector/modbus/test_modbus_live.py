@@ -173,3 +173,30 @@ async def test_a_silent_meter_times_out_and_a_closed_port_refuses() -> None:
     closed, polling = await _poll(address, "meter-x", "power-meter")
     assert closed.error == "connection"
     assert polling.counters.refused[("meter-x", "connection")] == 1
+
+
+async def test_tierwatch_poll_names_a_refused_register(tmp_path) -> None:
+    """`tierwatch poll -c FILE meter-x` against a meter that sends its floats high word
+    first: the frequency is refused, and the line says where; no traceback."""
+    import asyncio
+    import sys
+
+    from tests.helpers.procs import env_with_repo
+
+    sending = model("meter", _meter_sending("big"))
+    async with modbus_device("meter-x", sending) as (_, address):
+        path = tmp_path / "tierwatch.yaml"
+        path.write_text("site: {name: T}\nmodbus:\n  defaults: {timeout: 1s, retries: 0}\n"
+                        f"  devices:\n    - {{id: meter-x, address: '{address}', "
+                        "profile: power-meter}\n", encoding="utf-8")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tierwatch", "poll", "-c", str(path), "meter-x",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env=env_with_repo(), cwd=tmp_path)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    assert ("  refused: device meter-x, input register 3006 (meter_frequency_hertz, profile "
+            "power-meter): float32 ") in text
+    assert 'meter_energy_joules_total{} 1.8e+12' in text  # an integer register is fine
+    assert "Traceback" not in text + err.decode()
