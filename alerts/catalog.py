@@ -71,6 +71,17 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_availability_ratio", ["scope", "window"], "tier"),
     _m("tierwatch_downtime_budget_remaining_seconds", ["scope", "window"], "tier"),
     _m("tierwatch_tier_rescores_total", [], "tier"),
+    # maintenance against redundancy (livetier/maintenance_guard.py)
+    _m("tierwatch_maintenance_load_at_risk", ["window", "title", "load"], "tier"),
+    _m("tierwatch_maintenance_tier_after", ["window"], "tier"),
+    # the power room (power/): fuel, PUE, feed headroom, forecast
+    _m("tierwatch_fuel_autonomy_hours", ["scope"], "power"),
+    _m("tierwatch_fuel_liters", ["scope"], "power"),
+    _m("tierwatch_pue", ["window", "category"], "power"),
+    _m("tierwatch_facility_power_watts", [], "power"),
+    _m("tierwatch_it_power_watts", [], "power"),
+    _m("tierwatch_feed_headroom_amperes", ["rack", "survivor", "phase"], "power"),
+    _m("tierwatch_feed_hidden_spof", ["rack"], "power"),
     _m("tierwatch_tier_score_duration_seconds", [], "tier"),
     _m("tierwatch_tier_snapshot_timestamp_seconds", [], "tier"),
     _m("tierwatch_tier_pending_nodes", [], "tier"),

@@ -12,6 +12,7 @@ from collector.directory import DeviceDirectory
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from nethealth.component import NetHealth
+from power.component import PowerComponent
 from report.config import Mailer, ReportSettings
 from services.component import ServicesComponent
 from tierwatch.config import Config
@@ -33,3 +34,4 @@ class ApiContext:
     mailer: Mailer | None = None  # for reports e-mailed on demand
     services: ServicesComponent | None = None  # the e-government service checks
     network: NetHealth | None = None  # the network health room (LLDP checks), when it runs
+    power: PowerComponent | None = None  # fuel, PUE, feed headroom, forecast (power:)

@@ -367,6 +367,21 @@ def tier_readiness() -> Dashboard:
                               f'window=~"$window"}}', table=True)],
                       width=12, needs="tier"),
             ]),
+            ("Forecast (last 30 days)", [
+                Panel("Capacity group loses N+1", "table",
+                      [Target(f"tierwatch_forecast_n_plus_one_loss_timestamp_seconds{{{SITE}}}"
+                              " * 1000", table=True)],
+                      unit="dateTimeAsIso", width=12, expect=None,
+                      description="When the group's demand, growing as over the last 30 "
+                                  "days, leaves it without a spare unit (no row: not at the "
+                                  "present growth)"),
+                Panel("Downtime budget spent", "stat",
+                      [Target(f"tierwatch_forecast_budget_spent_timestamp_seconds{{{SITE}}}"
+                              " * 1000", instant=True)],
+                      unit="dateTimeAsIso", width=12, expect=None,
+                      description="When this year's budget (99.982 %) is spent at the burn "
+                                  "of the last 30 days (empty: not this year)"),
+            ]),
             ("Alerts", [
                 Panel("Alerts firing", "table",
                       [Target('ALERTS{alertstate="firing"}', table=True)], width=24,
@@ -436,6 +451,42 @@ def power() -> Dashboard:
                 Panel("Phases not in normal load state", "table",
                       [Target(f'pdu_phase_load_state{{{pdu}, state!="normal"}} == 1',
                               table=True)], width=12, expect=None),
+            ]),
+            # the power chain in depth (issue 18): generators over Modbus, fuel, PUE, feeds
+            ("Generators, fuel and PUE", [
+                Panel("Fuel autonomy", "stat",
+                      [Target(f"tierwatch_fuel_autonomy_hours{{{SITE}}}", "{{scope}}",
+                              instant=True)],
+                      unit="h", decimals=1, width=8,
+                      steps=[("red", None), ("orange", 12), ("green", 24)],
+                      description="Hours of fuel at the present load (stopped sets at their "
+                                  "rated load, from the fuel curve); Tier III asks 12 h"),
+                Panel("Fuel in the tanks", "timeseries",
+                      [Target(f"tierwatch_fuel_liters{{{SITE}}}", "{{scope}}")],
+                      unit="litre", min=0, width=8),
+                Panel("Generator output", "timeseries",
+                      [Target(f"generator_active_power_watts{{{SITE}}}", "{{device}}")],
+                      unit="watt", min=0, width=8),
+                Panel("PUE", "timeseries",
+                      [Target(f"tierwatch_pue{{{SITE}}}", "{{window}} (category {{category}})")],
+                      unit="none", decimals=2, width=12,
+                      description="Facility energy over IT energy (ISO/IEC 30134-2); the "
+                                  "category says where IT power is measured: 1 UPS output, "
+                                  "2 PDU output, 3 IT equipment"),
+                Panel("Facility and IT power", "timeseries",
+                      [Target(f"tierwatch_facility_power_watts{{{SITE}}}", "facility"),
+                       Target(f"tierwatch_it_power_watts{{{SITE}}}", "IT")],
+                      unit="watt", min=0, width=12),
+                Panel("Feed headroom of dual-corded racks", "bargauge",
+                      [Target(f"min by (rack) (tierwatch_feed_headroom_amperes{{{SITE}}})",
+                              "{{rack}}", instant=True)],
+                      unit="amp", width=12, steps=[("red", None), ("green", 0)],
+                      description="What one cord could still take if the other side failed: "
+                                  "80 % of its breaker minus the whole rack's draw (worst "
+                                  "phase, worst cord); below 0 the rack is a hidden SPOF"),
+                Panel("Generator alarms", "table",
+                      [Target(f"generator_alarm{{{SITE}}} == 1", table=True)],
+                      width=12, expect=None),
             ]),
             ("Automatic transfer switches", [
                 Panel("Selected source", "state-timeline",

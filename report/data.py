@@ -153,6 +153,9 @@ class ReportInputs:
     environment: frozenset[str] = frozenset()  # "device/component" of inlet sensors
     target: float = TIER_III_TARGET
     min_coverage: float = MIN_COVERAGE  # monitored share below which there is no verdict
+    # the power chain's month (power/history.py month_section) and the one-line diagram
+    power: Mapping[str, Any] | None = None
+    diagram: Mapping[str, str] = field(default_factory=dict)  # lang -> SVG
 
 
 def parse_month(month: str) -> tuple[int, int]:
@@ -342,6 +345,9 @@ class MonthlyReport:
     states_scored: int
     states_cut: bool  # more distinct states than MAX_STATES: redundancy figures partial
     min_coverage: float = MIN_COVERAGE
+    power: Mapping[str, Any] | None = None  # PUE, fuel, hidden SPOFs, forecast
+    # the one-line diagram (SVG) when the report was made, per language
+    diagram: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def has_data(self) -> bool:
@@ -442,6 +448,8 @@ def build_report(inputs: ReportInputs,
         states_scored=len(scored),
         states_cut=cut,
         min_coverage=inputs.min_coverage,
+        power=inputs.power,
+        diagram=inputs.diagram,
     )
     return _with_recommendations(report, design, compiled)
 
@@ -816,6 +824,7 @@ def report_json(r: MonthlyReport) -> dict[str, Any]:
     start, end = r.period
     stop = min(end, r.generated_at)
     return {
+        "power": r.power,
         "report": "tierwatch monthly Tier III readiness",
         "site": r.site,
         "month": r.month,

@@ -17,11 +17,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from api import alerting
 from api.context import ApiContext
 from api.errors import error
 from api.origin import cross_site_reason
+from api.powerview import diagram_svg
 from api.security import COOKIE, cookie_principal, reads_open, token_principal
 from api.texts import CATALOG
 from api.tierview import LiveView, live_view
@@ -241,6 +243,9 @@ def status_page(request: Request) -> Response:
         services=_services(context, now),
         links=_links(context),
         lldp=_lldp(context),
+        # the one-line diagram inline (SVG: readable without JavaScript), the power figures
+        diagram=Markup(diagram_svg(view, context, tr)) if view else None,
+        power=context.power.view if context.power is not None else None,
         lang_link=_lang_link(request, tr),
         signed_in=not reads_open(request),
     )
