@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from tier.availability import (
@@ -11,6 +13,7 @@ from tier.availability import (
     burn_rate,
     merge,
     multiwindow_burn,
+    planned_downtime,
     subtract,
 )
 
@@ -114,3 +117,56 @@ def test_burn_rates_over_trailing_windows() -> None:
 
 def test_no_burn_no_alert() -> None:
     assert not any(a.firing for a in multiwindow_burn([], 1e6))
+
+
+@dataclass(frozen=True)
+class Out:
+    start: float
+    end: float | None
+    planned: bool = False
+
+
+def test_planned_downtime_with_mixed_outages() -> None:
+    outages = [
+        Out(100.0, 200.0, planned=True),
+        Out(120.0, 180.0, planned=True),  # a second planned outage inside the first
+        Out(150.0, 300.0),  # unplanned, overlapping: not planned time
+        Out(500.0, 520.0, planned=True),
+        Out(600.0, 700.0),
+    ]
+    # planned: (100, 200) and (500, 520) = 120 s; all downtime: (100, 300), (500, 520),
+    # (600, 700) = 320 s
+    assert planned_downtime(outages, (0.0, 1000.0)) == 120.0
+    spans = [(o.start, o.end) for o in outages]
+    assert availability(spans, (0.0, 1000.0)).downtime == 320.0
+
+
+def test_planned_downtime_leaves_out_an_unmonitored_gap() -> None:
+    outages = [Out(100.0, 400.0, planned=True), Out(250.0, 450.0)]
+    gap = [(200.0, 300.0)]
+    # planned (100, 400) less the gap (200, 300): 200 s
+    assert planned_downtime(outages, (0.0, 1000.0), unmonitored=gap) == 200.0
+    assert availability([(100.0, 400.0), (250.0, 450.0)], (0.0, 1000.0),
+                        unmonitored=gap).downtime == 250.0
+
+
+def test_an_open_planned_outage_runs_to_now_not_to_the_period_end() -> None:
+    outages = [Out(500.0, None, planned=True), Out(900.0, None, planned=True)]
+    assert planned_downtime(outages, (0.0, 1000.0), now=600.0) == 100.0
+    assert planned_downtime(outages, (0.0, 1000.0)) == 500.0  # a finished period: to its end
+    assert planned_downtime(outages, (0.0, 1000.0), now=2000.0) == 500.0
+    assert planned_downtime(outages, (0.0, 1000.0), now=-5.0) == 0.0  # not begun
+
+
+def test_touching_intervals_merge_into_one() -> None:
+    assert merge([(10.0, 20.0), (0.0, 10.0), (20.0, 30.0)], 0.0, 100.0) == [(0.0, 30.0)]
+    report = availability([(100.0, 200.0), (200.0, 300.0)], (0.0, 1000.0))
+    assert report.outages == ((100.0, 300.0),)
+
+
+@pytest.mark.parametrize(("down", "met"), [(100.0, True), (101.0, False)])
+def test_met_includes_equality(down: float, met: bool) -> None:
+    # 1 - 100 / 6400 = 0.984375, a binary fraction: equality is exact
+    report = availability([(0.0, down)], (0.0, 6400.0), target=0.984375)
+    assert report.met is met
+    assert report.to_json()["met"] is met
