@@ -10,7 +10,8 @@ the template with one bytes `%`: integers are written straight into the answer, 
 Python code runs per line. At 1,000 devices (180,000 lines, 25 MB) a cold scrape takes
 about 110 ms against about 250 ms for formatting each line (bench/metrics_render.py).
 
-`render_reference` formats every line with a plain loop: the templates are tested against it.
+The templates are tested against a rendering that shares none of this code
+(tests/helpers/exposition_reference.py).
 """
 
 from __future__ import annotations
@@ -151,24 +152,6 @@ def own_series(dev: DeviceState, labels: _OwnLabels) -> list[Series]:
     for reason, count in sorted(dev.poll_errors_total.items()):
         out.append((ERRORS, labels.get("reason", reason), count))
     return out
-
-
-# ------------------------------------------------------------------------- reference
-
-
-def render_reference(devices: Mapping[str, DeviceState]) -> bytes:
-    """Every line formatted by a plain loop: families sorted, each family's lines device by
-    device in the devices' order, a device's lines in the order its series come."""
-    lines: dict[str, list[str]] = {}
-    meta: dict[str, tuple[str, str]] = {}
-    for dev in devices.values():
-        for name, labels, value in chain(map(itemgetter(0, 1, 2), dev.samples),
-                                         own_series(dev, _OwnLabels(dev.id))):
-            if name not in lines:
-                lines[name] = []
-                meta[name] = family_meta(name, dev.metadata)
-            lines[name].append(f"{name}{{{label_text(labels)}}} {format_value(value)}\n")
-    return "".join(header(f, *meta[f]) + "".join(lines[f]) for f in sorted(lines)).encode()
 
 
 # ------------------------------------------------------------------------- templates
