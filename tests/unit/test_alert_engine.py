@@ -59,6 +59,39 @@ def test_pending_then_firing_then_resolved_with_a_fake_clock() -> None:
                                                    1200.0)
 
 
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+@pytest.mark.parametrize(("for_", "fires_at"), [(0.0, 5000.0), (60.0, 5060.0)])
+def test_fired_at_is_when_it_began_firing_however_often_it_is_evaluated(
+    for_: float, fires_at: float
+) -> None:
+    """Evaluated every 15 s for an hour while the UPS stays on battery: the alert fired
+    once, at 5000 (no hold) or 5060 (60 s hold), and says so at every evaluation and when
+    it resolves."""
+    clock = FakeClock(5000.0)
+    rules = [rule(for_=for_)]
+    ev = evaluate(rules, on_battery("ups-a"), clock.now, {})
+    seen: set[float | None] = set()
+    for _ in range(240):  # 240 x 15 s = one hour
+        ev = evaluate(rules, on_battery("ups-a"), clock.advance(15.0), ev.active)
+        (alert,) = ev.active.values()
+        if alert.state == AlertState.FIRING:
+            seen.add(alert.fired_at)
+        assert alert.active_since == 5000.0
+    assert seen == {fires_at}
+    ev = evaluate(rules, {}, clock.advance(15.0), ev.active)
+    (t,) = ev.transitions
+    assert (t.new, t.alert.fired_at, t.alert.resolved_at) == (AlertState.RESOLVED, fires_at,
+                                                              5000.0 + 3615.0)
+
+
 def test_a_pending_alert_that_goes_away_never_fires() -> None:
     rules = [rule(for_=60)]
     ev = evaluate(rules, on_battery("ups-a"), 0.0, {})
