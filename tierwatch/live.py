@@ -42,6 +42,7 @@ from tier.graph import CompiledTopology, compile_topology
 from tier.score import LoadState, TierSnapshot, WhatIf, score, whatif
 from tier.topology import DemandMetric, TopologyConfig, demand_bindings, node_bindings, node_status
 from tierwatch.model import NodeStatus, StatusChange
+from tierwatch.timer import Cancellable, Timer
 
 if TYPE_CHECKING:
     from exporters.prometheus import MetricsExporter
@@ -213,7 +214,10 @@ class LiveTier:
         store: Store | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        timer: Timer | None = None,
     ) -> None:
+        """`clock`: wall time for snapshots and history; `timer`: where the debounce waits
+        (default: the event loop `start()` runs on; tests give a fake one)."""
         self.config = config
         self.settings = config.tier
         self.compiled: CompiledTopology = compile_topology(config.topology)
@@ -234,7 +238,9 @@ class LiveTier:
         self._seq = 0
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
+        self._given_timer = timer
+        self._debounce_timer: Timer | None = None
+        self._timer: Cancellable | None = None
         self._change_ts: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -244,6 +250,12 @@ class LiveTier:
         self.errors: dict[str, int] = {"score": 0, "record": 0, "subscriber": 0}
 
     # ------------------------------------------------------------------ reading
+
+    @property
+    def rescore_due(self) -> bool:
+        """Whether a re-score is on its way: a debounce is running, or the worker has been
+        woken and not yet begun. False between bursts of changes."""
+        return self._timer is not None or self._wake.is_set()
 
     @property
     def snapshot(self) -> LiveSnapshot | None:
@@ -273,6 +285,7 @@ class LiveTier:
         if self.state is None:
             raise RuntimeError("LiveTier needs a state (from the service or the constructor)")
         self._loop = asyncio.get_running_loop()
+        self._debounce_timer = self._given_timer or self._loop
         self.started_at = self.clock()
         if self.store is not None:
             self.recorder = TierRecorder(
@@ -317,6 +330,7 @@ class LiveTier:
                 await task
         self._tasks = []
         self._loop = None
+        self._debounce_timer = None
 
     def _availability_scopes(self) -> list[str]:
         scopes = ["site", *self.compiled.subsystems]
@@ -329,13 +343,14 @@ class LiveTier:
 
     def _on_changes(self, changes: list[StatusChange]) -> None:
         relevant = [c for c in changes if c.device in self.watched_devices]
-        if not relevant or self._loop is None:
+        timer = self._debounce_timer
+        if not relevant or self._loop is None or timer is None:
             return
         self.changes_seen += len(relevant)
         latest = max(c.ts for c in relevant)
         self._change_ts = latest if self._change_ts is None else max(self._change_ts, latest)
         if self._timer is None:  # the first change of a burst starts the clock
-            self._timer = self._loop.call_later(self.settings.debounce, self._fire)
+            self._timer = timer.call_at(timer.time() + self.settings.debounce, self._fire)
 
     def _fire(self) -> None:
         self._timer = None

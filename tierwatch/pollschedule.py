@@ -13,9 +13,9 @@ as mapping the poll's answer. This keeps APScheduler's contract for them:
   busy to serve before the following one;
 * `stop()` cancels the polls in flight and waits for them.
 
-Time comes through a narrow seam, `Timer` (`time()` and `call_at()`): the running event
-loop itself in the service, a fake clock in the unit tests, so they count ticks exactly
-without waiting for them.
+Time comes through a narrow seam, `tierwatch.timer.Timer` (`time()` and `call_at()`): the
+running event loop itself in the service, a fake clock in the unit tests, so they count
+ticks exactly without waiting for them.
 """
 
 from __future__ import annotations
@@ -25,20 +25,11 @@ import heapq
 import itertools
 import math
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any
+
+from tierwatch.timer import Cancellable, Timer
 
 _SLACK = 0.001  # a timer may fire this early and its ticks still count as due
-
-
-class Cancellable(Protocol):
-    def cancel(self) -> object: ...
-
-
-class Timer(Protocol):
-    """The clock and the alarm the schedule runs on (an asyncio event loop is one)."""
-
-    def time(self) -> float: ...
-    def call_at(self, when: float, callback: Callable[[], object]) -> Cancellable: ...
 
 
 class PollSchedule:
