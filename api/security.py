@@ -75,18 +75,27 @@ def reader(request: Request, credentials: BearerDep) -> Principal:
     return found
 
 
+def authorize(request: Request, credentials: HTTPAuthorizationCredentials | None,
+              role: str) -> Principal:
+    """The principal of a bearer token whose role is at least `role`; 401 without a valid
+    token, 403 with too weak a role."""
+    found = _from_header(request, credentials)
+    if found is None:
+        raise HTTPException(401, f"this needs a bearer token with the {role} role",
+                            headers=CHALLENGE)
+    if not allows(found.role, role):
+        raise HTTPException(403, f"this needs the {role} role; the token has "
+                                 f"{found.role}")
+    return found
+
+
 def require(role: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Principal]:
-    """A dependency: a bearer token whose role is at least `role`."""
-    assert role in ROLES
+    """A dependency: a bearer token whose role is at least `role` (made when the routes are
+    defined; the check itself is `authorize`, run for each request)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r} ({', '.join(ROLES)})")
 
     def check(request: Request, credentials: BearerDep) -> Principal:
-        found = _from_header(request, credentials)
-        if found is None:
-            raise HTTPException(401, f"this needs a bearer token with the {role} role",
-                                headers=CHALLENGE)
-        if not allows(found.role, role):
-            raise HTTPException(403, f"this needs the {role} role; the token has "
-                                     f"{found.role}")
-        return found
+        return authorize(request, credentials, role)
 
     return check

@@ -249,3 +249,31 @@ def test_cors_for_configured_origins(tmp_path: Path) -> None:
 def test_a_bad_origin_in_the_config_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is not an origin"):
         demo_like_config(tmp_path, api={"cors_origins": ["grafana.example.vn/x"]})
+
+
+def test_an_admin_cannot_revoke_the_token_it_uses(api: Api) -> None:
+    own = api.tokens["admin"].split("_")[1]  # tw_<key>_<secret>
+    response = api.client.delete(f"/api/v1/tokens/{own}", headers=api.auth("admin"))
+    assert response.status_code == 409
+    assert "the token the request uses" in response.json()["message"]
+    assert api.client.get("/api/v1/tokens", headers=api.auth("admin")).status_code == 200
+
+
+def test_before_the_store_opens_a_request_without_a_token_is_still_401(api: Api) -> None:
+    """No token, no cookie: refused for that, whatever the store; a token needs the store
+    to be checked, so it waits (503)."""
+    store, api.service.store = api.service.store, None
+    try:
+        assert api.client.get("/api/v1/devices").status_code == 401
+        assert api.client.post("/api/v1/maintenance", json=MAINTENANCE).status_code == 401
+        assert api.client.get("/api/v1/devices", headers=api.auth("viewer")).status_code == 503
+    finally:
+        api.service.store = store
+
+
+def test_a_dependency_for_an_unknown_role_is_refused_when_routes_are_defined() -> None:
+    from api.security import require
+
+    with pytest.raises(ValueError, match="root"):
+        require("root")
+    assert callable(require("admin"))
