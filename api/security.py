@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -89,13 +88,20 @@ def authorize(request: Request, credentials: HTTPAuthorizationCredentials | None
     return found
 
 
-def require(role: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Principal]:
-    """A dependency: a bearer token whose role is at least `role` (made when the routes are
-    defined; the check itself is `authorize`, run for each request)."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r} ({', '.join(ROLES)})")
+@dataclass(frozen=True)
+class Require:
+    """A dependency: a bearer token whose role is at least `role`. An object rather than a
+    closure, so the check runs (and is mutation-tested) per request, not per definition."""
 
-    def check(request: Request, credentials: BearerDep) -> Principal:
-        return authorize(request, credentials, role)
+    role: str
 
-    return check
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r} ({', '.join(ROLES)})")
+
+    def __call__(self, request: Request, credentials: BearerDep) -> Principal:
+        return authorize(request, credentials, self.role)
+
+
+def require(role: str) -> Require:
+    return Require(role)
