@@ -77,9 +77,9 @@ def escape_help(text: str) -> str:
 
 
 def format_value(value: float) -> str:
-    """A sample value as the text format writes it: integers exact, NaN and ±Inf spelled."""
-    if value.__class__ is int:  # a reading as it came: exact, and the cheapest to print
-        return str(value)
+    """A sample value that is not an int (those the templates write with %d, exactly) as
+    the text format writes it: whole floats under 10**15 as integers, NaN and ±Inf spelled,
+    any other float as its shortest repr."""
     if value != value:
         return "NaN"
     if -1e15 < value < 1e15:

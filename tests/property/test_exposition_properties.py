@@ -178,3 +178,44 @@ def test_a_series_whose_int_value_turns_float_is_written_as_the_float() -> None:
         answer = renderer.render(state.devices).decode()
         assert line + text + "\n" in answer, (value, answer)
         assert answer.encode() == reference_exposition(state.devices)
+
+
+def test_help_text_escapes_backslash_and_line_feed_and_unknown_types_are_gauges() -> None:
+    state = State(["a"])
+    meta = {"x_ratio": MetricMeta("summary", "C:\\tủ\nline two")}
+    state.update(PollResult("a", 1.0, 0.1, [Sample("x_ratio", {"device": "a"}, 0.5, 1.0)],
+                            metadata=meta))
+    text = StateRenderer().render(state.devices)
+    assert b"# HELP x_ratio C:\\\\t\xe1\xbb\xa7\\nline two\n# TYPE x_ratio gauge\n" in text
+    assert text == reference_exposition(state.devices)
+
+
+def test_an_unchanged_state_is_served_again_and_a_change_is_not() -> None:
+    state = State(["a", "b"])
+    renderer = StateRenderer()
+    state.update(PollResult("a", 1.0, 0.1, [Sample("x", {"device": "a"}, 1, 1.0)]))
+    first = renderer.render(state.devices)
+    assert renderer.render(state.devices) is first  # nothing polled since: the same answer
+    state.update(PollResult("b", 2.0, 0.1, [Sample("x", {"device": "b"}, 2, 2.0)]))
+    second = renderer.render(state.devices)
+    assert second is not first and b'x{device="b"} 2\n' in second
+    assert renderer.render(state.devices) is second
+    state.count_skipped("a")  # moves no generation, but a counter on /metrics
+    third = renderer.render(state.devices)
+    assert b'tierwatch_polls_skipped_total{device="a"} 1\n' in third
+
+
+def test_rendering_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    state = State(["a"])
+    state.update(PollResult("a", 1.0, 0.1, [Sample("x", {"device": "a"}, 1, 1.0)]))
+    assert gc.isenabled()
+    StateRenderer().render(state.devices)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        StateRenderer().render(state.devices)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
