@@ -7,13 +7,14 @@ Times are small epoch seconds; the store first sees something at 0, so nothing b
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tierwatch.availability import AvailabilityCache, availability_report
+from tierwatch.availability import AvailabilityCache, Scope, availability_report, month_bounds
 from tierwatch.liveconfig import TierLiveConfig
 from tierwatch.store import Store
 
@@ -121,3 +122,108 @@ def test_site_burn_is_over_30_days_when_both_windows_are_configured(store: Store
                                    ["site"], clock=lambda: now)
     only_month.figures()
     assert only_month.site_burn() == 0.0
+
+
+@pytest.mark.parametrize(("text", "kind", "name", "label"), [
+    ("site", "site", "site", "site"),
+    ("power", "subsystem", "power", "power"),
+    ("subsystem:cooling", "subsystem", "cooling", "cooling"),
+    ("load:R01", "load", "R01", "load:R01"),
+    (" R01 ", "load", "R01", "load:R01"),
+])
+def test_scopes(text: str, kind: str, name: str, label: str) -> None:
+    scope = Scope.parse(text)
+    assert (scope.kind, scope.name, scope.label) == (kind, name, label)
+
+
+@pytest.mark.parametrize("text", ["", "  ", "subsystem:plumbing", "load:"])
+def test_bad_scopes(text: str) -> None:
+    with pytest.raises(ValueError):
+        Scope.parse(text)
+
+
+def test_only_load_outages_exposures_and_gaps_inside_the_period_count(store: Store) -> None:
+    """Period 1000-2000. Outside it, or of another kind, nothing counts."""
+    store.open_outage("device", "ups-a", 1100.0, "no answer", subsystem="power")  # not a load
+    store.close_outage("device", "ups-a", 1900.0)
+    outage(store, "R1", 500.0, 900.0)  # before
+    outage(store, "R1", 2100.0, 2200.0)  # after
+    outage(store, "R1", 1500.0, 1600.0, planned=True)  # inside
+    store.add_unmonitored(300.0, 400.0, "before")
+    store.add_unmonitored(2300.0, 2400.0, "after")
+    store.add_unmonitored(1700.0, 1750.0, "inside")
+    store.open_exposure("bypass", "R1", 1200.0, subsystem="power")
+    store.close_exposure("bypass", "R1", 1300.0)
+    store.open_exposure("bypass", "R1", 200.0, subsystem="power")  # over before the period
+    store.close_exposure("bypass", "R1", 250.0)
+    store.open_exposure("bypass", "ups-a", 1200.0)  # a device's own: no subsystem
+    store.close_exposure("bypass", "ups-a", 1400.0)
+    store.open_exposure("cpu_hot", "R1", 1200.0, subsystem="power")  # not a tier kind
+    store.close_exposure("cpu_hot", "R1", 1400.0)
+    got = availability_report(store, "site", (1000.0, 2000.0), now=5000.0)
+    assert (got.report.downtime, got.report.unmonitored) == (100.0, 50.0)
+    assert got.report.exposure == {"bypass": 100.0}
+    assert got.to_json()["events"] == [{
+        "load": "R1", "subsystem": "power", "start": 1500.0, "end": 1600.0, "cause": "x",
+        "planned": True, "maintenance_id": None}]
+    power = availability_report(store, Scope.parse("power"), (1000.0, 2000.0), now=5000.0)
+    assert power.scope == Scope("subsystem", "power") and power.report.exposure == {
+        "bypass": 100.0}
+
+
+def test_an_empty_store_watched_nothing(tmp_path: Path) -> None:
+    empty = Store.open(f"sqlite:///{tmp_path / 'e.sqlite'}")
+    got = availability_report(empty, "site", (0.0, 1000.0), now=1000.0)
+    assert got.report.unmonitored == 1000.0 and got.report.availability is None
+
+
+def test_time_before_the_first_observation_was_not_watched(tmp_path: Path) -> None:
+    late = Store.open(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    late.record_transition("load", "R1", None, "served", 400.0)
+    got = availability_report(late, "site", (0.0, 1000.0), now=1000.0)
+    assert got.report.unmonitored == 400.0
+
+
+def test_a_heartbeat_exactly_max_silence_ago_is_still_watching(store: Store) -> None:
+    store.start_instance("a", 0.0, 60.0)
+    store.heartbeat("a", 940.0)
+    got = availability_report(store, "site", (0.0, 2000.0), now=1000.0, max_silence=60.0)
+    assert got.report.unmonitored == 0.0
+    got = availability_report(store, "site", (0.0, 2000.0), now=1000.5, max_silence=60.0)
+    assert got.report.unmonitored == 60.5
+
+
+def test_a_running_period_stops_at_the_clock_when_no_now_is_given(store: Store) -> None:
+    began = time.time() - 100.0
+    got = availability_report(store, "site", (began, began + 86400.0))
+    assert 100.0 <= got.report.observed <= time.time() - began
+
+
+def test_month_bounds_from_any_moment_of_the_month() -> None:
+    now = datetime(2026, 3, 15, 12, 34, 56, 789000, tzinfo=ZoneInfo(TZ)).timestamp()
+    start, end = month_bounds(now, TZ)
+    assert datetime.fromtimestamp(start, ZoneInfo(TZ)).isoformat() == "2026-03-01T00:00:00+07:00"
+    assert datetime.fromtimestamp(end, ZoneInfo(TZ)).isoformat() == "2026-04-01T00:00:00+07:00"
+
+
+def test_the_cache_by_subsystem_with_a_live_heartbeat(store: Store) -> None:
+    now = datetime(2026, 3, 15, 12, 0, tzinfo=ZoneInfo(TZ)).timestamp()
+    store.start_instance("a", 0.0, 60.0)
+    store.heartbeat("a", now - 10.0)
+    outage(store, "R1", now - 600.0, now - 540.0, subsystem="power")
+    outage(store, "Z1", now - 120.0, None, subsystem="cooling")  # open: runs to now
+    clock = [now]
+    settings = TierLiveConfig(windows=("1h", "month"), availability_cache=30.0, target=0.999)
+    cache = AvailabilityCache(store, settings, TZ, ["power", "cooling", "site"],
+                              clock=lambda: clock[0])
+    got = {(f.scope, f.window): f.report for f in cache.figures()}
+    assert got[("power", "1h")].downtime == 60.0
+    assert got[("cooling", "1h")].downtime == 120.0
+    assert got[("site", "1h")].downtime == 180.0
+    month_start = datetime(2026, 3, 1, tzinfo=ZoneInfo(TZ)).timestamp()
+    assert got[("site", "month")].observed == now - month_start  # to now, not the month's end
+    assert got[("site", "month")].unmonitored == 0.0
+    assert (cache.computations, cache.errors) == (1, 0)
+    clock[0] = now + 30.0  # exactly the cache's lifetime later: computed afresh
+    cache.figures()
+    assert cache.computations == 2
