@@ -217,6 +217,8 @@ def test_subtract_skips_every_hole_before_a_span() -> None:
 def test_a_period_shorter_than_a_second() -> None:
     report = availability([(0.0, 0.25)], (0.0, 0.5))
     assert (report.availability, report.availability_worst) == (0.5, 0.5)
+    blind = availability([], (0.0, 0.5), unmonitored=[(0.0, 0.125)])
+    assert blind.unmonitored_share == 0.25
     assert burn_rate([(0.0, 0.25)], 0.5, 0.5, target=0.5) == 1.0  # half down, half allowed
 
 
