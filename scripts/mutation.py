@@ -54,6 +54,8 @@ MODULES: dict[str, list[str]] = {
                                   "tests/unit/test_tier_history.py",
                                   "tests/unit/test_tier_metrics_api.py"],
     "collector/snmp/ber.py": ["tests/unit/test_snmp_ber.py",
+                              "tests/unit/test_snmp_ber_bounds.py",
+                              "tests/unit/test_snmp_ber_edges.py",
                               "tests/unit/test_snmp_codec_fuzz.py",
                               "tests/unit/test_snmp_message.py"],
     "collector/snmp/message.py": ["tests/unit/test_snmp_message.py",
