@@ -167,6 +167,7 @@ def test_read_octets_refuses(octets: str) -> None:
     ("3f00", None),
     ("308500000000 01 00", None),  # five length octets: more than SNMP ever needs
     ("3080 0000", None),  # indefinite
+    ("3080" + "00" * 0x80, None),  # indefinite, even with 128 octets after it
     ("30", None),
     ("3082 00", None),  # a two-octet length cut short
 ])
@@ -201,6 +202,7 @@ def test_expect(octets: str, tag: int, expected: tuple[int, int] | None) -> None
     ("8400000001", 4, None),  # the four length octets run past the end
     ("85000000000001", 7, None),  # five length octets
     ("81", 1, None),
+    ("80", 1, None),  # indefinite
     ("", 0, None),
 ])
 def test_read_length(octets: str, end: int, n: int | None) -> None:
@@ -231,7 +233,7 @@ def test_oid_text(octets: str, text: str) -> None:
     assert ".".join(map(str, ber.oid_arcs(h(octets)))) == text
 
 
-@pytest.mark.parametrize("octets", ["", "2b80", "2b8001", "2b81", "2b9080808000", "80"])
+@pytest.mark.parametrize("octets", ["", "2b80", "2b8001", "2b81", "2b9080808000", "80", "8001"])
 def test_oid_arcs_refuses(octets: str) -> None:
     with pytest.raises(SnmpDecodeError):
         ber.oid_arcs(h(octets))
@@ -272,6 +274,8 @@ ROW = "060a2b060102010202010a01"  # 1.3.6.1.2.1.2.2.1.10.1
     ("3010" + ROW + "42810105", 5),
     ("3012" + ROW + "4004c0000201", "192.0.2.1"),
     ("3010" + ROW + "0402ff00", b"\xff\x00"),
+    ("3016" + ROW + "0208 ff00000000000001", -(2**56) + 1),  # INTEGER of eight octets
+    ("3012" + ROW + "06042b060102", "1.3.6.1.2"),  # an OID value of four octets
     ("3013" + ROW + "4605 0100000000", 2**32),
     ("300e" + ROW + "0500", None),
 ])
@@ -286,6 +290,12 @@ def test_varbinds_in_long_and_short_forms(octets: str, value: object) -> None:
     "3010" + ROW + "0281 00",  # INTEGER, long form, empty
     "300f" + "060a2b060102010202010a81" + "0500",  # name ends inside an arc
     "300e" + "06102b060102010202010a01" + "0500",  # name longer than its varbind
+    "3006" + "06022b80" + "0500",  # name's last octet 0x80: ends inside an arc
+    "300e" + ROW + "4100",  # Counter32 without content
+    # indefinite lengths (0x80), each followed by 128 octets that would fit as content
+    "3080" + ROW + "0472" + "61" * 0x72,
+    "3081 84" + "0680" + "2b" + "01" * 0x7F + "0500",
+    "3081 8e" + ROW + "0480" + "61" * 0x80,
 ])
 def test_varbinds_refused(octets: str) -> None:
     data = h(octets)
