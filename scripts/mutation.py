@@ -59,6 +59,7 @@ MODULES: dict[str, list[str]] = {
                               "tests/unit/test_snmp_codec_fuzz.py",
                               "tests/unit/test_snmp_message.py"],
     "collector/snmp/message.py": ["tests/unit/test_snmp_message.py",
+                                  "tests/unit/test_snmp_message_peek.py",
                                   "tests/unit/test_snmp_codec_fuzz.py",
                                   "tests/unit/test_snmp_usm.py"],
     "collector/snmp/usm.py": ["tests/unit/test_snmp_usm.py",
