@@ -65,7 +65,7 @@ MODULES: dict[str, list[str]] = {
     "collector/snmp/usm.py": ["tests/unit/test_snmp_usm.py",
                               "tests/unit/test_snmp_message.py",
                               "tests/unit/test_snmp_codec_fuzz.py"],
-    "alerts/engine.py": ["tests/unit/test_alert_engine.py"],
+    "alerts/engine.py": ["tests/unit/test_alert_engine.py", "tests/unit/test_promql.py"],
     "exporters/state_exposition.py": ["tests/unit/test_exporter.py",
                                       "tests/property/test_exposition_properties.py"],
     "api/security.py": ["tests/unit/api/test_api_security.py"],

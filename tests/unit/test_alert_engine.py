@@ -186,6 +186,29 @@ def test_each_alert_that_went_away_resolves_or_lapses_on_its_own() -> None:
     }
 
 
+def test_an_empty_rule_label_removes_the_series_label() -> None:
+    ev = evaluate([rule(component="")], on_battery("ups-a"), 0.0, {})
+    (alert,) = ev.active.values()
+    assert "component" not in alert.labels and alert.labels["device"] == "ups-a"
+
+
+def test_a_failing_rule_does_not_stop_the_next_one() -> None:
+    broken = Rule("Broken", "g", compile_query("x * on () y"), 0.0, {}, {}, "test")
+    view = {"x": [Sample("x", {"device": "a"}, 1.0)],
+            "y": [Sample("y", {"device": "b"}, 1.0), Sample("y", {"device": "c"}, 1.0)],
+            **on_battery("ups-a")}
+    ev = evaluate([broken, rule()], view, 0.0, {})
+    assert [r.name for r, _ in ev.errors] == ["Broken"]
+    assert [a.name for a in ev.active.values()] == ["UpsOnBattery"]
+
+
+def test_a_source_is_read_as_it_is_given() -> None:
+    from alerts.history import LiveSource
+
+    ev = evaluate([rule()], LiveSource(on_battery("ups-a"), 0.0), 0.0, {})
+    assert [a.labels["device"] for a in ev.active.values()] == ["ups-a"]
+
+
 def test_fingerprints_stay_as_stored_alerts_know_them() -> None:
     """The store keys alerts by fingerprint across upgrades: the first 16 hex digits of
     SHA-256 over `name\x01value` pairs joined by \x00, sorted by name. The value below
@@ -254,6 +277,29 @@ def test_a_target_is_muted_by_a_later_source_when_the_first_is_itself() -> None:
     switch = _alert("SwitchDown", severity="critical", device="x")
     other = _alert("PortDown", severity="warning", device="y")
     assert inhibited([port, switch, other], [rule_]) == {port.fingerprint: switch.fingerprint}
+
+
+def test_a_rule_without_a_firing_source_leaves_the_next_rule_to_mute() -> None:
+    idle = InhibitRule((Matcher.parse('alertname="Nothing"'),),
+                       (Matcher.parse('alertname="PortDown"'),), ())
+    real = InhibitRule((Matcher.parse('alertname="SwitchDown"'),),
+                       (Matcher.parse('alertname="PortDown"'),), ("device",))
+    switch = _alert("SwitchDown", device="x")
+    port = _alert("PortDown", device="x")
+    assert inhibited([switch, port], [idle, real]) == {port.fingerprint: switch.fingerprint}
+
+
+def test_a_source_matching_both_sides_is_passed_over_for_the_next() -> None:
+    """Target and first source each match both sides (critical, team t): that source
+    cannot mute it; the next source, critical without the team, does."""
+    rule_ = InhibitRule((Matcher.parse('severity="critical"'),),
+                        (Matcher.parse('team="t"'),), ("device",))
+    target = _alert("A", severity="critical", device="x", team="t")
+    twin = _alert("B", severity="critical", device="x", team="t")
+    plain = _alert("C", severity="critical", device="x")
+    muted = inhibited([twin, plain, target], [rule_])
+    assert muted[target.fingerprint] == plain.fingerprint
+    assert muted[twin.fingerprint] == plain.fingerprint
 
 
 def test_each_target_is_checked_after_one_that_does_not_match() -> None:
