@@ -173,7 +173,8 @@ def test_a_series_whose_int_value_turns_float_is_written_as_the_float() -> None:
     labels = {"device": "a", "sensor": "tủ 1"}
     line = 'ups_load_ratio{device="a",sensor="tủ 1"} '
     for value, text in [(1, "1"), (0.46, "0.46"), (2, "2"), (2.0, "2"), (1e16, "1e+16"),
-                        (float("nan"), "NaN"), (7, "7")]:
+                        (float("nan"), "NaN"), (float("inf"), "+Inf"),
+                        (float("-inf"), "-Inf"), (7, "7")]:
         state.update(PollResult("a", 1.0, 0.1, [Sample("ups_load_ratio", labels, value, 1.0)]))
         answer = renderer.render(state.devices).decode()
         assert line + text + "\n" in answer, (value, answer)
