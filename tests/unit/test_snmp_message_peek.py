@@ -1,6 +1,7 @@
-"""The two in-place readers every received datagram meets before it is decoded: the id it
-answers (`peek_message_id`, which routes it on the shared socket) and whether a ScopedPDU
-names our request's context (`scoped_context_is`, RFC 3412 7.2.12 b). Every datagram is
+"""The in-place readers every received datagram meets before it is decoded: the id it
+answers (`peek_message_id`, which routes it on the shared socket), whether a ScopedPDU
+names our request's context (`scoped_context_is`, RFC 3412 7.2.12 b) and a v1/v2c
+answer's header (`parse_community_response`). Every datagram is
 written out by hand, octet by octet (X.690 lengths, RFC 3416 / RFC 3412 layouts)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from collector.snmp import message
+from collector.snmp.client import SnmpDecodeError
 
 
 def h(text: str) -> bytes:
@@ -74,3 +76,65 @@ CONTEXTS = {
 @pytest.mark.parametrize(("octets", "same"), CONTEXTS.values(), ids=CONTEXTS.keys())
 def test_scoped_context_is(octets: str, same: bool) -> None:
     assert message.scoped_context_is(h(octets), HEAD) is same
+
+
+# ------------------------------------------------------------------ parse_community_response
+
+def _response(version: str = "020101", community: str = COMMUNITY, pdu_tag: str = "a2",
+              numbers: str = "02012a 020100 020100", varbinds: str = "3000",
+              after_pdu: str = "") -> bytes:
+    """A v1/v2c message around hand-written parts, with short-form lengths."""
+    pdu_body = h(numbers + varbinds)
+    pdu = h(pdu_tag) + bytes([len(pdu_body)]) + pdu_body + h(after_pdu)
+    body = h(version + community) + pdu
+    return bytes([0x30, len(body)]) + body
+
+
+RESPONSES = {
+    "v2c": (_response(), (1, 0xA2, 42, 0, 0, 26, 26)),
+    "v1": (_response(version="020100"), (0, 0xA2, 42, 0, 0, 26, 26)),
+    "version in long form": (_response(version="02810101"), (1, 0xA2, 42, 0, 0, 27, 27)),
+    "community in long form": (_response(community="048106" + COMMUNITY[4:]),
+                               (1, 0xA2, 42, 0, 0, 27, 27)),
+    "request-id in long form": (_response(numbers="0281012a 020100 020100"),
+                                (1, 0xA2, 42, 0, 0, 27, 27)),
+    "error status and index": (_response(numbers="02012a 020105 020102"),
+                               (1, 0xA2, 42, 5, 2, 26, 26)),
+    "negative request-id": (_response(numbers="0201ff 020100 020100"),
+                            (1, 0xA2, -1, 0, 0, 26, 26)),
+    "eight-octet request-id": (_response(numbers="02080000000000000101 020100 020100"),
+                               (1, 0xA2, 257, 0, 0, 33, 33)),
+    "a varbind": (_response(varbinds="3007 3005 06012b 0500"), (1, 0xA2, 42, 0, 0, 26, 33)),
+    "GetBulk": (_response(pdu_tag="a5"), (1, 0xA5, 42, 0, 0, 26, 26)),
+    "Report": (_response(pdu_tag="a8"), (1, 0xA8, 42, 0, 0, 26, 26)),
+}
+
+
+@pytest.mark.parametrize(("data", "parsed"), RESPONSES.values(), ids=RESPONSES.keys())
+def test_parse_community_response(data: bytes, parsed: tuple[int, ...]) -> None:
+    assert message.parse_community_response(data) == parsed
+
+
+BAD_RESPONSES = {
+    "version 3": _response(version="020103"),
+    "version of nine octets": _response(version="0209010000000000000001"),
+    "community an INTEGER": _response(community="02067075626c6963"),
+    "a v1 trap PDU": _response(pdu_tag="a4"),
+    "no PDU tag at all": _response(pdu_tag="30"),
+    "request-id of nine octets": _response(numbers="0209000000000000000001 020100 020100"),
+    "request-id an OCTET STRING": _response(numbers="04012a 020100 020100"),
+    "request-id past the PDU": _response(numbers="02012a 020100 0201", varbinds=""),
+    "VarBindList an OCTET STRING": _response(varbinds="0400"),
+    "VarBindList shorter than the PDU": _response(varbinds="3000 00"),
+    "octets after the PDU": _response(after_pdu="00"),
+    "not a SEQUENCE": b"\x31" + _response()[1:],
+    "an octet after the message": _response() + b"\x00",
+    "cut in the community": _response()[:8],
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("data", BAD_RESPONSES.values(), ids=BAD_RESPONSES.keys())
+def test_parse_community_response_refuses(data: bytes) -> None:
+    with pytest.raises(SnmpDecodeError):
+        message.parse_community_response(data)
