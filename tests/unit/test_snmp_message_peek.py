@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.snmp import message
+from collector.snmp import ber, message
 from collector.snmp.client import SnmpDecodeError
 
 
@@ -138,3 +138,45 @@ BAD_RESPONSES = {
 def test_parse_community_response_refuses(data: bytes) -> None:
     with pytest.raises(SnmpDecodeError):
         message.parse_community_response(data)
+
+
+# ------------------------------------------------------------------ v3: the usual layout
+
+def _v3(msg_id: int = 7, max_size: int = 65507, flags: int = 3, engine: bytes = b"\x80e",
+        boots: int = 5, engine_time: int = 1001, user: bytes = b"ops", auth: bytes = b"\0" * 12,
+        priv: bytes = b"\0" * 8, scoped_size: int = 10) -> bytes:
+    pdu = message.encode_pdu(0xA2, 1, message.encode_typed_varbinds(
+        [("1.3.6.1.2.1.1.5.0", 0x04, b"x" * scoped_size)]))
+    scoped = message.encode_scoped_pdu(engine, b"", pdu)
+    if flags & message.FLAG_PRIV:  # ciphertext: an OCTET STRING
+        scoped = bytes([0x04]) + ber.encode_length(len(scoped)) + scoped
+    params, offset = message.encode_usm_parameters(engine, boots, engine_time, user, auth, priv)
+    return message.encode_v3_message(msg_id, flags, params, offset, scoped, max_size)[0]
+
+
+USUAL = {
+    "authPriv": _v3(),
+    "authNoPriv": _v3(flags=1, priv=b""),
+    "noAuthNoPriv": _v3(flags=0, auth=b"", priv=b""),
+    "reportable": _v3(flags=4, auth=b"", priv=b""),
+    "msgID 0": _v3(msg_id=0),
+    "msgID 2**31-1": _v3(msg_id=2**31 - 1),
+    "smallest msgMaxSize": _v3(max_size=484),
+    "largest msgMaxSize": _v3(max_size=2**31 - 1),
+    "boots and time 0": _v3(boots=0, engine_time=0),
+    "boots and time 2**31-1": _v3(boots=2**31 - 1, engine_time=2**31 - 1),
+    "engine ID and user of 32 octets": _v3(engine=b"e" * 32, user=b"u" * 32),
+    "empty engine ID and user": _v3(engine=b"", user=b""),
+    "a ScopedPDU over 127 octets": _v3(scoped_size=200),
+    "a ScopedPDU over 255 octets": _v3(scoped_size=400),
+    "no privacy, long ScopedPDU": _v3(flags=1, priv=b"", scoped_size=300),
+}
+
+
+@pytest.mark.parametrize("data", USUAL.values(), ids=USUAL.keys())
+def test_the_usual_v3_layouts_are_read_in_place(data: bytes) -> None:
+    """Every v3 answer of every poll takes the in-place reader (and it reads what the
+    general parser reads), at each field's smallest and largest usual size."""
+    fast = message._parse_v3_layout(data)
+    assert fast is not None
+    assert fast == message._parse_v3_general(data)
