@@ -180,3 +180,50 @@ def test_the_usual_v3_layouts_are_read_in_place(data: bytes) -> None:
     fast = message._parse_v3_layout(data)
     assert fast is not None
     assert fast == message._parse_v3_general(data)
+
+
+SCOPED_HEAD = "0402 8065 0400"  # contextEngineID 80 65, empty contextName
+SCOPED = {
+    "Response": ("3013" + SCOPED_HEAD + "a20b 020101 020100 020100 3000",
+                 (0xA2, 1, 0, 0, 21, 21)),
+    "DES padding after it": ("3013" + SCOPED_HEAD + "a20b 020101 020100 020100 3000 000000",
+                             (0xA2, 1, 0, 0, 21, 21)),
+    "long-form SEQUENCE": ("308113" + SCOPED_HEAD + "a20b 020101 020100 020100 3000",
+                           (0xA2, 1, 0, 0, 22, 22)),
+    "long-form PDU": ("3014" + SCOPED_HEAD + "a2810b 020101 020100 020100 3000",
+                      (0xA2, 1, 0, 0, 22, 22)),
+    "five-octet request-id": ("3017" + SCOPED_HEAD + "a20f 020500ffffffff 020100 020100 3000",
+                              (0xA2, 2**32 - 1, 0, 0, 25, 25)),
+    "error status and index": ("3013" + SCOPED_HEAD + "a20b 020101 020102 020101 3000",
+                               (0xA2, 1, 2, 1, 21, 21)),
+    "Report": ("3013" + SCOPED_HEAD + "a80b 020101 020100 020100 3000",
+               (0xA8, 1, 0, 0, 21, 21)),
+    "a varbind": ("301a" + SCOPED_HEAD + "a212 020101 020100 020100 3007 3005 06012b 0500",
+                  (0xA2, 1, 0, 0, 21, 28)),
+}
+
+
+@pytest.mark.parametrize(("octets", "parsed"), SCOPED.values(), ids=SCOPED.keys())
+def test_the_usual_scoped_pdu_is_read_in_place(
+    octets: str, parsed: tuple[int, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the general reader out of the way, the usual ScopedPDUs are still read: the
+    in-place reader took them, and read what is written above."""
+    def general(_: bytes) -> object:
+        raise AssertionError("the general reader was asked")
+
+    monkeypatch.setattr(message, "parse_scoped_pdu", general)
+    assert message.parse_scoped_response(h(octets)) == parsed
+
+
+@pytest.mark.parametrize("octets", [
+    "3013" + SCOPED_HEAD + "a40b 020101 020100 020100 3000",  # a v1 trap PDU
+    "3013" + SCOPED_HEAD + "a20b 020101 020100 020100 0400",  # VarBindList not a SEQUENCE
+    "3014" + SCOPED_HEAD + "a20c 020101 020100 020100 3000 00",  # octet after VarBindList
+    "3013" + "0402 8065 0200" + "a20b 020101 020100 020100 3000",  # contextName an INTEGER
+    "3013" + SCOPED_HEAD + "a20b 040101 020100 020100 3000",  # request-id not an INTEGER
+    "3013" + SCOPED_HEAD + "a20b 020101 020100",  # cut short
+])
+def test_unusual_scoped_pdus_are_refused(octets: str) -> None:
+    with pytest.raises(SnmpDecodeError):
+        message.parse_scoped_response(h(octets))
