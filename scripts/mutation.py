@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -155,12 +156,23 @@ def run_module(module: str, tests: list[str], box: float, jobs: int) -> Result:
     began = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with open(dest / "mutmut.log", "w") as log:
+        # its own process group: at the time box, mutmut and every worker it forked go
+        proc = subprocess.Popen([*_mutmut(), "run", "--max-children", str(jobs)], cwd=dest,
+                                stdout=log, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
         try:
-            subprocess.run([*_mutmut(), "run", "--max-children", str(jobs)], cwd=dest,
-                           stdout=log, stderr=subprocess.STDOUT, env=env, timeout=box,
-                           check=False)
-        except subprocess.TimeoutExpired:
-            print(f"  {module}: time box of {box:.0f} s reached", file=sys.stderr)
+            proc.wait(timeout=box)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt) as stop:
+            if isinstance(stop, subprocess.TimeoutExpired):
+                print(f"  {module}: time box of {box:.0f} s reached", file=sys.stderr)
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            if isinstance(stop, KeyboardInterrupt):
+                raise
     seconds = time.monotonic() - began
     total, killed, survived, not_run = _results(dest, module)
     return Result(module, total, killed, survived, not_run, seconds)
