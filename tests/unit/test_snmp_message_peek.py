@@ -227,3 +227,12 @@ def test_the_usual_scoped_pdu_is_read_in_place(
 def test_unusual_scoped_pdus_are_refused(octets: str) -> None:
     with pytest.raises(SnmpDecodeError):
         message.parse_scoped_response(h(octets))
+
+
+@pytest.mark.parametrize(("engine", "user"), [(b"e" * 33, b"ops"), (b"\x80e", b"u" * 33)])
+def test_an_engine_id_or_user_of_33_octets_is_refused(engine: bytes, user: bytes) -> None:
+    """snmpEngineID and the USM user name are at most 32 octets (RFC 3411, RFC 3414)."""
+    data = _v3(engine=engine, user=user)
+    assert message._parse_v3_layout(data) is None
+    with pytest.raises(SnmpDecodeError, match="32 octets"):
+        message.parse_v3_message(data)
