@@ -9,6 +9,7 @@ import sys
 import typer
 
 from tierwatch.commands import alerts, core, demo, report, tier, token
+from tierwatch.commands import profile as profile_commands
 
 app = typer.Typer(
     name="tierwatch",
@@ -39,6 +40,7 @@ def _root(
 
 for module in (core, demo, tier, alerts, report, token):
     module.register(app)
+profile_commands.register(app)  # `tierwatch profile test|new`
 
 
 def main() -> None:
