@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from alerts.component import AlertsComponent
 from collector.directory import DeviceDirectory
+from collector.discovery.component import Discovery
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from report.config import Mailer, ReportSettings
@@ -29,3 +30,4 @@ class ApiContext:
     live: LiveTier | None = None  # the live Tier engine, where this instance runs it
     alerts: AlertsComponent | None = None  # the built-in alert engine, when it runs
     mailer: Mailer | None = None  # for reports e-mailed on demand
+    discovery: Discovery | None = None  # sweeps (POST /api/v1/discover), where this polls

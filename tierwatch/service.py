@@ -21,6 +21,7 @@ from alerts.notify import EmailSender
 from api.context import ApiContext
 from collector.agents.component import AgentScraper
 from collector.directory import DeviceDirectory
+from collector.discovery.component import Discovery
 from collector.probes.component import ProbeRunner
 from collector.snmp import transport
 from collector.snmp.component import SnmpPolling
@@ -105,6 +106,9 @@ class Service:
         self.mailer = EmailSender(config.alerts.smtp) if config.alerts.smtp else None
         self.reports = (ReportScheduler(report_settings(config), self.mailer)
                         if config.reports.schedule and shard is None else None)
+        # sweeps from the API (POST /api/v1/discover) with this instance's credentials
+        self.discovery = (Discovery(config.snmp, config.credentials, config.devices)
+                          if not tier_only else None)
         self.components: list[Component] = []
 
     # ------------------------------------------------------------------ polling
@@ -128,7 +132,7 @@ class Service:
             config=self.config, state=self.state, exporter=self.exporter,
             devices=self.directory, reports=report_settings(self.config),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
-            mailer=self.mailer)
+            mailer=self.mailer, discovery=self.discovery)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -151,7 +155,7 @@ class Service:
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
             self.live, self.probes, self.agents, self.snmp, self.influx, self.alerts,
-            self.traps, self.reports) if c is not None]
+            self.traps, self.reports, self.discovery) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
             await component.start(self.runtime)

@@ -64,8 +64,8 @@ def _addresses(spec: str) -> Iterator[IPAddress]:
                     ".".join([*first_text.split(".")[:3], last_text]))
             else:
                 last = ipaddress.ip_address(last_text)
-        except ValueError as exc:
-            raise TargetError(f"{spec!r}: {exc}") from None
+        except ValueError:
+            raise TargetError(f"{spec!r}: not an address, prefix or range") from None
         if last.version != first.version or int(last) < int(first):
             raise TargetError(f"{spec!r}: the range ends before it starts")
         if int(last) - int(first) >= MAX_ADDRESSES:
