@@ -39,12 +39,19 @@ class ProfileRun:
     unread: list[str]
     auto: AutoChoice | None = None
     metric_names: dict[str, set[str]] = field(default_factory=dict)  # profile -> names
+    requested: list[str] = field(default_factory=list)  # named (or chosen by auto)
 
     @property
     def empty_profiles(self) -> list[str]:
-        """Profiles that gave no sample from this walk (a profile that does not fit it)."""
+        """Profiles that gave no sample from this walk (one that does not fit it, or an
+        included one whose part of the device the recording left out)."""
         produced = {s.name for s in self.result.samples}
         return [name for name, names in self.metric_names.items() if not names & produced]
+
+    @property
+    def failed(self) -> bool:
+        """The poll failed, or a profile asked for (not one it includes) gave nothing."""
+        return not self.result.ok or bool(set(self.empty_profiles) & set(self.requested))
 
     def unread_groups(self, max_groups: int = 40) -> list[tuple[str, int]]:
         return group_oids(self.unread, max_groups)
@@ -108,8 +115,8 @@ def resolve(spec: Sequence[str], walk: Walk, extra_dirs: Iterable[Path] = ()
 
 
 async def run_profiles(profiles: Sequence[Profile], walk: Walk, *, device: str = "walk",
-                       auto: AutoChoice | None = None, also_read: Iterable[str] = ()
-                       ) -> ProfileRun:
+                       auto: AutoChoice | None = None, also_read: Iterable[str] = (),
+                       requested: Sequence[str] = ()) -> ProfileRun:
     """One offline poll of the walk through the profiles. `also_read`: OIDs read before the
     poll (sysObjectID and the detect OIDs, to choose `auto`)."""
     agent = RecordedAgent(walk)
@@ -119,7 +126,7 @@ async def run_profiles(profiles: Sequence[Profile], walk: Walk, *, device: str =
     agent.read.update(o for o in also_read if o in walk.values)
     names = {p.name: _metric_names(p) for p in profiles}
     return ProfileRun(walk, [p.name for p in profiles], result, status, agent.unread(), auto,
-                      names)
+                      names, list(requested))
 
 
 def _metric_names(profile: Profile) -> set[str]:
@@ -137,5 +144,7 @@ async def run_walk(spec: Sequence[str], walk_path: Path | str,
     walk = read_walk(walk_path)
     profiles, auto = resolve(spec, walk, dirs)
     also = [SYS_OBJECT_ID, *detect_oids(dirs)] if auto is not None else []
+    requested = auto.profiles if auto is not None else [
+        Path(item).stem if item.endswith((".yaml", ".yml")) else item for item in spec]
     return await run_profiles(profiles, walk, device=Path(str(walk_path)).stem, auto=auto,
-                              also_read=also)
+                              also_read=also, requested=requested)
