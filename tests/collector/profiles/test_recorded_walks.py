@@ -158,6 +158,54 @@ CASES: dict[str, tuple[str, dict[S, float], dict[str, tuple[str, set[str]]], lis
         s("crac_info", manufacturer="Liebert Corporation", model="Liebert PEX",
           firmware="PAL 1.04.026.STD"): 1,
     }, {"crac": ("ok", set()), "control temperature": ("ok", set())}, []),
+    # --- walks written from the vendor's MIB (no recording of these models is to be had)
+    "vertiv-ups": ("synthetic-vertiv-gxt5.snmprec", {
+        s("ups_output_source", state="normal"): 1,     # lgpPwrStateUpsOutputSource 3
+        s("ups_battery_runtime_seconds"): 1260,        # lgpPwrBatteryTimeRemaining 21 min
+        s("ups_battery_charge_ratio"): 0.98,           # lgpPwrBatteryCapacity 98 %
+        s("ups_line_volts", point_index="2", line="1", point="output"): 230,
+        s("ups_line_load_ratio", point_index="2", line="1", point="output"): 0.61,
+        s("ups_line_power_watts", point_index="1", line="1", point="input"): 6900,
+        s("ups_info", manufacturer="Liebert Corporation", model="Liebert GXT5",
+          firmware="3.1.0", serial="1907200123AFA37"): 1,
+    }, {"ups": ("ok", set())}, []),
+    "vertiv-pdu": ("synthetic-vertiv-mph2.snmprec", {
+        s("pdu_phase_volts", pdu="1", source="1", phase="1"): 230.1,        # 2301, 0.1 V
+        s("pdu_phase_current_amperes", pdu="1", source="1", phase="2"): 6.55,  # 655, 0.01 A
+        s("pdu_phase_power_watts", pdu="1", source="1", phase="3"): 1337,
+        s("pdu_phase_alarm_used_ratio", pdu="1", source="1", phase="1"): 0.383,  # 383, 0.1 %
+        s("pdu_power_watts", pdu="1", source="1"): 4210,
+        # 123456 x 0.1 kWh = 12345.6 kWh x 3.6 MJ
+        s("pdu_energy_joules_total", pdu="1", source="1"): 44_444_160_000,
+        s("pdu_branch_current_amperes", pdu="1", branch_index="1", branch="Branch A"): 6.12,
+    }, {"phase 1": ("ok", set())}, []),
+    "apc-galaxy": ("synthetic-apc-galaxy-vs.snmprec", {
+        s("ups_phase_input_current_amperes", input="1", phase="1"): 26.5,   # 265, 0.1 A
+        s("ups_phase_output_power_watts", output="1", phase="2"): 5710,
+        s("ups_phase_output_load_ratio", output="1", phase="3"): 0.39,      # 39 %
+        s("ups_phase_output_volts", output="1", phase="3"): 231,
+        s("ups_battery_runtime_seconds"): 1620,       # upsAdvBatteryRunTimeRemaining 162000 ticks
+        s("ups_output_source", state="normal"): 1,
+    }, {"ups": ("ok", set()), "output phase 2": ("ok", set())}, [
+        s("ups_phase_input_current_amperes", input="1", phase="2"),  # -1: unsupported
+    ]),
+    "riello-ups": ("synthetic-riello-mst80.snmprec", {
+        s("ups_battery_runtime_seconds"): 2100,        # upsEstimatedMinutesRemaining 35
+        s("ups_battery_volts"): 432.0,                 # upsBatteryVoltage 4320, 0.1 V
+        s("ups_output_current_amperes", line="1"): 51.2,  # upsOutputCurrent 512, 0.1 A
+        s("ups_output_load_ratio", line="1"): 0.44,
+        s("ups_input_volts", line="2"): 231,
+        s("ups_card_info", agent="NetMan 204 02.08.006"): 1,
+    }, {"ups": ("ok", set())}, []),
+    "netbotz": ("synthetic-netbotz-420.snmprec", {
+        s("env_temperature_celsius", sensor_id="nbHawkEnc_0_TEMP",
+          sensor="Nhiệt độ R05 cửa trước"): 23.4,       # tempSensorValue 234, 0.1 degC
+        s("env_humidity_ratio", sensor_id="nbHawkEnc_0_HUMI", sensor="Humidity R05"): 0.452,
+        s("env_dew_point_celsius", sensor_id="nbHawkEnc_0_DEWPT", sensor="Dew point R05"): 10.8,
+        s("env_enclosure_status", enclosure_id="nbHawkEnc_1",
+          enclosure="Sensor pod R05 top"): 2,          # normal
+    }, {"sensor Temp R05 top": ("ok", set()),
+        "enclosure Sensor pod R05 top": ("ok", set())}, []),
     "system": ("cisco-c3750.snmprec", {
         s("snmp_uptime_seconds"): 38969789.21,         # sysUpTime 3896978921 ticks
     }, {}, []),
@@ -203,6 +251,36 @@ FAULTS: list[tuple[str, str, dict[str, Any], str, str, set[str]]] = [
      "crac", "degraded", {"alarm"}),
     ("vertiv-crac", "room too hot", {"1.3.6.1.4.1.476.1.42.3.4.1.3.3.1.3.1": 31},
      "control temperature", "degraded", {"over_temperature"}),
+]
+
+
+def idx(text: str) -> str:
+    """A DisplayString index as the agent encodes it: its length, then its characters."""
+    return ".".join([str(len(text)), *(str(ord(c)) for c in text)])
+
+
+NB = "1.3.6.1.4.1.5528.100"
+FAULTS += [
+    ("vertiv-ups", "on battery", {"1.3.6.1.4.1.476.1.42.3.5.3.55.0": 5}, "ups", "degraded",
+     {"on_battery"}),
+    ("vertiv-ups", "no output", {"1.3.6.1.4.1.476.1.42.3.5.3.55.0": 2}, "ups", "failed",
+     {"off"}),
+    ("vertiv-ups", "battery low", {"1.3.6.1.4.1.476.1.42.3.5.1.26.0": 3}, "ups", "degraded",
+     {"battery_low"}),
+    ("vertiv-pdu", "phase at its alarm", {"1.3.6.1.4.1.476.1.42.3.8.30.40.1.39.1.1.2": 1000},
+     "phase 2", "failed", {"overload"}),
+    ("apc-galaxy", "phase overloaded", {"1.3.6.1.4.1.318.1.1.1.9.3.3.1.10.1.2": 104},
+     "output phase 2", "degraded", {"overload"}),
+    ("apc-galaxy", "on battery", {"1.3.6.1.4.1.318.1.1.1.4.1.1.0": 3}, "ups", "degraded",
+     {"on_battery"}),
+    ("riello-ups", "on battery", {"1.3.6.1.2.1.33.1.4.1.0": 5}, "ups", "degraded",
+     {"on_battery"}),
+    ("netbotz", "rack warm", {f"{NB}.4.1.1.1.2.{idx('nbHawkEnc_1_TEMP')}": 290},
+     "sensor Temp R05 top", "degraded", {"temp_out_of_recommended"}),
+    ("netbotz", "sensor critical", {f"{NB}.4.1.1.1.3.{idx('nbHawkEnc_1_TEMP')}": 4},
+     "sensor Temp R05 top", "failed", {"sensor_alarm"}),
+    ("netbotz", "pod unplugged", {f"{NB}.2.1.1.2.{idx('nbHawkEnc_1')}": 0},
+     "enclosure Sensor pod R05 top", "degraded", {"pod_disconnected"}),
 ]
 
 # shipped profiles whose walk tests live in their own modules (the simulator's walks)
@@ -264,6 +342,11 @@ async def test_status_rules_on_the_recorded_walk(profile, fault, overlay, compon
     ("huawei-s5720.snmprec", ["huawei-switch"]),
     ("cisco-c3750.snmprec", ["cisco", "entity-sensor", "if-mib"]),
     ("cisco-n5000.snmprec", ["cisco"]),
+    ("synthetic-vertiv-gxt5.snmprec", ["vertiv-ups"]),                         # by detect:
+    ("synthetic-vertiv-mph2.snmprec", ["vertiv-pdu"]),                         # by detect:
+    ("synthetic-apc-galaxy-vs.snmprec", ["apc-galaxy"]),
+    ("synthetic-riello-mst80.snmprec", ["riello-ups"]),
+    ("synthetic-netbotz-420.snmprec", ["netbotz"]),
 ])
 def test_auto_chooses_from_the_recording(walk_file, chosen):
     walk = read_walk(WALKS / walk_file)
