@@ -64,6 +64,8 @@ class SnmpConfig(Strict):
     jitter: float = Field(default=0.1, ge=0.0, le=1.0)
     # extra directories of profile files, searched before the shipped ones
     profile_dirs: list[Path] = Field(default_factory=list)
+    # directories of MIB files `tierwatch profile new` compiles from (never a download)
+    mib_dirs: list[Path] = Field(default_factory=list)
     # what POST /api/v1/discover may sweep (collector/discovery/config.py)
     discovery: DiscoveryConfig = DiscoveryConfig()
 

@@ -91,3 +91,49 @@ def _print_run(run: ProfileRun, max_groups: int) -> None:
                + (f", in {len(groups)} subtrees" if groups else ""))
     for oid, count in groups:
         typer.echo(f"  {oid}  ({count} OID{'s' if count != 1 else ''})")
+
+
+@app.command("new")
+def new_command(
+    mib: Annotated[str, typer.Option("--mib", help="the MIB module, e.g. PowerNet-MIB")],
+    table: Annotated[list[str], typer.Option("--table", help="a table of the MIB (repeat)")
+                     ] = [],  # noqa: B006
+    obj: Annotated[list[str], typer.Option(
+        "--object", help="a scalar, or a group of scalars, of the MIB (repeat)")] = [],  # noqa: B006
+    mib_dir: Annotated[list[Path], typer.Option(
+        "--mib-dir", help="a directory of MIB files, searched first (repeat)")] = [],  # noqa: B006
+    name: Annotated[str | None, typer.Option(help="profile name (default: from the MIB)")
+                    ] = None,
+    prefix: Annotated[str | None, typer.Option(
+        help="metric name prefix, e.g. ups_ (default: from the MIB's name)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="write the draft here (default: print it)")] = None,
+    walk: Annotated[Path | None, typer.Option(
+        "--walk", "-w", help="then run the draft against this recorded walk")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write a draft profile from a MIB compiled with pysmi (no download): each chosen
+    object's OID, type, enum names, units and a Prometheus name in base units."""
+    from collector.mibdraft import MibError, mib_dirs, new_profile
+
+    extra = list(mib_dir)
+    if config is not None:
+        from tierwatch.commands.core import load_or_exit
+
+        extra += list(load_or_exit(config).snmp.mib_dirs)
+    try:
+        draft = new_profile(mib, table, obj, mib_dirs(extra), name=name, prefix=prefix)
+    except MibError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    text = draft.text()
+    if out is None and walk is None:
+        typer.echo(text, nl=False)
+    else:
+        target = out or Path(f"{draft.name}.yaml")
+        target.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {target}", err=True)
+    for note in draft.notes:
+        typer.echo(f"note: {note}", err=True)
+    if walk is not None:
+        test_command([str(out or Path(f"{draft.name}.yaml"))], walk, config)
