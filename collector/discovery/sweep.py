@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from collector.config import DeviceConfig
 from collector.discovery.enterprises import vendor
+from collector.discovery.portcheck import port_unreachable
 from collector.profiles import choose_auto, detect_oids
 from collector.snmp import transport
 from collector.snmp.client import (
@@ -258,15 +259,37 @@ class Sweeper:
 
     async def probe(self, host: str, port: int) -> AddressResult:
         """Who answers at host:port, with which credential; never raises for what the
-        network sends (a defect in an engine is reported on the address)."""
+        network sends (a defect in an engine is reported on the address). A host that
+        says the port is unreachable ends the probe at once."""
         result = AddressResult(host, port, "no_answer", "no answer")
+        await self.rate.wait()
+        wait = self.options.timeout * (self.options.retries + 1) * len(self.credentials)
+        check = asyncio.create_task(port_unreachable(host, port, wait))
+        asking = asyncio.create_task(self._ask(result))
+        done, _ = await asyncio.wait({check, asking}, return_when=asyncio.FIRST_COMPLETED)
+        if check in done and check.result() and not asking.done():
+            asking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asking
+            result.outcome, result.detail = "no_answer", "port unreachable"
+            return result
+        await asking
+        check.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await check
+        return result
+
+    async def _ask(self, result: AddressResult) -> None:
+        """Each credential in turn, until one answers; the outcome goes into `result`."""
+        host, port = result.host, result.port
         refused_before = _refused(host, port)
         auth_refusals: list[str] = []
         errors: list[str] = []
-        for named in self.credentials:
+        for i, named in enumerate(self.credentials):
             client = self._client(host, port, named.credentials)
             try:
-                await self.rate.wait()
+                if i:
+                    await self.rate.wait()
                 got = await self._identity(client)
                 result.outcome, result.credential = "found", named.name
                 await self._describe(result, client, got)
@@ -283,7 +306,7 @@ class Sweeper:
             finally:
                 await client.close()
         if result.outcome == "found":
-            return result
+            return
         after = _refused(host, port)
         refusals = {k: n - refused_before.get(k, 0) for k, n in after.items()
                     if n > refused_before.get(k, 0)}
@@ -305,7 +328,6 @@ class Sweeper:
             result.outcome = "refused"
             result.detail = "answers SNMPv3 but refuses our credentials: " + \
                 "; ".join(dict.fromkeys(auth_refusals))
-        return result
 
     async def _identity(self, client: SnmpClient) -> dict[str, Value]:
         try:

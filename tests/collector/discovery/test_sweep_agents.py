@@ -71,7 +71,7 @@ async def simulated(host: str, port: int, model: str, name: str):
 
 
 async def test_a_sweep_tells_each_kind_of_address_apart(tmp_path, subnet):
-    hosts = {i: f"{subnet}.{i}" for i in range(1, 8)}
+    hosts = {i: f"{subnet}.{i}" for i in range(1, 9)}
     port = free_port_on(list(hosts.values()))
     nonsense = {"1.3.6.1.2.1.1.2.0": (ber.OCTET_STRING, b"not-an-oid"),
                 "1.3.6.1.2.1.1.5.0": (ber.OCTET_STRING, b"\x1b[2J" + b"x" * 300),
@@ -87,13 +87,16 @@ async def test_a_sweep_tells_each_kind_of_address_apart(tmp_path, subnet):
                 bad_agent("garbage", {"1.3.6.1.2.1.1.2.0": (ber.OBJECT_IDENTIFIER, "1.3")},
                           host=hosts[5], port=port), \
                 bad_agent("as-is", nonsense, host=hosts[6], port=port):
-            sweeper = Sweeper(CREDENTIALS, SweepOptions(timeout=0.5, retries=0,
-                                                        concurrency=4, rate=0))
-            seen = []
-            report = await sweeper.sweep(expand([f"{subnet}.1-7"], default_port=port),
-                                         seen.append)
+            # a host that takes the datagrams and never answers (a firewall that drops)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as black_hole:
+                black_hole.bind((hosts[8], port))
+                sweeper = Sweeper(CREDENTIALS, SweepOptions(timeout=0.5, retries=0,
+                                                            concurrency=4, rate=0))
+                seen = []
+                report = await sweeper.sweep(expand([f"{subnet}.1-8"], default_port=port),
+                                             seen.append)
     by_host = {r.host: r for r in report.results}
-    assert len(seen) == 7  # the progress callback saw every address
+    assert len(seen) == 8  # the progress callback saw every address
     v2 = by_host[hosts[1]]
     assert (v2.outcome, v2.credential, v2.sys_name) == ("found", "public-v2c", "v2c-agent")
     assert v2.sys_object_id == "1.3.6.1.4.1.8072.3.2.10"  # Net-SNMP on Linux
@@ -117,12 +120,15 @@ async def test_a_sweep_tells_each_kind_of_address_apart(tmp_path, subnet):
     assert any("cut to 255" in p for p in odd.problems)
     assert len(odd.sys_name) == 255 and "\x1b" not in odd.sys_name
     silent = by_host[hosts[7]]
-    assert (silent.outcome, silent.detail) == ("no_answer", "no answer")
+    # nothing listens there: the host says so (ICMP port unreachable), no timeout waited
+    assert (silent.outcome, silent.detail) == ("no_answer", "port unreachable")
     assert report.refused["bad_sys_object_id"] == 1
     # the garbage agent answers the v2c request with random bytes (its responder, the
     # simulator's, ignores SNMPv3): one refused datagram
     assert report.refused["undecodable_datagram"] == 1
-    assert report.counts() == {"found": 5, "no_answer": 1, "bad_answer": 1, "refused": 0}
+    dropped = by_host[hosts[8]]
+    assert (dropped.outcome, dropped.detail) == ("no_answer", "no answer")
+    assert report.counts() == {"found": 5, "no_answer": 2, "bad_answer": 1, "refused": 0}
 
 
 async def test_a_v3_agent_that_knows_none_of_our_users_is_told_from_silence(tmp_path, subnet):
