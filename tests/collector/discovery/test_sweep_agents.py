@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -55,14 +56,13 @@ def subnet() -> str:
 
 
 @contextlib.asynccontextmanager
-async def simulated(host: str, port: int, model: str, name: str):
+async def simulated(run_dir: Path, host: str, port: int, model: str, name: str):
+    """One of the simulator's agents (sim/agent.py) serving `model` on host:port."""
     models = sim_agent.load_models()
     spec = sim_agent.DeviceSpec(id=name, model=model, port=port,
                                 set={"1.3.6.1.2.1.1.5.0": name})
-    simulator = sim_agent.Simulator(sim_agent.Path("/nonexistent-tw-sim"), [spec], host=host,
+    simulator = sim_agent.Simulator(run_dir, [spec], host=host,
                                     models={model: models[model]})
-    simulator.run_dir = sim_agent.Path(__import__("tempfile").mkdtemp())
-    simulator.fault_file.path = simulator.run_dir / "faults.json"
     await simulator.start()
     try:
         yield simulator
@@ -82,8 +82,8 @@ async def test_a_sweep_tells_each_kind_of_address_apart(tmp_path, subnet):
                                  "sysName v2c-agent"]) as _v2, \
          run_snmpd(tmp_path / "v3", host=hosts[2], port=port, communities=(), users=[USER],
                    extra_config=["sysName v3-agent"]) as _v3:
-        async with simulated(hosts[3], port, "apc-smart-ups", "UPS-SIM"), \
-                simulated(hosts[4], port, "eaton-9px", "UPS-NET-SIM"), \
+        async with simulated(tmp_path / "sim1", hosts[3], port, "apc-smart-ups", "UPS-SIM"), \
+                simulated(tmp_path / "sim2", hosts[4], port, "eaton-9px", "UPS-NET-SIM"), \
                 bad_agent("garbage", {"1.3.6.1.2.1.1.2.0": (ber.OBJECT_IDENTIFIER, "1.3")},
                           host=hosts[5], port=port), \
                 bad_agent("as-is", nonsense, host=hosts[6], port=port):
