@@ -112,8 +112,8 @@ class SharedSocket:
         self.sock = sock
         self.stats = TransportStats()
         # refused datagrams per sender (host, port), so a sweep can tell an address that
-        # answers garbage from a silent one; bounded, new senders past the bound are not
-        # remembered (still counted in stats)
+        # answers garbage from a silent one (it compares counts before and after asking);
+        # bounded: full, it starts afresh (counts in stats are never lost)
         self.refused_from: dict[tuple[str, int], dict[str, int]] = {}
         self.users = 0
         self.closed = False
@@ -245,7 +245,7 @@ class SharedSocket:
         counts = refused.get(key)
         if counts is None:
             if len(refused) >= _REFUSED_SENDERS:
-                return
+                refused.clear()
             counts = refused[key] = {}
         counts[reason] = counts.get(reason, 0) + 1
 
