@@ -51,7 +51,7 @@ def credentials_in_order(cfg_credentials: dict[str, object], chosen: list[str],
 
 def discover(
     targets: Annotated[list[str], typer.Argument(
-        help="addresses, prefixes (10.10.0.0/24), ranges (10.10.0.10-40); HOST:PORT for "
+        help="addresses, prefixes (10.10.0.0/24), ranges (10.10.0.10-40); ADDRESS:PORT for "
              "one address on another port")],
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="tierwatch.yaml: its credentials (tried in order), devices "
