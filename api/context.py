@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from alerts.component import AlertsComponent
 from collector.directory import DeviceDirectory
+from collector.discovery.component import Discovery
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from nethealth.component import NetHealth
@@ -35,3 +36,4 @@ class ApiContext:
     services: ServicesComponent | None = None  # the e-government service checks
     network: NetHealth | None = None  # the network health room (LLDP checks), when it runs
     power: PowerComponent | None = None  # fuel, PUE, feed headroom, forecast (power:)
+    discovery: Discovery | None = None  # sweeps (POST /api/v1/discover), where this polls

@@ -23,6 +23,7 @@ from api.routes import (
     availability,
     components,
     devices,
+    discover,
     health,
     maintenance,
     outages,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from api.context import ApiContext
 
 ROUTERS = (health, devices, components, topology, tier, whatif, outages, availability, alerts,
-           maintenance, reports, tokens, power, status, services)
+           maintenance, reports, tokens, power, status, services, discover)
 
 
 def create_app(context: ApiContext, clock: Callable[[], float] = time.time) -> FastAPI:

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 
+from collector.discovery.config import DiscoveryConfig
 from collector.snmp.client import Credentials
 from tierwatch.core.configtypes import (
     Duration,
@@ -63,6 +64,10 @@ class SnmpConfig(Strict):
     jitter: float = Field(default=0.1, ge=0.0, le=1.0)
     # extra directories of profile files, searched before the shipped ones
     profile_dirs: list[Path] = Field(default_factory=list)
+    # directories of MIB files `tierwatch profile new` compiles from (never a download)
+    mib_dirs: list[Path] = Field(default_factory=list)
+    # what POST /api/v1/discover may sweep (collector/discovery/config.py)
+    discovery: DiscoveryConfig = DiscoveryConfig()
 
 
 class CredentialConfig(Strict):

@@ -339,6 +339,9 @@ class ProfileDef(_Strict):
     description: str = ""
     # sysObjectID prefixes that select this profile for `profile: auto`
     sys_object_id: list[Oid] = Field(default_factory=list)
+    # OIDs (instances, asked with GET) whose answer also selects it: a vendor MIB behind a
+    # generic sysObjectID (a UPS card that says it is Net-SNMP on Linux)
+    detect: list[Oid] = Field(default_factory=list)
     include: list[str] = Field(default_factory=list)  # profiles always polled alongside
     component: str | None = None  # component that the scalar status rules describe
     scalars: list[MetricDef] = Field(default_factory=list)

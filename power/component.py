@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from power import history
-from power.config import PowerConfig
+from power.config import ENGINE_RUNNING, FUEL_LEVEL, FUEL_RATE, FUEL_TANK, PowerConfig
 from power.figures import (
     PUE_CATEGORIES,
     Cord,
@@ -98,11 +98,11 @@ def live_figures(config: PowerConfig, state: State, now: float) -> PowerView:
     """The figures the state gives now (pure over the state: the tests call it too)."""
     fuel = []
     for gen in config.fuel:
-        tank = gen.tank_liters or _one(state, gen.device, "generator_fuel_tank_liters")
+        tank = gen.tank_liters or _one(state, gen.device, FUEL_TANK)
         fuel.append(generator_fuel(
-            gen.node, _one(state, gen.device, "generator_fuel_level_ratio"), tank,
-            bool(_one(state, gen.device, "generator_engine_running")),
-            _one(state, gen.device, "generator_fuel_rate_liters_per_hour"), gen.rated_lph))
+            gen.node, _one(state, gen.device, FUEL_LEVEL), tank,
+            bool(_one(state, gen.device, ENGINE_RUNNING)),
+            _one(state, gen.device, FUEL_RATE), gen.rated_lph))
     facility = it = None
     category = None
     if config.pue is not None:

@@ -30,6 +30,12 @@ from pydantic import Field
 
 from tierwatch.core.configtypes import Duration, Interval, Labels, Strict
 
+# the generator controller's series the fuel figures read (the genset-controller map's names)
+FUEL_LEVEL = "generator_fuel_level_ratio"
+FUEL_TANK = "generator_fuel_tank_liters"
+FUEL_RATE = "generator_fuel_rate_liters_per_hour"
+ENGINE_RUNNING = "generator_engine_running"
+
 
 class GeneratorFuel(Strict):
     node: str  # the topology's generator node
@@ -74,6 +80,16 @@ class PowerConfig(Strict):
     @property
     def enabled(self) -> bool:
         return bool(self.fuel or self.pue or self.feeds)
+
+    def readings(self) -> list[tuple[str, str]]:
+        """The (device, metric) pairs the room reads: on a sharded site the shards publish
+        them to the store and the tier instance, where the room runs, reads them back."""
+        pairs = [(gen.device, name) for gen in self.fuel
+                 for name in (FUEL_LEVEL, FUEL_TANK, FUEL_RATE, ENGINE_RUNNING)]
+        if self.pue is not None:
+            pairs += [(m.device, m.metric) for m in (*self.pue.facility, *self.pue.it)]
+        pairs += [(cord.device, cord.metric) for rack in self.feeds for cord in rack.cords]
+        return pairs
 
 
 def check_power(power: PowerConfig, device_ids: Collection[str], nodes: Collection[str]

@@ -9,6 +9,8 @@ import sys
 import typer
 
 from tierwatch.commands import alerts, core, demo, report, tier, token
+from tierwatch.commands import discover as discover_commands
+from tierwatch.commands import profile as profile_commands
 
 app = typer.Typer(
     name="tierwatch",
@@ -39,6 +41,8 @@ def _root(
 
 for module in (core, demo, tier, alerts, report, token):
     module.register(app)
+profile_commands.register(app)  # `tierwatch profile test|new`
+discover_commands.register(app)  # `tierwatch discover RANGE...`
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from api.context import ApiContext
 from api.powerview import live_diagram
 from collector.agents.component import AgentScraper
 from collector.directory import DeviceDirectory
+from collector.discovery.component import Discovery
 from collector.modbus.component import ModbusPolling
 from collector.probes.component import ProbeRunner
 from collector.snmp import transport
@@ -118,7 +119,8 @@ class Service:
         self.nethealth = (NetHealth(config.nethealth, port_bindings(config.topology),
                                     {d.id: d.name or d.id for d in config.devices})
                           if config.nethealth.enabled and not tier_only else None)
-        # the power room: fuel, PUE, feed headroom, forecast (one instance: not a shard)
+        # the power room: fuel, PUE, feed headroom, forecast. One instance runs it, never a
+        # shard: on a sharded site, the tier instance, from the readings the shards publish
         self.power = (PowerComponent(config.power, config.topology, config.tier.target,
                                      tier=self._tier_snapshot)
                       if config.power.enabled and shard is None else None)
@@ -159,6 +161,9 @@ class Service:
         if self.services is not None and self.live is not None:
             services = self.services
             self.live.subscribe(lambda snap: services.on_tier(snap.tier, snap.ts, snap.settled))
+        # sweeps from the API (POST /api/v1/discover) with this instance's credentials
+        self.discovery = (Discovery(config.snmp, config.credentials, config.devices)
+                          if not tier_only else None)
         self.components: list[Component] = []
 
     # ------------------------------------------------------------------ polling
@@ -197,7 +202,7 @@ class Service:
             devices=self.directory, reports=report_settings(self.config, self._diagram),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
             mailer=self.mailer, services=self.services, network=self.nethealth,
-            power=self.power)
+            power=self.power, discovery=self.discovery)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -214,14 +219,17 @@ class Service:
         if self.tier_only:  # before the Tier engine: its first score sees the shards' statuses
             feed = StoreFeed(store)
         else:
+            # what the tier instance needs of the samples: the measured demands and the
+            # power room's readings
             feed = StorePublisher(store, self.instance, [
-                (m.device, m.metric) for m in demand_bindings(self.config.topology).values()])
+                *((m.device, m.metric) for m in demand_bindings(self.config.topology).values()),
+                *self.config.power.readings()])
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
             self.live, self.guard, self.nethealth, self.probes, self.agents, self.snmp,
             self.modbus, self.services, self.power, self.influx, self.alerts, self.traps,
-            self.reports) if c is not None]
+            self.reports, self.discovery) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
             await component.start(self.runtime)

@@ -17,8 +17,14 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from collector.config import CredentialConfig, DeviceConfig, SnmpConfig, resolved_credentials
-from collector.profiles import load_profiles, select_auto
-from collector.snmp.client import SnmpClient, SnmpError, Target, engine_factory
+from collector.profiles import choose_auto, detect_oids, load_profiles
+from collector.snmp.client import (
+    SnmpClient,
+    SnmpError,
+    SnmpResponseError,
+    Target,
+    engine_factory,
+)
 from collector.snmp.metrics import SnmpEngineCollector
 from collector.snmp.poller import PollPlan, PollResult, poll
 from collector.snmp.pollschedule import PollSchedule
@@ -95,9 +101,14 @@ class SnmpPolling:
     # ------------------------------------------------------------------ polling
 
     async def _resolve_auto(self, runtime: DeviceRuntime) -> None:
-        got = await runtime.client.get([SYS_OBJECT_ID])
+        try:
+            got = await runtime.client.get([SYS_OBJECT_ID,
+                                            *detect_oids(self.snmp.profile_dirs)])
+        except SnmpResponseError:  # SNMPv1: one unknown OID fails the whole request
+            got = await runtime.client.get([SYS_OBJECT_ID])
         oid = got.get(SYS_OBJECT_ID)
-        names = select_auto(oid if isinstance(oid, str) else "", self.snmp.profile_dirs)
+        names = choose_auto(oid if isinstance(oid, str) else "", got,
+                            self.snmp.profile_dirs).profiles
         runtime.profiles = names
         runtime.plan = PollPlan(load_profiles(names, self.snmp.profile_dirs))
         log.info("device %s: sysObjectID %s -> profiles %s", runtime.config.id, oid,

@@ -29,6 +29,7 @@ _RECV_SIZE = 65535
 _RECV_BATCH = 256  # datagrams read per wake-up, so one busy socket cannot starve the loop
 _SOCKET_BUFFER = 4 * 1024 * 1024  # the kernel caps this at net.core.[rw]mem_max
 _TIMER_SLACK = 0.001  # a timer may fire this early and still count as on time
+_REFUSED_SENDERS = 65536  # senders whose refused datagrams are remembered (discovery)
 
 
 def _no_drops() -> dict[str, int]:
@@ -110,6 +111,10 @@ class SharedSocket:
         self.family = family
         self.sock = sock
         self.stats = TransportStats()
+        # refused datagrams per sender (host, port), so a sweep can tell an address that
+        # answers garbage from a silent one (it compares counts before and after asking);
+        # bounded: full, it starts afresh (counts in stats are never lost)
+        self.refused_from: dict[tuple[str, int], dict[str, int]] = {}
         self.users = 0
         self.closed = False
         self._waiters: dict[int, _Waiter] = {}
@@ -203,20 +208,24 @@ class SharedSocket:
             req_id = peek_message_id(data)
             if req_id is None:
                 dropped["undecodable"] += 1
+                self._note_refused(sender, "undecodable")
                 continue
             waiter = waiters.get(req_id)
             if waiter is None:
                 dropped["unknown_id"] += 1
+                self._note_refused(sender, "unknown_id")
                 continue
             expected, future, _, accept = waiter
             if sender[0] != expected[0] or sender[1] != expected[1]:
                 dropped["wrong_address"] += 1
+                self._note_refused(sender, "wrong_address")
                 continue
             try:
                 answer = accept(data)
             except Dropped as refused:
                 reason = refused.reason
                 dropped[reason if reason in dropped else "internal_error"] += 1
+                self._note_refused(sender, reason)
                 continue
             except Exception:  # a defect in a check: never out of the event loop's callback
                 dropped["internal_error"] += 1
@@ -229,6 +238,16 @@ class SharedSocket:
                 # wake-up (the selector is level-triggered) rather than pay for a read
                 # that would only fail with EAGAIN.
                 return
+
+    def _note_refused(self, sender: Any, reason: str) -> None:
+        key = (sender[0], sender[1])
+        refused = self.refused_from
+        counts = refused.get(key)
+        if counts is None:
+            if len(refused) >= _REFUSED_SENDERS:
+                refused.clear()
+            counts = refused[key] = {}
+        counts[reason] = counts.get(reason, 0) + 1
 
     def close(self) -> None:
         self.closed = True
@@ -280,6 +299,16 @@ def close_all() -> None:
     for shared in list(_sockets.get(asyncio.get_running_loop(), {}).values()):
         shared.users = 1
         release(shared)
+
+
+def refused_from(host: str, port: int) -> dict[str, int]:
+    """Datagrams from host:port the running loop's open sockets refused so far, by reason
+    (message.DROP_REASONS: undecodable, unknown_id, a failed security check ...)."""
+    total: dict[str, int] = {}
+    for shared in _sockets.get(asyncio.get_running_loop(), {}).values():
+        for reason, count in shared.refused_from.get((host, port), {}).items():
+            total[reason] = total.get(reason, 0) + count
+    return total
 
 
 def transport_stats() -> dict[str, int]:

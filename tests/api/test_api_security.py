@@ -29,6 +29,8 @@ WRITES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/api/v1/reports", "admin", {"month": "2026-10", "formats": ["json"]}),
     ("POST", "/api/v1/tokens", "admin", {"name": "grafana", "role": "viewer"}),
     ("DELETE", "/api/v1/tokens/0123abcd", "admin", None),
+    # refused as outside snmp.discovery.allow (empty here) once past the guard: no packet
+    ("POST", "/api/v1/discover", "admin", {"targets": ["192.0.2.1"]}),
 ]
 
 

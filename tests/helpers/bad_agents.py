@@ -58,13 +58,15 @@ class _BadResponder(Responder):
 
 @contextlib.asynccontextmanager
 async def bad_agent(mode: str, values: Mapping[str, tuple[int, Any]],
-                    community: str = "public") -> AsyncIterator[tuple[str, int]]:
-    """Serve `values` on a free loopback UDP port, misbehaving in `mode`."""
+                    community: str = "public", host: str = "127.0.0.1",
+                    port: int = 0) -> AsyncIterator[tuple[str, int]]:
+    """Serve `values` on a loopback UDP port (a free one by default), misbehaving in `mode`
+    (any other mode serves the values as they are)."""
     device = SimDevice("bad", model_from(values), community)
     faults = FaultFile(Path("/nonexistent-tierwatch-dir/faults.json"), {})  # never any
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(
-        lambda: _BadResponder(device, faults, mode), local_addr=("127.0.0.1", 0))
+        lambda: _BadResponder(device, faults, mode), local_addr=(host, port))
     try:
         host, port = transport.get_extra_info("sockname")[:2]
         yield host, port

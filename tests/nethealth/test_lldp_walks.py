@@ -88,6 +88,12 @@ def test_a_device_without_lldp_leaves_its_ports_unknown() -> None:
 
 
 def test_fixture_provenance_is_stated() -> None:
+    # a walk is either recorded from a real device (snmpsim-data) or says, in its name and
+    # its first lines, that it was written by hand from the MIB
     for walk in WALKS.glob("*.snmprec"):
-        head = Path(walk).read_text(encoding="utf-8").splitlines()[:3]
-        assert any("snmpsim-data" in line or "recorded" in line for line in head), walk
+        head = " ".join(Path(walk).read_text(encoding="utf-8").splitlines()[:3])
+        if walk.name.startswith("synthetic-"):
+            assert head.startswith("# Synthetic walk") and "written from" in head, walk
+        else:
+            recorded = "recorded" in head or "a walk of a real device" in head
+            assert "snmpsim-data" in head and recorded, walk

@@ -6,7 +6,8 @@ SQLite, all polling the same simulated data center.
 * the statuses the shards write to PostgreSQL are the statuses the single instance writes
   to SQLite, healthy and with faults injected;
 * the `--tier-only` instance, which polls nothing, scores the same Tier snapshot as the
-  single instance (`GET /api/v1/tier`).
+  single instance (`GET /api/v1/tier`), its fuel part too: the power room runs there on
+  the generator readings the shards publish to the store.
 """
 
 from __future__ import annotations
@@ -89,10 +90,11 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
         # re-score and recompute availability often: the test waits for both
         fast_tier = {"refresh": "2s", "availability_cache": "1s"}
         shared = sim.config(INTERVAL, pg, tier=fast_tier)
-        everything = {d["id"] for d in shared["devices"]}
+        single_config = sim.config(INTERVAL, sqlite, tier=fast_tier)
+        # the shards split the SNMP and the Modbus devices alike
+        everything = {d["id"] for d in [*shared["devices"], *shared["modbus"]["devices"]]}
         # three instances start together on an empty PostgreSQL: migrations take a lock
-        with run_tierwatch(tmp_path, "single", sim.config(INTERVAL, sqlite, tier=fast_tier),
-                           wait=False) as single, \
+        with run_tierwatch(tmp_path, "single", single_config, wait=False) as single, \
                 run_tierwatch(tmp_path, "shard0", shared, "--shard", "0/2",
                               wait=False) as shard0, \
                 run_tierwatch(tmp_path, "shard1", shared, "--shard", "1/2",

@@ -24,8 +24,8 @@ MODELS: dict[str, Any] = yaml.safe_load(agent.MODELS_FILE.read_text(encoding="ut
 # model -> the profiles `auto` must choose for it
 AUTO = {
     "apc-smart-ups": ["apc-ups"],
-    "cisco-c9300": ["entity-sensor", "if-mib"],
-    "cisco-isr4431": ["entity-sensor", "if-mib"],
+    "cisco-c9300": ["cisco", "entity-sensor", "if-mib"],
+    "cisco-isr4431": ["cisco", "entity-sensor", "if-mib"],
     "eaton-9px": ["eaton-ups"],
     "apc-rpdu2": ["apc-pdu"],
     "apc-rpdu-legacy": ["apc-pdu"],
