@@ -34,7 +34,7 @@ from report.data import (
 )
 from tier.topology import node_bindings
 from tierwatch.core.files import REPORT_MODE, replace_durably
-from tierwatch.core.history import MAX_SILENCE
+from tierwatch.core.history import blind_gaps
 from tierwatch.core.store import Store
 from tierwatch.core.store import reports as rows
 
@@ -52,14 +52,6 @@ Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def _gap_reason(text: str) -> str:
-    if text == "tierwatch was not running":
-        return "not_running"
-    if text.startswith("tierwatch starting"):
-        return "starting"
-    return text
 
 
 def _transition(row: Any) -> Transition:
@@ -98,25 +90,9 @@ def _transitions(store: Store, subjects: set[str], start: float, stop: float
 
 
 def _gaps(store: Store, start: float, stop: float) -> list[Gap]:
-    """Unmonitored time, by the rules livetier/downtime.py applies: the recorded gaps
-    (not running, starting up), the time before the store's first observation, and the
-    time since the last heartbeat when no instance is beating any more."""
-    gaps = [Gap(g.start, g.end if g.end is not None else stop, _gap_reason(g.reason))
-            for g in _unmonitored_rows(store, start, stop)]
-    first = store.first_observation()
-    if first is None:
-        gaps.append(Gap(start, stop, "no_record"))
-    elif first > start:
-        gaps.append(Gap(start, min(first, stop), "no_record"))
-    beat = store.last_heartbeat()
-    if beat is not None and stop - beat > MAX_SILENCE:
-        gaps.append(Gap(beat, stop, "silent"))
-    return gaps
-
-
-def _unmonitored_rows(store: Store, start: float, stop: float) -> list[Gap]:
-    return [Gap(r.start_ts, r.end_ts, r.reason or "")
-            for r in rows.unmonitored_rows(store, start, stop)]
+    """Unmonitored time, with its reason: tierwatch.core.history.blind_gaps, the one rule
+    that availability of loads and services applies too."""
+    return [Gap(g.start, g.end, g.reason) for g in blind_gaps(store, start, stop)]
 
 
 def _maintenance(store: Store, start: float, stop: float, timezone: str
