@@ -32,11 +32,13 @@ from report.data import (
     month_period,
     previous_month,
 )
+from report.service_figures import CertificateRecord
 from tier.topology import node_bindings
 from tierwatch.core.files import REPORT_MODE, replace_durably
 from tierwatch.core.history import blind_gaps
 from tierwatch.core.store import Store
 from tierwatch.core.store import reports as rows
+from tierwatch.core.store.services import certificates_seen
 
 if TYPE_CHECKING:
     from tierwatch.core.runtime import Runtime
@@ -143,7 +145,29 @@ def gather(store: Store, settings: ReportSettings, month: str, now: float) -> Re
         environment=env,
         target=settings.target,
         min_coverage=settings.min_coverage,
+        service_transitions=tuple(_service_transitions(store, found, stop)),
+        certificates=tuple(_certificates(store, settings, start)),
     )
+
+
+def _service_transitions(store: Store, found: Sequence[Any], stop: float) -> list[Transition]:
+    """The services' transitions from the first service outage overlapping the month on:
+    each tells the kind of its outage's cause (report/service_figures.py)."""
+    starts = [o.start for o in found if o.kind == "service"]
+    if not starts:
+        return []
+    return [_transition(r) for r in store.transitions(kind="service", since=min(starts),
+                                                      until=stop)]
+
+
+def _certificates(store: Store, settings: ReportSettings, start: float
+                  ) -> list[CertificateRecord]:
+    """The certificates the service checks saw during the month (or since)."""
+    if not settings.topology.services.nodes:
+        return []
+    return [CertificateRecord(c.service, c.endpoint, c.subject, c.issuer, c.not_after,
+                              c.first_seen, c.last_seen, c.verified, c.error, c.check)
+            for c in certificates_seen(store, since=start)]
 
 
 # --------------------------------------------------------------------------- rendering
