@@ -142,12 +142,13 @@ async def tierwatch_worker(spec: dict) -> None:
 
 
 async def stall_watch(stalls: list[tuple[float, float]]) -> None:
-    """Every time the loop answers a 5 ms sleep more than 100 ms late: (wall, CPU) seconds of
-    that stall. CPU close to wall: the loop was busy (tierwatch's work); CPU close to zero:
-    the process was not given a core (the machine's load)."""
+    """Every time the loop answers a 20 ms sleep more than 100 ms late: (wall, CPU) seconds
+    of that stall. CPU close to wall: the loop was busy (tierwatch's work); CPU close to
+    zero: the process was not given a core (the machine's load). (50 wake-ups a second: its
+    own CPU is a few hundredths of tierwatch's.)"""
     while True:
         wall, cpu = time.perf_counter(), time.process_time()
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.02)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         if wall > 0.1:
             stalls.append((wall, cpu))
