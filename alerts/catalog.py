@@ -71,6 +71,17 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_availability_ratio", ["scope", "window"], "tier"),
     _m("tierwatch_downtime_budget_remaining_seconds", ["scope", "window"], "tier"),
     _m("tierwatch_tier_rescores_total", [], "tier"),
+    # maintenance against redundancy (livetier/maintenance_guard.py)
+    _m("tierwatch_maintenance_load_at_risk", ["window", "title", "load"], "tier"),
+    _m("tierwatch_maintenance_tier_after", ["window"], "tier"),
+    # the power room (power/): fuel, PUE, feed headroom, forecast
+    _m("tierwatch_fuel_autonomy_hours", ["scope"], "power"),
+    _m("tierwatch_fuel_liters", ["scope"], "power"),
+    _m("tierwatch_pue", ["window", "category"], "power"),
+    _m("tierwatch_facility_power_watts", [], "power"),
+    _m("tierwatch_it_power_watts", [], "power"),
+    _m("tierwatch_feed_headroom_amperes", ["rack", "survivor", "phase"], "power"),
+    _m("tierwatch_feed_hidden_spof", ["rack"], "power"),
     _m("tierwatch_tier_score_duration_seconds", [], "tier"),
     _m("tierwatch_tier_snapshot_timestamp_seconds", [], "tier"),
     _m("tierwatch_tier_pending_nodes", [], "tier"),
@@ -79,6 +90,21 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_snmp_datagrams_received_total", [], "tierwatch"),
     _m("tierwatch_snmp_send_errors_total", [], "tierwatch"),
     _m("tierwatch_snmp_dropped_total", ["reason"], "tierwatch"),
+    # nethealth: interface rates derived from the counters (device series, nethealth/
+    # traffic.py), thresholds set in nethealth.thresholds, the LLDP checks (nethealth/lldp.py)
+    *(_m(n, ["device", "if_index", "direction"], "nethealth") for n in (
+        "if_traffic_bytes_per_second", "if_utilisation_ratio", "if_errors_per_second",
+        "if_discards_per_second")),
+    *(_m(n, ["device", "if_index"], "nethealth") for n in (
+        "if_utilisation_threshold_ratio", "if_errors_threshold_per_second",
+        "if_discards_threshold_per_second")),
+    _m("tierwatch_interface_rates_skipped_total", ["device", "reason"], "nethealth"),
+    _m("tierwatch_interfaces_measured", ["device"], "nethealth"),
+    _m("tierwatch_lldp_link_status", ["subsystem", "from", "to", "device", "port", "status"],
+       "nethealth"),
+    _m("tierwatch_lldp_unexpected_neighbours", ["device", "port"], "nethealth"),
+    _m("tierwatch_lldp_neighbours", ["device"], "nethealth"),
+    _m("tierwatch_lldp_refused_total", ["device", "reason"], "nethealth"),
     # probes (collector/probes/component.py): links and agency sites, per check
     *(_m(n, ["device", "check", "method", "target"], "probes") for n in (
         "probe_success", "probe_rtt_seconds", "probe_rtt_mean_seconds",
@@ -121,7 +147,11 @@ def profile_metrics(profile_dirs: Iterable[Path] = ()) -> dict[str, MetricInfo]:
             row = {"device"} | {p.label for p in table.index} | {lab.label for lab in table.labels}
             for metric in table.metrics:
                 labels = row | ({"state"} if metric.enum_as == "state_set" else set())
-                found.setdefault(metric.name, _m(metric.name, labels, source))
+                labels |= set(metric.labels)
+                # a name_by metric's rows are named per type (cisco_entity_sensor_dbm ...)
+                names = metric.all_names() if metric.name_by else [metric.name]
+                for name in names:
+                    found.setdefault(name, _m(name, labels, source))
     return found
 
 

@@ -20,14 +20,14 @@ from zoneinfo import ZoneInfo
 from alerts import admin
 from tier.topology import SUBSYSTEMS
 from tierwatch.core import maintenance
-from tierwatch.core.maintenance import Window
+from tierwatch.core.maintenance import RedundancyCheck, Window, WouldDropLoads
 from tierwatch.core.store import AlertRecord, NotFound, Store
 
 if TYPE_CHECKING:
     from api.context import ApiContext
 
-__all__ = ["NotFound", "WindowView", "acknowledge", "book", "list_alerts", "remove",
-           "windows"]
+__all__ = ["NotFound", "WindowView", "WouldDropLoads", "acknowledge", "book", "list_alerts",
+           "redundancy_check", "remove", "windows"]
 
 
 # --------------------------------------------------------------------------- alerts
@@ -97,15 +97,30 @@ def _check_scope(context: ApiContext, scope: Mapping[str, Sequence[str]]) -> Non
                          "DEVICE/COMPONENT)")
 
 
+async def redundancy_check(context: ApiContext, scope: Mapping[str, Sequence[str]]
+                           ) -> RedundancyCheck | None:
+    """The live what-if on a window's scope (None where this instance runs no live tier,
+    or before its first score). Raises ValueError naming what is wrong with the scope."""
+    _check_scope(context, scope)
+    resolved = maintenance.resolve_scope(context.devices.names(),
+                                         {k: list(v) for k, v in scope.items() if v})
+    if context.live is None or context.live.snapshot is None:
+        return None
+    return await context.live.maintenance_check(resolved)
+
+
 def book(context: ApiContext, store: Store, *, title: str, start: float, end: float,
          scope: Mapping[str, Sequence[str]], by: str, recurrence: str = "none",
-         until: float | None = None, comment: str = "") -> WindowView:
-    """Book a maintenance window. Raises ValueError naming what is wrong."""
+         until: float | None = None, comment: str = "",
+         check: RedundancyCheck | None = None, force: bool = False) -> WindowView:
+    """Book a maintenance window. Raises ValueError naming what is wrong, WouldDropLoads
+    for a window whose `check` drops loads unless `force`."""
     _check_scope(context, scope)
     done = maintenance.book_maintenance(
         store, context.devices.names(), title=title, start=start, end=end,
         scope={k: list(v) for k, v in scope.items() if v}, by=by, now=time.time(),
-        recurrence=recurrence, until=until, comment=comment)
+        recurrence=recurrence, until=until, comment=comment,
+        check=None if check is None else (lambda _scope: check), force=force)
     if context.alerts is not None:
         context.alerts.trigger()  # suppression and silences now, not at the next evaluation
     row = store.maintenance_window(done.window.id)

@@ -11,6 +11,8 @@ from alerts.component import AlertsComponent
 from collector.directory import DeviceDirectory
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
+from nethealth.component import NetHealth
+from power.component import PowerComponent
 from report.config import Mailer, ReportSettings
 from services.component import ServicesComponent
 from tierwatch.config import Config
@@ -31,3 +33,5 @@ class ApiContext:
     alerts: AlertsComponent | None = None  # the built-in alert engine, when it runs
     mailer: Mailer | None = None  # for reports e-mailed on demand
     services: ServicesComponent | None = None  # the e-government service checks
+    network: NetHealth | None = None  # the network health room (LLDP checks), when it runs
+    power: PowerComponent | None = None  # fuel, PUE, feed headroom, forecast (power:)

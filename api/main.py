@@ -26,6 +26,7 @@ from api.routes import (
     health,
     maintenance,
     outages,
+    power,
     reports,
     services,
     status,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from api.context import ApiContext
 
 ROUTERS = (health, devices, components, topology, tier, whatif, outages, availability, alerts,
-           maintenance, reports, tokens, status, services)
+           maintenance, reports, tokens, power, status, services)
 
 
 def create_app(context: ApiContext, clock: Callable[[], float] = time.time) -> FastAPI:

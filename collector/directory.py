@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from collector.agents.config import AgentsConfig
 from collector.config import DeviceConfig
+from collector.modbus.config import ModbusConfig
 from collector.probes.config import ProbesConfig
 from tierwatch.core.model import DeviceInfo
 
@@ -19,7 +20,8 @@ class DeviceDirectory:
 
     def __init__(self, devices: Sequence[DeviceConfig], agents: AgentsConfig,
                  probes: ProbesConfig,
-                 snmp_profiles: Callable[[], Mapping[str, list[str]]] = dict) -> None:
+                 snmp_profiles: Callable[[], Mapping[str, list[str]]] = dict,
+                 modbus: ModbusConfig | None = None) -> None:
         self._snmp = {d.id: d for d in devices}
         self._snmp_profiles = snmp_profiles
         self._others: dict[str, DeviceInfo] = {}
@@ -31,6 +33,11 @@ class DeviceDirectory:
             kind = "site" if section == "sites" else "link"
             self._others[target.id] = DeviceInfo(target.id, target.name or target.id, kind,
                                                  None, (), dict(target.labels))
+        for meter in modbus.devices if modbus is not None else ():
+            where, port = meter.host_port
+            self._others[meter.id] = DeviceInfo(meter.id, meter.name or meter.id, "modbus",
+                                                f"{where}:{port}", tuple(meter.profile),
+                                                dict(meter.labels))
 
     def get(self, device_id: str) -> DeviceInfo | None:
         device = self._snmp.get(device_id)

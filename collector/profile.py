@@ -165,6 +165,10 @@ class MetricDef(_Strict):
     # the name status rules use for this metric (default: `name`); needed when two
     # definitions share a name and differ by their constant labels
     id: MetricName | None = None
+    # read scale_from/precision_from/name_by/only_if columns at the first `row_of` arcs of
+    # this row's index: the row of a parent table (a sensor's threshold, indexed
+    # (entPhysicalIndex, thresholdIndex), takes the sensor's own scale and precision)
+    row_of: int | None = Field(default=None, ge=1, le=16)
 
     @property
     def key(self) -> str:
@@ -223,6 +227,8 @@ class InfoDef(_Strict):
     name: MetricName
     help: str = ""
     labels: dict[LabelName, Oid]
+    # label -> how its octets are read (text by default; auto: text if printable, else hex)
+    formats: dict[LabelName, Literal["text", "hex", "auto"]] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -248,7 +254,12 @@ class LabelDef(_Strict):
 
     label: LabelName
     oid: Oid
-    format: Literal["text", "hex", "number"] = "text"
+    # auto: text when the octets are printable UTF-8, else hex (an LLDP chassis id is a MAC
+    # address or a name, as its subtype says)
+    format: Literal["text", "hex", "number", "auto"] = "text"
+    # longer values are refused (the row gets no such label): text from the network is
+    # bounded before it becomes a label (LLDP-MIB's strings are SIZE (0..255))
+    max_length: int | None = Field(default=None, ge=1, le=65535)
     # a second column read where this one is missing or empty (entPhysicalDescr for a
     # sensor without an entPhysicalName)
     fallback: Oid | None = None
@@ -416,6 +427,13 @@ def as_text(value: Value, fmt: str = "text") -> str | None:
     if isinstance(value, bytes):
         if fmt == "hex":
             return value.hex(":")
+        if fmt == "auto":
+            try:
+                decoded = value.decode("utf-8")
+            except UnicodeDecodeError:
+                return value.hex(":")
+            if not decoded.isprintable():
+                return value.hex(":")
         text = value.decode("utf-8", errors="replace").rstrip("\x00").strip()
         return text if text.isprintable() else _CONTROL.sub("", text)
     if fmt == "hex" and isinstance(value, int):

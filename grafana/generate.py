@@ -183,6 +183,12 @@ def _panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
                    "tooltip": {"mode": "multi", "sort": "desc"}}
     elif panel.kind == "state-timeline":
         options = {"showValue": "never", "mergeValues": True, "rowHeight": 0.8}
+    elif panel.kind == "heatmap":
+        # one row per series (a trunk), coloured by its value: no bucketing
+        options = {"calculate": False, "yAxis": {"axisPlacement": "left"},
+                   "color": {"mode": "scheme", "scheme": "RdYlGn", "reverse": True,
+                             "min": 0, "max": 1},
+                   "cellGap": 1, "legend": {"show": True}}
     out: dict[str, Any] = {
         "id": panel_id,
         "type": panel.kind,
@@ -363,6 +369,21 @@ def tier_readiness() -> Dashboard:
                               f'window=~"$window"}}', table=True)],
                       width=12, needs="tier"),
             ]),
+            ("Forecast (last 30 days)", [
+                Panel("Capacity group loses N+1", "table",
+                      [Target(f"tierwatch_forecast_n_plus_one_loss_timestamp_seconds{{{SITE}}}"
+                              " * 1000", table=True)],
+                      unit="dateTimeAsIso", width=12, expect=None,
+                      description="When the group's demand, growing as over the last 30 "
+                                  "days, leaves it without a spare unit (no row: not at the "
+                                  "present growth)"),
+                Panel("Downtime budget spent", "stat",
+                      [Target(f"tierwatch_forecast_budget_spent_timestamp_seconds{{{SITE}}}"
+                              " * 1000", instant=True)],
+                      unit="dateTimeAsIso", width=12, expect=None,
+                      description="When this year's budget (99.982 %) is spent at the burn "
+                                  "of the last 30 days (empty: not this year)"),
+            ]),
             ("Alerts", [
                 Panel("Alerts firing", "table",
                       [Target('ALERTS{alertstate="firing"}', table=True)], width=24,
@@ -432,6 +453,42 @@ def power() -> Dashboard:
                 Panel("Phases not in normal load state", "table",
                       [Target(f'pdu_phase_load_state{{{pdu}, state!="normal"}} == 1',
                               table=True)], width=12, expect=None),
+            ]),
+            # the power chain in depth (issue 18): generators over Modbus, fuel, PUE, feeds
+            ("Generators, fuel and PUE", [
+                Panel("Fuel autonomy", "stat",
+                      [Target(f"tierwatch_fuel_autonomy_hours{{{SITE}}}", "{{scope}}",
+                              instant=True)],
+                      unit="h", decimals=1, width=8,
+                      steps=[("red", None), ("orange", 12), ("green", 24)],
+                      description="Hours of fuel at the present load (stopped sets at their "
+                                  "rated load, from the fuel curve); Tier III asks 12 h"),
+                Panel("Fuel in the tanks", "timeseries",
+                      [Target(f"tierwatch_fuel_liters{{{SITE}}}", "{{scope}}")],
+                      unit="litre", min=0, width=8),
+                Panel("Generator output", "timeseries",
+                      [Target(f"generator_active_power_watts{{{SITE}}}", "{{device}}")],
+                      unit="watt", min=0, width=8),
+                Panel("PUE", "timeseries",
+                      [Target(f"tierwatch_pue{{{SITE}}}", "{{window}} (category {{category}})")],
+                      unit="none", decimals=2, width=12,
+                      description="Facility energy over IT energy (ISO/IEC 30134-2); the "
+                                  "category says where IT power is measured: 1 UPS output, "
+                                  "2 PDU output, 3 IT equipment"),
+                Panel("Facility and IT power", "timeseries",
+                      [Target(f"tierwatch_facility_power_watts{{{SITE}}}", "facility"),
+                       Target(f"tierwatch_it_power_watts{{{SITE}}}", "IT")],
+                      unit="watt", min=0, width=12),
+                Panel("Feed headroom of dual-corded racks", "bargauge",
+                      [Target(f"min by (rack) (tierwatch_feed_headroom_amperes{{{SITE}}})",
+                              "{{rack}}", instant=True)],
+                      unit="amp", width=12, steps=[("red", None), ("green", 0)],
+                      description="What one cord could still take if the other side failed: "
+                                  "80 % of its breaker minus the whole rack's draw (worst "
+                                  "phase, worst cord); below 0 the rack is a hidden SPOF"),
+                Panel("Generator alarms", "table",
+                      [Target(f"generator_alarm{{{SITE}}} == 1", table=True)],
+                      width=12, expect=None),
             ]),
             ("Automatic transfer switches", [
                 Panel("Selected source", "state-timeline",
@@ -552,6 +609,38 @@ def network() -> Dashboard:
                       [Target(f"(if_oper_status{{{ifs}}} != 1) and on (device, if_index) "
                               f"(if_admin_status{{{ifs}}} == 1)", table=True)],
                       width=24, expect=None),
+            ]),
+            ("Link health: load, errors, optics, cabling (nethealth)", [
+                Panel("Utilisation per trunk (busier direction)", "heatmap",
+                      [Target(f"max by (device, if_name) (if_utilisation_ratio{{{ifs}}})",
+                              "{{device}} {{if_name}}")],
+                      unit="percentunit", min=0, max=1, width=24, height=10, expect=None,
+                      description="Traffic over ifHighSpeed between two polls, from the "
+                                  "64-bit counters (wraps, resets and reboots handled); "
+                                  "alerts above 80 % for 15 min, or the trunk's own threshold"),
+                Panel("Error and discard rates", "timeseries",
+                      [Target(f"if_errors_per_second{{{ifs}}} > 0",
+                              "{{device}} {{if_name}} {{direction}} errors"),
+                       Target(f"if_discards_per_second{{{ifs}}} > 0",
+                              "{{device}} {{if_name}} {{direction}} discards")],
+                      unit="pps", width=12, expect=None),
+                Panel("Optical receive power and the module's low warning", "timeseries",
+                      [Target(f'optic_rx_power_dbm{{{SITE}, device=~"$device"}}',
+                              "{{device}} {{if_name}}"),
+                       Target(f'optic_rx_power_threshold_dbm{{{SITE}, device=~"$device", '
+                              f'level="low_warning"}}',
+                              "{{device}} {{if_name}} low warning"),
+                       Target(f'cisco_entity_sensor_dbm{{{SITE}, device=~"$device"}}',
+                              "{{device}} sensor {{ent_physical_index}}")],
+                      unit="dBm", width=12, expect=None),
+                Panel("LLDP: declared links not seen where declared", "table",
+                      [Target(f'tierwatch_lldp_link_status{{{SITE}, status=~"missing|moved"}} '
+                              f"== 1", table=True),
+                       Target(f"tierwatch_lldp_unexpected_neighbours{{{SITE}}} > 0",
+                              table=True)],
+                      width=24, expect=None,
+                      description="Missing or moved links are not counted as paths by the "
+                                  "live tier; the status page shows what each port sees"),
             ]),
             ("Dedicated network: district nodes and agency sites (the topology)", [
                 Panel("Agency sites served", "state-timeline",

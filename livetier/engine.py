@@ -33,7 +33,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ from tier.graph import CompiledTopology, compile_topology
 from tier.score import LoadState, TierSnapshot, WhatIf, score, whatif
 from tier.status import NodeStatus
 from tier.topology import DemandMetric, TopologyConfig, demand_bindings, node_bindings, node_status
+from tierwatch.core.maintenance import RedundancyCheck, Scope, scope_nodes
 from tierwatch.core.model import StatusChange
 
 if TYPE_CHECKING:
@@ -152,6 +153,9 @@ class LiveSnapshot:
     demands: Mapping[str, float]  # measured demands (declared ones are in the topology)
     duration: float  # seconds the score took
     availability_burn: float | None = None  # the site's budget burn the readiness score took
+    # declared edges (feeder, node) scored as out of service: links LLDP does not see
+    unverified_edges: frozenset[tuple[str, str]] = frozenset()
+    fuel_hours: float | None = None  # the site's fuel autonomy the readiness score took
     loads: Mapping[str, tuple[str, LoadState]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -182,6 +186,7 @@ class LiveSnapshot:
             "statuses": {n: r.status.value for n, r in sorted(self.readings.items())},
             "readings": {n: r.to_json() for n, r in sorted(self.readings.items())},
             "demands": dict(sorted(self.demands.items())),
+            "unverified_edges": [{"from": u, "to": v} for u, v in sorted(self.unverified_edges)],
             "score_seconds": self.duration,
             "snapshot": self.tier.to_json(),
         }
@@ -198,8 +203,16 @@ class LiveTier:
     from the runtime and registers the tier metrics on its /metrics.
     """
 
-    def __init__(self, topology: TopologyConfig, settings: TierLiveConfig) -> None:
+    def __init__(self, topology: TopologyConfig, settings: TierLiveConfig,
+                 unverified_edges: Callable[[], Collection[tuple[str, str]]] | None = None,
+                 fuel_hours: Callable[[], float | None] | None = None) -> None:
         self.settings = settings
+        # declared links another room says are not really there (LLDP): not counted as
+        # paths; the wiring hands the callable in and calls `nudge` when it changes
+        self.unverified_edges = unverified_edges
+        # the site's generator fuel autonomy (hours), for the readiness score's `fuel` part:
+        # the power room's, handed over by the wiring (None: neutral)
+        self.fuel_hours: Callable[[], float | None] = fuel_hours or (lambda: None)
         self.compiled: CompiledTopology = compile_topology(topology)
         self.bindings = node_bindings(topology)
         self.demand_bindings = demand_bindings(topology)
@@ -305,6 +318,20 @@ class LiveTier:
         if self._timer is None:  # the first change of a burst starts the clock
             self._timer = self._loop.call_later(self.settings.debounce, self._fire)
 
+    def nudge(self) -> None:
+        """Re-score soon (debounced like a status change): something the score reads
+        besides the statuses moved (the unverified edges)."""
+        if self._loop is None:
+            return
+        self._change_ts = self.clock()
+        if self._timer is None:
+            self._timer = self._loop.call_later(self.settings.debounce, self._fire)
+
+    def _edges(self) -> frozenset[tuple[str, str]]:
+        if self.unverified_edges is None:
+            return frozenset()
+        return frozenset(self.unverified_edges())
+
     def _fire(self) -> None:
         self._timer = None
         self._wake.set()
@@ -328,8 +355,13 @@ class LiveTier:
             if self.state is None or snap is None:
                 continue
             demands = read_demands(self.demand_bindings, self.state)
-            if _moved(demands, snap.demands) or self._burn() != snap.availability_burn:
+            if (_moved(demands, snap.demands) or self._burn() != snap.availability_burn
+                    or self._fuel() != snap.fuel_hours):
                 self._wake.set()
+
+    def _fuel(self) -> float | None:
+        hours = self.fuel_hours()
+        return None if hours is None else round(hours, 1)
 
     def _burn(self) -> float | None:
         burn = self.availability.site_burn() if self.availability is not None else None
@@ -347,10 +379,14 @@ class LiveTier:
             demands = read_demands(self.demand_bindings, self.state)
             statuses = {node: r.status for node, r in readings.items()}
             burn = self._burn()
+            edges = self._edges()
+            fuel = self._fuel()
             started = time.perf_counter()
             try:
                 tier = await asyncio.to_thread(
-                    score, self.compiled, statuses, demands, availability_burn=burn
+                    score, self.compiled, statuses, demands, availability_burn=burn,
+                    unavailable_edges=edges,
+                    fuel_hours=fuel,
                 )
             except Exception:
                 self.errors["score"] += 1
@@ -373,6 +409,8 @@ class LiveTier:
                 demands=MappingProxyType(demands),
                 duration=duration,
                 availability_burn=burn,
+                unverified_edges=edges,
+                fuel_hours=fuel,
             )
             if self.recorder is not None:
                 try:
@@ -411,9 +449,29 @@ class LiveTier:
                     list(remove),
                     dict(snap.demands),
                     availability_burn=snap.availability_burn,
+                    unavailable_edges=snap.unverified_edges,
+                    fuel_hours=snap.fuel_hours,
                 )
             )
         return answer, snap
+
+
+    async def maintenance_check(self, scope: Scope) -> RedundancyCheck:
+        """A maintenance window's scope against the live state: the loads it would drop and
+        the site's live tier after (the what-if on the nodes the scope takes out). Raises
+        RuntimeError before the first snapshot."""
+        nodes, unchecked = scope_nodes(scope, self.bindings, self.compiled.node_ids)
+        snap = self._snapshot
+        if snap is None:
+            raise RuntimeError("no live snapshot yet")
+        if not nodes:
+            return RedundancyCheck((), (), snap.tier.live_tier, snap.tier.live_tier,
+                                   unchecked=tuple(unchecked))
+        answer, snap = await self.whatif(nodes)
+        return RedundancyCheck(
+            nodes=tuple(nodes), dropped=tuple(sorted({lost.load for lost in answer.lost})),
+            tier_before=snap.tier.live_tier, tier_after=answer.after.live_tier,
+            blocking=tuple(sorted(c.id for c in answer.blocking)), unchecked=tuple(unchecked))
 
 
 def _moved(new: Mapping[str, float], old: Mapping[str, float], tolerance: float = 0.01) -> bool:
@@ -421,3 +479,4 @@ def _moved(new: Mapping[str, float], old: Mapping[str, float], tolerance: float 
     if set(new) != set(old):
         return True
     return any(abs(new[k] - old[k]) > tolerance * max(abs(old[k]), 1e-9) for k in new)
+

@@ -165,3 +165,45 @@ def redundancy_timeline(subsystems: Sequence[SubsystemFigure], period: tuple[flo
         x += 22 + 5.6 * len(label)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def pue_per_day(daily: Sequence[tuple[str, float | None]], tr: Translator) -> str:
+    """The month's PUE, day by day, as a line (days without a figure leave a gap)."""
+    width, height, left, bottom = 640, 160, 40, 24
+    known = [v for _, v in daily if v is not None]
+    if not known:
+        return ""
+    low = min(1.0, min(known))
+    high = max(known) + 0.1
+    n = max(1, len(daily) - 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return (left + i * (width - left - 10) / n,
+                10 + (high - v) * (height - bottom - 10) / (high - low))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="PUE">']
+    for level in (low, (low + high) / 2, high):
+        _, y = xy(0, level)
+        parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" '
+                     f'stroke="{GRID}"/>')
+        parts.append(_text(left - 4, y + 3, tr.number(level, 2), 9, "end"))
+    segment: list[str] = []
+    for i, (_, v) in enumerate(daily):
+        if v is None:
+            if len(segment) > 1:
+                parts.append(f'<polyline points="{" ".join(segment)}" fill="none" '
+                             f'stroke="#1565c0" stroke-width="2"/>')
+            segment = []
+            continue
+        x, y = xy(i, v)
+        segment.append(f"{x:.1f},{y:.1f}")
+    if len(segment) > 1:
+        parts.append(f'<polyline points="{" ".join(segment)}" fill="none" stroke="#1565c0" '
+                     f'stroke-width="2"/>')
+    for i, (day, _) in enumerate(daily):
+        if i % 5 == 0:
+            x, _ = xy(i, low)
+            parts.append(_text(x, height - 6, day[-2:], 9, "middle"))
+    parts.append("</svg>")
+    return "".join(parts)

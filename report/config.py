@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -23,6 +23,7 @@ from pydantic import Field
 from tier.availability import MIN_COVERAGE
 from tier.topology import TopologyConfig
 from tierwatch.core.configtypes import SiteConfig, Strict
+from tierwatch.core.store import Store
 
 Language = Literal["vi", "en"]
 Format = Literal["pdf", "html", "json"]
@@ -77,3 +78,7 @@ class ReportSettings:
     target: float
     min_coverage: float = MIN_COVERAGE  # below this share monitored, no verdict
     device_profiles: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # the power chain's month (PUE, fuel, hidden SPOFs, forecast) and the one-line diagram:
+    # functions the wiring hands over from the power room (None: no `power:` section)
+    power: Callable[[Store, float, float], Mapping[str, Any]] | None = None
+    diagram: Callable[[str], str | None] | None = None  # lang -> SVG

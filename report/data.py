@@ -167,6 +167,9 @@ class ReportInputs:
     # the services' transitions (kind `service`) from the first service outage of the month
     service_transitions: Sequence[Transition] = ()
     certificates: Sequence[CertificateRecord] = ()  # those seen during the month
+    # the power chain's month (power/history.py month_section) and the one-line diagram
+    power: Mapping[str, Any] | None = None
+    diagram: Mapping[str, str] = field(default_factory=dict)  # lang -> SVG
 
 
 def parse_month(month: str) -> tuple[int, int]:
@@ -357,6 +360,9 @@ class MonthlyReport:
     states_cut: bool  # more distinct states than MAX_STATES: redundancy figures partial
     min_coverage: float = MIN_COVERAGE
     services: ServicesSection | None = None  # None when no service is configured
+    power: Mapping[str, Any] | None = None  # PUE, fuel, hidden SPOFs, forecast
+    # the one-line diagram (SVG) when the report was made, per language
+    diagram: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def has_data(self) -> bool:
@@ -462,6 +468,8 @@ def build_report(inputs: ReportInputs,
         states_cut=cut,
         min_coverage=inputs.min_coverage,
         services=services,
+        power=inputs.power,
+        diagram=inputs.diagram,
     )
     return _with_recommendations(report, design, compiled)
 
@@ -842,6 +850,7 @@ def report_json(r: MonthlyReport) -> dict[str, Any]:
     start, end = r.period
     stop = min(end, r.generated_at)
     return {
+        "power": r.power,
         "report": "tierwatch monthly Tier III readiness",
         "site": r.site,
         "month": r.month,

@@ -13,7 +13,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from report.charts import availability_per_day, redundancy_timeline
+from report.charts import availability_per_day, pue_per_day, redundancy_timeline
 from report.data import MonthlyReport, parse_month
 from report.texts import CATALOG, recommendation_text
 from tierwatch.core.i18n import Translator, translator
@@ -38,6 +38,9 @@ def render_html(report: MonthlyReport, lang: str) -> str:
     charts = {
         "days": Markup(availability_per_day(report.days, days_in_month, report.target, tr)),
         "timeline": Markup(redundancy_timeline(report.subsystems, report.period, tr)),
+        "pue": Markup(pue_per_day([(d["day"], d["pue"]) for d in
+                                   (report.power or {}).get("pue", {}).get("daily", [])], tr)),
+        "diagram": Markup(report.diagram.get(tr.lang, "")),
     }
     recommendations = [(rec.severity, recommendation_text(rec.key, rec.params, tr))
                        for rec in report.recommendations]

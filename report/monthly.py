@@ -118,6 +118,18 @@ def _maintenance(store: Store, start: float, stop: float, timezone: str
     return out
 
 
+def _diagrams(settings: ReportSettings) -> dict[str, str]:
+    """The one-line diagram of the live state, in each language the report is made in."""
+    if settings.diagram is None:
+        return {}
+    out = {}
+    for lang in ("vi", "en"):
+        svg = settings.diagram(lang)
+        if svg:
+            out[lang] = svg
+    return out
+
+
 def gather(store: Store, settings: ReportSettings, month: str, now: float) -> ReportInputs:
     """Everything the month's report needs from the store. Raises ValueError for a
     malformed month."""
@@ -147,6 +159,8 @@ def gather(store: Store, settings: ReportSettings, month: str, now: float) -> Re
         min_coverage=settings.min_coverage,
         service_transitions=tuple(_service_transitions(store, found, stop)),
         certificates=tuple(_certificates(store, settings, start)),
+        power=None if settings.power is None else settings.power(store, start, stop),
+        diagram=_diagrams(settings),
     )
 
 

@@ -297,6 +297,29 @@ CATALOG: dict[str, dict[str, str]] = {
               "inlets to measure the environment.",
         "vi": "Không có cảm biến nhiệt độ đầu vào nào báo số liệu trong tháng: cần lắp cảm "
               "biến tại đầu vào tủ rack để đo môi trường."},
+    # the power chain (issue 18)
+    "power_chain": {"en": "Power chain", "vi": "Chuỗi cấp điện"},
+    "pue_month": {"en": "PUE of the month (facility energy / IT energy)",
+                  "vi": "PUE của tháng (điện năng toàn cơ sở / điện năng CNTT)"},
+    "pue_category": {"en": "ISO/IEC 30134-2 category {category}",
+                     "vi": "ISO/IEC 30134-2 loại {category}"},
+    "fuel_hours": {"en": "Generator fuel autonomy", "vi": "Thời gian tự chủ nhiên liệu máy phát"},
+    "lowest": {"en": "lowest", "vi": "thấp nhất"},
+    "latest": {"en": "latest", "vi": "gần nhất"},
+    "fuel_need": {"en": "Tier III asks 12 h", "vi": "Tier III yêu cầu 12 giờ"},
+    "hidden_spofs": {"en": "Racks one cord could not carry alone (hidden single points of failure)",
+                     "vi": "Tủ mà một dây nguồn không gánh nổi (điểm lỗi đơn ẩn)"},
+    "none_power": {"en": "none", "vi": "không có"},
+    "forecast": {"en": "Forecast from the last 30 days", "vi": "Dự báo theo 30 ngày qua"},
+    "n1_lost": {"en": "{group} loses N+1", "vi": "{group} mất N+1"},
+    "n1_none": {"en": "no capacity group loses N+1 at the present growth of demand",
+                "vi": "không nhóm công suất nào mất N+1 theo mức tăng tải hiện tại"},
+    "budget_spent": {"en": "This year's downtime budget spent",
+                     "vi": "Hết quỹ thời gian gián đoạn của năm"},
+    "not_expected": {"en": "not this year at the present burn",
+                     "vi": "không trong năm nay theo mức tiêu hao hiện tại"},
+    "diagram": {"en": "One-line diagram (when the report was made)",
+                "vi": "Sơ đồ một sợi (lúc lập báo cáo)"},
 }
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -265,10 +265,16 @@ class Responder(asyncio.DatagramProtocol):
 # --------------------------------------------------------------------------- faults file
 
 
+class Faulted(Protocol):
+    """A simulated device of any protocol: it carries the faults injected into it."""
+
+    faults: list[tuple[str, dict[str, Any]]]
+
+
 class FaultFile:
     """faults.json in the run directory: {device: [[fault, {params}], ...]}."""
 
-    def __init__(self, path: Path, devices: Mapping[str, SimDevice]) -> None:
+    def __init__(self, path: Path, devices: Mapping[str, Faulted]) -> None:
         self.path = path
         self.devices = devices
         self._mtime: int | None = None
@@ -313,6 +319,20 @@ def write_faults(path: Path, faults: Mapping[str, list[tuple[str, dict[str, Any]
 
 
 @dataclass
+class ModbusSpec:
+    id: str
+    model: str  # a model of sim/modbus_models.yaml
+    unit: int = 1
+    port: int = 0
+    set: dict[str, Any] = field(default_factory=dict)
+
+
+def load_modbus_inventory(path: Path = INVENTORY_FILE) -> list[ModbusSpec]:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [ModbusSpec(**item) for item in spec.get("modbus", [])]
+
+
+@dataclass
 class DeviceSpec:
     id: str
     model: str
@@ -331,7 +351,10 @@ class Simulator:
 
     def __init__(self, run_dir: Path, inventory: list[DeviceSpec] | None = None,
                  host: str = "127.0.0.1", models: dict[str, Model] | None = None,
-                 trap_sink: tuple[str, int] | None = None) -> None:
+                 trap_sink: tuple[str, int] | None = None,
+                 modbus: list[ModbusSpec] | None = None) -> None:
+        from sim.modbus import devices_from, load_modbus_models
+
         self.run_dir = run_dir
         self.host = host
         self.trap_sink = trap_sink  # where devices send traps when faults change
@@ -349,10 +372,24 @@ class Simulator:
             self.devices[spec.id] = SimDevice(spec.id, self.models[spec.model], spec.community,
                                               overrides)
         self.fault_file = FaultFile(run_dir / "faults.json", self.devices)
+        # Modbus devices (sim/modbus.py): a pymodbus server each, faults from the same file
+        self.modbus_specs = modbus if modbus is not None else (
+            load_modbus_inventory() if inventory is None else [])
+        self.modbus_devices = devices_from([vars(m) for m in self.modbus_specs],
+                                           load_modbus_models() if self.modbus_specs else {})
+        self.modbus_fault_file = FaultFile(run_dir / "faults.json", self.modbus_devices)
+        self._modbus_servers: list[Any] = []
 
     async def start(self) -> None:
+        from sim.modbus import ModbusServer
+
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.fault_file.refresh(force=True)
+        self.modbus_fault_file.refresh(force=True)
+        for mspec in self.modbus_specs:
+            server = ModbusServer(self.modbus_devices[mspec.id], self.modbus_fault_file.refresh)
+            self.addresses[mspec.id] = await server.start(self.host, mspec.port)
+            self._modbus_servers.append(server)
         loop = asyncio.get_running_loop()
         for spec in self.specs:
             device = self.devices[spec.id]
@@ -376,17 +413,13 @@ class Simulator:
             transport.sendto(datagram, sink)
 
     def _write_inventory(self) -> None:
-        info = {
-            "pid": os.getpid(),
-            "devices": {
-                dev_id: {
-                    "address": f"{host}:{port}",
-                    "model": self.devices[dev_id].model.name,
-                    "faults": self.devices[dev_id].available_faults(),
-                }
-                for dev_id, (host, port) in self.addresses.items()
-            },
-        }
+        devices: dict[str, dict[str, Any]] = {}
+        for dev_id, (host, port) in self.addresses.items():
+            found = self.devices.get(dev_id) or self.modbus_devices[dev_id]
+            devices[dev_id] = {"address": f"{host}:{port}", "model": found.model.name,
+                               "faults": found.available_faults(),
+                               "protocol": "snmp" if dev_id in self.devices else "modbus"}
+        info = {"pid": os.getpid(), "devices": devices}
         (self.run_dir / "sim.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
 
     async def stop(self) -> None:
@@ -395,6 +428,9 @@ class Simulator:
         for transport in self._transports:
             transport.close()
         self._transports.clear()
+        for server in self._modbus_servers:
+            await server.stop()
+        self._modbus_servers.clear()
 
 
 def _bind(host: str, port: int) -> socket.socket:

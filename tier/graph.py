@@ -79,7 +79,9 @@ class SubsystemGraph:
     # (tier/score.py keeps analyses here, so a re-score does not redo an unchanged design
     # state). OrderedDict.popitem is atomic, so concurrent scorers cannot trip over an
     # eviction.
-    _views: OrderedDict[tuple[frozenset[str], bool, frozenset[str]], View] = field(
+    _views: OrderedDict[
+        tuple[frozenset[str], bool, frozenset[str], frozenset[tuple[str, str]]], View
+    ] = field(
         default_factory=OrderedDict, repr=False
     )
     memo: OrderedDict[object, object] = field(default_factory=OrderedDict, repr=False)
@@ -121,14 +123,20 @@ class SubsystemGraph:
         return self.structure.in_degree(load)
 
     def view(
-        self, unavailable: frozenset[str], manual: bool, zero: frozenset[str] = frozenset()
+        self,
+        unavailable: frozenset[str],
+        manual: bool,
+        zero: frozenset[str] = frozenset(),
+        cut: frozenset[tuple[str, str]] = frozenset(),
     ) -> View:
         """The view of a state; `zero`: the loads whose demand is 0 in it (they get load
-        classes of their own, see `View`)."""
+        classes of their own, see `View`); `cut`: edges (feeder, node) out of service
+        although both their ends are available (a link LLDP does not see)."""
         # Views are pure functions of their key; keeping them on the compiled graph lets a
         # re-score with unchanged statuses reuse the work.
         present = frozenset(n for n in unavailable if n in self.structure)
-        key = (present, manual and self.has_manual, zero & self.pure_loads)
+        edges = frozenset(e for e in cut if self.structure.has_edge(*e))
+        key = (present, manual and self.has_manual, zero & self.pure_loads, edges)
         found = self._views.get(key)
         if found is None:
             while len(self._views) >= VIEWS_KEPT:
@@ -276,6 +284,7 @@ class View:
         unavailable: frozenset[str],
         manual: bool,
         zero: frozenset[str] = frozenset(),
+        cut: frozenset[tuple[str, str]] = frozenset(),
     ) -> View:
         graph: nx.DiGraph = nx.DiGraph()
         graph.add_node(SOURCE)
@@ -290,13 +299,15 @@ class View:
                 sorted(
                     u
                     for u, attrs in sub.structure.pred[load].items()
-                    if u not in unavailable and (manual or not attrs["manual"])
+                    if u not in unavailable
+                    and (manual or not attrs["manual"])
+                    and (u, load) not in cut
                 )
             )
             if load in sub.pure_loads:
                 classes.setdefault((load in zero, feeders), []).append(load)
         for u, v, is_manual in sub.structure.edges(data="manual"):
-            if v in sub.pure_loads or u in unavailable or v in unavailable:
+            if v in sub.pure_loads or u in unavailable or v in unavailable or (u, v) in cut:
                 continue
             if manual or not is_manual:
                 graph.add_edge(u, v)

@@ -26,7 +26,7 @@ naming the nodes already out that make it so.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -182,6 +182,9 @@ class SubsystemSnapshot:
     unavailable: tuple[NodeCondition, ...]  # nodes out of service now
     exposed: tuple[NodeCondition, ...]  # nodes in service but not ok (a UPS on battery)
     not_counted: tuple[str, ...]  # utility: shown, not counted
+    # edges (feeder, node) out of service in the live state although both ends are up (a
+    # declared link LLDP does not see: unverified)
+    unavailable_edges: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         live = self.live.to_json()
@@ -194,6 +197,7 @@ class SubsystemSnapshot:
             "unavailable": [c.to_json() for c in self.unavailable],
             "exposed": [c.to_json() for c in self.exposed],
             "not_counted": list(self.not_counted),
+            "unavailable_edges": [{"from": u, "to": v} for u, v in self.unavailable_edges],
             "design": design,
         }
 
@@ -308,6 +312,7 @@ def _analyse(
     sub: SubsystemGraph,
     unavailable: Mapping[str, str],
     demands: Mapping[str, Fraction],
+    cut: frozenset[tuple[str, str]] = frozenset(),
 ) -> StateAnalysis:
     units = LoadUnits.of(sub, demands)
     key = (
@@ -315,11 +320,12 @@ def _analyse(
         frozenset(unavailable.items()),
         units.scale,
         tuple(units.units[ld] for ld in sub.loads),
+        cut,
     )
     found = sub.memo.get(key)
     if isinstance(found, StateAnalysis):
         return found
-    result = _analyse_now(sub, unavailable, demands, units)
+    result = _analyse_now(sub, unavailable, demands, units, cut)
     sub.remember(key, result)
     return result
 
@@ -329,11 +335,12 @@ def _analyse_now(
     unavailable: Mapping[str, str],
     demands: Mapping[str, Fraction],
     units: LoadUnits,
+    cut: frozenset[tuple[str, str]] = frozenset(),
 ) -> StateAnalysis:
     out = frozenset(unavailable)
     zero = units.zero(sub)
-    view_all = sub.view(out, manual=True, zero=zero)
-    view_auto = sub.view(out, manual=False, zero=zero)
+    view_all = sub.view(out, manual=True, zero=zero, cut=cut)
+    view_auto = sub.view(out, manual=False, zero=zero, cut=cut)
 
     demand_all = _target_demand(view_all, units)
     base_all = serve(view_all, demand_all, with_through=True)
@@ -449,9 +456,11 @@ def _snapshot(
     demands: Mapping[str, Fraction],
     removed: frozenset[str],
     extras: Mapping[str, float | None],
+    cut: frozenset[tuple[str, str]] = frozenset(),
 ) -> TierSnapshot:
     subsystems = []
     for name, sub in topo.subsystems.items():
+        here = frozenset(e for e in cut if sub.structure.has_edge(*e))
         effective = _effective_demands(sub, demands)
         unavailable = _unavailable(sub, statuses)
         unavailable.update((node, REMOVED) for node in removed if node in sub.specs)
@@ -464,10 +473,11 @@ def _snapshot(
             SubsystemSnapshot(
                 name=name,
                 design=_analyse(sub, {}, effective),
-                live=_analyse(sub, unavailable, effective),
+                live=_analyse(sub, unavailable, effective, here),
                 unavailable=tuple(NodeCondition(n, s) for n, s in unavailable.items()),
                 exposed=exposed,
                 not_counted=sub.not_counted,
+                unavailable_edges=tuple(sorted(here)),
             )
         )
     figures = [
@@ -513,6 +523,7 @@ def score(
     fuel_hours: float | None = None,
     environment_share: float | None = None,
     availability_burn: float | None = None,
+    unavailable_edges: Collection[tuple[str, str]] = (),
 ) -> TierSnapshot:
     """Score a topology in a state. Raises `TopologyError` (a ValueError) for an invalid
     topology and ValueError for statuses or demands naming unknown nodes.
@@ -520,11 +531,27 @@ def score(
     `fuel_hours` (hours of generator fuel at the current load), `environment_share` (0..1,
     share of time inlets were in the recommended band) and `availability_burn` (downtime
     budget burn, tier/availability.py) feed the readiness score; left out, they are neutral.
+    `unavailable_edges` (feeder, node) are out of service in the live state although both
+    their ends are available (links LLDP does not see); each must be a declared edge.
     """
     topo = _compiled(topology)
     checked, measured = _check_inputs(topo, statuses or {}, demands or {})
     extras = _extras(fuel_hours, environment_share, availability_burn)
-    return _snapshot(topo, checked, measured, frozenset(), extras)
+    cut = _check_edges(topo, unavailable_edges)
+    return _snapshot(topo, checked, measured, frozenset(), extras, cut)
+
+
+def _check_edges(
+    topo: CompiledTopology, edges: Collection[tuple[str, str]]
+) -> frozenset[tuple[str, str]]:
+    cut = frozenset((str(u), str(v)) for u, v in edges)
+    for u, v in sorted(cut):
+        name = topo.subsystem_of.get(v)
+        if name is None or v not in topo.subsystems[name].specs:
+            raise ValueError(f"unavailable edge {u} -> {v}: unknown node {v!r}")
+        if u not in {feed.id for feed in topo.spec(v).fed_from}:
+            raise ValueError(f"unavailable edge {u} -> {v}: {v} is not fed from {u}")
+    return cut
 
 
 # --------------------------------------------------------------------------- what if
@@ -554,9 +581,10 @@ def _lost_after(
     out: frozenset[str],
     served_before: Sequence[str],
     demands: LoadUnits,
+    cut: frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[str, str]:
     """Of the loads served before, those the state with `out` unavailable would drop."""
-    view = sub.view(out, manual=True, zero=demands.zero(sub))
+    view = sub.view(out, manual=True, zero=demands.zero(sub), cut=cut)
     asked: dict[Hashable, int] = {}
     lost: dict[str, str] = {}
     for load in served_before:
@@ -584,6 +612,7 @@ def whatif(
     fuel_hours: float | None = None,
     environment_share: float | None = None,
     availability_burn: float | None = None,
+    unavailable_edges: Collection[tuple[str, str]] = (),
 ) -> WhatIf:
     """What taking `remove` out of service now would do. Raises ValueError naming any
     unknown node in `remove` (or in statuses and demands)."""
@@ -596,7 +625,8 @@ def whatif(
     checked, measured = _check_inputs(topo, statuses or {}, demands or {})
     extras = _extras(fuel_hours, environment_share, availability_burn)
     removed = frozenset(remove)
-    after = _snapshot(topo, checked, measured, removed, extras)
+    cut = _check_edges(topo, unavailable_edges)
+    after = _snapshot(topo, checked, measured, removed, extras, cut)
 
     lost: list[LostLoad] = []
     blocking: dict[str, str] = {}
@@ -606,11 +636,12 @@ def whatif(
         unavailable = _unavailable(sub, checked)
         out_now = frozenset(unavailable)
         here = frozenset(n for n in removed if n in sub.specs)
-        not_served_now = _lost_after(sub, out_now, sub.loads, effective)
+        edges = frozenset(e for e in cut if sub.structure.has_edge(*e))
+        not_served_now = _lost_after(sub, out_now, sub.loads, effective, edges)
         served_before = [
             load for load in sub.loads if load not in here and load not in not_served_now
         ]
-        dropped = _lost_after(sub, out_now | here, served_before, effective)
+        dropped = _lost_after(sub, out_now | here, served_before, effective, edges)
         if not dropped:
             continue
         lost += [LostLoad(load, dropped[load]) for load in served_before if load in dropped]
@@ -618,7 +649,9 @@ def whatif(
         always += [load for load in served_before if load in by_design and load in dropped]
         now_only = {load for load in dropped if load not in by_design}
         if now_only:
-            blocking.update(_blockers(sub, unavailable, here, now_only, served_before, effective))
+            blocking.update(
+                _blockers(sub, unavailable, here, now_only, served_before, effective, edges)
+            )
 
     verdict = _verdict(sorted(removed), lost, always, blocking, after)
     return WhatIf(
@@ -637,6 +670,7 @@ def _blockers(
     dropped: set[str],
     served_before: Sequence[str],
     demands: LoadUnits,
+    cut: frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[str, str]:
     """The nodes already out without which the removal would not drop `dropped`."""
     upstream: set[str] = set()
@@ -646,7 +680,7 @@ def _blockers(
     out_now = frozenset(unavailable)
     found = {}
     for node in suspects:
-        still = _lost_after(sub, (out_now - {node}) | removed, served_before, demands)
+        still = _lost_after(sub, (out_now - {node}) | removed, served_before, demands, cut)
         if any(load not in still for load in dropped):
             found[node] = unavailable[node]
     if not found:  # no single node is to blame: together they are

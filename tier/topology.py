@@ -114,6 +114,11 @@ class Feed(_Strict):
     id: str = Field(min_length=1)
     # manual: a normally open tie or a maintenance bypass, closed by hand for planned work.
     mode: Literal["auto", "manual"] = "auto"
+    # the feeder device's port this link leaves from (network): LLDP checks it is there
+    port: str | None = Field(default=None, min_length=1, max_length=255)
+    # the name LLDP should see on that port (sysName or chassis id); default: the node's
+    # own device
+    neighbour: str | None = Field(default=None, min_length=1, max_length=255)
 
     @property
     def manual(self) -> bool:
@@ -268,6 +273,43 @@ def node_bindings(topo: TopologyConfig) -> dict[str, tuple[str, str | None]]:
     }
 
 
+class PortBinding(_Strict):
+    """A declared link whose port LLDP can check: `node` is fed from `feeder` through
+    `port` of the feeder's `device`; on that port LLDP should see `neighbour` (a name) or,
+    when no name is declared, the node's device `neighbour_device`."""
+
+    subsystem: str
+    feeder: str
+    node: str
+    device: str
+    port: str
+    neighbour: str | None = None
+    neighbour_device: str | None = None
+
+    @property
+    def edge(self) -> tuple[str, str]:
+        return (self.feeder, self.node)
+
+
+def port_bindings(topo: TopologyConfig) -> list[PortBinding]:
+    """Every `fed_from` entry with a `port` (a valid topology: validate_topology checks that
+    its feeder has a device and that there is something to expect on the port)."""
+    out = []
+    for name, sub in topo.subsystems():
+        specs = {node.id: node for node in sub.nodes}
+        for node in sub.nodes:
+            for feed in node.fed_from:
+                feeder = specs.get(feed.id)
+                if feed.port is None or feeder is None or feeder.device is None:
+                    continue
+                own = node.device if node.device != feeder.device else None
+                out.append(PortBinding(subsystem=name, feeder=feed.id, node=node.id,
+                                       device=feeder.device, port=feed.port,
+                                       neighbour=feed.neighbour,
+                                       neighbour_device=None if feed.neighbour else own))
+    return out
+
+
 def demand_bindings(topo: TopologyConfig) -> dict[str, DemandMetric]:
     """load id -> where its measured demand comes from."""
     return {
@@ -367,6 +409,7 @@ def _validate_subsystem(
             else:
                 graph.add_edge(feed.id, node.id, manual=feed.manual)
                 edge_key.setdefault((feed.id, node.id), fkey)
+                problems.extend(_port_problems(fkey, feed, sub.nodes[index[feed.id]], node))
             seen_feeds.add(feed.id)
         if not node.fed_from and not is_source(name, node):
             what = "load" if node.is_load else node.kind
@@ -395,6 +438,20 @@ def _validate_subsystem(
     problems.extend(_unreachable_load_problems(name, sub, graph, base))
     problems.extend(_group_problems(sub, base))
     return problems
+
+
+def _port_problems(key: str, feed: Feed, feeder: NodeSpec, node: NodeSpec) -> list[str]:
+    """A `port` is checked on the feeder's device, against a neighbour to expect there."""
+    if feed.port is None:
+        if feed.neighbour is not None:
+            return [f"{key}.neighbour: a neighbour is checked on a port: give `port` too"]
+        return []
+    if feeder.device is None:
+        return [f"{key}.port: feeder {feeder.id!r} has no device to read LLDP from"]
+    if feed.neighbour is None and (node.device is None or node.device == feeder.device):
+        return [f"{key}.neighbour: what should LLDP see on {feeder.device} port {feed.port}? "
+                f"give `neighbour` (its sysName), or bind node {node.id!r} to its own device"]
+    return []
 
 
 def _cycle_problems(graph: nx.DiGraph, edge_key: dict[tuple[str, str], str]) -> list[str]:

@@ -31,11 +31,14 @@ from collector.config import (
     check_snmp,
     resolved_credentials,
 )
+from collector.modbus.config import ModbusConfig, check_modbus
 from collector.probes.config import ProbesConfig, check_probes
 from collector.snmp.client import Credentials
 from collector.traps.config import TrapsConfig, check_traps
 from exporters.influx_config import InfluxConfig, influx_warnings
 from livetier.config import TierLiveConfig
+from nethealth.config import NetHealthConfig, check_nethealth
+from power.config import PowerConfig, check_power
 from report.config import ReportsConfig, check_reports
 from services.config import ServicesConfig, check_services
 from tier.quantity import WrittenFloat
@@ -72,6 +75,7 @@ class Config(Strict):
     store: StoreConfig = StoreConfig()
     agents: AgentsConfig = AgentsConfig()
     probes: ProbesConfig = ProbesConfig()
+    modbus: ModbusConfig = ModbusConfig()
     traps: TrapsConfig = TrapsConfig()
     topology: TopologyConfig = TopologyConfig()
     tier: TierLiveConfig = TierLiveConfig()
@@ -82,6 +86,8 @@ class Config(Strict):
     # e-government service checks (services/config.py); the services themselves, what they
     # depend on and who uses them are topology.services (tier/services.py)
     services: ServicesConfig = ServicesConfig()
+    nethealth: NetHealthConfig = NetHealthConfig()
+    power: PowerConfig = PowerConfig()
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -96,7 +102,8 @@ class Config(Strict):
         """Every device the live state tracks: SNMP devices, host agents, probed links and
         sites. A topology node's `device:` may name any of them."""
         return [*(d.id for d in self.devices), *(h.id for h in self.agents.hosts),
-                *(t.id for _, _, t in self.probes.targets())]
+                *(t.id for _, _, t in self.probes.targets()),
+                *(m.id for m in self.modbus.devices)]
 
     def resolved_credentials(self, name: str) -> Credentials:
         """Credentials with secrets read from the environment (checked by load())."""
@@ -210,6 +217,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     problems += _ids_across_sections(config)
     problems += check_agents(config.agents)
     problems += check_probes(config.probes, snmp_ids)
+    problems += check_modbus(config.modbus)
     problems += check_traps(config.traps, config.credentials, device_ids)
     problems += check_reports(config.reports, device_ids, config.alerts.smtp)
     # topology nodes bind to any device: SNMP devices, agent hosts, probed links and sites
@@ -220,6 +228,8 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     problems += check_services(config.services, set(config.topology.services.ids()),
                                {a.id for a in config.topology.services.agencies},
                                config.source.parent if config.source else None)
+    problems += check_nethealth(config.nethealth, device_ids)
+    problems += check_power(config.power, device_ids, config.topology.node_ids())
     return problems
 
 
@@ -236,6 +246,7 @@ def _ids_across_sections(config: Config) -> list[tuple[str, str]]:
     problems = []
     others = [(f"agents.hosts[{i}]", h.id) for i, h in enumerate(config.agents.hosts)]
     others += [(f"probes.{kind}[{i}]", t.id) for kind, i, t in config.probes.targets()]
+    others += [(f"modbus.devices[{i}]", m.id) for i, m in enumerate(config.modbus.devices)]
     for key, device_id in others:
         if device_id in first:
             problems.append((f"{key}.id", f"duplicate device id {device_id!r} "

@@ -15,12 +15,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from alerts.component import AlertsComponent
 from alerts.notify import EmailSender
 from api.context import ApiContext
+from api.powerview import live_diagram
 from collector.agents.component import AgentScraper
 from collector.directory import DeviceDirectory
+from collector.modbus.component import ModbusPolling
 from collector.probes.component import ProbeRunner
 from collector.snmp import transport
 from collector.snmp.component import SnmpPolling
@@ -28,10 +31,16 @@ from collector.traps.component import TrapsComponent
 from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
+from livetier.maintenance_guard import MaintenanceGuard
+from nethealth.component import NetHealth
+from power.component import PowerComponent
+from power.figures import PUE_CATEGORIES
+from power.history import month_section
 from report.config import ReportSettings
 from report.monthly import ReportScheduler
 from services.component import ServicesComponent
-from tier.topology import demand_bindings
+from tier.score import TierSnapshot
+from tier.topology import demand_bindings, port_bindings
 from tierwatch.config import Config
 from tierwatch.core.history import History
 from tierwatch.core.model import PollResult
@@ -44,13 +53,25 @@ from tierwatch.sharding import Shard
 log = logging.getLogger(__name__)
 
 
-def report_settings(config: Config) -> ReportSettings:
-    """What the report room needs of the whole configuration."""
+def report_settings(config: Config, diagram: Callable[[str], str | None] | None = None
+                    ) -> ReportSettings:
+    """What the report room needs of the whole configuration (and, from the power room,
+    its month and, from the running service, the one-line diagram)."""
+    power = config.power
+    section = None
+    if power.enabled:
+        def section(store: Store, start: float, end: float) -> dict[str, Any]:
+            return month_section(
+                store, start, end, timezone=config.site.timezone, topology=config.topology,
+                target=config.tier.target, interval=power.interval,
+                category=PUE_CATEGORIES[power.pue.it_measured_at] if power.pue else None,
+                days=power.forecast_days)
     return ReportSettings(
         site=config.site, topology=config.topology, reports=config.reports,
         directory=config.reports.directory(config.source), target=config.tier.target,
         min_coverage=config.tier.min_coverage,
-        device_profiles={d.id: list(d.profile) for d in config.devices})
+        device_profiles={d.id: list(d.profile) for d in config.devices},
+        power=section, diagram=diagram)
 
 
 class Service:
@@ -81,19 +102,39 @@ class Service:
         self.agents = AgentScraper(polled.agents) if polled.agents.hosts else None
         self.probes = (ProbeRunner(polled.probes, self.state)
                        if polled.probes.links or polled.probes.sites else None)
+        self.modbus = ModbusPolling(polled.modbus) if polled.modbus.devices else None
         self.pollers: list[DevicePoller] = [
-            p for p in (self.snmp, self.agents, self.probes) if p is not None]
+            p for p in (self.snmp, self.agents, self.probes, self.modbus) if p is not None]
         self.directory = DeviceDirectory(config.devices, config.agents, config.probes,
-                                         self.snmp.profiles)
+                                         self.snmp.profiles, modbus=config.modbus)
         self.traps = (TrapsComponent(config.traps, devices=polled.devices,
                                      credentials=config.credentials,
                                      profiles=self.snmp.profiles,
                                      profile_dirs=config.snmp.profile_dirs)
                       if config.traps.enabled and not tier_only else None)
 
-        # the Tier engine scores the whole picture: one instance runs it, never a shard
-        self.live = (LiveTier(config.topology, config.tier)
+        # network health: interface rates from every poll (each instance its own devices),
+        # LLDP checked against the declared ports
+        self.nethealth = (NetHealth(config.nethealth, port_bindings(config.topology),
+                                    {d.id: d.name or d.id for d in config.devices})
+                          if config.nethealth.enabled and not tier_only else None)
+        # the power room: fuel, PUE, feed headroom, forecast (one instance: not a shard)
+        self.power = (PowerComponent(config.power, config.topology, config.tier.target,
+                                     tier=self._tier_snapshot)
+                      if config.power.enabled and shard is None else None)
+        power = self.power
+        # the Tier engine scores the whole picture: one instance runs it, never a shard;
+        # links LLDP does not see where declared are not counted as paths; the readiness
+        # score's fuel part is the power room's autonomy
+        self.live = (LiveTier(config.topology, config.tier,
+                              unverified_edges=(self.nethealth.unverified_edges
+                                                if self.nethealth is not None else None),
+                              fuel_hours=power.fuel_hours if power is not None else None)
                      if shard is None and config.topology.node_ids() else None)
+        if self.live is not None and self.nethealth is not None:
+            self.nethealth.subscribe(self.live.nudge)
+        # maintenance windows checked against redundancy when they start (issue 18)
+        self.guard = MaintenanceGuard(self.live) if self.live is not None else None
 
         # the rooms that read what the others publish
         self.influx = InfluxExporter(config.influx) if config.influx.enabled else None
@@ -104,7 +145,7 @@ class Service:
                                        profile_dirs=config.snmp.profile_dirs)
                        if config.alerts.enabled else None)
         self.mailer = EmailSender(config.alerts.smtp) if config.alerts.smtp else None
-        self.reports = (ReportScheduler(report_settings(config), self.mailer)
+        self.reports = (ReportScheduler(report_settings(config, self._diagram), self.mailer)
                         if config.reports.schedule and shard is None else None)
         # e-government services: checked by this instance (not by a shard nor the tier
         # instance), bound to the live tier's infrastructure when there is one
@@ -132,6 +173,20 @@ class Service:
                 return result
         raise KeyError(device_id)
 
+    def _diagram(self, lang: str) -> str | None:
+        """The one-line diagram of the live state now, in `lang` (for the monthly report)."""
+        snap = self.live.snapshot if self.live is not None else None
+        if snap is None:
+            return None
+        return live_diagram(self.config.topology, snap.tier, snap.pending,
+                            {n: r.reason for n, r in snap.readings.items()},
+                            self.power.view if self.power is not None else None, lang,
+                            self.config.site.timezone)
+
+    def _tier_snapshot(self) -> TierSnapshot | None:
+        snap = self.live.snapshot if self.live is not None else None
+        return None if snap is None else snap.tier
+
     def ready(self) -> bool:
         return self.state.first_round_done()
 
@@ -139,9 +194,10 @@ class Service:
         """What the API reads and acts through."""
         return ApiContext(
             config=self.config, state=self.state, exporter=self.exporter,
-            devices=self.directory, reports=report_settings(self.config),
+            devices=self.directory, reports=report_settings(self.config, self._diagram),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
-            mailer=self.mailer, services=self.services)
+            mailer=self.mailer, services=self.services, network=self.nethealth,
+            power=self.power)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -163,8 +219,9 @@ class Service:
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
-            self.live, self.probes, self.agents, self.snmp, self.services, self.influx,
-            self.alerts, self.traps, self.reports) if c is not None]
+            self.live, self.guard, self.nethealth, self.probes, self.agents, self.snmp,
+            self.modbus, self.services, self.power, self.influx, self.alerts, self.traps,
+            self.reports) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
             await component.start(self.runtime)
@@ -189,4 +246,5 @@ def _nothing_polled(config: Config) -> Config:
         "devices": [],
         "agents": config.agents.model_copy(update={"hosts": []}),
         "probes": config.probes.model_copy(update={"links": [], "sites": []}),
+        "modbus": config.modbus.model_copy(update={"devices": []}),
     })

@@ -79,6 +79,8 @@ class Shard:
                 "links": [t for t in probes.links if self.owns(t.id)],
                 "sites": [s for s in probes.sites if self.owns(s.router or s.id)],
             }),
+            "modbus": config.modbus.model_copy(update={
+                "devices": [m for m in config.modbus.devices if self.owns(m.id)]}),
         })
 
 

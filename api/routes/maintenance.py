@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import alerting
 from api.deps import ConfigDep, ContextDep, OperatorDep, ReaderDep, StoreDep
-from api.errors import ERRORS, WRITE_ERRORS
+from api.errors import ERRORS, WRITE_ERRORS, ErrorDetail, error
 from api.pagination import Page, PageParams, page_params
+from api.tokens import allows
 from tierwatch.config import Config
 
 router = APIRouter(prefix="/api/v1/maintenance", tags=["maintenance"], responses=ERRORS)
@@ -60,6 +61,8 @@ class WindowIn(BaseModel):
     recurrence: Literal["none", "daily", "weekly", "monthly"] = "none"
     until: Moment | None = Field(default=None, description="last start of a recurring window")
     comment: str = Field(default="", max_length=2000)
+    force: bool = Field(default=False, description=(
+        "book a window that would drop loads on the live state (admin only)"))
 
 
 class WindowOut(BaseModel):
@@ -79,6 +82,8 @@ class WindowOut(BaseModel):
     deleted: float | None
     next_start: float | None
     warnings: list[str] = Field(default_factory=list)  # e.g. "the window is already over"
+    # the live what-if on the scope when it was booked (None: no live tier here)
+    check: dict[str, Any] | None = None
 
 
 def _time(value: str | float, name: str, timezone: str) -> float:
@@ -142,11 +147,23 @@ def list_windows(
     return page.cut([window_out(w, config, now) for w in found])
 
 
-@router.post("", response_model=WindowOut, status_code=201, responses=WRITE_ERRORS)
-def book_window(
+@router.post("", response_model=WindowOut, status_code=201,
+             responses={**WRITE_ERRORS, 409: {"description": (
+                 "the window would drop loads on the live state (the loads are named); an "
+                 "admin may book it with force")}})
+async def book_window(
     who: OperatorDep, body: WindowIn, context: ContextDep, store: StoreDep, config: ConfigDep
 ) -> WindowOut:
+    """Book a window. Its scope is checked against redundancy on the live state first: one
+    that would drop a load is refused (409, naming the loads) unless an admin forces it;
+    one that would lower the live tier is booked with a warning."""
     tz = config.site.timezone
+    if body.force and not allows(who.role, "admin"):
+        raise HTTPException(403, f"force needs the admin role; the token has {who.role}")
+    try:
+        check = await alerting.redundancy_check(context, body.scope.model_dump())
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
     try:
         window = alerting.book(
             context,
@@ -159,10 +176,17 @@ def book_window(
             recurrence=body.recurrence,
             until=None if body.until is None else _time(body.until, "until", tz),
             comment=body.comment,
+            check=check,
+            force=body.force,
         )
+    except alerting.WouldDropLoads as exc:  # each load named, for a person and a script
+        return error(409, f"{exc}; an admin may book it with force", errors=[  # type: ignore[return-value]
+            ErrorDetail(location=f"loads.{load}", message="would be dropped")
+            for load in exc.check.dropped])
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    return window_out(window, config, time.time())
+    out = window_out(window, config, time.time())
+    return out.model_copy(update={"check": None if check is None else check.to_json()})
 
 
 @router.delete("/{window_id}", status_code=204, responses=WRITE_ERRORS)

@@ -17,11 +17,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from api import alerting
 from api.context import ApiContext
 from api.errors import error
 from api.origin import cross_site_reason
+from api.powerview import diagram_svg
 from api.security import COOKIE, cookie_principal, reads_open, token_principal
 from api.texts import CATALOG
 from api.tierview import LiveView, live_view
@@ -146,6 +148,25 @@ def _links(context: ApiContext) -> list[dict[str, Any]]:
     return out
 
 
+def _lldp(context: ApiContext) -> list[dict[str, Any]]:
+    """Each declared port's LLDP verdict, then the unexpected neighbours. Neighbour names are
+    the network's words: the template escapes them like every other string."""
+    room = context.network
+    if room is None:
+        return []
+    rows: list[dict[str, Any]] = []
+    for check in room.links():
+        b = check.binding
+        rows.append({"link": f"{b.feeder} → {b.node}", "device": b.device, "port": b.port,
+                     "verdict": check.verdict, "expected": check.expected,
+                     "seen": ", ".join(check.seen_here), "moved_to": ", ".join(check.seen_on)})
+    for u in room.lldp.unexpected():
+        rows.append({"link": "", "device": u.device, "port": u.local_port,
+                     "verdict": "unexpected", "expected": "",
+                     "seen": u.neighbour_device or u.neighbour.name, "moved_to": ""})
+    return rows
+
+
 def _availability(context: ApiContext, now: float) -> dict[str, Any] | None:
     """The site's availability this calendar month so far, with the same verdict as the
     report and the API: no "met" while less than `tier.min_coverage` was monitored."""
@@ -221,6 +242,10 @@ def status_page(request: Request) -> Response:
         sites=_sites(context, view),
         services=_services(context, now),
         links=_links(context),
+        lldp=_lldp(context),
+        # the one-line diagram inline (SVG: readable without JavaScript), the power figures
+        diagram=Markup(diagram_svg(view, context, tr)) if view else None,
+        power=context.power.view if context.power is not None else None,
         lang_link=_lang_link(request, tr),
         signed_in=not reads_open(request),
     )

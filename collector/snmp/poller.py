@@ -221,7 +221,7 @@ class PollPlan:
             for info in d.info:
                 info_labels = dict(base_labels)
                 for label, oid in info.labels.items():
-                    text = as_text(got.get(oid))
+                    text = as_text(got.get(oid), info.formats.get(label, "text"))
                     if text is not None:
                         info_labels[label] = text
                 if len(info_labels) > len(base_labels):
@@ -274,7 +274,8 @@ class PollPlan:
                 if labels is None:
                     continue
                 text = _label_text(label_def.format, label_def.map, raw)
-                if text is not None:
+                if text is not None and (label_def.max_length is None
+                                         or len(text) <= label_def.max_length):
                     labels[label] = text
             if label_def.fallback:
                 for suffix, raw in walked.get(label_def.fallback, ()):
@@ -282,7 +283,8 @@ class PollPlan:
                     if labels is None or labels.get(label):
                         continue
                     text = _label_text(label_def.format, label_def.map, raw)
-                    if text is not None:
+                    if text is not None and (label_def.max_length is None
+                                             or len(text) <= label_def.max_length):
                         labels[label] = text
         for suffix, labels in row_labels.items():
             if labels is not None:
@@ -438,6 +440,8 @@ def _row_adjust(metric: MetricDef, suffix: str, columns: Mapping[str, Mapping[st
     """(metric name, multiplier, divisor, offset) for one row, or None when the row gives no
     sample: a gate column says no, or its scale, precision or type cannot be read or is not
     listed."""
+    if metric.row_of is not None:
+        suffix = ".".join(suffix.split(".")[:metric.row_of])
     only_if = metric.only_if
     if only_if is not None:
         gate = as_number(columns[only_if.column].get(suffix))

@@ -180,11 +180,23 @@ def maintenance_add(
     recurrence: Annotated[str, typer.Option(help="none, daily, weekly, monthly")] = "none",
     until: Annotated[str | None, typer.Option(help="last start of a recurring window")] = None,
     comment: Annotated[str, typer.Option()] = "",
+    force: Annotated[bool, typer.Option(
+        "--force", help="book it even if it would drop loads on the live state")] = False,
+    server: Annotated[str | None, typer.Option(
+        help="the monitor to ask for the live state (default: server.listen)")] = None,
 ) -> None:
-    """Book a maintenance window: alerts it covers page nobody while it is on."""
+    """Book a maintenance window: alerts it covers page nobody while it is on. Its scope is
+    checked against redundancy on the running monitor's live state first: a window that
+    would drop a load is refused (exit 3, the loads named) unless --force."""
     from collector.directory import DeviceDirectory
+    from tierwatch.commands.tier import maintenance_check
     from tierwatch.core.configtypes import parse_duration
-    from tierwatch.core.maintenance import book_maintenance, parse_time
+    from tierwatch.core.maintenance import (
+        WouldDropLoads,
+        book_maintenance,
+        parse_time,
+        resolve_scope,
+    )
 
     cfg, store = _open(config)
     tz = cfg.site.timezone
@@ -194,11 +206,21 @@ def maintenance_add(
             raise ValueError("give --end or --duration")
         end_ts = parse_time(end, tz) if end is not None else start_ts + parse_duration(duration)
         until_ts = parse_time(until, tz) if until else None
-        devices = DeviceDirectory(cfg.devices, cfg.agents, cfg.probes).names()
+        devices = DeviceDirectory(cfg.devices, cfg.agents, cfg.probes,
+                                  modbus=cfg.modbus).names()
+        scope = {"devices": device, "components": component, "subsystems": subsystem}
+        check, note = maintenance_check(cfg, resolve_scope(devices, scope), server)
+        typer.echo(f"note: redundancy check: {note}", err=True)
         booking = book_maintenance(
-            store, devices, title=title, start=start_ts, end=end_ts,
-            scope={"devices": device, "components": component, "subsystems": subsystem},
-            by=by, now=time.time(), recurrence=recurrence, until=until_ts, comment=comment)
+            store, devices, title=title, start=start_ts, end=end_ts, scope=scope,
+            by=by, now=time.time(), recurrence=recurrence, until=until_ts, comment=comment,
+            check=None if check is None else (lambda _scope: check), force=force)
+        if check is None:
+            booking.warnings.append("not checked against redundancy (no live state)")
+    except WouldDropLoads as exc:
+        store.close()
+        typer.echo(f"error: {exc}; book it anyway with --force", err=True)
+        raise typer.Exit(3) from None
     except ValueError as exc:
         _fail(str(exc))
         return

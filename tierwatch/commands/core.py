@@ -229,3 +229,5 @@ def _print_human(result: PollResult, status: str) -> None:
     for sample in result.samples:
         labels = ",".join(f'{k}="{v}"' for k, v in sample.labels.items() if k != "device")
         typer.echo(f"  {sample.name}{{{labels}}} {sample.value:g}")
+    for problem in filter(None, result.message.split("; ")):  # values refused, and why
+        typer.echo(f"  refused: {problem}")

@@ -57,7 +57,7 @@ def effective_demo_config(addresses: dict[str, tuple[str, int]], run_dir: Path,
         raw.setdefault("alerts", {})["traps"] = {
             "enabled": True, "listen": f"{trap_listen[0]}:{trap_listen[1]}",
             "communities": ["sim"]}
-    for device in raw.get("devices", []):
+    for device in [*raw.get("devices", []), *(raw.get("modbus") or {}).get("devices", [])]:
         if device["id"] in addresses:
             host, port = addresses[device["id"]]
             device["address"] = f"{host}:{port}"
@@ -74,11 +74,16 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
     (run_dir / "demo.json").unlink(missing_ok=True)
     base = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     wanted_ports = {d["id"]: split_host_port(d["address"], 161)[1] for d in base["devices"]}
+    wanted_ports.update({d["id"]: split_host_port(d["address"], 502)[1]
+                         for d in (base.get("modbus") or {}).get("devices", [])})
     inventory = sim_agent.load_inventory()
+    modbus = sim_agent.load_modbus_inventory()
     for spec in inventory:
         spec.port = wanted_ports.get(spec.id) or 0
+    for mspec in modbus:
+        mspec.port = wanted_ports.get(mspec.id) or 0
     trap_listen = _free_udp_or_default(DEMO_TRAPS)
-    simulator = sim_agent.Simulator(run_dir, inventory, trap_sink=trap_listen)
+    simulator = sim_agent.Simulator(run_dir, inventory, trap_sink=trap_listen, modbus=modbus)
     sim_agent.write_faults(run_dir / "faults.json", {})  # a new demo starts healthy
     await simulator.start()
     city = CityServices(run_dir)  # the e-government services, real servers on loopback

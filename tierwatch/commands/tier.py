@@ -35,8 +35,10 @@ from tier.graph import CompiledTopology, TopologyError, compile_topology
 from tier.quantity import decimal_text
 from tier.score import StateAnalysis, TierSnapshot, WhatIf, score, whatif
 from tier.status import NodeStatus
+from tier.topology import node_bindings
 from tierwatch.config import Config, ConfigError, load
 from tierwatch.core.configtypes import split_host_port
+from tierwatch.core.maintenance import RedundancyCheck, Scope, scope_nodes
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="tierwatch.yaml to use")]
 AssumeOpt = Annotated[
@@ -407,3 +409,29 @@ def render_whatif(answer: WhatIf) -> str:
     lines.append(f"State with {', '.join(answer.removed)} out of service:")
     lines.append(render_snapshot(answer.after))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+def maintenance_check(config: Config, scope: Scope, server: str | None = None
+                      ) -> tuple[RedundancyCheck | None, str]:
+    """A maintenance window's scope against the running monitor's live state (what the API
+    does with its own live tier): (the check, or None when no live state could be had; a
+    note saying where the state came from)."""
+    if not config.topology.node_ids():
+        return None, "no topology configured"
+    topo = compile_topology(config.topology)
+    inputs = live_inputs(config, topo, server, False)
+    if not inputs.live:
+        return None, inputs.note
+    nodes, unchecked = scope_nodes(scope, node_bindings(config.topology), topo.node_ids)
+    before = score(topo, inputs.statuses, inputs.demands).live_tier
+    if not nodes:
+        return RedundancyCheck((), (), before, before, unchecked=tuple(unchecked)), inputs.note
+    answer = whatif(topo, inputs.statuses, nodes, inputs.demands)
+    return RedundancyCheck(
+        nodes=tuple(nodes), dropped=tuple(sorted({lost.load for lost in answer.lost})),
+        tier_before=before, tier_after=answer.after.live_tier,
+        blocking=tuple(sorted(c.id for c in answer.blocking)),
+        unchecked=tuple(unchecked)), inputs.note

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -220,6 +220,86 @@ def planned_window(store: Store, now: float, *, timezone: str, subsystem: str = 
     return None
 
 
+# --------------------------------------------------------------------------- redundancy
+
+
+@dataclass(frozen=True)
+class RedundancyCheck:
+    """What a window's scope would do to the live topology (the live tier's what-if, run by
+    whoever holds it: the API and the CLI before booking, the live tier when a window
+    starts). `dropped` are the loads it would leave unserved; `blocking` the nodes already
+    out of service that make it so (a UPS on bypass)."""
+
+    nodes: tuple[str, ...]  # the topology nodes the window takes out
+    dropped: tuple[str, ...]
+    tier_before: int  # the site's live tier now
+    tier_after: int  # with the scope's nodes out
+    blocking: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()  # scope entries no node answers to (whole subsystems)
+
+    @property
+    def ok(self) -> bool:
+        return not self.dropped
+
+    def refusal(self) -> str:
+        why = f" (out of service already: {', '.join(self.blocking)})" if self.blocking else ""
+        return (f"taking {', '.join(self.nodes)} out of service now would drop "
+                f"{', '.join(self.dropped)}{why}")
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.tier_after < self.tier_before:
+            out.append(f"the window would lower the live tier from {self.tier_before} to "
+                       f"{self.tier_after}")
+        if self.unchecked:
+            out.append(f"not checked against redundancy: {', '.join(self.unchecked)} "
+                       "(a whole subsystem)")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nodes": list(self.nodes), "dropped": list(self.dropped),
+                "tier_before": self.tier_before, "tier_after": self.tier_after,
+                "blocking": list(self.blocking), "unchecked": list(self.unchecked),
+                "ok": self.ok}
+
+
+class WouldDropLoads(ValueError):
+    """A window refused: it would drop loads, and nobody forced it."""
+
+    def __init__(self, check: RedundancyCheck) -> None:
+        super().__init__(check.refusal())
+        self.check = check
+
+
+def scope_nodes(scope: Scope, bindings: Mapping[str, tuple[str, str | None]],
+                node_ids: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(topology nodes a scope takes out, scope entries that name no node). A device takes
+    out every node bound to it; `DEVICE/COMPONENT` the nodes bound to that component; a
+    node id itself. A whole subsystem is not a what-if (it drops everything by
+    definition): it is returned as unchecked."""
+    known = set(node_ids)
+    nodes = {c for c in scope.components if c in known}
+    for node, (device, component) in bindings.items():
+        named = component is not None and f"{device}/{component}" in scope.components
+        if device in scope.devices or named:
+            nodes.add(node)
+    unchecked = [f"subsystem {s}" for s in sorted(scope.subsystems)]
+    return sorted(nodes), unchecked
+
+
+def require_safe(check: RedundancyCheck | None, force: bool) -> list[str]:
+    """The warnings a booking carries; raises WouldDropLoads for a window that would drop
+    loads unless `force` (the caller checks who may force)."""
+    if check is None:
+        return []
+    if not check.ok and not force:
+        raise WouldDropLoads(check)
+    warnings = check.warnings()
+    if not check.ok:
+        warnings.insert(0, f"forced: {check.refusal()}")
+    return warnings
+
+
 # --------------------------------------------------------------------------- booking
 
 
@@ -249,12 +329,35 @@ def resolve_devices(devices: Mapping[str, str | None], names: Iterable[str]
     return found, unknown
 
 
+def resolve_scope(devices: Mapping[str, str | None], scope: Mapping[str, Any]) -> Scope:
+    """A scope as booked: device names turned into ids; unknown keys, unknown devices and an
+    empty scope refused (ValueError)."""
+    unknown_keys = set(scope) - set(SCOPE_KEYS)
+    if unknown_keys:
+        raise ValueError(f"unknown scope keys {', '.join(sorted(unknown_keys))} "
+                         f"(use {', '.join(SCOPE_KEYS)})")
+    data = {k: list(scope.get(k) or []) for k in SCOPE_KEYS}
+    if data["devices"]:
+        ids, unknown = resolve_devices(devices, data["devices"])
+        if unknown:
+            raise ValueError(f"unknown devices: {', '.join(unknown)}")
+        data["devices"] = ids
+    checked = Scope.from_json(data)
+    if checked.empty:
+        raise ValueError("a maintenance window needs a scope: devices, components or "
+                         "subsystems")
+    return checked
+
+
 def book_maintenance(store: Store, devices: Mapping[str, str | None], *, title: str,
                      start: float, end: float,
                      scope: Mapping[str, Any], by: str, now: float, recurrence: str = "none",
-                     until: float | None = None, comment: str = "") -> Booking:
+                     until: float | None = None, comment: str = "",
+                     check: Callable[[Scope], RedundancyCheck | None] | None = None,
+                     force: bool = False) -> Booking:
     """Book a window. Device names are turned into ids (`devices`: id -> name); an empty
-    scope is refused."""
+    scope is refused. `check` runs the live what-if on the scope: a window that would drop
+    a load raises WouldDropLoads unless `force`; one that lowers the live tier warns."""
     if not title.strip():
         raise ValueError("a maintenance window needs a title")
     if not by.strip():
@@ -270,18 +373,11 @@ def book_maintenance(store: Store, devices: Mapping[str, str | None], *, title: 
         raise ValueError(f"unknown scope keys {', '.join(sorted(unknown_keys))} "
                          f"(use {', '.join(SCOPE_KEYS)})")
     warnings: list[str] = []
-    data = {k: list(scope.get(k) or []) for k in SCOPE_KEYS}
-    if data["devices"]:
-        ids, unknown = resolve_devices(devices, data["devices"])
-        if unknown:
-            raise ValueError(f"unknown devices: {', '.join(unknown)}")
-        data["devices"] = ids
-    checked = Scope.from_json(data)
-    if checked.empty:
-        raise ValueError("a maintenance window needs a scope: devices, components or "
-                         "subsystems")
+    checked = resolve_scope(devices, scope)
     if recurrence == "none" and end < now:
         warnings.append("the window is already over")
+    if check is not None:
+        warnings += require_safe(check(checked), force)
     window_id = store.add_maintenance(title.strip(), start, end, checked.to_json(), by.strip(),
                                       now, recurrence=recurrence, until=until, comment=comment)
     row = store.maintenance_window(window_id)

@@ -255,6 +255,20 @@ class State:
         self._publish(changes)
         return changes
 
+    def add_samples(self, device_id: str, samples: list[Sample],
+                    metadata: Mapping[str, MetricMeta]) -> None:
+        """Samples a room derives from a device's latest poll (interface rates from its
+        counters), kept beside the poll's own until the next poll replaces them all: they
+        are the device's series on /metrics, in the rules' view, and a load's measured
+        demand may name them. Called by a result subscriber, after the poll is folded in."""
+        dev = self.devices.get(device_id)
+        if dev is None or not samples:
+            return
+        dev.samples = [*dev.samples, *samples]
+        if not all(name in dev.metadata for name in metadata):
+            dev.metadata = {**dev.metadata, **metadata}
+        dev.generation += 1
+
     def count_skipped(self, device_id: str) -> None:
         dev = self.devices.get(device_id)
         if dev is not None:

@@ -265,3 +265,15 @@ certificates = Table(
     Index("ix_certificates_key", "service", "endpoint", "fingerprint", unique=True),
     Index("ix_certificates_not_after", "not_after"),
 )
+
+# the power room's readings (power/component.py), one row per figure per interval: facility
+# and IT power (PUE by day and month), fuel per generator, capacity group demand (forecast)
+power_readings = Table(
+    "power_readings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("kind", String(32), nullable=False),  # facility_w | it_w | fuel_l | fuel_h | demand
+    Column("subject", String(255), nullable=False),  # site, a generator node, a group
+    Column("value", Float, nullable=False),
+    Index("ix_power_readings", "kind", "subject", "ts"),
+)
