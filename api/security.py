@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -75,18 +74,34 @@ def reader(request: Request, credentials: BearerDep) -> Principal:
     return found
 
 
-def require(role: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Principal]:
-    """A dependency: a bearer token whose role is at least `role`."""
-    assert role in ROLES
+def authorize(request: Request, credentials: HTTPAuthorizationCredentials | None,
+              role: str) -> Principal:
+    """The principal of a bearer token whose role is at least `role`; 401 without a valid
+    token, 403 with too weak a role."""
+    found = _from_header(request, credentials)
+    if found is None:
+        raise HTTPException(401, f"this needs a bearer token with the {role} role",
+                            headers=CHALLENGE)
+    if not allows(found.role, role):
+        raise HTTPException(403, f"this needs the {role} role; the token has "
+                                 f"{found.role}")
+    return found
 
-    def check(request: Request, credentials: BearerDep) -> Principal:
-        found = _from_header(request, credentials)
-        if found is None:
-            raise HTTPException(401, f"this needs a bearer token with the {role} role",
-                                headers=CHALLENGE)
-        if not allows(found.role, role):
-            raise HTTPException(403, f"this needs the {role} role; the token has "
-                                     f"{found.role}")
-        return found
 
-    return check
+@dataclass(frozen=True)
+class Require:
+    """A dependency: a bearer token whose role is at least `role`. An object rather than a
+    closure, so the check runs (and is mutation-tested) per request, not per definition."""
+
+    role: str
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r} ({', '.join(ROLES)})")
+
+    def __call__(self, request: Request, credentials: BearerDep) -> Principal:
+        return authorize(request, credentials, self.role)
+
+
+def require(role: str) -> Require:
+    return Require(role)

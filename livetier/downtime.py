@@ -44,8 +44,13 @@ from zoneinfo import ZoneInfo
 
 from livetier.config import MONTH, TierLiveConfig
 from livetier.recorder import LOAD_EXPOSURES, TIER_EXPOSURE_KINDS
-from tier.availability import TIER_III_TARGET, AvailabilityReport, availability, merge, subtract
-from tier.availability import total as total_length
+from tier.availability import (
+    TIER_III_TARGET,
+    AvailabilityReport,
+    availability,
+    observed_until,
+    planned_downtime,
+)
 from tier.topology import SUBSYSTEMS
 from tierwatch.core.history import MAX_SILENCE, blind_spans
 from tierwatch.core.store import Outage, Store
@@ -171,7 +176,7 @@ def availability_report(
     now = time.time() if now is None else now
     if not end > start:
         raise ValueError(f"period {period!r}: needs start < end")
-    stop = max(start, min(end, now))
+    stop = observed_until(period, now)
     rec = _records(store, start, max(stop, start + 1e-9), max_silence)
     outages, exposure_rows = rec.select(wanted)
     spans = [(o.start, o.end) for o in outages]
@@ -183,9 +188,8 @@ def availability_report(
         exposure=_exposure(exposure_rows),
         target=target,
     )
-    blind = merge(rec.blind, start, stop)
-    planned = subtract(merge([(o.start, o.end) for o in outages if o.planned], start, stop), blind)
-    return ScopeAvailability(wanted, report, tuple(outages), total_length(planned))
+    planned = planned_downtime(outages, period, now=now, unmonitored=rec.blind)
+    return ScopeAvailability(wanted, report, tuple(outages), planned)
 
 
 # --------------------------------------------------------------------------- windows

@@ -45,6 +45,7 @@ from tier.status import NodeStatus
 from tier.topology import DemandMetric, TopologyConfig, demand_bindings, node_bindings, node_status
 from tierwatch.core.maintenance import RedundancyCheck, Scope, scope_nodes
 from tierwatch.core.model import StatusChange
+from tierwatch.core.timer import Cancellable, Timer
 
 if TYPE_CHECKING:
     from livetier.downtime import AvailabilityCache
@@ -205,7 +206,10 @@ class LiveTier:
 
     def __init__(self, topology: TopologyConfig, settings: TierLiveConfig,
                  unverified_edges: Callable[[], Collection[tuple[str, str]]] | None = None,
-                 fuel_hours: Callable[[], float | None] | None = None) -> None:
+                 fuel_hours: Callable[[], float | None] | None = None,
+                 timer: Timer | None = None) -> None:
+        """`timer`: where the debounce waits (default: the event loop `start()` runs on;
+        tests give a fake one)."""
         self.settings = settings
         # declared links another room says are not really there (LLDP): not counted as
         # paths; the wiring hands the callable in and calls `nudge` when it changes
@@ -230,7 +234,9 @@ class LiveTier:
         self._seq = 0
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
-        self._timer: asyncio.TimerHandle | None = None
+        self._given_timer = timer
+        self._debounce_timer: Timer | None = None
+        self._timer: Cancellable | None = None
         self._change_ts: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -240,6 +246,12 @@ class LiveTier:
         self.errors: dict[str, int] = {"score": 0, "record": 0, "subscriber": 0}
 
     # ------------------------------------------------------------------ reading
+
+    @property
+    def rescore_due(self) -> bool:
+        """Whether a re-score is on its way: a debounce is running, or the worker has been
+        woken and not yet begun. False between bursts of changes."""
+        return self._timer is not None or self._wake.is_set()
 
     @property
     def snapshot(self) -> LiveSnapshot | None:
@@ -267,6 +279,7 @@ class LiveTier:
         self.state = rt.state
         self.clock = rt.clock
         self._loop = asyncio.get_running_loop()
+        self._debounce_timer = self._given_timer or self._loop
         self.started_at = self.clock()
         self.recorder = TierRecorder(rt.store, self.compiled, self.bindings,
                                      started_at=self.started_at, timezone=rt.site.timezone)
@@ -298,6 +311,7 @@ class LiveTier:
                 await task
         self._tasks = []
         self._loop = None
+        self._debounce_timer = None
 
     def _availability_scopes(self) -> list[str]:
         scopes = ["site", *self.compiled.subsystems]
@@ -310,22 +324,24 @@ class LiveTier:
 
     def _on_changes(self, changes: list[StatusChange]) -> None:
         relevant = [c for c in changes if c.device in self.watched_devices]
-        if not relevant or self._loop is None:
+        timer = self._debounce_timer
+        if not relevant or self._loop is None or timer is None:
             return
         self.changes_seen += len(relevant)
         latest = max(c.ts for c in relevant)
         self._change_ts = latest if self._change_ts is None else max(self._change_ts, latest)
         if self._timer is None:  # the first change of a burst starts the clock
-            self._timer = self._loop.call_later(self.settings.debounce, self._fire)
+            self._timer = timer.call_at(timer.time() + self.settings.debounce, self._fire)
 
     def nudge(self) -> None:
         """Re-score soon (debounced like a status change): something the score reads
         besides the statuses moved (the unverified edges)."""
-        if self._loop is None:
+        timer = self._debounce_timer
+        if self._loop is None or timer is None:
             return
         self._change_ts = self.clock()
         if self._timer is None:
-            self._timer = self._loop.call_later(self.settings.debounce, self._fire)
+            self._timer = timer.call_at(timer.time() + self.settings.debounce, self._fire)
 
     def _edges(self) -> frozenset[tuple[str, str]]:
         if self.unverified_edges is None:

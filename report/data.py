@@ -65,6 +65,7 @@ from tier.availability import (
     AvailabilityReport,
     availability,
     merge,
+    planned_downtime,
     subtract,
     verdict,
 )
@@ -489,11 +490,10 @@ def _availability(scope: str, outages: Sequence[OutageRecord], period: tuple[flo
     stop = min(period[1], inputs.now)
     report = availability([(o.start, o.end) for o in outages], period, now=inputs.now,
                           unmonitored=blind, target=inputs.target)
-    planned = subtract(merge([(o.start, o.end) for o in outages if o.planned], start, stop),
-                       blind)
+    planned = planned_downtime(outages, period, now=inputs.now, unmonitored=blind)
     seen = [o for o in outages
             if subtract(merge([(o.start, o.end)], start, stop), blind)]
-    return Availability(scope, report, length_of(planned), len(seen))
+    return Availability(scope, report, planned, len(seen))
 
 
 def _days(outages: Sequence[OutageRecord], period: tuple[float, float], stop: float,

@@ -13,7 +13,9 @@ passes `now`. An interval is `(start, end)`, `end=None` while it is still open.
   whether or not the month is over); burn = D / B; remaining = B - D (negative when spent).
 * Exposure (time on battery, on bypass, with a SPOF present ...) is summed per kind and in
   total, separately: it is not downtime. Planned maintenance is not excluded: under Tier
-  III it must not cause downtime.
+  III it must not cause downtime. `planned_downtime` gives the part of D during which a
+  planned outage (one a maintenance window covered) was open: the one sum the API and the
+  monthly report both show.
 
 `burn_rate` and `multiwindow_burn` give SRE-style burn rates over trailing windows, for
 fast- and slow-burn alerts (a pair of windows fires when both burn above the threshold).
@@ -25,7 +27,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 TIER_III_TARGET = 0.99982
 
@@ -132,6 +134,43 @@ class AvailabilityReport:
         }
 
 
+def observed_until(period: tuple[float, float], now: float | None) -> float:
+    """Where the observed time of `period` stops: its end, or `now` while it is running
+    (never before its start)."""
+    start, end = period
+    return end if now is None else max(start, min(end, now))
+
+
+class PlannedOutage(Protocol):
+    """What `planned_downtime` reads of an outage (the store's `Outage`, the report's
+    `OutageRecord`)."""
+
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float | None: ...
+    @property
+    def planned(self) -> bool: ...
+
+
+def planned_downtime(
+    outages: Iterable[PlannedOutage],
+    period: tuple[float, float],
+    *,
+    now: float | None = None,
+    unmonitored: Iterable[Interval] = (),
+) -> float:
+    """Seconds of downtime within `period` (as far as `now`) during which a planned outage
+    was open: the union of the planned outages, less the unmonitored time, exactly as
+    `availability` counts downtime, so it is never more than D. An open planned outage
+    runs to `now`; unplanned outages do not count, even where they overlap."""
+    start = period[0]
+    stop = observed_until(period, now)
+    blind = merge(unmonitored, start, stop)
+    spans = [(o.start, o.end) for o in outages if o.planned]
+    return total(subtract(merge(spans, start, stop), blind))
+
+
 def availability(
     outages: Iterable[Interval],
     period: tuple[float, float],
@@ -149,7 +188,7 @@ def availability(
         raise ValueError(f"target {target!r}: must be between 0 and 1 (e.g. 0.99982)")
     if now is not None and not math.isfinite(now):
         raise ValueError("now must be a finite number")
-    stop = end if now is None else max(start, min(end, now))
+    stop = observed_until(period, now)
     observed = stop - start
     blind = merge(unmonitored, start, stop)
     down = subtract(merge(outages, start, stop), blind)

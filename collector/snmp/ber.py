@@ -207,9 +207,11 @@ def encode_varbind(oid: str | bytes, tag: int = NULL, value: object = None) -> b
     return encode_tlv(SEQUENCE, name + encode_value(tag, value))
 
 
-# a NULL-valued varbind's first four octets for an OID of n content octets (n < 0x7E: the
-# varbind's own length, n + 4, still fits the short form)
-_NULL_VARBIND_HEAD = [bytes((SEQUENCE, n + 4, OBJECT_IDENTIFIER, n)) for n in range(0x7E)]
+# a NULL-valued varbind's first four octets for an OID of n content octets (n < 0x7C: the
+# varbind's own length, n + 4, still fits the short form, at most 0x7F)
+_SHORT_NULL_VARBIND = 0x7C
+_NULL_VARBIND_HEAD = [bytes((SEQUENCE, n + 4, OBJECT_IDENTIFIER, n))
+                      for n in range(_SHORT_NULL_VARBIND)]
 _NULL = b"\x05\x00"
 
 
@@ -219,7 +221,7 @@ def encode_null_varbinds(oids: Iterable[bytes]) -> bytes:
     heads = _NULL_VARBIND_HEAD
     for raw in oids:
         n = len(raw)
-        if n < 0x7E:
+        if n < _SHORT_NULL_VARBIND:
             parts += (heads[n], raw, _NULL)
         else:
             parts.append(encode_tlv(SEQUENCE, encode_tlv(OBJECT_IDENTIFIER, raw) + _NULL))

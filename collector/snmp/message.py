@@ -715,8 +715,8 @@ def peek_message_id(data: bytes) -> int | None:
         else:
             return None
         n = data[p + 1]
-        if data[p] != INTEGER or not 0 < n <= 5:
-            return None
+        if data[p] != INTEGER or not 0 < n <= 5 or p + 2 + n > len(data):
+            return None  # (a slice past the end would read a cut id as a shorter one)
         return int.from_bytes(data[p + 2 : p + 2 + n], "big", signed=True)
     except IndexError:
         return None

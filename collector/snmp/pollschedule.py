@@ -12,6 +12,10 @@ as mapping the poll's answer. This keeps APScheduler's contract for them:
   reported to `on_skip` (the service counts and logs it); so is every tick the loop was too
   busy to serve before the following one;
 * `stop()` cancels the polls in flight and waits for them.
+
+Time comes through a narrow seam, `tierwatch.core.timer.Timer` (`time()` and `call_at()`): the
+running event loop itself in the service, a fake clock in the unit tests, so they count
+ticks exactly without waiting for them.
 """
 
 from __future__ import annotations
@@ -23,14 +27,19 @@ import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from tierwatch.core.timer import Cancellable, Timer
+
 _SLACK = 0.001  # a timer may fire this early and its ticks still count as due
 
 
 class PollSchedule:
     def __init__(self, run: Callable[[str], Coroutine[Any, Any, None]],
-                 on_skip: Callable[[str], None]) -> None:
+                 on_skip: Callable[[str], None], *, timer: Timer | None = None) -> None:
+        """`timer`: where time comes from (default: the event loop `start()` runs on)."""
         self._run = run
         self._on_skip = on_skip
+        self._given_timer = timer
+        self._clock: Timer | None = None
         # (due, tie-break, key): the tie-break is also the entry's identity; an entry whose
         # tie-break is not its key's current one is stale (the key removed or added again)
         self._heap: list[tuple[float, int, str]] = []
@@ -39,11 +48,12 @@ class PollSchedule:
         self._order = itertools.count()
         self.running: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Cancellable | None = None
         self._timer_at = math.inf
 
     def add(self, key: str, interval: float, first: float) -> None:
-        """Poll `key` every `interval` s, first at loop time `first` (`loop.time()` clock).
+        """Poll `key` every `interval` s, first at `first` on the timer's clock (the loop's
+        `loop.time()` by default).
         Adding a key again (after `remove`, or with another interval) replaces its ticks."""
         self._interval[key] = interval
         order = self._current[key] = next(self._order)
@@ -57,6 +67,7 @@ class PollSchedule:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._clock = self._given_timer or self._loop
         self._arm()
 
     async def stop(self) -> None:
@@ -64,6 +75,7 @@ class PollSchedule:
             self._timer.cancel()
             self._timer = None
         self._loop = None
+        self._clock = None
         tasks = list(self.running.values())
         for task in tasks:
             task.cancel()
@@ -71,8 +83,8 @@ class PollSchedule:
         self.running.clear()
 
     def _arm(self) -> None:
-        loop = self._loop
-        if loop is None or not self._heap:
+        clock = self._clock
+        if clock is None or not self._heap:
             return
         due = self._heap[0][0]
         if due >= self._timer_at and self._timer is not None:
@@ -80,7 +92,7 @@ class PollSchedule:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = due
-        self._timer = loop.call_at(due, self._fire)
+        self._timer = clock.call_at(due, self._fire)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         key = task.get_name()[5:]  # "poll <key>"
@@ -91,9 +103,10 @@ class PollSchedule:
         self._timer = None
         self._timer_at = math.inf
         loop = self._loop
-        if loop is None:
+        clock = self._clock
+        if loop is None or clock is None:
             return
-        now = loop.time()
+        now = clock.time()
         heap = self._heap
         while heap and heap[0][0] <= now + _SLACK:
             due, order, key = heapq.heappop(heap)

@@ -60,6 +60,39 @@ def test_pending_then_firing_then_resolved_with_a_fake_clock() -> None:
                                                    1200.0)
 
 
+class FakeClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def advance(self, seconds: float) -> float:
+        self.now += seconds
+        return self.now
+
+
+@pytest.mark.parametrize(("for_", "fires_at"), [(0.0, 5000.0), (60.0, 5060.0)])
+def test_fired_at_is_when_it_began_firing_however_often_it_is_evaluated(
+    for_: float, fires_at: float
+) -> None:
+    """Evaluated every 15 s for an hour while the UPS stays on battery: the alert fired
+    once, at 5000 (no hold) or 5060 (60 s hold), and says so at every evaluation and when
+    it resolves."""
+    clock = FakeClock(5000.0)
+    rules = [rule(for_=for_)]
+    ev = evaluate(rules, on_battery("ups-a"), clock.now, {})
+    seen: set[float | None] = set()
+    for _ in range(240):  # 240 x 15 s = one hour
+        ev = evaluate(rules, on_battery("ups-a"), clock.advance(15.0), ev.active)
+        (alert,) = ev.active.values()
+        if alert.state == AlertState.FIRING:
+            seen.add(alert.fired_at)
+        assert alert.active_since == 5000.0
+    assert seen == {fires_at}
+    ev = evaluate(rules, {}, clock.advance(15.0), ev.active)
+    (t,) = ev.transitions
+    assert (t.new, t.alert.fired_at, t.alert.resolved_at) == (AlertState.RESOLVED, fires_at,
+                                                              5000.0 + 3615.0)
+
+
 def test_a_pending_alert_that_goes_away_never_fires() -> None:
     rules = [rule(for_=60)]
     ev = evaluate(rules, on_battery("ups-a"), 0.0, {})
@@ -91,6 +124,100 @@ def test_bookkeeping_survives_evaluation() -> None:
     kept = {fp: Alert(**{**alert.__dict__, "id": 7, "notified_at": 1.0, "acked_at": 2.0})}
     (again,) = evaluate([rule()], on_battery("ups-a"), 5.0, kept).active.values()
     assert (again.id, again.notified_at, again.acked_at) == (7, 1.0, 2.0)
+
+
+def load_rule(for_: float = 0.0) -> Rule:
+    """UPS load above 80 %, its summary carrying the value."""
+    expr = compile_query("ups_load_ratio > 0.8")
+    return Rule("UpsOverloaded", "g", expr, for_, {"severity": "warning"},
+                {"summary": "{{ $labels.device }} at {{ $value }}"}, "test")
+
+
+def loads(**values: float) -> dict[str, list[Sample]]:
+    return {"ups_load_ratio": [Sample("ups_load_ratio", {"device": d}, v)
+                               for d, v in values.items()]}
+
+
+def test_a_new_alert_carries_its_rule_labels_value_and_annotations() -> None:
+    ev = evaluate([load_rule()], loads(ups_a=0.9), 100.0, {})
+    (fp, alert), = ev.active.items()
+    labels = {"device": "ups_a", "severity": "warning", "alertname": "UpsOverloaded"}
+    assert (alert.fingerprint, alert.name, alert.labels, alert.value) == (
+        fp, "UpsOverloaded", labels, 0.9)
+    assert alert.annotations == {"summary": "ups_a at 0.9"}
+    assert (alert.state, alert.active_since, alert.fired_at) == (AlertState.FIRING, 100.0, 100.0)
+    (t,) = ev.transitions
+    assert (t.alert, t.old, t.new) == (alert, None, AlertState.FIRING)
+
+
+def test_an_active_alert_takes_the_new_value_and_annotations() -> None:
+    ev = evaluate([load_rule()], loads(ups_a=0.9), 100.0, {})
+    ev = evaluate([load_rule()], loads(ups_a=0.95), 115.0, ev.active)
+    (alert,) = ev.active.values()
+    assert (alert.value, alert.annotations["summary"]) == (0.95, "ups_a at 0.95")
+    assert alert.labels["device"] == "ups_a" and alert.fired_at == 100.0
+
+
+def test_a_hold_under_one_second_still_holds() -> None:
+    ev = evaluate([load_rule(for_=0.5)], loads(ups_a=0.9), 100.0, {})
+    assert next(iter(ev.active.values())).state == AlertState.PENDING
+    ev = evaluate([load_rule(for_=0.5)], loads(ups_a=0.9), 100.5, ev.active)
+    (t,) = ev.transitions
+    assert (t.alert.state, t.alert.fired_at, t.old) == (AlertState.FIRING, 100.5,
+                                                        AlertState.PENDING)
+
+
+def test_a_duplicate_series_does_not_hide_the_next_one() -> None:
+    view = on_battery("ups-a", "ups-a", "ups-b")  # ups-a twice, then ups-b
+    ev = evaluate([rule()], view, 0.0, {})
+    assert sorted(a.labels["device"] for a in ev.active.values()) == ["ups-a", "ups-b"]
+
+
+def test_each_alert_that_went_away_resolves_or_lapses_on_its_own() -> None:
+    rules = [rule(), load_rule(for_=60)]
+    view = {**on_battery("ups-a", "ups-b"), **loads(ups_c=0.9)}
+    ev = evaluate(rules, view, 0.0, {})
+    ev = evaluate(rules, on_battery("ups-a"), 30.0, ev.active)  # ups-b and ups-c went away
+    assert [a.labels["device"] for a in ev.active.values()] == ["ups-a"]
+    done = {t.alert.labels["device"]: (t.old, t.new, t.alert.state, t.alert.resolved_at)
+            for t in ev.transitions}
+    assert done == {
+        "ups-b": (AlertState.FIRING, AlertState.RESOLVED, AlertState.RESOLVED, 30.0),
+        "ups_c": (AlertState.PENDING, AlertState.INACTIVE, AlertState.INACTIVE, None),
+    }
+
+
+def test_an_empty_rule_label_removes_the_series_label() -> None:
+    ev = evaluate([rule(component="")], on_battery("ups-a"), 0.0, {})
+    (alert,) = ev.active.values()
+    assert "component" not in alert.labels and alert.labels["device"] == "ups-a"
+
+
+def test_a_failing_rule_does_not_stop_the_next_one() -> None:
+    broken = Rule("Broken", "g", compile_query("x * on () y"), 0.0, {}, {}, "test")
+    view = {"x": [Sample("x", {"device": "a"}, 1.0)],
+            "y": [Sample("y", {"device": "b"}, 1.0), Sample("y", {"device": "c"}, 1.0)],
+            **on_battery("ups-a")}
+    ev = evaluate([broken, rule()], view, 0.0, {})
+    assert [r.name for r, _ in ev.errors] == ["Broken"]
+    assert [a.name for a in ev.active.values()] == ["UpsOnBattery"]
+
+
+def test_a_source_is_read_as_it_is_given() -> None:
+    from alerts.series_history import LiveSource
+
+    ev = evaluate([rule()], LiveSource(on_battery("ups-a"), 0.0), 0.0, {})
+    assert [a.labels["device"] for a in ev.active.values()] == ["ups-a"]
+
+
+def test_fingerprints_stay_as_stored_alerts_know_them() -> None:
+    """The store keys alerts by fingerprint across upgrades: the first 16 hex digits of
+    SHA-256 over `name\x01value` pairs joined by \x00, sorted by name. The value below
+    was computed with sha256sum from that text, not by this code."""
+    from alerts.engine import fingerprint
+
+    labels = {"device": "ups-a", "alertname": "UpsOnBattery"}
+    assert fingerprint(labels) == "8ed755844660c3ea"
 
 
 # --------------------------------------------------------------------------- inhibition
@@ -133,6 +260,58 @@ def test_only_firing_sources_inhibit_and_nobody_inhibits_itself() -> None:
     assert inhibited([a, b], [both]) == {}  # each matches both sides: neither mutes the other
 
 
+def test_equal_labels_missing_on_both_sides_count_as_equal() -> None:
+    """Alertmanager: a label absent from both alerts is equal (both empty)."""
+    rule_ = InhibitRule((Matcher.parse('alertname="SiteDown"'),),
+                        (Matcher.parse('alertname="LinkDown"'),), ("district",))
+    source = _alert("SiteDown", device="s1")
+    target = _alert("LinkDown", device="l1")
+    elsewhere = _alert("LinkDown", device="l2", district="cai-rang")
+    assert inhibited([source, target, elsewhere], [rule_]) == {
+        target.fingerprint: source.fingerprint}
+
+
+def test_a_target_is_muted_by_a_later_source_when_the_first_is_itself() -> None:
+    rule_ = InhibitRule((Matcher.parse('severity="critical"'),),
+                        (Matcher.parse('alertname="PortDown"'),), ("device",))
+    port = _alert("PortDown", severity="critical", device="x")  # a source, and the target
+    switch = _alert("SwitchDown", severity="critical", device="x")
+    other = _alert("PortDown", severity="warning", device="y")
+    assert inhibited([port, switch, other], [rule_]) == {port.fingerprint: switch.fingerprint}
+
+
+def test_a_rule_without_a_firing_source_leaves_the_next_rule_to_mute() -> None:
+    idle = InhibitRule((Matcher.parse('alertname="Nothing"'),),
+                       (Matcher.parse('alertname="PortDown"'),), ())
+    real = InhibitRule((Matcher.parse('alertname="SwitchDown"'),),
+                       (Matcher.parse('alertname="PortDown"'),), ("device",))
+    switch = _alert("SwitchDown", device="x")
+    port = _alert("PortDown", device="x")
+    assert inhibited([switch, port], [idle, real]) == {port.fingerprint: switch.fingerprint}
+
+
+def test_a_source_matching_both_sides_is_passed_over_for_the_next() -> None:
+    """Target and first source each match both sides (critical, team t): that source
+    cannot mute it; the next source, critical without the team, does."""
+    rule_ = InhibitRule((Matcher.parse('severity="critical"'),),
+                        (Matcher.parse('team="t"'),), ("device",))
+    target = _alert("A", severity="critical", device="x", team="t")
+    twin = _alert("B", severity="critical", device="x", team="t")
+    plain = _alert("C", severity="critical", device="x")
+    muted = inhibited([twin, plain, target], [rule_])
+    assert muted[target.fingerprint] == plain.fingerprint
+    assert muted[twin.fingerprint] == plain.fingerprint
+
+
+def test_each_target_is_checked_after_one_that_does_not_match() -> None:
+    rule_ = InhibitRule((Matcher.parse('alertname="SwitchDown"'),),
+                        (Matcher.parse('alertname="PortDown"'),), ("device",))
+    switch = _alert("SwitchDown", device="x")
+    ups = _alert("UpsOnBattery", device="x")  # no target: skipped, the next still checked
+    port = _alert("PortDown", device="x")
+    assert inhibited([switch, ups, port], [rule_]) == {port.fingerprint: switch.fingerprint}
+
+
 # --------------------------------------------------------------------------- notifications
 
 
@@ -159,6 +338,16 @@ def test_an_acknowledged_alert_is_neither_repeated_nor_escalated_until_the_ack_l
     acked = _firing(notified_at=0.0, acked_at=10.0, ack_until=7200.0)
     assert decide(acked, 5000.0, POLICY) == []
     assert decide(acked, 7200.0, POLICY) == [Notice.REPEAT, Notice.ESCALATION]
+
+
+def test_repeat_and_escalation_count_from_the_page_at_epoch_times() -> None:
+    paged = 1_800_000_000.0
+    told = _firing(notified_at=paged)
+    assert decide(told, paged + 599.0, POLICY) == []
+    assert decide(told, paged + 600.0, POLICY) == [Notice.ESCALATION]
+    escalated = _firing(notified_at=paged, escalated_at=paged + 600.0)
+    assert decide(escalated, paged + 3599.0, POLICY) == []
+    assert decide(escalated, paged + 3600.0, POLICY) == [Notice.REPEAT]
 
 
 def test_warnings_are_not_escalated() -> None:

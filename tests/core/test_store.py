@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from tierwatch.core.model import Status, StatusChange
 from tierwatch.core.store import Store
@@ -21,9 +22,22 @@ def test_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:
 
 
 def test_open_twice_is_idempotent(tmp_path: Path) -> None:
+    """Opening migrates; opening a migrated store again changes nothing and loses nothing."""
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
-    Store.open(url).close()
-    Store.open(url).close()
+    first = Store.open(url)
+    first.record_transition("load", "R1", None, "served", 10.0)
+    first.open_outage("load", "R1", 20.0, "no path", subsystem="power")
+    with first.engine.connect() as conn:
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    first.close()
+    second = Store.open(url)
+    with second.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == version
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    assert len(version) == 1
+    assert [(t.subject, t.new, t.ts) for t in second.transitions()] == [("R1", "served", 10.0)]
+    assert [(o.subject, o.start, o.end) for o in second.open_outages()] == [("R1", 20.0, None)]
+    second.close()
 
 
 def test_outage_open_at_shutdown_is_open_after_restart(tmp_path: Path) -> None:

@@ -4,18 +4,21 @@
 state went through (series that come and go, labels that move, values that turn from int to
 float, NaN and ±Inf, failed and skipped polls, devices removed, added and reordered, label
 values holding `%`, quotes, newlines, Vietnamese), each scrape must be byte for byte what
-`render_reference` writes line by line, and must parse as the text format.
+the independent reference (tests/helpers/exposition_reference.py, which shares no
+formatting code with the renderer) writes line by line, and must parse as the text format.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporters.state_exposition import StateRenderer, render_reference
+from exporters.state_exposition import StateRenderer
+from tests.helpers.exposition_reference import reference_exposition, shortest_float, value_text
 from tierwatch.core.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
 from tierwatch.core.state import State
 
@@ -94,7 +97,7 @@ def test_every_scrape_equals_the_line_by_line_rendering(history: list[Any]) -> N
         else:
             state.set_devices(step[1])
         answer = renderer.render(state.devices)
-        assert answer == render_reference(state.devices)
+        assert answer == reference_exposition(state.devices)
     text = renderer.render(state.devices).decode()
     families = list(text_string_to_metric_families(text))
     assert len({f.name for f in families}) == len(families)  # each family once, together
@@ -132,3 +135,88 @@ def test_new_help_text_for_the_same_series_shows_at_the_next_scrape() -> None:
         state.update(PollResult("a", 1.0, 0.1, [Sample("x_total", labels, 1, 1.0)],
                                 metadata={"x_total": MetricMeta("counter", help_text)}))
         assert f"# HELP x_total {help_text}\n".encode() in renderer.render(state.devices)
+
+
+# values and how the text format shows them, written out by hand
+VALUE_TEXTS = [
+    (1, "1"), (-7, "-7"), (2**64 + 1, "18446744073709551617"), (True, "1"), (False, "0"),
+    (0.0, "0"), (-0.0, "0"), (3.0, "3"), (0.46, "0.46"), (2.5, "2.5"), (-2.5, "-2.5"),
+    (1e-07, "1e-07"), (0.0001, "0.0001"), (1e-05, "1e-05"), (123456789012345.6,
+    "123456789012345.6"), (999999999999999.0, "999999999999999"),
+    (1e15, "1000000000000000.0"), (1.5e15, "1500000000000000.0"), (1e16, "1e+16"),
+    (-1.25e17, "-1.25e+17"), (5e-324, "5e-324"), (float("nan"), "NaN"),
+    (float("inf"), "+Inf"), (float("-inf"), "-Inf"), (0.1 + 0.2, "0.30000000000000004"),
+    # 2**-25 = 2.98023223876953125e-08: 16 digits tie between ...312 and ...313, even wins
+    (2.0**-25, "2.9802322387695312e-08"),
+    # 2**-24 = 5.9604644775390625e-08: the float below is nearer than the one above, so
+    # ...062 reads back as another float and ...063 is the shortest
+    (2.0**-24, "5.960464477539063e-08"),
+]
+
+
+@pytest.mark.parametrize(("value", "text"), VALUE_TEXTS)
+def test_the_reference_formats_values_as_written_by_hand(value: float, text: str) -> None:
+    assert value_text(value) == text
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_the_reference_float_reads_back_as_the_same_float(value: float) -> None:
+    if not (value.is_integer() and abs(value) < 1e15):
+        assert float(shortest_float(value)) == value
+
+
+def test_a_series_whose_int_value_turns_float_is_written_as_the_float() -> None:
+    """A reading that came as an int (1) and then as a float (0.46), same series: the
+    template made for the int must not write the float with %d (as 0)."""
+    state = State(["a"])
+    renderer = StateRenderer()
+    labels = {"device": "a", "sensor": "tủ 1"}
+    line = 'ups_load_ratio{device="a",sensor="tủ 1"} '
+    for value, text in [(1, "1"), (0.46, "0.46"), (2, "2"), (2.0, "2"), (1e16, "1e+16"),
+                        (float("nan"), "NaN"), (float("inf"), "+Inf"),
+                        (float("-inf"), "-Inf"), (7, "7")]:
+        state.update(PollResult("a", 1.0, 0.1, [Sample("ups_load_ratio", labels, value, 1.0)]))
+        answer = renderer.render(state.devices).decode()
+        assert line + text + "\n" in answer, (value, answer)
+        assert answer.encode() == reference_exposition(state.devices)
+
+
+def test_help_text_escapes_backslash_and_line_feed_and_unknown_types_are_gauges() -> None:
+    state = State(["a"])
+    meta = {"x_ratio": MetricMeta("summary", "C:\\tủ\nline two")}
+    state.update(PollResult("a", 1.0, 0.1, [Sample("x_ratio", {"device": "a"}, 0.5, 1.0)],
+                            metadata=meta))
+    text = StateRenderer().render(state.devices)
+    assert b"# HELP x_ratio C:\\\\t\xe1\xbb\xa7\\nline two\n# TYPE x_ratio gauge\n" in text
+    assert text == reference_exposition(state.devices)
+
+
+def test_an_unchanged_state_is_served_again_and_a_change_is_not() -> None:
+    state = State(["a", "b"])
+    renderer = StateRenderer()
+    state.update(PollResult("a", 1.0, 0.1, [Sample("x", {"device": "a"}, 1, 1.0)]))
+    first = renderer.render(state.devices)
+    assert renderer.render(state.devices) is first  # nothing polled since: the same answer
+    state.update(PollResult("b", 2.0, 0.1, [Sample("x", {"device": "b"}, 2, 2.0)]))
+    second = renderer.render(state.devices)
+    assert second is not first and b'x{device="b"} 2\n' in second
+    assert renderer.render(state.devices) is second
+    state.count_skipped("a")  # moves no generation, but a counter on /metrics
+    third = renderer.render(state.devices)
+    assert b'tierwatch_polls_skipped_total{device="a"} 1\n' in third
+
+
+def test_rendering_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    state = State(["a"])
+    state.update(PollResult("a", 1.0, 0.1, [Sample("x", {"device": "a"}, 1, 1.0)]))
+    assert gc.isenabled()
+    StateRenderer().render(state.devices)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        StateRenderer().render(state.devices)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -93,7 +93,11 @@ async def test_an_outage_of_the_database_loses_no_point(tmp_path: Path) -> None:
 
             vm.stop()  # the database goes away ...
             feed(ex, 10)
-            await asyncio.sleep(1.0)  # the writer seals to disk and retries with backoff
+            # the writer tries on its own, fails, seals the batch to disk, backs off and
+            # tries again: wait for the second failure, not for a guessed time
+            deadline = time.monotonic() + 30
+            while ex.counters.errors < 2 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
             feed(ex, 10)
             await ex.flush()
             during = metric(ex)

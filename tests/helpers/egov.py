@@ -26,11 +26,24 @@ def probe(check: dict[str, Any], *, ca_file: Path | None = None, timeout: float 
                  ca_file=str(ca_file) if ca_file else None)
 
 
+def _free_udp_and_tcp_port() -> int:
+    """A loopback port free for UDP and TCP both: dnsmasq listens on both."""
+    for _ in range(50):
+        port = free_port(socket.SOCK_DGRAM)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no loopback port free for both UDP and TCP")
+
+
 @contextlib.contextmanager
 def dnsmasq(tmp: Path, records: dict[str, str]) -> Iterator[str]:
     """dnsmasq answering `records` (name -> IPv4) on a free loopback port; yields HOST:PORT."""
     binary = need("dnsmasq")
-    port = free_port(socket.SOCK_DGRAM)
+    port = _free_udp_and_tcp_port()
     pid_file = tmp / "dnsmasq.pid"
     cmd = [binary, "--keep-in-foreground", f"--port={port}", "--listen-address=127.0.0.1",
            "--bind-interfaces", "--no-resolv", "--no-hosts", f"--pid-file={pid_file}",

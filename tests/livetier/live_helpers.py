@@ -14,6 +14,7 @@ from tierwatch.core.model import ComponentStatus, PollResult, Sample, Status, St
 from tierwatch.core.runtime import Runtime
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
+from tierwatch.core.timer import Timer
 
 DEVICES = """\
 site: {name: Trung tâm dữ liệu thử nghiệm}
@@ -87,11 +88,12 @@ def poll(
 
 
 async def start_live(cfg: Config, state: State, store: Store | None = None,
-                     clock: Callable[[], float] | None = None) -> tuple[LiveTier, Runtime]:
+                     clock: Callable[[], float] | None = None, timer: Timer | None = None
+                     ) -> tuple[LiveTier, Runtime]:
     """A live tier over `cfg`'s topology, started on a runtime of these parts (the store an
-    in-memory one unless given)."""
+    in-memory one unless given; the debounce on `timer`, the event loop unless given)."""
     rt = Runtime.for_tests(store, state, site=cfg.site, clock=clock or Clock())
-    live = LiveTier(cfg.topology, cfg.tier)
+    live = LiveTier(cfg.topology, cfg.tier, timer=timer)
     await live.start(rt)
     return live, rt
 

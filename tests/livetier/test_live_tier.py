@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
 from livetier.engine import LiveSnapshot, LiveTier, read_demands, read_nodes, topology_fingerprint
+from tests.helpers.fake_timer import FakeTimer
 from tests.livetier.live_helpers import (
     BYPASS,
     OFF,
@@ -26,11 +26,12 @@ from tierwatch.core.store import Store
 
 
 async def started(
-    cfg_text: str | None = None, store: Store | None = None, clock: Clock | None = None
+    cfg_text: str | None = None, store: Store | None = None, clock: Clock | None = None,
+    timer: FakeTimer | None = None,
 ) -> tuple[LiveTier, State]:
     cfg = config() if cfg_text is None else config(cfg_text)
     state = State(cfg.device_ids(), unreachable_after=2)
-    live, _ = await start_live(cfg, state, store, clock)
+    live, _ = await start_live(cfg, state, store, clock, timer=timer)
     return live, state
 
 
@@ -56,16 +57,20 @@ async def test_nodes_take_their_devices_status_and_conditions() -> None:
 
 
 async def test_a_burst_of_changes_gives_one_rescore() -> None:
-    live, state = await started()
+    timer = FakeTimer()
+    live, state = await started(timer=timer)
     try:
         seq = live.snapshot.seq
         rescores = live.rescores
+        debounce = live.settings.debounce
         for i, status in enumerate([OK, ON_BATTERY, BYPASS, OK, BYPASS]):
             poll(state, "ups-b", 1001.0 + i, status)  # five changes, one after another
         poll(state, "ups-a", 1006.0, OK)
+        assert timer.armed == [timer.now + debounce]  # the first change started the one timer
+        await timer.advance(debounce)
         await settle(live, seq)
-        await asyncio.sleep(3 * live.settings.debounce)  # room for a second re-score, if any
         assert live.rescores == rescores + 1
+        assert not live.rescore_due and timer.armed == []  # and nothing else is coming
         assert live.snapshot.statuses["UPS-B"] == NodeStatus.BYPASS  # the last word wins
         assert live.snapshot.ts == 1006.0  # the latest change folded in
     finally:
@@ -99,12 +104,17 @@ async def test_subscribers_get_every_snapshot_and_a_broken_one_is_counted() -> N
 
 
 async def test_changes_of_devices_outside_the_topology_do_not_rescore() -> None:
-    live, state = await started()
+    timer = FakeTimer()
+    live, state = await started(timer=timer)
     try:
         rescores = live.rescores
         poll(state, "pdu-a", 1001.0, ComponentStatus("phase 1", Status.DEGRADED, "near"))
-        await asyncio.sleep(3 * live.settings.debounce)
-        assert live.rescores == rescores and live.changes_seen == 0
+        assert live.changes_seen == 0 and not live.rescore_due and timer.armed == []
+        await timer.advance(10 * live.settings.debounce)
+        assert live.rescores == rescores
+        changes = poll(state, "ups-a", 1002.0, ON_BATTERY)  # a device of the topology counts
+        assert changes and live.changes_seen == len(changes)
+        assert timer.armed == [timer.now + live.settings.debounce]
     finally:
         await live.stop()
 

@@ -108,6 +108,8 @@ def test_blumenthal_and_reeder_differ_where_extension_is_needed() -> None:
 
 
 def test_keys_are_derived_once_per_password_and_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The slow password hash runs once per password; each engine still gets its own key:
+    RFC 3414 A.3's for its engine, pysnmp's localization for Net-SNMP's."""
     calls: list[str] = []
     real = usm.password_to_key
 
@@ -116,14 +118,19 @@ def test_keys_are_derived_once_per_password_and_cached(monkeypatch: pytest.Monke
         return real(password, protocol)
 
     monkeypatch.setattr(usm, "password_to_key", counting)
-    first = usm.auth_key(b"authpass123", b"engine-1", "SHA")
-    assert usm.auth_key(b"authpass123", b"engine-1", "SHA") == first
-    usm.auth_key(b"authpass123", b"engine-2", "SHA")  # new engine: localize only
-    usm.priv_key(b"authpass123", b"engine-2", "SHA", "AES")
+    first = usm.auth_key(b"maplesyrup", ENGINE, "SHA")
+    assert first.hex() == "6695febc9288e36282235fc7151f128497b38f3f"  # RFC 3414 A.3.2
+    assert usm.auth_key(b"maplesyrup", ENGINE, "SHA") == first
+    ku = univ.OctetString(bytes.fromhex("9fb5cc0381497b3793528939ff788d5d79145211"))
+    expected = localkey.localize_key(ku, univ.OctetString(NETSNMP_ENGINE), hashlib.sha1)
+    second = usm.auth_key(b"maplesyrup", NETSNMP_ENGINE, "SHA")  # new engine: localize only
+    assert second == expected.asOctets() != first
+    assert usm.priv_key(b"maplesyrup", NETSNMP_ENGINE, "SHA", "AES") == second[:16]
+    assert usm.priv_key(b"maplesyrup", ENGINE, "SHA", "AES") == first[:16]
     assert calls == ["SHA"]
-    usm.auth_key(b"other-pass", b"engine-1", "SHA")
-    assert calls == ["SHA", "SHA"]
-    assert all(b"authpass123" not in repr(key).encode() for key in usm._localized_keys)
+    other = usm.auth_key(b"other-pass", ENGINE, "SHA")
+    assert calls == ["SHA", "SHA"] and other not in (first, second)
+    assert all(b"maplesyrup" not in repr(key).encode() for key in usm._localized_keys)
 
 
 @pytest.mark.parametrize("protocol", list(PYSNMP_AUTH))
@@ -310,20 +317,30 @@ def test_session_time_window() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.data())
-def test_session_fuzzed_answers_raise_only_seam_errors(data: st.DataObject) -> None:
+def test_session_fuzzed_answers_are_refused_unless_untouched(data: st.DataObject) -> None:
+    """Octets overwritten, the end cut: every answer that is not the agent's own octets is
+    refused (undecodable, or its digest does not match); only the untouched one opens."""
     s = session("SHA", "AES")
     good = agent_response("SHA", "AES", 9)
     buf = bytearray(good)
     for _ in range(data.draw(st.integers(1, 3))):
         i = data.draw(st.integers(0, len(buf) - 1))
         buf[i] = data.draw(st.integers(0, 255))
-    cut = data.draw(st.integers(0, len(buf)))
+    cut = data.draw(st.one_of(st.just(len(buf)), st.integers(0, len(buf))))  # whole, often
     mangled = bytes(buf[:cut])
+    if mangled == good:  # every octet written back as it was
+        scoped, authenticated, _ = s.open_answer(mangled, message.parse_v3_message(mangled))
+        assert authenticated
+        assert message.decode_scoped_pdu(scoped).pdu.varbinds == [
+            ("1.3.6.1.2.1.1.5.0", b"ups-01")]
+        return
     try:
-        scoped, _, _ = s.open_answer(mangled, message.parse_v3_message(mangled))
-        message.decode_scoped_pdu(scoped)
+        _, authenticated, _ = s.open_answer(mangled, message.parse_v3_message(mangled))
     except (message.Dropped, SnmpDecodeError):
-        pass
+        return  # refused here
+    # msgFlags turned to 0: handed back as unauthenticated, which the engine refuses for
+    # a user with authentication (RFC 3412 7.2.12 b); never taken as the agent's own
+    assert not authenticated
 
 
 def test_secrets_stay_out_of_reprs_and_errors() -> None:
