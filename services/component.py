@@ -126,6 +126,7 @@ class ServicesComponent:
         self._semaphore = asyncio.Semaphore(section.concurrency)
         self._tasks: list[asyncio.Task[None]] = []
         self._record_queue: asyncio.Queue[ServicesView] | None = None
+        self._writing: asyncio.Future[bool] | None = None  # the view being written
         self._last_ts = 0.0
         self._rng = random.Random()
 
@@ -271,8 +272,15 @@ class ServicesComponent:
             view = await self._record_queue.get()
             if self.recorder is None:
                 continue
+            # the write runs on in its thread if this task is cancelled: stop() waits for it
+            # (else a view taken off the queue could land after stop() returned, or its
+            # successors before it)
+            self._writing = asyncio.ensure_future(asyncio.to_thread(
+                self.recorder.record, view, self.certificate_list()))
             try:
-                await asyncio.to_thread(self.recorder.record, view, self.certificate_list())
+                await asyncio.shield(self._writing)
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 self.errors["record"] += 1
                 log.exception("writing the services' history to the store failed")
@@ -305,6 +313,13 @@ class ServicesComponent:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        writing, self._writing = self._writing, None
+        if writing is not None and not writing.done():
+            try:
+                await writing
+            except Exception:
+                self.errors["record"] += 1
+                log.exception("writing the services' history to the store failed")
         queue = self._record_queue
         if queue is not None and self.recorder is not None:  # what is decided is written
             while not queue.empty():
