@@ -164,6 +164,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "tierwatch_service_certificate_days_left",
                 "rate(tierwatch_service_checks_total[1m]) > 0")), 90,
                 "the e-government services' series")
+            # the power room's figures follow the polls of the meters and generators
+            wait_for(lambda: all(prom.query(q) for q in (
+                "tierwatch_fuel_autonomy_hours", "tierwatch_fuel_liters", "tierwatch_pue",
+                "tierwatch_facility_power_watts", "tierwatch_feed_headroom_amperes")), 90,
+                "the power room's series")
             yield Stack(prom, probes=True)
 
 
