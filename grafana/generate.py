@@ -247,6 +247,8 @@ TIER_MAPPINGS = [{"type": "value", "options": {
     "1": {"text": "Tier I", "color": "red"}, "2": {"text": "Tier II", "color": "orange"},
     "3": {"text": "Tier III", "color": "green"}, "4": {"text": "Tier IV", "color": "blue"}}}]
 UP_STEPS: list[tuple[str, float | None]] = [("red", None), ("green", 1)]
+AT_RISK_MAPPINGS = [{"type": "value", "options": {
+    "0": {"text": "no", "color": "green"}, "1": {"text": "at risk", "color": "orange"}}}]
 
 
 def bits(rate_of: str) -> str:
@@ -862,8 +864,148 @@ def itself() -> Dashboard:
         ])
 
 
+def services() -> Dashboard:
+    svc = f'{SITE}, service=~"$service"'
+    http = f'{svc}, phase=~"dns|connect|tls|first_byte"'
+    return Dashboard(
+        "tierwatch-services", "E-government services",
+        "The city's e-government services (docs/services.md): up or at risk per service, "
+        "availability against each one's target, what each agency can reach, the checks' "
+        "phases (DNS, connect, TLS, first byte), certificates' days left, answers refused "
+        "as hostile and the check schedule.",
+        [site_var(),
+         Variable("service", "Service", f"label_values(tierwatch_service_up{{{SITE}}}, service)"),
+         Variable("window", "Window",
+                  f"label_values(tierwatch_service_availability{{{SITE}}}, window)",
+                  multi=False, include_all=False, default="30d")],
+        [
+            ("Services", [
+                Panel("Service up", "state-timeline",
+                      [Target(f"tierwatch_service_up{{{svc}}}", "{{service}}")],
+                      width=12, mappings=STATUS_MAPPINGS,
+                      description="1 while usable (up or at risk), 0 while down: its checks "
+                                  "fail, or the infrastructure under it is down"),
+                Panel("At risk", "state-timeline",
+                      [Target(f"tierwatch_service_at_risk{{{svc}}}", "{{service}}")],
+                      width=12, mappings=AT_RISK_MAPPINGS,
+                      description="Checks pass but the infrastructure under the service lost "
+                                  "redundancy (a rack on one cord, a single network path, a "
+                                  "cluster without a spare)"),
+                Panel("Services down now", "stat",
+                      [Target(f"count(tierwatch_service_up{{{svc}}} == 0) or vector(0)",
+                              instant=True)],
+                      width=6, steps=[("green", None), ("red", 1)]),
+                Panel("Services at risk now", "stat",
+                      [Target(f"count(tierwatch_service_at_risk{{{svc}}} == 1) or vector(0)",
+                              instant=True)],
+                      width=6, steps=[("green", None), ("orange", 1)]),
+                Panel("State and cause", "table",
+                      [Target(f"tierwatch_service_state{{{svc}}} == 1", table=True)],
+                      width=12, description="The cause is in GET /api/v1/services"),
+            ]),
+            ("Availability against target", [
+                Panel("Availability over the window", "bargauge",
+                      [Target(f'tierwatch_service_availability{{{svc}, window="$window"}}',
+                              "{{service}}", instant=True)],
+                      unit="percentunit", decimals=3, min=0.99, max=1, width=12,
+                      steps=[("red", None), ("orange", 0.99), ("green", 0.999)],
+                      description="Share of the monitored time the service was not down "
+                                  "(unmonitored time counts neither way)"),
+                Panel("Availability and target", "timeseries",
+                      [Target(f'tierwatch_service_availability{{{svc}, window="$window"}}',
+                              "{{service}}"),
+                       Target(f"tierwatch_service_target{{{svc}}}", "{{service}} target")],
+                      unit="percentunit", decimals=3, width=12),
+                Panel("Below target", "table",
+                      [Target(f'tierwatch_service_availability{{{svc}, window="$window"}} '
+                              f"< on (service) group_left "
+                              f"tierwatch_service_target{{{svc}}}", table=True)],
+                      width=12, expect=None),
+                Panel("Agencies that cannot reach a service", "table",
+                      [Target(f"tierwatch_agency_service_reachable{{{svc}}} == 0", table=True)],
+                      width=12, expect=None,
+                      description="The service is down, or the agency's site is cut off "
+                                  "from the data center"),
+                Panel("Agency reach", "state-timeline",
+                      [Target(f"tierwatch_agency_service_reachable{{{svc}}}",
+                              "{{agency}} → {{service}}")],
+                      width=24, mappings=STATUS_MAPPINGS),
+            ]),
+            ("Checks", [
+                Panel("HTTP(S) phases", "timeseries",
+                      [Target(f"tierwatch_service_check_duration_seconds{{{http}}}",
+                              "{{service}} {{check}} {{source}} {{phase}}")],
+                      unit="s", width=12,
+                      description="The last run of each probe: DNS, connect, TLS handshake, "
+                                  "first byte of the answer"),
+                Panel("Check duration", "timeseries",
+                      [Target(f'tierwatch_service_check_duration_seconds{{{svc}, '
+                              f'phase="total"}}', "{{service}} {{check}} {{source}}")],
+                      unit="s", width=12),
+                Panel("Checks failing now", "table",
+                      [Target(f"tierwatch_service_check_success{{{svc}}} == 0", table=True)],
+                      width=8, expect=None),
+                Panel("Status codes (HTTP, SIP)", "table",
+                      [Target(f"tierwatch_service_check_status_code{{{svc}}}", table=True)],
+                      width=8),
+                Panel("TLS versions", "table",
+                      [Target(f"tierwatch_service_tls_version_info{{{svc}}}", table=True)],
+                      width=8),
+            ]),
+            ("Certificates", [
+                Panel("Days left", "bargauge",
+                      [Target(f"min by (service, endpoint) "
+                              f"(tierwatch_service_certificate_days_left{{{svc}}})",
+                              "{{service}} {{endpoint}}", instant=True)],
+                      unit="d", width=12, min=0,
+                      steps=[("red", None), ("orange", 7), ("green", 30)],
+                      description="Alerts at 30 days (warning) and 7 days (critical)"),
+                Panel("Ending within 30 days", "table",
+                      [Target(f"tierwatch_service_certificate_days_left{{{svc}}} < 30",
+                              table=True)],
+                      width=6, expect=None),
+                Panel("Not verified (chain or name)", "table",
+                      [Target(f"tierwatch_service_certificate_valid{{{svc}}} == 0",
+                              table=True)],
+                      width=6, expect=None),
+            ]),
+            ("Refusals and the schedule", [
+                Panel("Checks per second by result", "timeseries",
+                      [Target(f"sum by (kind, result) (rate(tierwatch_service_checks_total"
+                              f"{{{SITE}}}[$__rate_interval]))", "{{kind}} {{result}}")],
+                      unit="reqps", width=8),
+                Panel("Answers refused as hostile, last hour", "bargauge",
+                      [Target(f"sum by (kind, reason) (increase("
+                              f"tierwatch_service_check_refused_total{{{SITE}}}[1h])) > 0",
+                              "{{kind}} {{reason}}", instant=True)],
+                      width=8, expect=None,
+                      description="Answers too long, too many lines, not the protocol or not "
+                                  "ours: each is a failed check and a count here"),
+                Panel("Refused, per second", "timeseries",
+                      [Target(f"sum by (reason) (rate(tierwatch_service_check_refused_total"
+                              f"{{{SITE}}}[$__rate_interval]))", "{{reason}}")],
+                      unit="reqps", width=8, expect=None),
+                Panel("Schedule lag and slot wait (p99)", "timeseries",
+                      [Target(f"histogram_quantile(0.99, sum by (le) (rate("
+                              f"tierwatch_service_check_schedule_lag_seconds_bucket{{{SITE}}}"
+                              f"[$__rate_interval])))", "woken late"),
+                       Target(f"histogram_quantile(0.99, sum by (le) (rate("
+                              f"tierwatch_service_check_slot_wait_seconds_bucket{{{SITE}}}"
+                              f"[$__rate_interval])))", "waited for a slot")],
+                      unit="s", width=12,
+                      description="Woken late: the loop or the machine is busy. Waited for "
+                                  "a slot: slow targets hold every services.concurrency slot"),
+                Panel("Checks skipped (still running at the next beat), last hour", "stat",
+                      [Target(f"sum(increase(tierwatch_service_checks_skipped_total"
+                              f"{{{SITE}}}[1h]))", instant=True)],
+                      width=12, steps=[("green", None), ("orange", 1)]),
+            ]),
+        ])
+
+
 def dashboards() -> list[Dashboard]:
-    return [tier_readiness(), power(), cooling(), network(), device(), itself()]
+    return [tier_readiness(), power(), cooling(), network(), device(), itself(),
+            services()]
 
 
 def render(board: Dashboard) -> str:

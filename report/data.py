@@ -32,9 +32,13 @@ How each figure is made:
   ASHRAE recommended 18-27 °C (conditions `temp_out_of_recommended`, `temp_out_of_allowable`).
 * **Maintenance.** The occurrences of maintenance windows within the month, with the load
   outages that happened during each (there should be none at Tier III).
+* **E-government services** (report/service_figures.py): availability per service against
+  its own target, outages with their cause, time at risk, what each agency could reach, and
+  the certificates ending by the end of next month.
 * **Recommendations** are derived from the gaps: single-corded loads, groups without a
   spare, elements that cannot be maintained, downtime over budget, planned outages, time
-  on bypass, unmonitored time, inlets out of band.
+  on bypass, unmonitored time, inlets out of band, services below their target,
+  certificates about to end.
 """
 
 from __future__ import annotations
@@ -47,6 +51,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from report.service_figures import (
+    CertificateRecord,
+    ServicesSection,
+    build_services,
+    services_json,
+)
+from report.service_figures import recommendations as service_recommendations
 from tier.availability import (
     MIN_COVERAGE,
     NOT_ENOUGH_DATA,
@@ -154,6 +165,9 @@ class ReportInputs:
     environment: frozenset[str] = frozenset()  # "device/component" of inlet sensors
     target: float = TIER_III_TARGET
     min_coverage: float = MIN_COVERAGE  # monitored share below which there is no verdict
+    # the services' transitions (kind `service`) from the first service outage of the month
+    service_transitions: Sequence[Transition] = ()
+    certificates: Sequence[CertificateRecord] = ()  # those seen during the month
     # the power chain's month (power/history.py month_section) and the one-line diagram
     power: Mapping[str, Any] | None = None
     diagram: Mapping[str, str] = field(default_factory=dict)  # lang -> SVG
@@ -346,6 +360,7 @@ class MonthlyReport:
     states_scored: int
     states_cut: bool  # more distinct states than MAX_STATES: redundancy figures partial
     min_coverage: float = MIN_COVERAGE
+    services: ServicesSection | None = None  # None when no service is configured
     power: Mapping[str, Any] | None = None  # PUE, fuel, hidden SPOFs, forecast
     # the one-line diagram (SVG) when the report was made, per language
     diagram: Mapping[str, str] = field(default_factory=dict)
@@ -420,6 +435,10 @@ def build_report(inputs: ReportInputs,
     end_state = scored.get(spans[-1][2]) if spans and spans[-1][3] else None
     lowest = [s.lowest_live_tier for s in subsystems if s.lowest_live_tier is not None]
     maintenance = _maintenance(inputs.maintenance, load_outages, start, stop)
+    services = build_services(inputs.topology.services, inputs.outages, inputs.exposures,
+                              inputs.service_transitions, inputs.certificates, period,
+                              inputs.now, inputs.timezone, blind, coverage.has_data,
+                              inputs.min_coverage)
 
     report = MonthlyReport(
         site=inputs.site,
@@ -449,6 +468,7 @@ def build_report(inputs: ReportInputs,
         states_scored=len(scored),
         states_cut=cut,
         min_coverage=inputs.min_coverage,
+        services=services,
         power=inputs.power,
         diagram=inputs.diagram,
     )
@@ -766,7 +786,13 @@ def recommend(report: MonthlyReport, design: TierSnapshot, compiled: CompiledTop
                                    {"share": report.environment_share}))
     if not report.sensors and report.has_data:
         recs.append(Recommendation("no_sensors", "low", {}))
-    return recs
+    # the services' own: the high ones after the infrastructure's high ones, the rest last
+    stop = min(report.period[1], report.generated_at)
+    extra = [Recommendation(key, severity, params)
+             for key, severity, params in service_recommendations(report.services, stop)]
+    highs = max((i + 1 for i, r in enumerate(recs) if r.severity == "high"), default=0)
+    first = [r for r in extra if r.severity == "high"]
+    return [*recs[:highs], *first, *recs[highs:], *(r for r in extra if r not in first)]
 
 
 # --------------------------------------------------------------------------- JSON
@@ -900,6 +926,7 @@ def report_json(r: MonthlyReport) -> dict[str, Any]:
             "created_by": m.record.created_by, "comment": m.record.comment,
             "outages": [o.subject for o in m.outages],
         } for m in r.maintenance],
+        "services": services_json(r.services, lambda ts: _iso(ts, tz), _num),
         "recommendations": [rec.to_json() for rec in r.recommendations],
         "states_scored": r.states_scored,
         "states_cut": r.states_cut,

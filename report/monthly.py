@@ -32,11 +32,13 @@ from report.data import (
     month_period,
     previous_month,
 )
+from report.service_figures import CertificateRecord
 from tier.topology import node_bindings
 from tierwatch.core.files import REPORT_MODE, replace_durably
-from tierwatch.core.history import MAX_SILENCE
+from tierwatch.core.history import blind_gaps
 from tierwatch.core.store import Store
 from tierwatch.core.store import reports as rows
+from tierwatch.core.store.services import certificates_seen
 
 if TYPE_CHECKING:
     from tierwatch.core.runtime import Runtime
@@ -52,14 +54,6 @@ Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def _gap_reason(text: str) -> str:
-    if text == "tierwatch was not running":
-        return "not_running"
-    if text.startswith("tierwatch starting"):
-        return "starting"
-    return text
 
 
 def _transition(row: Any) -> Transition:
@@ -98,25 +92,9 @@ def _transitions(store: Store, subjects: set[str], start: float, stop: float
 
 
 def _gaps(store: Store, start: float, stop: float) -> list[Gap]:
-    """Unmonitored time, by the rules livetier/downtime.py applies: the recorded gaps
-    (not running, starting up), the time before the store's first observation, and the
-    time since the last heartbeat when no instance is beating any more."""
-    gaps = [Gap(g.start, g.end if g.end is not None else stop, _gap_reason(g.reason))
-            for g in _unmonitored_rows(store, start, stop)]
-    first = store.first_observation()
-    if first is None:
-        gaps.append(Gap(start, stop, "no_record"))
-    elif first > start:
-        gaps.append(Gap(start, min(first, stop), "no_record"))
-    beat = store.last_heartbeat()
-    if beat is not None and stop - beat > MAX_SILENCE:
-        gaps.append(Gap(beat, stop, "silent"))
-    return gaps
-
-
-def _unmonitored_rows(store: Store, start: float, stop: float) -> list[Gap]:
-    return [Gap(r.start_ts, r.end_ts, r.reason or "")
-            for r in rows.unmonitored_rows(store, start, stop)]
+    """Unmonitored time, with its reason: tierwatch.core.history.blind_gaps, the one rule
+    that availability of loads and services applies too."""
+    return [Gap(g.start, g.end, g.reason) for g in blind_gaps(store, start, stop)]
 
 
 def _maintenance(store: Store, start: float, stop: float, timezone: str
@@ -179,9 +157,31 @@ def gather(store: Store, settings: ReportSettings, month: str, now: float) -> Re
         environment=env,
         target=settings.target,
         min_coverage=settings.min_coverage,
+        service_transitions=tuple(_service_transitions(store, found, stop)),
+        certificates=tuple(_certificates(store, settings, start)),
         power=None if settings.power is None else settings.power(store, start, stop),
         diagram=_diagrams(settings),
     )
+
+
+def _service_transitions(store: Store, found: Sequence[Any], stop: float) -> list[Transition]:
+    """The services' transitions from the first service outage overlapping the month on:
+    each tells the kind of its outage's cause (report/service_figures.py)."""
+    starts = [o.start for o in found if o.kind == "service"]
+    if not starts:
+        return []
+    return [_transition(r) for r in store.transitions(kind="service", since=min(starts),
+                                                      until=stop)]
+
+
+def _certificates(store: Store, settings: ReportSettings, start: float
+                  ) -> list[CertificateRecord]:
+    """The certificates the service checks saw during the month (or since)."""
+    if not settings.topology.services.nodes:
+        return []
+    return [CertificateRecord(c.service, c.endpoint, c.subject, c.issuer, c.not_after,
+                              c.first_seen, c.last_seen, c.verified, c.error, c.check)
+            for c in certificates_seen(store, since=start)]
 
 
 # --------------------------------------------------------------------------- rendering

@@ -128,6 +128,61 @@ CATALOG: dict[str, dict[str, str]] = {
     "gap.no_record": {"en": "nothing recorded yet", "vi": "chưa ghi nhận dữ liệu"},
     "gap.silent": {"en": "no sign of life from tierwatch since",
                    "vi": "tierwatch không còn hoạt động từ lúc này"},
+    # e-government services (report/service_figures.py)
+    "services": {"en": "E-government services", "vi": "Dịch vụ chính phủ điện tử"},
+    "services_note": {
+        "en": "Availability of each service against its own target, from its checks and "
+              "the infrastructure under it; unmonitored time counts neither way. At risk: "
+              "the checks passed while the infrastructure under the service had lost "
+              "redundancy (not downtime).",
+        "vi": "Độ khả dụng của từng dịch vụ so với mục tiêu riêng, theo các phép kiểm tra "
+              "và hạ tầng bên dưới; thời gian không được giám sát không được tính theo "
+              "chiều nào. Có rủi ro: các phép kiểm tra vẫn đạt nhưng hạ tầng bên dưới dịch "
+              "vụ đã mất dự phòng (không tính là gián đoạn)."},
+    "service": {"en": "Service", "vi": "Dịch vụ"},
+    "service_target": {"en": "Target", "vi": "Mục tiêu"},
+    "verdict": {"en": "Verdict", "vi": "Đánh giá"},
+    "verdict.met": {"en": "met", "vi": "đạt"},
+    "verdict.missed": {"en": "missed", "vi": "không đạt"},
+    "verdict.not_enough_data": {"en": "not enough data", "vi": "không đủ dữ liệu"},
+    "service_outages": {"en": "Outages of services", "vi": "Sự cố gián đoạn dịch vụ"},
+    "no_service_outage": {"en": "No service was down this month.",
+                          "vi": "Không có dịch vụ nào bị gián đoạn trong tháng."},
+    "cause_kind": {"en": "Where", "vi": "Do đâu"},
+    "cause_kind.check": {"en": "the service's checks", "vi": "phép kiểm tra dịch vụ"},
+    "cause_kind.infrastructure": {"en": "the infrastructure under it",
+                                  "vi": "hạ tầng bên dưới"},
+    "agencies_affected": {"en": "Agencies affected", "vi": "Cơ quan bị ảnh hưởng"},
+    "time_at_risk": {"en": "Time at risk", "vi": "Thời gian có rủi ro"},
+    "no_time_at_risk": {"en": "No service ran at risk this month.",
+                        "vi": "Không có dịch vụ nào vận hành trong tình trạng có rủi ro "
+                              "trong tháng."},
+    "why": {"en": "Why", "vi": "Lý do"},
+    "agencies": {"en": "Agencies", "vi": "Các cơ quan"},
+    "agencies_note": {
+        "en": "For each agency, the services it uses: the share of the monitored time it "
+              "could reach each, and for how long it could not (the service down, or the "
+              "agency's own network site cut off).",
+        "vi": "Với mỗi cơ quan, các dịch vụ cơ quan sử dụng: tỷ lệ thời gian được giám sát "
+              "truy cập được từng dịch vụ, và thời gian không truy cập được (dịch vụ gián "
+              "đoạn, hoặc điểm mạng của cơ quan bị cắt)."},
+    "agency": {"en": "Agency", "vi": "Cơ quan"},
+    "could_reach": {"en": "Could reach", "vi": "Truy cập được"},
+    "could_not_reach": {"en": "Could not reach for", "vi": "Không truy cập được trong"},
+    "interruptions": {"en": "Interruptions", "vi": "Số lần gián đoạn"},
+    "longest_cause": {"en": "Cause of the longest", "vi": "Nguyên nhân lần lâu nhất"},
+    "reached_throughout": {"en": "reached it throughout", "vi": "truy cập được suốt tháng"},
+    "certificates_ending": {"en": "Certificates ending before {date}",
+                            "vi": "Chứng thư số hết hạn trước {date}"},
+    "no_certificate_ending": {"en": "No certificate in use ends before {date}.",
+                              "vi": "Không có chứng thư số đang dùng nào hết hạn trước "
+                                    "{date}."},
+    "endpoint": {"en": "Endpoint", "vi": "Điểm kết nối"},
+    "cert_subject": {"en": "Subject", "vi": "Chủ thể"},
+    "cert_issuer": {"en": "Issuer", "vi": "Tổ chức cấp"},
+    "cert_ends": {"en": "Ends", "vi": "Hết hạn lúc"},
+    "days_left": {"en": "Days left", "vi": "Số ngày còn lại"},
+    "cert_ended": {"en": "ended", "vi": "đã hết hạn"},
     "recommendations": {"en": "Recommendations", "vi": "Khuyến nghị"},
     "no_recommendation": {"en": "Nothing to add: the month met every criterion checked.",
                           "vi": "Không có khuyến nghị: tháng này đạt mọi tiêu chí đã kiểm tra."},
@@ -225,6 +280,18 @@ CATALOG: dict[str, dict[str, str]] = {
               "the cooling set points and the airflow (blanking panels, containment).",
         "vi": "Nhiệt độ đầu vào chỉ nằm trong dải khuyến nghị 18–27 °C trong {share} thời "
               "gian: cần rà soát điểm đặt làm mát và luồng khí (tấm che, ngăn lối nóng/lạnh)."},
+    "rec.service_below_target": {
+        "en": "{service} was available {availability} of the monitored time, below its "
+              "target of {target} ({outages} outages, {downtime} down): find and remove the "
+              "cause of each outage listed under E-government services.",
+        "vi": "Dịch vụ {service} chỉ khả dụng {availability} thời gian được giám sát, dưới "
+              "mục tiêu {target} ({outages} sự cố, gián đoạn {downtime}): cần tìm và loại bỏ "
+              "nguyên nhân của từng sự cố nêu trong mục Dịch vụ chính phủ điện tử."},
+    "rec.certificates_ending": {
+        "en": "The certificates of {endpoints} end before {until} or have ended: renew "
+              "them and install the new ones before they end.",
+        "vi": "Chứng thư số của {endpoints} hết hạn trước {until} hoặc đã hết hạn: cần gia "
+              "hạn và cài đặt chứng thư mới trước khi hết hạn."},
     "rec.no_sensors": {
         "en": "No inlet temperature sensor reported this month: add sensors at the rack "
               "inlets to measure the environment.",
@@ -270,8 +337,12 @@ def recommendation_text(key: str, params: Mapping[str, Any], tr: Translator) -> 
     for name, value in params.items():
         if name == "subsystem":
             values[name] = tr(f"subsystem.{value}")
-        elif name in ("loads", "nodes", "devices"):
+        elif name in ("loads", "nodes", "devices", "endpoints"):
             values[name] = _names(list(value), tr)
+        elif name in ("availability", "target"):
+            values[name] = tr.percent(value)
+        elif name == "until":
+            values[name] = tr.date(value)
         elif name.endswith("duration_s"):
             values["duration"] = tr.duration(value)
         elif name == "downtime_s":

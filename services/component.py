@@ -3,10 +3,13 @@ for the agencies.
 
 One asyncio loop runs every probe. Each probe has a fixed phase in its interval (a stable
 hash of its key, so 1,000 checks every 15 s start ~67 a second, never in a burst) plus a
-random jitter of up to `services.jitter` per round; at most `concurrency` run at once (a
-round waiting for a slot starts late, and that lateness is
-`tierwatch_service_check_schedule_lag_seconds`); each runs within its timeout. A round still
-running at its next beat skips that beat and counts it.
+random jitter of up to `services.jitter` per round; at most `concurrency` run at once; each
+runs within its timeout. How late the loop woke a round against its beat is
+`tierwatch_service_check_schedule_lag_seconds` (the scheduler's own lateness: a busy loop or
+a starved process); the time a woken round then waited for one of the `concurrency` slots
+is `tierwatch_service_check_slot_wait_seconds` (slow or hanging targets holding every slot).
+Kept apart, the two say which to fix: the machine, or the concurrency and timeouts. A round
+still running at its next beat skips that beat and counts it.
 
 After each result, a service's check verdict is ok while every one of its probes not run
 from an agency's vantage point passed last, failing otherwise; the live Tier engine's
@@ -110,7 +113,9 @@ class ServicesComponent:
         self.with_infrastructure = with_infrastructure
         self.view: ServicesView | None = None
         self.certificates: dict[tuple[str, str], tuple[CertInfo, str]] = {}
-        self.lag = LagHistogram()
+        self.lag = LagHistogram()  # woken late against the beat
+        self.slot_wait = LagHistogram()  # then waited for a concurrency slot
+        self.start_delay = LagHistogram()  # both: how late it really started (bench/)
         self.refused: Counter[tuple[str, str]] = Counter()  # (kind, reason)
         self.results: Counter[tuple[str, str]] = Counter()  # (kind, reason)
         self.skipped = 0
@@ -121,6 +126,7 @@ class ServicesComponent:
         self._semaphore = asyncio.Semaphore(section.concurrency)
         self._tasks: list[asyncio.Task[None]] = []
         self._record_queue: asyncio.Queue[ServicesView] | None = None
+        self._writing: asyncio.Future[bool] | None = None  # the view being written
         self._last_ts = 0.0
         self._rng = random.Random()
 
@@ -239,9 +245,13 @@ class ServicesComponent:
         while True:
             start_at = due + (self._rng.uniform(0, jitter) if jitter > 0 else 0.0)
             await asyncio.sleep(max(0.0, start_at - loop.time()))
+            woke = loop.time()
+            self.lag.observe(woke - start_at)
             try:
                 async with self._semaphore:
-                    self.lag.observe(loop.time() - start_at)
+                    began = loop.time()
+                    self.slot_wait.observe(began - woke)
+                    self.start_delay.observe(began - start_at)
                     result = await run_probe(probe, self.section.limits, self.clock)
                 self.on_result(probe, result)
             except asyncio.CancelledError:
@@ -262,8 +272,15 @@ class ServicesComponent:
             view = await self._record_queue.get()
             if self.recorder is None:
                 continue
+            # the write runs on in its thread if this task is cancelled: stop() waits for it
+            # (else a view taken off the queue could land after stop() returned, or its
+            # successors before it)
+            self._writing = asyncio.ensure_future(asyncio.to_thread(
+                self.recorder.record, view, self.certificate_list()))
             try:
-                await asyncio.to_thread(self.recorder.record, view, self.certificate_list())
+                await asyncio.shield(self._writing)
+            except asyncio.CancelledError:
+                raise
             except Exception:
                 self.errors["record"] += 1
                 log.exception("writing the services' history to the store failed")
@@ -296,6 +313,13 @@ class ServicesComponent:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        writing, self._writing = self._writing, None
+        if writing is not None and not writing.done():
+            try:
+                await writing
+            except Exception:
+                self.errors["record"] += 1
+                log.exception("writing the services' history to the store failed")
         queue = self._record_queue
         if queue is not None and self.recorder is not None:  # what is decided is written
             while not queue.empty():

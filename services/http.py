@@ -12,11 +12,13 @@ body, when `body` is given, must match it within the first `limits.body_bytes`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
 
 from services.config import CheckConfig, Limits
@@ -37,10 +39,27 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+# Names are resolved on threads of the room's own (getaddrinfo blocks), not on the loop's
+# default executor: there a dead resolver's 5 s retries would queue every check by name
+# behind each other and behind the store writes the recorder runs with asyncio.to_thread
+# (six threads on two cores), and those writes behind them.
+RESOLVER_THREADS = 16
+_resolver: ThreadPoolExecutor | None = None
+
+
+def _resolver_pool() -> ThreadPoolExecutor:
+    global _resolver
+    if _resolver is None:
+        _resolver = ThreadPoolExecutor(RESOLVER_THREADS, thread_name_prefix="services-dns")
+    return _resolver
+
+
 async def resolve(host: str, port: int) -> str:
     if _is_ip(host):
         return host
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    infos = await asyncio.get_running_loop().run_in_executor(
+        _resolver_pool(), functools.partial(socket.getaddrinfo, host, port,
+                                            type=socket.SOCK_STREAM))
     if not infos:
         raise socket.gaierror(f"{host}: no address")
     return str(infos[0][4][0])

@@ -16,7 +16,8 @@
     tierwatch_service_checks_total{kind,result}
     tierwatch_service_check_refused_total{kind,reason}   hostile answers refused
     tierwatch_service_checks_skipped_total
-    tierwatch_service_check_schedule_lag_seconds (histogram)
+    tierwatch_service_check_schedule_lag_seconds (histogram: woken late against the beat)
+    tierwatch_service_check_slot_wait_seconds (histogram: then waited for a concurrency slot)
 
 Availability is computed by tier/availability.py from the store's service outages and
 unmonitored time (tierwatch.core.history.blind_spans), at most once a minute.
@@ -215,6 +216,10 @@ class ServicesCollector(Collector):
                                       "Probe beats skipped because the last run overran")
         skipped.add_metric([], c.skipped)
         lag = HistogramMetricFamily("tierwatch_service_check_schedule_lag_seconds",
-                                    "How late probe runs started against their beat")
+                                    "How late the loop woke probe runs against their beat")
         lag.add_metric([], c.lag.buckets(), c.lag.total)
-        yield from (checks, refused, skipped, lag)
+        wait = HistogramMetricFamily("tierwatch_service_check_slot_wait_seconds",
+                                     "How long woken probe runs waited for one of the "
+                                     "services.concurrency slots")
+        wait.add_metric([], c.slot_wait.buckets(), c.slot_wait.total)
+        yield from (checks, refused, skipped, lag, wait)

@@ -7,7 +7,9 @@
   the agency cannot reach a service it uses (the service down, or its own site cut off).
 * **Time at risk** (`exposures` kind `service_at_risk`): while the checks pass but the
   infrastructure under the service lost redundancy.
-* **Transitions** (kind `service`): every change of a service's state.
+* **Transitions** (kind `service`): every change of a service's state, its cause as the
+  reason and the kind of cause (`check` or `infrastructure`) as its one condition (the
+  monthly report says by it whether an outage was the service's own or the infrastructure's).
 * **Certificates** (tierwatch/core/store/services.py): each one seen, first and last seen.
 
 Nothing is written until every service's state is known (no `unknown`): a restart never
@@ -96,7 +98,7 @@ class ServicesRecorder:
             elif not at_risk and sid in open_risk:
                 store.close_exposure(AT_RISK, sid, view.ts)
             rows.append(self._row(view.ts, sid, None, state.health.value,
-                                  state.cause or "state at start"))
+                                  state.cause or "state at start", state.cause_kind))
         for gone in sorted(open_services - set(view.services)):
             store.close_outage("service", gone, view.ts)
         for reach in view.reach:
@@ -133,7 +135,7 @@ class ServicesRecorder:
             elif old == Health.AT_RISK:
                 store.close_exposure(AT_RISK, sid, view.ts)
             rows.append(self._row(view.ts, sid, old.value if old else None,
-                                  state.health.value, state.cause))
+                                  state.health.value, state.cause, state.cause_kind))
         before_reach = {(r.agency, r.service): r.reachable for r in prev.reach}
         for reach in view.reach:
             was = before_reach.get((reach.agency, reach.service))
@@ -155,6 +157,8 @@ class ServicesRecorder:
                                affected=[service])
 
     @staticmethod
-    def _row(ts: float, sid: str, old: str | None, new: str, reason: str) -> dict[str, Any]:
+    def _row(ts: float, sid: str, old: str | None, new: str, reason: str,
+             cause_kind: str) -> dict[str, Any]:
         return {"ts": ts, "kind": "service", "subject": sid, "subsystem": SUBSYSTEM,
-                "old": old, "new": new, "reason": reason}
+                "old": old, "new": new, "reason": reason,
+                "conditions": [cause_kind] if cause_kind else []}

@@ -64,6 +64,16 @@ class CertInfo:
 
 def parse_der(der: bytes, endpoint: str, verified: bool, error: str = "") -> CertInfo:
     """A DER certificate's fields (by cryptography's parser: the bytes are the server's)."""
+    subject, issuer, names, not_before, not_after, fingerprint, serial = _fields(der)
+    return CertInfo(subject=subject, issuer=issuer, names=names, not_before=not_before,
+                    not_after=not_after, fingerprint=fingerprint, serial=serial,
+                    endpoint=endpoint, verified=verified, error=error)
+
+
+# A server presents the same certificate check after check: parsed once, not every 15 s on
+# the loop (bounded: a server that changes its certificate each time only costs the parse)
+@lru_cache(maxsize=1024)
+def _fields(der: bytes) -> tuple[str, str, tuple[str, ...], float, float, str, str]:
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -81,13 +91,10 @@ def parse_der(der: bytes, endpoint: str, verified: bool, error: str = "") -> Cer
                  *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
     except x509.ExtensionNotFound:
         pass
-    return CertInfo(
-        subject=common_name(cert.subject), issuer=common_name(cert.issuer),
-        names=tuple(names[:20]),
-        not_before=cert.not_valid_before_utc.astimezone(UTC).timestamp(),
-        not_after=cert.not_valid_after_utc.astimezone(UTC).timestamp(),
-        fingerprint=hashlib.sha256(der).hexdigest(), serial=format(cert.serial_number, "x"),
-        endpoint=endpoint, verified=verified, error=error)
+    return (common_name(cert.subject), common_name(cert.issuer), tuple(names[:20]),
+            cert.not_valid_before_utc.astimezone(UTC).timestamp(),
+            cert.not_valid_after_utc.astimezone(UTC).timestamp(),
+            hashlib.sha256(der).hexdigest(), format(cert.serial_number, "x"))
 
 
 @lru_cache(maxsize=64)

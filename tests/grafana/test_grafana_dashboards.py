@@ -157,6 +157,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                      "interface counters to have a rate")
             wait_for(lambda: prom.query("tierwatch_readiness_score"), 60,
                      "the tier engine's metrics")
+            # the services room: states, agencies' reach (once the live tier has settled),
+            # certificates, and availability (once the store has monitored time)
+            wait_for(lambda: all(prom.query(q) for q in (
+                "tierwatch_agency_service_reachable", "tierwatch_service_availability",
+                "tierwatch_service_certificate_days_left",
+                "rate(tierwatch_service_checks_total[1m]) > 0")), 90,
+                "the e-government services' series")
+            # the power room's figures follow the polls of the meters and generators
+            wait_for(lambda: all(prom.query(q) for q in (
+                "tierwatch_fuel_autonomy_hours", "tierwatch_fuel_liters", "tierwatch_pue",
+                "tierwatch_facility_power_watts", "tierwatch_feed_headroom_amperes")), 90,
+                "the power room's series")
             yield Stack(prom, probes=True)
 
 

@@ -61,7 +61,7 @@ TOPOLOGY: dict[str, Any] = {
 }
 
 
-def config(tmp: Path, url: str) -> Config:
+def config(tmp: Path, url: str, topology: dict[str, Any] | None = None) -> Config:
     return Config.model_validate({
         "site": {"name": "Trung tâm Dữ liệu Cần Thơ", "timezone": "Asia/Ho_Chi_Minh"},
         "credentials": {"c": {"version": "2c", "community": "public"}},
@@ -72,7 +72,7 @@ def config(tmp: Path, url: str) -> Config:
              "profile": "geist-env"},
         ],
         "store": {"url": url},
-        "topology": TOPOLOGY,
+        "topology": TOPOLOGY if topology is None else topology,
         "reports": {"dir": str(tmp / "reports")},
     })
 

@@ -222,3 +222,50 @@ async def test_a_rack_on_one_cord_puts_the_service_at_risk(tmp_path: Path) -> No
     [outage] = store.outages(kind="service", subject="portal")
     assert outage.cause.startswith("R-WEB not served")
     store.close()
+
+
+async def test_a_check_waiting_for_a_slot_is_not_counted_as_schedule_lag(tmp_path: Path
+                                                                        ) -> None:
+    """One slot, three checks of a server that accepts and never says a word: each holds the
+    slot until its timeout, so the others wait for it. That wait is counted in
+    tierwatch_service_check_slot_wait_seconds, beside the schedule lag (how late the loop
+    woke each check), and is part of how late the check really started."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accept, never answer
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    section = ServicesConfig.model_validate({
+        "interval": 2, "timeout": 1.5, "concurrency": 1,
+        "checks": [{"service": "video", "name": f"mcu-{i}", "tcp": f"127.0.0.1:{port}",
+                    "banner": "^SIP"} for i in range(3)]})
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    rt = Runtime.for_tests(store, State())
+    services = ServicesComponent(section, topology())
+    await services.start(rt)
+
+    def sample(name: str) -> float:
+        return rt.metrics.registry.get_sample_value(name) or 0.0
+
+    try:
+        # 3 x 1.5 s of work every 2 s through one slot: some check must wait for it
+        await until(lambda: sample("tierwatch_service_check_slot_wait_seconds_count") >= 3
+                    and sample("tierwatch_service_check_slot_wait_seconds_sum") > 0, 30,
+                    "checks waiting for the one slot")
+        assert services.results[("tcp", "timeout")] >= 1
+        waits = sorted(services.slot_wait.samples)
+        assert waits[-1] > 0
+        # every run woke and was counted once in each histogram
+        assert (sample("tierwatch_service_check_schedule_lag_seconds_count")
+                >= sample("tierwatch_service_check_slot_wait_seconds_count"))
+        # the start delay is the two together, run by run
+        assert len(services.start_delay.samples) == len(services.slot_wait.samples)
+        assert max(services.start_delay.samples) >= waits[-1]
+    finally:
+        await services.stop()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()

@@ -14,11 +14,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tierwatch.core.maintenance import planned_window
 from tierwatch.core.model import DEVICE_COMPONENT, Status, StatusChange
-from tierwatch.core.store import Store
+from tierwatch.core.store import NOT_RUNNING, Store
 
 if TYPE_CHECKING:
     from tierwatch.core.runtime import Runtime
@@ -102,20 +103,48 @@ class History:
                 self.store.close_exposure(condition, change.device, change.ts)
 
 
-def blind_spans(store: Store, start: float, stop: float,
-                max_silence: float = MAX_SILENCE) -> list[tuple[float, float | None]]:
-    """Every interval of [start, stop) nobody was watching: the recorded gaps (not running,
-    starting up), the time before the store's first observation, and the time since the
-    last heartbeat when no instance has beaten for `max_silence`. Availability of loads
-    (livetier/downtime.py) and of services (services/metrics.py) leaves these out alike."""
-    blind: list[tuple[float, float | None]] = [
-        (gap.start, gap.end) for gap in store.unmonitored(since=start, until=stop)]
+@dataclass(frozen=True, slots=True)
+class BlindSpan:
+    """An interval nobody was watching, and why: `not_running` (no heartbeat between two
+    starts), `starting` (statuses not known yet after a start), `no_record` (before the
+    store's first observation), `silent` (no instance has beaten since), or the recorded
+    text of any other reason."""
+
+    start: float
+    end: float
+    reason: str
+
+
+def _reason(text: str) -> str:
+    if text == NOT_RUNNING:
+        return "not_running"
+    if text.startswith("tierwatch starting"):
+        return "starting"
+    return text
+
+
+def blind_gaps(store: Store, start: float, stop: float,
+               max_silence: float = MAX_SILENCE) -> list[BlindSpan]:
+    """Every interval of [start, stop) nobody was watching, with its reason: the recorded
+    gaps (not running, starting up), the time before the store's first observation, and the
+    time since the last heartbeat when no instance has beaten for `max_silence`. Availability
+    of loads (livetier/downtime.py) and of services (services/metrics.py) leaves these out
+    alike, and the monthly report lists them (report/monthly.py)."""
+    blind = [BlindSpan(gap.start, gap.end if gap.end is not None else stop,
+                       _reason(gap.reason))
+             for gap in store.unmonitored(since=start, until=stop)]
     first = store.first_observation()
     if first is None:
-        blind.append((start, stop))
+        blind.append(BlindSpan(start, stop, "no_record"))
     elif first > start:
-        blind.append((start, min(first, stop)))
+        blind.append(BlindSpan(start, min(first, stop), "no_record"))
     beat = store.last_heartbeat()
     if beat is not None and stop - beat > max_silence:
-        blind.append((beat, stop))
+        blind.append(BlindSpan(beat, stop, "silent"))
     return blind
+
+
+def blind_spans(store: Store, start: float, stop: float,
+                max_silence: float = MAX_SILENCE) -> list[tuple[float, float | None]]:
+    """`blind_gaps` as (start, end) pairs, what tier/availability.py takes."""
+    return [(gap.start, gap.end) for gap in blind_gaps(store, start, stop, max_silence)]

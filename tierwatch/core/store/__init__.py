@@ -8,6 +8,7 @@ columns. The tables themselves are in schema.py; migrations/ builds them.
 
 from tierwatch.core.store.base import (
     MIGRATION_LOCK,
+    NOT_RUNNING,
     AlertRecord,
     Interval,
     NotFound,
@@ -18,5 +19,5 @@ from tierwatch.core.store.base import (
     migrate,
 )
 
-__all__ = ["MIGRATION_LOCK", "AlertRecord", "Interval", "NotFound", "Outage", "Store",
-           "StoreUnavailable", "alert_record", "migrate"]
+__all__ = ["MIGRATION_LOCK", "NOT_RUNNING", "AlertRecord", "Interval", "NotFound", "Outage",
+           "Store", "StoreUnavailable", "alert_record", "migrate"]

@@ -53,10 +53,14 @@ from tierwatch.core.store.schema import (
 
 log = logging.getLogger(__name__)
 
+NOT_RUNNING = "tierwatch was not running"  # the reason of a gap between two starts
+
+
 @dataclass(frozen=True)
 class Interval:
     start: float
     end: float | None  # None: still open
+    reason: str = ""  # unmonitored intervals: why nobody was watching, as recorded
 
 
 @dataclass(frozen=True)
@@ -489,7 +493,7 @@ class Store:
             if row is not None and now - row.ts > max_silence:
                 gap = Interval(row.ts, now)
                 conn.execute(insert(unmonitored).values(
-                    start_ts=row.ts, end_ts=now, reason="tierwatch was not running"))
+                    start_ts=row.ts, end_ts=now, reason=NOT_RUNNING))
             if row is None:
                 conn.execute(insert(heartbeats).values(instance=instance, started_ts=now,
                                                        ts=now))
@@ -524,7 +528,7 @@ class Store:
         if until is not None:
             query = query.where(unmonitored.c.start_ts < until)
         with self.engine.connect() as conn:
-            return [Interval(r.start_ts, r.end_ts) for r in conn.execute(query)]
+            return [Interval(r.start_ts, r.end_ts, r.reason or "") for r in conn.execute(query)]
 
     # ------------------------------------------------------------------ maintenance
 

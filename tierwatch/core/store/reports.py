@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select
 
 from tierwatch.core.store.base import Store
-from tierwatch.core.store.schema import reports, transitions, unmonitored
+from tierwatch.core.store.schema import reports, transitions
 
 # beyond this many subjects, read them all and filter here (an IN list has limits)
 SUBJECTS_IN_QUERY = 900
@@ -62,15 +62,6 @@ def transitions_of(store: Store, subjects: set[str], start: float, stop: float) 
         rows = [*conn.execute(before.order_by(transitions.c.ts, transitions.c.id)),
                 *conn.execute(inside.order_by(transitions.c.ts, transitions.c.id))]
     return [r for r in rows if narrow or r.subject in subjects]
-
-
-def unmonitored_rows(store: Store, start: float, stop: float) -> list[Any]:
-    """Recorded unmonitored intervals overlapping [start, stop), oldest first."""
-    query = select(unmonitored).where(unmonitored.c.end_ts > start,
-                                      unmonitored.c.start_ts < stop).order_by(
-        unmonitored.c.start_ts)
-    with store.engine.connect() as conn:
-        return list(conn.execute(query))
 
 
 def record_file(store: Store, *, month: str, lang: str, fmt: str, path: str, body: bytes,
