@@ -55,7 +55,7 @@ mutation: venv
 lint: venv
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy tierwatch collector tier livetier exporters alerts report api sim bench services
+	$(VENV)/bin/mypy tierwatch collector tier livetier exporters alerts report api sim bench services nethealth power
 
 clean:
 	rm -rf $(VENV) .tierwatch-demo .pytest_cache .mypy_cache .ruff_cache

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -266,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.uvloop:
         import uvloop
 
-        runner = uvloop.run  # type: ignore[assignment]
+        # cast: uvloop.run's own signature differs with the uvloop version installed
+        runner = cast(Callable[[Awaitable[Row]], Row], uvloop.run)
 
     best: dict[tuple[str, str, str], Row] = {}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
