@@ -94,6 +94,9 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_lldp_unexpected_neighbours", ["device", "port"], "nethealth"),
     _m("tierwatch_lldp_neighbours", ["device"], "nethealth"),
     _m("tierwatch_lldp_refused_total", ["device", "reason"], "nethealth"),
+    _m("tierwatch_lldp_store_errors_total", [], "nethealth"),
+    _m("tierwatch_lldp_shared_reads_total", [], "nethealth"),  # the tier instance's reads
+    _m("tierwatch_lldp_shared_read_errors_total", [], "nethealth"),
     # probes (collector/probes/component.py): links and agency sites, per check
     *(_m(n, ["device", "check", "method", "target"], "probes") for n in (
         "probe_success", "probe_rtt_seconds", "probe_rtt_mean_seconds",

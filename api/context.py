@@ -12,6 +12,7 @@ from collector.directory import DeviceDirectory
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from nethealth.component import NetHealth
+from nethealth.shared import SharedVerdicts
 from report.config import Mailer, ReportSettings
 from services.component import ServicesComponent
 from tierwatch.config import Config
@@ -32,4 +33,6 @@ class ApiContext:
     alerts: AlertsComponent | None = None  # the built-in alert engine, when it runs
     mailer: Mailer | None = None  # for reports e-mailed on demand
     services: ServicesComponent | None = None  # the e-government service checks
-    network: NetHealth | None = None  # the network health room (LLDP checks), when it runs
+    # the LLDP checks: the network health room where it runs, else (the tier instance of a
+    # sharded site) the shards' verdicts read from the store
+    network: NetHealth | SharedVerdicts | None = None

@@ -30,8 +30,9 @@ Figures, over `--window` intervals after two intervals of warm-up (rates need tw
   answers added up. Per interface: that / (100 x ports).
 * render time: tierwatch's GET /metrics (median per interval), every switch polled since
   the last scrape (the worst case); snmp_exporter's answers' time beyond their walk
-  (HTTP time - snmp_scrape_walk_duration_seconds), added up over the 100 switches (median
-  per interval): turning the PDUs into series and serving them.
+  (HTTP time - snmp_scrape_walk_duration_seconds) added up over the 100 switches, scraped
+  one at a time after the window (so no answer waits for another's CPU): turning the PDUs
+  into series and serving them.
 
 This process (load generator) and the agents share the cores: their CPU is printed, never
 charged to a peer. Runs alternate `--repeat` times; medians shown. The load average is
@@ -162,6 +163,7 @@ async def measure_tierwatch(fleet: lab.Fleet, args: argparse.Namespace, work: Pa
         for _ in range(2):  # warm-up: the second poll of every switch gives its rates
             next_at += args.interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            client.close()  # idle longer than the server keeps a connection: a new one
             status, body = await client.get("/metrics")
         measured = sum(float(v) for v in _MEASURED.findall(body))
         first = self_metrics(body)
@@ -172,6 +174,7 @@ async def measure_tierwatch(fleet: lab.Fleet, args: argparse.Namespace, work: Pa
         for _ in range(args.window):
             next_at += args.interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            client.close()
             started = time.perf_counter()
             status, body = await client.get("/metrics")
             renders.append(time.perf_counter() - started)
@@ -214,8 +217,9 @@ async def measure_snmp_exporter(fleet: lab.Fleet, args: argparse.Namespace, work
     clients = [Client("127.0.0.1", port) for _ in range(args.concurrency)]
     failed = 0
 
-    async def round_of_scrapes() -> tuple[int, int, float, int, bytes]:
-        """Every switch once: (answers, bytes, seconds beyond the walks, lines, a body)."""
+    async def round_of_scrapes(workers: int) -> tuple[int, int, float, int, bytes]:
+        """Every switch once, `workers` at a time: (answers, bytes, seconds beyond the
+        walks, lines, a body)."""
         nonlocal failed
         queue = list(paths)
         answers = size = lines = 0
@@ -243,14 +247,16 @@ async def measure_snmp_exporter(fleet: lab.Fleet, args: argparse.Namespace, work
                 beyond += max(0.0, took - float(walk.group(1)))
                 sample = body
 
-        await asyncio.gather(*(worker(c) for c in clients))
+        for client in clients:  # idle for most of an interval: new connections
+            client.close()
+        await asyncio.gather(*(worker(c) for c in clients[:workers]))
         return answers, size, beyond, lines, sample
 
     try:
         await asyncio.to_thread(lab.wait_http, f"http://127.0.0.1:{port}/metrics", process)
         next_at = time.monotonic()
         for _ in range(2):  # warm-up, as tierwatch's
-            await round_of_scrapes()
+            await round_of_scrapes(args.concurrency)
             next_at += args.interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         cpu0, wall0, self0 = lab.proc_cpu(process.pid), time.perf_counter(), lab.self_cpu()
@@ -258,13 +264,11 @@ async def measure_snmp_exporter(fleet: lab.Fleet, args: argparse.Namespace, work
         failed = 0
         polls = lines = 0
         sizes: list[int] = []
-        renders: list[float] = []
         sample = b""
         for i in range(args.window):
-            answers, size, beyond, lines, sample = await round_of_scrapes()
+            answers, size, _, lines, sample = await round_of_scrapes(args.concurrency)
             polls += answers
             sizes.append(size)
-            renders.append(beyond)
             if i < args.window - 1:
                 next_at += args.interval
                 await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -273,6 +277,9 @@ async def measure_snmp_exporter(fleet: lab.Fleet, args: argparse.Namespace, work
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         cpu, wall = lab.proc_cpu(process.pid) - cpu0, time.perf_counter() - wall0
         loadgen, agents = lab.self_cpu() - self0, fleet.cpu() - agents0
+        # render: one switch at a time (no scrape waits for another's CPU), after the window
+        _, _, beyond, _, _ = await round_of_scrapes(1)
+        renders = [beyond]
     finally:
         for client in clients:
             client.close()

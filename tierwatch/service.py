@@ -29,6 +29,7 @@ from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from nethealth.component import NetHealth
+from nethealth.shared import SharedVerdicts
 from report.config import ReportSettings
 from report.monthly import ReportScheduler
 from services.component import ServicesComponent
@@ -64,6 +65,8 @@ class Service:
         self.shard = shard
         self.tier_only = tier_only
         self.instance = shard.instance if shard else ("tier" if tier_only else "main")
+        # every device's name, also those another shard polls (LLDP recognises neighbours)
+        device_names = {d.id: d.name or d.id for d in config.devices}
         if shard is not None:
             config = shard.share(config)
         self.config = config
@@ -93,19 +96,25 @@ class Service:
                       if config.traps.enabled and not tier_only else None)
 
         # network health: interface rates from every poll (each instance its own devices),
-        # LLDP checked against the declared ports
-        self.nethealth = (NetHealth(config.nethealth, port_bindings(config.topology),
-                                    {d.id: d.name or d.id for d in config.devices})
+        # LLDP checked against the declared ports (each instance those on its devices, the
+        # verdicts written to the store); the tier instance reads the shards' verdicts back
+        ports = port_bindings(config.topology)
+        polled_ids = {d.id for d in config.devices}
+        self.nethealth = (NetHealth(config.nethealth,
+                                    [b for b in ports if b.device in polled_ids], device_names)
                           if config.nethealth.enabled and not tier_only else None)
+        self.shared_verdicts = (SharedVerdicts(ports)
+                                if config.nethealth.enabled and tier_only and ports else None)
+        verdicts = self.nethealth or self.shared_verdicts
 
         # the Tier engine scores the whole picture: one instance runs it, never a shard;
         # links LLDP does not see where declared are not counted as paths
         self.live = (LiveTier(config.topology, config.tier,
-                              unverified_edges=(self.nethealth.unverified_edges
-                                                if self.nethealth is not None else None))
+                              unverified_edges=(verdicts.unverified_edges
+                                                if verdicts is not None else None))
                      if shard is None and config.topology.node_ids() else None)
-        if self.live is not None and self.nethealth is not None:
-            self.nethealth.subscribe(self.live.nudge)
+        if self.live is not None and verdicts is not None:
+            verdicts.subscribe(self.live.nudge)
 
         # the rooms that read what the others publish
         self.influx = InfluxExporter(config.influx) if config.influx.enabled else None
@@ -153,7 +162,8 @@ class Service:
             config=self.config, state=self.state, exporter=self.exporter,
             devices=self.directory, reports=report_settings(self.config),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
-            mailer=self.mailer, services=self.services, network=self.nethealth)
+            mailer=self.mailer, services=self.services,
+            network=self.nethealth or self.shared_verdicts)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -175,8 +185,9 @@ class Service:
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
-            self.live, self.nethealth, self.probes, self.agents, self.snmp, self.services,
-            self.influx, self.alerts, self.traps, self.reports) if c is not None]
+            self.shared_verdicts, self.live, self.nethealth, self.probes, self.agents,
+            self.snmp, self.services, self.influx, self.alerts, self.traps, self.reports)
+            if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
             await component.start(self.runtime)

@@ -158,7 +158,7 @@ def _lldp(context: ApiContext) -> list[dict[str, Any]]:
         rows.append({"link": f"{b.feeder} → {b.node}", "device": b.device, "port": b.port,
                      "verdict": check.verdict, "expected": check.expected,
                      "seen": ", ".join(check.seen_here), "moved_to": ", ".join(check.seen_on)})
-    for u in room.lldp.unexpected():
+    for u in room.unexpected():
         rows.append({"link": "", "device": u.device, "port": u.local_port,
                      "verdict": "unexpected", "expected": "",
                      "seen": u.neighbour_device or u.neighbour.name, "moved_to": ""})
