@@ -166,9 +166,15 @@ async def measure_tierwatch(fleet: lab.Fleet, args: argparse.Namespace, work: Pa
             client.close()  # idle longer than the server keeps a connection: a new one
             status, body = await client.get("/metrics")
         measured = sum(float(v) for v in _MEASURED.findall(body))
-        first = self_metrics(body)
+        # the window: from one interval's scrape to the scrape `window` intervals later;
+        # the CPU from the first request (so it holds one render more than the polls need)
+        next_at += args.interval
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+        client.close()
         cpu0, wall0, self0 = lab.proc_cpu(process.pid), time.perf_counter(), lab.self_cpu()
         agents0 = fleet.cpu()
+        status, body = await client.get("/metrics")
+        first = self_metrics(body)
         sizes: list[int] = []
         renders: list[float] = []
         for _ in range(args.window):
