@@ -23,10 +23,12 @@ from report.data import (
     OUT_OF_BAND,
     ExposureRecord,
     Gap,
+    LinkSpanRecord,
     MaintenanceRecord,
     MonthlyReport,
     OutageRecord,
     ReportInputs,
+    SightingRecord,
     Transition,
     build_report,
     month_period,
@@ -37,6 +39,7 @@ from tierwatch.core.files import REPORT_MODE, replace_durably
 from tierwatch.core.history import MAX_SILENCE
 from tierwatch.core.store import Store
 from tierwatch.core.store import reports as rows
+from tierwatch.core.store.nethealth import lldp_history
 
 if TYPE_CHECKING:
     from tierwatch.core.runtime import Runtime
@@ -140,6 +143,19 @@ def _maintenance(store: Store, start: float, stop: float, timezone: str
     return out
 
 
+def _lldp(store: Store, start: float, stop: float
+          ) -> tuple[tuple[LinkSpanRecord, ...], tuple[SightingRecord, ...]]:
+    """The LLDP verdicts and unexpected neighbours of the month, as the network room wrote
+    them (read through the store, never from the room)."""
+    verdicts, sightings = lldp_history(store, start, stop)
+    return (tuple(LinkSpanRecord(v.link.subsystem, v.link.feeder, v.link.node, v.link.device,
+                                 v.link.port, v.link.verdict, v.start, v.end, v.link.expected,
+                                 v.link.seen_on) for v in verdicts),
+            tuple(SightingRecord(s.sighting.device, s.sighting.port, s.sighting.name, s.start,
+                                 s.end, s.sighting.declared_port, s.sighting.neighbour_port,
+                                 s.sighting.neighbour_device) for s in sightings))
+
+
 def gather(store: Store, settings: ReportSettings, month: str, now: float) -> ReportInputs:
     """Everything the month's report needs from the store. Raises ValueError for a
     malformed month."""
@@ -150,6 +166,7 @@ def gather(store: Store, settings: ReportSettings, month: str, now: float) -> Re
     subjects = _bound_subjects(settings) | set(env)
     found = store.outages(since=start, until=stop)
     exposure_rows = store.exposures(since=start, until=stop)
+    lldp, sightings = _lldp(store, start, stop)
     return ReportInputs(
         site=settings.site.name,
         timezone=tz,
@@ -167,6 +184,8 @@ def gather(store: Store, settings: ReportSettings, month: str, now: float) -> Re
         environment=env,
         target=settings.target,
         min_coverage=settings.min_coverage,
+        lldp=lldp,
+        sightings=sightings,
     )
 
 
