@@ -68,6 +68,7 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_load_served", ["subsystem", "load"], "tier"),
     _m("tierwatch_spof", ["subsystem", "node", "kind"], "tier"),
     _m("tierwatch_maintainability_failures", ["subsystem"], "tier"),
+    _m("tierwatch_tier_unverified_link", ["subsystem", "from", "to"], "tier"),
     _m("tierwatch_availability_ratio", ["scope", "window"], "tier"),
     _m("tierwatch_downtime_budget_remaining_seconds", ["scope", "window"], "tier"),
     _m("tierwatch_tier_rescores_total", [], "tier"),

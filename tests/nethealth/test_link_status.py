@@ -89,7 +89,8 @@ async def test_link_status_per_node_in_the_api_and_the_status_page(tmp_path: Pat
         service = api.service
         room = service.nethealth
         assert room is not None and service.live is not None
-        rt = Runtime.for_tests(api.store, service.state, clock=lambda: 10.0)
+        rt = Runtime.for_tests(api.store, service.state, metrics=service.metrics,
+                               clock=lambda: 10.0)
         await room.start(rt)
         service.state.update(_lldp("core-1", 10.0, None))  # nobody on CORE-1's trunk port
         service.state.update(_lldp("core-2", 10.0, "nk-dist"))
@@ -99,6 +100,10 @@ async def test_link_status_per_node_in_the_api_and_the_status_page(tmp_path: Pat
             assert service.live.snapshot is not None
             assert service.live.snapshot.unverified_edges == {("CORE-1", "D-NK")}
             _check(api)  # the live tier's snapshot: the same
+            metrics = api.client.get("/metrics").text
+            assert ('tierwatch_tier_unverified_link{from="CORE-1",subsystem="network",'
+                    'to="D-NK"} 1.0') in metrics
+            assert metrics.count("tierwatch_tier_unverified_link{") == 1
         finally:
             await service.live.stop()
             await room.stop()
