@@ -36,7 +36,7 @@ bench: system venv
 lint: venv
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy tierwatch collector tier livetier exporters alerts report api sim bench
+	$(VENV)/bin/mypy tierwatch collector tier livetier nethealth exporters alerts report api sim bench
 
 clean:
 	rm -rf $(VENV) .tierwatch-demo .pytest_cache .mypy_cache .ruff_cache
