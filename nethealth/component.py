@@ -51,6 +51,7 @@ class NetHealth:
         self.store: Store | None = None
         self.writer = "main"
         self.store_errors = 0
+        self._unsaved = False  # the last write failed: the next poll result writes again
         self._listeners: list[Listener] = []
         self._running = False
         self._clock = time.time
@@ -109,11 +110,12 @@ class NetHealth:
                     listener()
                 except Exception:  # a broken subscriber must not stop the others
                     log.exception("LLDP listener %r failed", listener)
-
+        elif self._unsaved:
+            self._record(result.ts)
 
     def _record(self, ts: float) -> None:
         """The verdicts and unexpected neighbours, as they are now, into the store. A failed
-        write is counted; the next change writes the whole picture again."""
+        write is counted and tried again with the next poll result (the whole picture)."""
         if self.store is None or not self.lldp.bindings:
             return
         verdicts = [link_verdict(c) for c in self.lldp.checks()]
@@ -122,7 +124,10 @@ class NetHealth:
             record_lldp(self.store, self.writer, verdicts, sightings, ts)
         except Exception:
             self.store_errors += 1
+            self._unsaved = True
             log.exception("writing the LLDP verdicts to the store failed")
+        else:
+            self._unsaved = False
 
 
 def link_verdict(check: LinkCheck) -> LinkVerdict:
@@ -162,6 +167,6 @@ class NetHealthCollector(Collector):
         yield from self.room.lldp.metrics()
         errors = CounterMetricFamily(
             "tierwatch_lldp_store_errors", "Writes of the LLDP verdicts to the store that "
-            "failed (the next change writes them all again)")
+            "failed (the next poll result writes them all again)")
         errors.add_metric([], self.room.store_errors)
         yield errors

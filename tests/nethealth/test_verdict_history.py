@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
+
+from exporters.prometheus import MetricsExporter
 from nethealth.component import NetHealth
 from nethealth.config import NetHealthConfig
 from tier.topology import PortBinding
@@ -89,3 +92,23 @@ async def test_a_restart_ends_what_was_seen_before_it(tmp_path: Path) -> None:
     assert [(v.link.verdict, v.start, v.end) for v in lldp_history(store, 0, 10_000)[0]] == [
         ("unknown", 1000.0, 1060.0), ("missing", 1060.0, 5000.0), ("unknown", 5000.0, None)]
     assert [v.link.verdict for v in open_verdicts(store)] == ["unknown"]
+
+
+async def test_a_failed_write_is_counted_and_made_good_by_the_next_poll(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 's.sqlite'}")
+    state = State(["core-1"])
+    rt = Runtime.for_tests(store, state, clock=Clock(1000.0))
+    room = NetHealth(NetHealthConfig(), [LINK], {"core-1": "core-1"})
+    await room.start(rt)
+    with store.engine.begin() as conn:  # the table goes away under the room's feet
+        conn.execute(text("ALTER TABLE lldp_verdicts RENAME TO lldp_verdicts_away"))
+    state.update(_lldp(1060, [("1", "aa:01", "nk-dist")]))  # ok, not written
+    assert room.store_errors == 1
+    metrics = MetricsExporter(state, rt.metrics).render().decode()
+    assert "tierwatch_lldp_store_errors_total 1.0" in metrics
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE lldp_verdicts_away RENAME TO lldp_verdicts"))
+    state.update(_lldp(1120, [("1", "aa:01", "nk-dist")]))  # no change, but written now
+    assert [(v.link.verdict, v.start, v.end) for v in lldp_history(store, 0, 10_000)[0]] == [
+        ("unknown", 1000.0, 1120.0), ("ok", 1120.0, None)]
+    assert room.store_errors == 1
