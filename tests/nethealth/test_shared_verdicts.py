@@ -14,6 +14,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from tests.helpers.postgres import run_postgres
 from tierwatch.config import parse
 from tierwatch.core.model import PollResult, Sample
 from tierwatch.core.runtime import Runtime
@@ -25,7 +28,7 @@ from tierwatch.sharding import Shard, owner
 # core-1 is shard 0's, core-6 shard 1's (rendezvous hashing over two shards)
 CONFIG = """\
 site: {name: t}
-store: {url: "sqlite:///%s"}
+store: {url: "%s"}
 credentials: {c: {version: 2c, community: x}}
 devices:
   - {id: core-1, address: "127.0.0.1:1", credentials: c, profile: [lldp]}
@@ -76,8 +79,19 @@ def _network(tier: Service) -> tuple[int, frozenset[tuple[str, str]]] | None:
 
 
 async def test_the_tier_instance_counts_out_what_the_shards_cannot_see(tmp_path: Path) -> None:
+    await _shards_and_a_tier_instance(f"sqlite:///{tmp_path / 's.sqlite'}")
+
+
+@pytest.mark.integration
+async def test_the_same_on_postgresql() -> None:
+    """The shared store of a real sharded site."""
+    with run_postgres() as url:
+        await _shards_and_a_tier_instance(url)
+
+
+async def _shards_and_a_tier_instance(url: str) -> None:
     assert (owner("core-1", 2), owner("core-6", 2)) == (0, 1)
-    config = parse(textwrap.dedent(CONFIG % (tmp_path / "s.sqlite"))).config
+    config = parse(textwrap.dedent(CONFIG % url)).config
     store = Store.open(config.store.resolved_url())
     now = time.time()
     shards = [Service(config, shard=Shard(k, 2)) for k in (0, 1)]
