@@ -68,6 +68,7 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_load_served", ["subsystem", "load"], "tier"),
     _m("tierwatch_spof", ["subsystem", "node", "kind"], "tier"),
     _m("tierwatch_maintainability_failures", ["subsystem"], "tier"),
+    _m("tierwatch_tier_unverified_link", ["subsystem", "from", "to"], "tier"),
     _m("tierwatch_availability_ratio", ["scope", "window"], "tier"),
     _m("tierwatch_downtime_budget_remaining_seconds", ["scope", "window"], "tier"),
     _m("tierwatch_tier_rescores_total", [], "tier"),
@@ -105,6 +106,9 @@ TIERWATCH_METRICS: tuple[MetricInfo, ...] = (
     _m("tierwatch_lldp_unexpected_neighbours", ["device", "port"], "nethealth"),
     _m("tierwatch_lldp_neighbours", ["device"], "nethealth"),
     _m("tierwatch_lldp_refused_total", ["device", "reason"], "nethealth"),
+    _m("tierwatch_lldp_store_errors_total", [], "nethealth"),
+    _m("tierwatch_lldp_shared_reads_total", [], "nethealth"),  # the tier instance's reads
+    _m("tierwatch_lldp_shared_read_errors_total", [], "nethealth"),
     # probes (collector/probes/component.py): links and agency sites, per check
     *(_m(n, ["device", "check", "method", "target"], "probes") for n in (
         "probe_success", "probe_rtt_seconds", "probe_rtt_mean_seconds",

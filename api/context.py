@@ -13,6 +13,7 @@ from collector.discovery.component import Discovery
 from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from nethealth.component import NetHealth
+from nethealth.shared import SharedVerdicts
 from power.component import PowerComponent
 from report.config import Mailer, ReportSettings
 from services.component import ServicesComponent
@@ -34,6 +35,8 @@ class ApiContext:
     alerts: AlertsComponent | None = None  # the built-in alert engine, when it runs
     mailer: Mailer | None = None  # for reports e-mailed on demand
     services: ServicesComponent | None = None  # the e-government service checks
-    network: NetHealth | None = None  # the network health room (LLDP checks), when it runs
+    # the LLDP checks: the network health room where it runs, else (the tier instance of a
+    # sharded site) the shards' verdicts read from the store
+    network: NetHealth | SharedVerdicts | None = None
     power: PowerComponent | None = None  # fuel, PUE, feed headroom, forecast (power:)
     discovery: Discovery | None = None  # sweeps (POST /api/v1/discover), where this polls

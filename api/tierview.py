@@ -42,15 +42,17 @@ class _Scorer:
         self.key: Any = None
         self.view: LiveView | None = None
 
-    def view_of(self, state: State) -> LiveView:
-        key = tuple(sorted((d, state.devices[d].generation) for d in self.devices
-                           if d in state.devices))
+    def view_of(self, state: State, unverified: frozenset[tuple[str, str]] = frozenset()
+                ) -> LiveView:
+        key = (tuple(sorted((d, state.devices[d].generation) for d in self.devices
+                            if d in state.devices)), unverified)
         with self.lock:
             if self.view is not None and key == self.key:
                 return self.view
             readings, pending = read_nodes(self.bindings, state)
             statuses = {node: r.status for node, r in readings.items()}
-            snapshot = score(self.compiled, statuses, read_demands(self.demands, state))
+            snapshot = score(self.compiled, statuses, read_demands(self.demands, state),
+                             unavailable_edges=unverified)
             self.view = LiveView(snapshot, statuses, pending)
             self.key = key
             return self.view
@@ -67,4 +69,7 @@ def live_view(context: ApiContext, cache: dict[str, Any]) -> LiveView | None:
     scorer = cache.get("scorer")
     if scorer is None:
         scorer = cache["scorer"] = _Scorer(topology)
-    return scorer.view_of(context.state)
+    # links LLDP does not see are not counted here either, as the live tier does not
+    unverified = (context.network.unverified_edges() if context.network is not None
+                  else frozenset())
+    return scorer.view_of(context.state, unverified)

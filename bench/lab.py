@@ -91,8 +91,10 @@ def _ip(*args: str) -> None:
 
 
 @contextlib.contextmanager
-def network_namespace() -> Iterator[str]:
-    """A fresh namespace with lo, a veth pair and an ifb interface, all up; deleted after."""
+def network_namespace(interfaces: int = 4) -> Iterator[str]:
+    """A fresh namespace with lo, a veth pair and an ifb interface, all up; deleted after.
+    `interfaces` above 4: more veth pairs (and one more ifb for an odd count), so the
+    agents' IF-MIB walk has that many rows (bench/interface_series.py: 48 ports)."""
     name = f"twbench{os.getpid()}"
     _ip("netns", "add", name)
     try:
@@ -104,23 +106,35 @@ def network_namespace() -> Iterator[str]:
         except RuntimeError:  # no ifb module: a second veth pair makes five interfaces
             _ip("-n", name, "link", "add", "twv2", "type", "veth", "peer", "name", "twv3")
             extra = ["twv2", "twv3"]
-        for link in ("twv0", "twv1", *extra):
+        links = ["twv0", "twv1", *extra]
+        pair = 0
+        while 1 + len(links) + 2 <= interfaces:
+            a, b = f"twp{pair}a", f"twp{pair}b"
+            _ip("-n", name, "link", "add", a, "type", "veth", "peer", "name", b)
+            links += [a, b]
+            pair += 1
+        if 1 + len(links) < interfaces:
+            with contextlib.suppress(RuntimeError):  # without ifb: one short, and said so
+                _ip("-n", name, "link", "add", "twb1", "type", "ifb")
+                links.append("twb1")
+        for link in links:
             _ip("-n", name, "link", "set", link, "up")
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
 
 
-def run_module(module: str, argv: Sequence[str]) -> int:
-    """Run `python -m module argv` inside a fresh namespace when we are root and not inside
-    one yet; else in this namespace. Returns the exit status."""
+def run_module(module: str, argv: Sequence[str], interfaces: int = 4) -> int:
+    """Run `python -m module argv` inside a fresh namespace (with `interfaces` interfaces,
+    lo included) when we are root and not inside one yet; else in this namespace. Returns
+    the exit status."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", module, *argv]
     if inside_namespace() is not None or os.geteuid() != 0 or shutil.which("ip") is None:
         env[NETNS_ENV] = inside_namespace() or ""
         return _run_child(cmd, env)
     try:
-        namespace = network_namespace()
+        namespace = network_namespace(interfaces)
         name = namespace.__enter__()
     except RuntimeError as exc:
         print(f"(no private network namespace: {exc}; running here)", flush=True)
@@ -155,11 +169,17 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
+def interface_count() -> int:
+    """Interfaces in this network namespace (what an snmpd here lists in ifTable)."""
+    return len(socket.if_nameindex())
+
+
 def where_line() -> str:
     name = inside_namespace()
     if name:
-        return f"network namespace {name} (lo + veth pair + ifb: 4 interfaces)"
-    return "the current network namespace (its own interfaces; not root or no `ip netns`)"
+        return f"network namespace {name} ({interface_count()} interfaces)"
+    return (f"the current network namespace ({interface_count()} interfaces of its own; "
+            "not root or no `ip netns`)")
 
 
 # --------------------------------------------------------------------------- agents

@@ -9,6 +9,7 @@ model is a new profile file. See docs/profiles.md for the guide.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections.abc import Callable, Mapping
@@ -31,6 +32,26 @@ LabelName = Annotated[str, Field(pattern=_LABEL)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# What `mw_to_dbm` gives a reading of 0 mW: no light at all. Below any receiver's range
+# (SFF-8472 diagnostics resolve 0.1 uW, -40 dBm), so a dark fibre still reads as a power
+# below every threshold rather than as no sample.
+FLOOR_DBM = -40.0
+
+
+def mw_to_dbm(milliwatts: float) -> float | None:
+    """Optical power in mW as dBm (10 log10 mW); 0 as FLOOR_DBM; below 0 nothing (no
+    power is negative: a sentinel the profile did not list, never a number)."""
+    if milliwatts > 0:
+        return 10.0 * math.log10(milliwatts)
+    if milliwatts == 0:
+        return FLOOR_DBM
+    return None
+
+
+# `transform:` of a metric: conversions no scale or offset can make, applied last
+TRANSFORMS: dict[str, Callable[[float], float | None]] = {"mw_to_dbm": mw_to_dbm}
 
 
 @lru_cache(maxsize=1024)
@@ -151,6 +172,9 @@ class MetricDef(_Strict):
     # raw values the device uses to say "cannot measure" (-1 on a PDU without voltage
     # sensing): they give no sample, never a bogus number
     unavailable: list[int] = Field(default_factory=list)
+    # applied after scale and offset: `mw_to_dbm` turns milliwatts into dBm (an optic that
+    # reports uW: scale 0.001, then mw_to_dbm); see TRANSFORMS
+    transform: Literal["mw_to_dbm"] | None = None
     # what the reboot detector reads: sysUpTime, snmpEngineBoots, hrSystemUptime
     role: Literal["uptime", "engine_boots", "host_uptime"] | None = None
     # --- optional per-row arithmetic, read from other objects at poll time (tables) ---
@@ -192,6 +216,9 @@ class MetricDef(_Strict):
             raise ValueError("name_by metrics are known to rules by their per-row names; no id")
         if "state" in self.labels:
             raise ValueError("'state' is the label of state sets")
+        if self.transform is not None and (self.enum is not None or self.type == "counter"):
+            raise ValueError("a transform applies to a gauge's value, not to an enum or a "
+                             "counter")
         return self
 
     def all_names(self) -> list[str]:

@@ -1,9 +1,11 @@
 """Long-term history in InfluxDB: samples, component statuses and tier snapshots.
 
-A component. What tierwatch sees becomes line protocol (exporters/lineprotocol.py)
-and gathers in memory; every `flush_interval` (or sooner when `batch_size` points are
-waiting) the points are sealed into a batch on the disk buffer (exporters/influx_buffer.py)
-and the oldest batches are written with influxdb-client (gzip, millisecond precision).
+A component. What tierwatch sees becomes line protocol (exporters/lineprotocol.py): each
+poll's samples and those a room derives from it (interface rates, `State.subscribe_derived`),
+status changes and tier snapshots. The points gather in memory; every `flush_interval` (or
+sooner when `batch_size` points are waiting) they are sealed into a batch on the disk buffer
+(exporters/influx_buffer.py) and the oldest batches are written with influxdb-client (gzip,
+millisecond precision).
 
 Failures (Telegraf's RunningOutput is the model):
 
@@ -40,7 +42,7 @@ from exporters.influx_buffer import Batch, DiskBuffer
 from exporters.influx_config import InfluxConfig
 from exporters.lineprotocol import LineEncoder
 from tierwatch.core.configtypes import reveal
-from tierwatch.core.model import PollResult, StatusChange
+from tierwatch.core.model import PollResult, Sample, StatusChange
 
 if TYPE_CHECKING:
     from tierwatch.core.runtime import Runtime
@@ -188,6 +190,15 @@ class InfluxExporter:
         self.counters.drop("not_finite", skipped)
         self._add(lines)
 
+    def on_derived(self, device: str, samples: list[Sample]) -> None:
+        """Samples a room derived from a device's poll (interface rates, State.add_samples):
+        written like the poll's own, at their own time."""
+        if not samples:
+            return
+        lines, skipped = self.encoder.samples(samples, samples[0].ts or time.time())
+        self.counters.drop("not_finite", skipped)
+        self._add(lines)
+
     def on_changes(self, changes: list[StatusChange]) -> None:
         self._add([self.encoder.status_change(c) for c in changes])
 
@@ -240,6 +251,7 @@ class InfluxExporter:
         state = self.state = rt.state
         if self.section.write.samples:
             state.subscribe_results(self.on_result)
+            state.subscribe_derived(self.on_derived)
         if self.section.write.statuses:
             state.subscribe(self.on_changes)
             self._baseline(state)

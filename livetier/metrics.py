@@ -12,6 +12,7 @@ load or node leaves no stale series). Availability comes from the live tier's
     tierwatch_load_served{subsystem, load}                  1 served, 0 not (an outage)
     tierwatch_spof{subsystem, node, kind="design|live"}     1 for each single point of failure
     tierwatch_maintainability_failures{subsystem}           elements that cannot be taken out
+    tierwatch_tier_unverified_link{subsystem, from, to}     1 for a link scored out (LLDP)
     tierwatch_availability_ratio{scope, window}             scope: site, power, ..., load:ID
     tierwatch_downtime_budget_remaining_seconds{scope, window}
 
@@ -85,7 +86,15 @@ class TierCollector(Collector):
             "(Tier III needs 0)",
             labels=["subsystem"],
         )
+        unverified = GaugeMetricFamily(
+            "tierwatch_tier_unverified_link",
+            "1 for each declared link the live tier scores out because LLDP does not see it "
+            "where declared (missing or moved)",
+            labels=["subsystem", "from", "to"],
+        )
         for sub in snap.tier.subsystems:
+            for feeder, node in sub.unavailable_edges:
+                unverified.add_metric([sub.name, feeder, node], 1.0)
             tier.add_metric([sub.name, "design"], sub.design.tier)
             tier.add_metric([sub.name, "live"], sub.live.tier)
             for group in sub.live.groups:
@@ -107,7 +116,8 @@ class TierCollector(Collector):
             "Tier III readiness score 0-100 of the live state (never overrides the tier gates)",
         )
         readiness.add_metric([], snap.tier.score)
-        yield from (tier, readiness, required, spare, paths, served, spof, maintainability)
+        yield from (tier, readiness, required, spare, paths, served, spof, maintainability,
+                    unverified)
 
     def _availability_metrics(self) -> Iterator[Metric]:
         cache = self.live.availability

@@ -307,6 +307,22 @@ def compare(bindings: Sequence[PortBinding], seen: Mapping[str, DeviceLldp],
     return checks, unexpected
 
 
+# how bad each verdict is for the node its link feeds: the node shows its worst link's
+WORST_FIRST = ("missing", "moved", "unknown", "ok")
+
+
+def node_verdicts(checks: Iterable[LinkCheck]) -> dict[str, str]:
+    """node id -> the LLDP status of the node's declared links: the worst of their verdicts
+    (missing, moved, unknown, ok), for nodes with at least one declared port."""
+    rank = {v: i for i, v in enumerate(WORST_FIRST)}
+    out: dict[str, str] = {}
+    for c in checks:
+        node = c.binding.node
+        if node not in out or rank[c.verdict] < rank[out[node]]:
+            out[node] = c.verdict
+    return out
+
+
 # --------------------------------------------------------------------------- the watch
 
 

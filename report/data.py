@@ -35,10 +35,16 @@ How each figure is made:
 * **E-government services** (report/service_figures.py): availability per service against
   its own target, outages with their cause, time at risk, what each agency could reach, and
   the certificates ending by the end of next month.
+* **LLDP drift.** For each declared link with a port (the topology's `fed_from: [{id, port}]`),
+  the monitored time its port showed the expected neighbour (ok), showed it on another port
+  (moved, and where), did not show it (missing), and the rest (not known: the device did not
+  answer LLDP, or nothing was recorded); the times it drifted; the neighbours nothing
+  declares seen on its port, and elsewhere on the checked devices, with how long. From the
+  verdict history the network room writes (tierwatch/core/store/nethealth.py).
 * **Recommendations** are derived from the gaps: single-corded loads, groups without a
   spare, elements that cannot be maintained, downtime over budget, planned outages, time
-  on bypass, unmonitored time, inlets out of band, services below their target,
-  certificates about to end.
+  on bypass, unmonitored time, inlets out of band, links LLDP did not see where declared,
+  unexpected neighbours, services below their target, certificates about to end.
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ from tier.availability import total as length_of
 from tier.graph import CompiledTopology, compile_topology
 from tier.score import TierSnapshot, score
 from tier.status import NodeStatus
-from tier.topology import TopologyConfig, node_bindings, node_status
+from tier.topology import TopologyConfig, node_bindings, node_status, port_bindings
 from tierwatch.core.model import Status
 
 # a calendar month in years a monitor can have seen (and datetime can follow past)
@@ -150,6 +156,36 @@ class MaintenanceRecord:
     recurrence: str = "none"
 
 
+@dataclass(frozen=True, slots=True)
+class LinkSpanRecord:
+    """One LLDP verdict of a declared link, from when it began until it changed."""
+
+    subsystem: str
+    feeder: str
+    node: str
+    device: str
+    port: str
+    verdict: str  # ok | missing | moved | unknown
+    start: float
+    end: float | None
+    expected: str = ""
+    seen_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SightingRecord:
+    """A neighbour nothing declares, seen on a port of a checked device."""
+
+    device: str
+    port: str
+    name: str  # its system name, else its chassis id: the network's words, shown escaped
+    start: float
+    end: float | None
+    declared_port: str | None = None  # the declared link's port it was seen on, if any
+    neighbour_port: str = ""
+    neighbour_device: str | None = None
+
+
 @dataclass(frozen=True)
 class ReportInputs:
     site: str
@@ -171,6 +207,8 @@ class ReportInputs:
     # the power chain's month (power/history.py month_section) and the one-line diagram
     power: Mapping[str, Any] | None = None
     diagram: Mapping[str, str] = field(default_factory=dict)  # lang -> SVG
+    lldp: Sequence[LinkSpanRecord] = ()
+    sightings: Sequence[SightingRecord] = ()
 
 
 def parse_month(month: str) -> tuple[int, int]:
@@ -322,6 +360,43 @@ class MaintenanceFigure:
 
 
 @dataclass(frozen=True)
+class SightingFigure:
+    """An unexpected neighbour on one port over the month (monitored time only)."""
+
+    device: str
+    port: str
+    name: str
+    neighbour_port: str
+    neighbour_device: str | None
+    seen: float
+    first: float
+    last: float
+
+
+@dataclass(frozen=True)
+class LinkDriftFigure:
+    """A declared link's LLDP verdicts over the month, in monitored seconds."""
+
+    subsystem: str
+    feeder: str
+    node: str
+    device: str
+    port: str
+    expected: str
+    ok: float
+    missing: float
+    moved: float
+    unknown: float  # the rest: no LLDP answer, or nothing recorded
+    moved_to: tuple[str, ...]
+    episodes: int  # times it went missing or moved
+    unexpected: tuple[SightingFigure, ...]
+
+    @property
+    def drift(self) -> float:
+        return self.missing + self.moved
+
+
+@dataclass(frozen=True)
 class Recommendation:
     key: str  # the i18n key of its sentence (report.rec.<key>)
     severity: str  # high | medium | low
@@ -364,6 +439,8 @@ class MonthlyReport:
     power: Mapping[str, Any] | None = None  # PUE, fuel, hidden SPOFs, forecast
     # the one-line diagram (SVG) when the report was made, per language
     diagram: Mapping[str, str] = field(default_factory=dict)
+    lldp: tuple[LinkDriftFigure, ...] = ()  # declared links checked by LLDP
+    lldp_elsewhere: tuple[SightingFigure, ...] = ()  # unexpected, on ports nobody declares
 
     @property
     def has_data(self) -> bool:
@@ -439,6 +516,7 @@ def build_report(inputs: ReportInputs,
                               inputs.service_transitions, inputs.certificates, period,
                               inputs.now, inputs.timezone, blind, coverage.has_data,
                               inputs.min_coverage)
+    lldp, elsewhere = _lldp(inputs, start, stop, blind, coverage)
 
     report = MonthlyReport(
         site=inputs.site,
@@ -471,6 +549,8 @@ def build_report(inputs: ReportInputs,
         services=services,
         power=inputs.power,
         diagram=inputs.diagram,
+        lldp=lldp,
+        lldp_elsewhere=elsewhere,
     )
     return _with_recommendations(report, design, compiled)
 
@@ -721,6 +801,71 @@ def _maintenance(records: Sequence[MaintenanceRecord], outages: Sequence[OutageR
     return tuple(out)
 
 
+def _monitored(spans: Iterable[tuple[float, float | None]], start: float, stop: float,
+               blind: Sequence[Span]) -> float:
+    """Seconds of [start, stop) the spans cover, less the unmonitored time."""
+    clipped = [(a, stop if b is None else b) for a, b in spans]
+    return length_of(subtract(merge(clipped, start, stop), blind))
+
+
+def _same_port(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()  # as nethealth/lldp.py compares
+
+
+def _sightings(records: Sequence[SightingRecord], start: float, stop: float,
+               blind: Sequence[Span]) -> list[tuple[SightingRecord, SightingFigure]]:
+    """One figure per neighbour and port (its sightings over the month added up), with a
+    record of it for where it was seen; those seen only while unmonitored are left out."""
+    by_key: dict[tuple[str, str, str, str], list[SightingRecord]] = {}
+    for rec in records:
+        key = (rec.device, rec.port, rec.name, rec.neighbour_port)
+        by_key.setdefault(key, []).append(rec)
+    out = []
+    for (device, port, name, neighbour_port), recs in sorted(by_key.items()):
+        seen = _monitored([(r.start, r.end) for r in recs], start, stop, blind)
+        if seen <= 0:
+            continue
+        first = max(start, min(r.start for r in recs))
+        last = min(stop, max(stop if r.end is None else r.end for r in recs))
+        out.append((recs[-1], SightingFigure(device, port, name, neighbour_port,
+                                             recs[-1].neighbour_device, seen, first, last)))
+    return out
+
+
+def _lldp(inputs: ReportInputs, start: float, stop: float, blind: Sequence[Span],
+          coverage: Coverage) -> tuple[tuple[LinkDriftFigure, ...], tuple[SightingFigure, ...]]:
+    """Each declared link's time ok, missing, moved and not known (monitored time), and the
+    unexpected neighbours: on a declared link's port, or elsewhere."""
+    links = port_bindings(inputs.topology)
+    sightings = _sightings(inputs.sightings, start, stop, blind)
+    claimed: set[int] = set()
+    figures = []
+    for b in links:
+        spans = [r for r in inputs.lldp if (r.subsystem, r.feeder, r.node) == (
+            b.subsystem, b.feeder, b.node) and _same_port(r.port, b.port)]
+        time_in = {verdict: _monitored([(r.start, r.end) for r in spans
+                                        if r.verdict == verdict], start, stop, blind)
+                   for verdict in ("ok", "missing", "moved")}
+        drifted = [r for r in spans if r.verdict in ("missing", "moved")
+                   and _monitored([(r.start, r.end)], start, stop, blind) > 0]
+        moved_to = sorted({p for r in drifted if r.verdict == "moved" for p in r.seen_on})
+        here = []
+        for i, (rec, figure) in enumerate(sightings):
+            if rec.device == b.device and rec.declared_port is not None and _same_port(
+                    rec.declared_port, b.port):
+                here.append(figure)
+                claimed.add(i)
+        expected = next((r.expected for r in reversed(spans) if r.expected), "") or (
+            b.neighbour or b.neighbour_device or "")
+        figures.append(LinkDriftFigure(
+            b.subsystem, b.feeder, b.node, b.device, b.port, expected, time_in["ok"],
+            time_in["missing"], time_in["moved"],
+            max(0.0, coverage.monitored - sum(time_in.values())), tuple(moved_to),
+            len(drifted), tuple(here)))
+    elsewhere = tuple(f for i, (_, f) in enumerate(sightings) if i not in claimed)
+    return tuple(figures), elsewhere
+
+
 # --------------------------------------------------------------------------- recommendations
 
 
@@ -786,6 +931,15 @@ def recommend(report: MonthlyReport, design: TierSnapshot, compiled: CompiledTop
                                    {"share": report.environment_share}))
     if not report.sensors and report.has_data:
         recs.append(Recommendation("no_sensors", "low", {}))
+    drifted = [f for f in report.lldp if f.drift > 0]
+    if drifted:
+        recs.append(Recommendation("lldp_drift", "medium", {
+            "links": [f"{f.feeder} → {f.node} ({f.device} {f.port})" for f in drifted],
+            "duration_s": sum(f.drift for f in drifted)}))
+    strangers = len({(f.device, f.port, f.name) for f in report.lldp_elsewhere}
+                    | {(s.device, s.port, s.name) for f in report.lldp for s in f.unexpected})
+    if strangers:
+        recs.append(Recommendation("lldp_unexpected", "low", {"count": strangers}))
     # the services' own: the high ones after the infrastructure's high ones, the rest last
     stop = min(report.period[1], report.generated_at)
     extra = [Recommendation(key, severity, params)
@@ -843,6 +997,12 @@ def _outage_json(o: OutageRecord, start: float, stop: float, tz: str) -> dict[st
         "maintenance_id": o.maintenance_id,
         "affected": list(o.affected),
     }
+
+
+def _sighting_json(s: SightingFigure, tz: str) -> dict[str, Any]:
+    return {"device": s.device, "port": s.port, "neighbour": s.name,
+            "neighbour_port": s.neighbour_port, "neighbour_device": s.neighbour_device,
+            "seen_s": _num(s.seen), "first": _iso(s.first, tz), "last": _iso(s.last, tz)}
 
 
 def report_json(r: MonthlyReport) -> dict[str, Any]:
@@ -927,6 +1087,17 @@ def report_json(r: MonthlyReport) -> dict[str, Any]:
             "outages": [o.subject for o in m.outages],
         } for m in r.maintenance],
         "services": services_json(r.services, lambda ts: _iso(ts, tz), _num),
+        "lldp": {
+            "links": [{
+                "subsystem": f.subsystem, "from": f.feeder, "to": f.node, "device": f.device,
+                "port": f.port, "expected": f.expected, "ok_s": _num(f.ok),
+                "missing_s": _num(f.missing), "moved_s": _num(f.moved),
+                "unknown_s": _num(f.unknown), "moved_to": list(f.moved_to),
+                "episodes": f.episodes,
+                "unexpected": [_sighting_json(s, tz) for s in f.unexpected],
+            } for f in r.lldp],
+            "elsewhere": [_sighting_json(s, tz) for s in r.lldp_elsewhere],
+        },
         "recommendations": [rec.to_json() for rec in r.recommendations],
         "states_scored": r.states_scored,
         "states_cut": r.states_cut,

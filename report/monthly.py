@@ -23,10 +23,12 @@ from report.data import (
     OUT_OF_BAND,
     ExposureRecord,
     Gap,
+    LinkSpanRecord,
     MaintenanceRecord,
     MonthlyReport,
     OutageRecord,
     ReportInputs,
+    SightingRecord,
     Transition,
     build_report,
     month_period,
@@ -38,6 +40,7 @@ from tierwatch.core.files import REPORT_MODE, replace_durably
 from tierwatch.core.history import blind_gaps
 from tierwatch.core.store import Store
 from tierwatch.core.store import reports as rows
+from tierwatch.core.store.nethealth import lldp_history
 from tierwatch.core.store.services import certificates_seen
 
 if TYPE_CHECKING:
@@ -128,6 +131,17 @@ def _diagrams(settings: ReportSettings) -> dict[str, str]:
         if svg:
             out[lang] = svg
     return out
+def _lldp(store: Store, start: float, stop: float
+          ) -> tuple[tuple[LinkSpanRecord, ...], tuple[SightingRecord, ...]]:
+    """The LLDP verdicts and unexpected neighbours of the month, as the network room wrote
+    them (read through the store, never from the room)."""
+    verdicts, sightings = lldp_history(store, start, stop)
+    return (tuple(LinkSpanRecord(v.link.subsystem, v.link.feeder, v.link.node, v.link.device,
+                                 v.link.port, v.link.verdict, v.start, v.end, v.link.expected,
+                                 v.link.seen_on) for v in verdicts),
+            tuple(SightingRecord(s.sighting.device, s.sighting.port, s.sighting.name, s.start,
+                                 s.end, s.sighting.declared_port, s.sighting.neighbour_port,
+                                 s.sighting.neighbour_device) for s in sightings))
 
 
 def gather(store: Store, settings: ReportSettings, month: str, now: float) -> ReportInputs:
@@ -140,6 +154,7 @@ def gather(store: Store, settings: ReportSettings, month: str, now: float) -> Re
     subjects = _bound_subjects(settings) | set(env)
     found = store.outages(since=start, until=stop)
     exposure_rows = store.exposures(since=start, until=stop)
+    lldp, sightings = _lldp(store, start, stop)
     return ReportInputs(
         site=settings.site.name,
         timezone=tz,
@@ -161,6 +176,8 @@ def gather(store: Store, settings: ReportSettings, month: str, now: float) -> Re
         certificates=tuple(_certificates(store, settings, start)),
         power=None if settings.power is None else settings.power(store, start, stop),
         diagram=_diagrams(settings),
+        lldp=lldp,
+        sightings=sightings,
     )
 
 

@@ -111,6 +111,30 @@ CATALOG: dict[str, dict[str, str]] = {
     "in_band": {"en": "In band", "vi": "Trong dải"},
     "no_sensor": {"en": "No inlet sensor reported.",
                   "vi": "Không có cảm biến đầu vào nào báo số liệu."},
+    "lldp": {"en": "Declared links checked by LLDP", "vi": "Kiểm tra các tuyến khai báo bằng LLDP"},
+    "lldp_note": {
+        "en": "Monitored time each declared link's port showed the expected neighbour (OK), "
+              "showed it on another port (moved), did not show it (missing), or could not "
+              "tell (not known). A missing or moved link is not counted as a path by the "
+              "live tier.",
+        "vi": "Thời gian được giám sát mà cổng của mỗi tuyến khai báo thấy đúng thiết bị láng "
+              "giềng (đúng), thấy nó ở cổng khác (chuyển cổng), không thấy (mất), hoặc không "
+              "xác định được (không rõ). Tuyến bị mất hoặc chuyển cổng không được Tier thực "
+              "tế tính là một đường."},
+    "lldp.link": {"en": "Link", "vi": "Tuyến"},
+    "lldp.port": {"en": "Port", "vi": "Cổng"},
+    "lldp.expected": {"en": "Expected neighbour", "vi": "Láng giềng mong đợi"},
+    "lldp.ok": {"en": "OK", "vi": "Đúng"},
+    "lldp.missing": {"en": "Missing", "vi": "Mất"},
+    "lldp.moved": {"en": "Moved", "vi": "Chuyển cổng"},
+    "lldp.unknown": {"en": "Not known", "vi": "Không rõ"},
+    "lldp.episodes": {"en": "Times drifted", "vi": "Số lần sai lệch"},
+    "lldp.moved_to": {"en": "seen on {ports}", "vi": "thấy ở {ports}"},
+    "lldp.unexpected": {"en": "Unexpected neighbours seen", "vi": "Láng giềng không khai báo"},
+    "lldp.elsewhere": {"en": "Unexpected neighbours on ports no link declares",
+                       "vi": "Láng giềng không khai báo trên các cổng không thuộc tuyến nào"},
+    "lldp.neighbour": {"en": "Neighbour", "vi": "Láng giềng"},
+    "lldp.seen": {"en": "Seen for", "vi": "Thời gian thấy"},
     "maintenance": {"en": "Maintenance performed", "vi": "Bảo trì đã thực hiện"},
     "no_maintenance": {"en": "No maintenance window this month.",
                        "vi": "Không có đợt bảo trì nào trong tháng."},
@@ -320,6 +344,18 @@ CATALOG: dict[str, dict[str, str]] = {
                      "vi": "không trong năm nay theo mức tiêu hao hiện tại"},
     "diagram": {"en": "One-line diagram (when the report was made)",
                 "vi": "Sơ đồ một sợi (lúc lập báo cáo)"},
+    "rec.lldp_drift": {
+        "en": "LLDP did not see {links} where declared, for {duration} in all: check the "
+              "cabling against the declared topology (or correct the declaration); meanwhile "
+              "the live tier does not count these paths.",
+        "vi": "LLDP không thấy {links} đúng như khai báo, tổng cộng {duration}: cần kiểm tra "
+              "lại cáp so với sơ đồ khai báo (hoặc sửa khai báo); trong thời gian đó Tier "
+              "thực tế không tính các đường này."},
+    "rec.lldp_unexpected": {
+        "en": "{count} neighbours nothing declares were seen on the checked devices: "
+              "identify each, then declare it or remove it.",
+        "vi": "Đã thấy {count} thiết bị láng giềng không được khai báo trên các thiết bị "
+              "được kiểm tra: cần xác định từng thiết bị, rồi khai báo hoặc gỡ bỏ."},
 }
 
 
@@ -337,7 +373,7 @@ def recommendation_text(key: str, params: Mapping[str, Any], tr: Translator) -> 
     for name, value in params.items():
         if name == "subsystem":
             values[name] = tr(f"subsystem.{value}")
-        elif name in ("loads", "nodes", "devices", "endpoints"):
+        elif name in ("loads", "nodes", "devices", "endpoints", "links"):
             values[name] = _names(list(value), tr)
         elif name in ("availability", "target"):
             values[name] = tr.percent(value)

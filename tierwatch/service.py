@@ -34,6 +34,7 @@ from exporters.prometheus import MetricsExporter
 from livetier.engine import LiveTier
 from livetier.maintenance_guard import MaintenanceGuard
 from nethealth.component import NetHealth
+from nethealth.shared import SharedVerdicts
 from power.component import PowerComponent
 from power.figures import PUE_CATEGORIES
 from power.history import month_section
@@ -85,6 +86,8 @@ class Service:
         self.shard = shard
         self.tier_only = tier_only
         self.instance = shard.instance if shard else ("tier" if tier_only else "main")
+        # every device's name, also those another shard polls (LLDP recognises neighbours)
+        device_names = {d.id: d.name or d.id for d in config.devices}
         if shard is not None:
             config = shard.share(config)
         self.config = config
@@ -115,10 +118,16 @@ class Service:
                       if config.traps.enabled and not tier_only else None)
 
         # network health: interface rates from every poll (each instance its own devices),
-        # LLDP checked against the declared ports
-        self.nethealth = (NetHealth(config.nethealth, port_bindings(config.topology),
-                                    {d.id: d.name or d.id for d in config.devices})
+        # LLDP checked against the declared ports (each instance those on its devices, the
+        # verdicts written to the store); the tier instance reads the shards' verdicts back
+        ports = port_bindings(config.topology)
+        polled_ids = {d.id for d in config.devices}
+        self.nethealth = (NetHealth(config.nethealth,
+                                    [b for b in ports if b.device in polled_ids], device_names)
                           if config.nethealth.enabled and not tier_only else None)
+        self.shared_verdicts = (SharedVerdicts(ports)
+                                if config.nethealth.enabled and tier_only and ports else None)
+        verdicts = self.nethealth or self.shared_verdicts
         # the power room: fuel, PUE, feed headroom, forecast. One instance runs it, never a
         # shard: on a sharded site, the tier instance, from the readings the shards publish
         self.power = (PowerComponent(config.power, config.topology, config.tier.target,
@@ -129,12 +138,12 @@ class Service:
         # links LLDP does not see where declared are not counted as paths; the readiness
         # score's fuel part is the power room's autonomy
         self.live = (LiveTier(config.topology, config.tier,
-                              unverified_edges=(self.nethealth.unverified_edges
-                                                if self.nethealth is not None else None),
+                              unverified_edges=(verdicts.unverified_edges
+                                                if verdicts is not None else None),
                               fuel_hours=power.fuel_hours if power is not None else None)
                      if shard is None and config.topology.node_ids() else None)
-        if self.live is not None and self.nethealth is not None:
-            self.nethealth.subscribe(self.live.nudge)
+        if self.live is not None and verdicts is not None:
+            verdicts.subscribe(self.live.nudge)
         # maintenance windows checked against redundancy when they start (issue 18)
         self.guard = MaintenanceGuard(self.live) if self.live is not None else None
 
@@ -201,8 +210,9 @@ class Service:
             config=self.config, state=self.state, exporter=self.exporter,
             devices=self.directory, reports=report_settings(self.config, self._diagram),
             store=lambda: self.store, ready=self.ready, live=self.live, alerts=self.alerts,
-            mailer=self.mailer, services=self.services, network=self.nethealth,
-            power=self.power, discovery=self.discovery)
+            mailer=self.mailer, services=self.services,
+            network=self.nethealth or self.shared_verdicts, power=self.power,
+            discovery=self.discovery)
 
     # ------------------------------------------------------------------ lifetime
 
@@ -227,9 +237,9 @@ class Service:
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
             History(store, instance=self.instance, record=not self.tier_only), feed,
-            self.live, self.guard, self.nethealth, self.probes, self.agents, self.snmp,
-            self.modbus, self.services, self.power, self.influx, self.alerts, self.traps,
-            self.reports, self.discovery) if c is not None]
+            self.shared_verdicts, self.live, self.guard, self.nethealth, self.probes,
+            self.agents, self.snmp, self.modbus, self.services, self.power, self.influx,
+            self.alerts, self.traps, self.reports, self.discovery) if c is not None]
         self.runtime.scheduler.start()
         for component in self.components:
             await component.start(self.runtime)

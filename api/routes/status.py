@@ -28,6 +28,7 @@ from api.security import COOKIE, cookie_principal, reads_open, token_principal
 from api.texts import CATALOG
 from api.tierview import LiveView, live_view
 from livetier.downtime import availability_report, month_bounds
+from nethealth.lldp import node_verdicts
 from tier.availability import coverage, verdict
 from tierwatch.core.i18n import Translator, pick_language, translator
 
@@ -160,10 +161,46 @@ def _lldp(context: ApiContext) -> list[dict[str, Any]]:
         rows.append({"link": f"{b.feeder} → {b.node}", "device": b.device, "port": b.port,
                      "verdict": check.verdict, "expected": check.expected,
                      "seen": ", ".join(check.seen_here), "moved_to": ", ".join(check.seen_on)})
-    for u in room.lldp.unexpected():
+    for u in room.unexpected():
         rows.append({"link": "", "device": u.device, "port": u.local_port,
                      "verdict": "unexpected", "expected": "",
                      "seen": u.neighbour_device or u.neighbour.name, "moved_to": ""})
+    return rows
+
+
+def _unverified(context: ApiContext, view: LiveView | None) -> dict[str, list[dict[str, str]]]:
+    """subsystem -> the links the live tier scored out (the snapshot's own list), each with
+    the LLDP verdict that made it so."""
+    if view is None:
+        return {}
+    verdicts = {(c.binding.subsystem, *c.binding.edge): c.verdict
+                for c in (context.network.links() if context.network is not None else [])}
+    return {sub.name: [{"from": u, "to": v, "verdict": verdicts.get((sub.name, u, v), "")}
+                       for u, v in sub.unavailable_edges]
+            for sub in view.snapshot.subsystems if sub.unavailable_edges}
+
+
+def _lldp_nodes(context: ApiContext, view: LiveView | None) -> list[dict[str, Any]]:
+    """The LLDP status of each node a declared link feeds (its worst link's verdict), with
+    each of its declared links and whether the live tier counts it."""
+    room = context.network
+    if room is None:
+        return []
+    checks = room.links()
+    worst = node_verdicts(checks)
+    cut = {(sub.name, *edge) for sub in view.snapshot.subsystems
+           for edge in sub.unavailable_edges} if view is not None else set()
+    rows = []
+    for _, sub in context.config.topology.subsystems():
+        for node in sub.nodes:
+            if node.id not in worst:
+                continue
+            links = [{"feeder": c.binding.feeder, "device": c.binding.device,
+                      "port": c.binding.port, "verdict": c.verdict,
+                      "counted": (c.binding.subsystem, *c.binding.edge) not in cut}
+                     for c in checks if c.binding.node == node.id]
+            rows.append({"id": node.id, "name": node.name or node.id,
+                         "verdict": worst[node.id], "links": links})
     return rows
 
 
@@ -246,6 +283,8 @@ def status_page(request: Request) -> Response:
         # the one-line diagram inline (SVG: readable without JavaScript), the power figures
         diagram=Markup(diagram_svg(view, context, tr)) if view else None,
         power=context.power.view if context.power is not None else None,
+        lldp_nodes=_lldp_nodes(context, view),
+        unverified=_unverified(context, view),
         lang_link=_lang_link(request, tr),
         signed_in=not reads_open(request),
     )

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from collector.profile import (
+    TRANSFORMS,
     CompiledRule,
     MetricDef,
     Profile,
@@ -119,7 +120,7 @@ class _MappedMetric:
         self.offset = metric.offset
         # whether the table's status rules read this metric (the row keeps its value)
         self.record = any(n in read_by_rules for n in metric.all_names())
-        if not fast or metric.per_row or metric.labels or (
+        if not fast or metric.per_row or metric.labels or metric.transform or (
                 metric.enum is not None and metric.enum_as != "value"):
             self.kind = _GENERAL
         elif metric.enum is not None:
@@ -519,6 +520,11 @@ def _emit(samples: list[Sample], metric: MetricDef, raw: Value, labels: Mapping[
         value = number + metric.offset
     else:
         value = number  # the reading as it came (an int stays exact, Counter64 included)
+    if metric.transform is not None:
+        converted = TRANSFORMS[metric.transform](value)
+        if converted is None:
+            return None
+        value = converted
     values[metric.id or name] = value
     samples.append(Sample(name, labels, value, ts))
     return value

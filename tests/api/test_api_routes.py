@@ -75,8 +75,11 @@ def test_topology_with_live_statuses(open_api: Api) -> None:
     assert nodes["UPS-B"]["status"] == "bypass" and nodes["UPS-B"]["device"] == "ups-b"
     assert nodes["UPS-A"]["status"] == "pending"  # ups-a has not been polled
     assert nodes["G1"]["status"] == "ok"  # not bound to a device
-    assert nodes["R1"]["fed_from"] == [{"id": "PDU-A", "mode": "auto"},
-                                       {"id": "PDU-B", "mode": "auto"}]
+    # no port declared on a power feed: nothing for LLDP to check, counted as declared
+    assert nodes["R1"]["fed_from"] == [
+        {"id": "PDU-A", "mode": "auto", "port": None, "lldp": None, "counted": True},
+        {"id": "PDU-B", "mode": "auto", "port": None, "lldp": None, "counted": True}]
+    assert nodes["R1"]["lldp"] is None
     assert power["groups"] == [{"id": "generator", "demand": 120.0, "demand_exact": "120"}]
     assert (nodes["UPS-B"]["capacity"], nodes["UPS-B"]["capacity_exact"]) == (100.0, "100")
     assert (nodes["R1"]["demand_exact"], nodes["R1"]["capacity_exact"]) == ("40", None)

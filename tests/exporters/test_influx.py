@@ -330,6 +330,33 @@ async def test_polls_flow_in_through_the_state(tmp_path: Path) -> None:
                                "status=ok") for line in lines)
 
 
+async def test_samples_a_room_derives_from_a_poll_are_written_too(tmp_path: Path) -> None:
+    """Interface rates join the device's series through State.add_samples after the poll is
+    folded in; the database gets them as it gets the poll's own, at the poll's time, and
+    not when `write.samples` is off."""
+    rate = Sample("if_traffic_bytes_per_second",
+                  {"device": "core-1", "if_name": "Gi1/0/15", "direction": "in"}, 15625000.0,
+                  60.0)
+    for samples_on, expected in ((True, 1), (False, 0)):
+        state = State(["core-1"])
+        with run_sink() as sink:
+            ex = InfluxExporter(section(sink.url, tmp_path / str(samples_on),
+                                        write={"samples": samples_on, "statuses": False}))
+            await ex.start(Runtime.for_tests(state=state))
+            try:
+                state.update(result("core-1", 60.0))
+                state.add_samples("core-1", [rate], {})
+                await ex.flush()
+            finally:
+                await ex.stop()
+        lines = sink.accepted_lines()
+        derived = [line for line in lines if line.startswith("if_traffic")]
+        assert derived == [
+            "if_traffic_bytes_per_second,device=core-1,direction=in,if_name=Gi1/0/15 "
+            "value=15625000 60000"][:expected]
+        assert sum(line.startswith("ups_output_load_ratio,") for line in lines) == 2 * expected
+
+
 def test_self_metrics_names_in_the_exporter() -> None:
     ex = InfluxExporter(InfluxConfig())
     reg = MetricsExporter(State())

@@ -11,6 +11,7 @@ drops to II: the one path left runs through CORE-2 (TIER-MODEL formula 6)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import textwrap
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import pytest
 
 from tests.helpers.lldp import LldpLab, lldp_lab
 from tierwatch.config import parse
+from tierwatch.core.store.nethealth import lldp_history
 from tierwatch.service import Service
 
 pytestmark = pytest.mark.integration
@@ -128,5 +130,13 @@ async def test_lldpd_neighbours_moved_and_missing(tmp_path: Path) -> None:
             text = service.exporter.render().decode()
             assert ('tierwatch_lldp_link_status{device="core",from="CORE-1",port="c1",'
                     'status="moved",subsystem="network",to="DIST"} 1.0') in text
+            # each change went to the store as it was seen: the month's report reads it
+            assert service.store is not None
+            c1 = [v for v in lldp_history(service.store, 0, time.time() + 60)[0]
+                  if v.link.port == "c1"]
+            assert [(v.link.verdict, v.link.seen_on, v.end is None) for v in c1] == [
+                ("unknown", (), False), ("ok", (), False), ("missing", (), False),
+                ("moved", ("c3",), True)]
+            assert all(a.end == b.start for a, b in itertools.pairwise(c1))
         finally:
             await service.stop()

@@ -66,6 +66,7 @@ class DeviceState:
 
 Listener = Callable[[list[StatusChange]], None]
 ResultListener = Callable[[PollResult], None]
+DerivedListener = Callable[[str, list[Sample]], None]  # (device id, the derived samples)
 
 
 class State:
@@ -74,6 +75,7 @@ class State:
         self.unreachable_after = unreachable_after
         self._listeners: list[Listener] = []
         self._result_listeners: list[ResultListener] = []
+        self._derived_listeners: list[DerivedListener] = []
         self.set_devices(device_ids)
 
     # ------------------------------------------------------------------ membership
@@ -99,6 +101,11 @@ class State:
         """Every poll result of a configured device, after it is folded in (exporters that
         keep history, such as InfluxDB, need each poll's samples, not the latest only)."""
         self._result_listeners.append(listener)
+
+    def subscribe_derived(self, listener: DerivedListener) -> None:
+        """Every batch of derived samples `add_samples` keeps (interface rates): exporters
+        that write each poll's samples (InfluxDB) write these too, as the poll's."""
+        self._derived_listeners.append(listener)
 
     def _publish(self, changes: list[StatusChange]) -> None:
         if not changes:
@@ -268,6 +275,11 @@ class State:
         if not all(name in dev.metadata for name in metadata):
             dev.metadata = {**dev.metadata, **metadata}
         dev.generation += 1
+        for listener in self._derived_listeners:
+            try:
+                listener(device_id, samples)
+            except Exception:  # a broken subscriber must not stop the room that derives
+                log.exception("derived-samples listener %r failed", listener)
 
     def count_skipped(self, device_id: str) -> None:
         dev = self.devices.get(device_id)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from collector.profile import Profile, parse_profile, precision_divisor
+from collector.profile import Profile, mw_to_dbm, parse_profile, precision_divisor
 from collector.snmp.client import FakeSnmpClient, Value
 from collector.snmp.poller import PollPlan, poll
 from tests.helpers.samples import component, matching, sample_value
@@ -544,3 +544,66 @@ def test_a_name_defined_twice_needs_ids():
                 "scalars": [{"name": "x", "oid": "1.3.6.1.4.1.1.1.0", "labels": {"state": "on"}}],
             }
         )
+
+
+# ----------------------------------------------------------------- transform: mw_to_dbm
+
+
+@pytest.mark.parametrize(("milliwatts", "dbm"), [
+    (1.0, 0.0),  # 1 mW is 0 dBm by definition
+    (0.001, -30.0),  # 1 uW
+    (100.0, 20.0),
+    (2.0, 3.0103),  # 10 log10 2
+    (0.5, -3.0103),
+    (0.0, -40.0),  # no light: the floor
+])
+def test_mw_to_dbm(milliwatts: float, dbm: float) -> None:
+    assert mw_to_dbm(milliwatts) == pytest.approx(dbm, abs=5e-5)
+
+
+def test_mw_to_dbm_refuses_a_negative_power() -> None:
+    assert mw_to_dbm(-0.001) is None
+
+
+async def test_a_transform_after_the_scale_in_scalars_tables_and_rules():
+    """A device that reports uW: scale 0.001 makes mW, mw_to_dbm makes dBm; the status
+    rules compare the dBm."""
+    prof = profile(
+        scalars=[{"name": "laser_dbm", "oid": "1.3.6.1.4.1.99999.2.0", "scale": 0.001,
+                  "transform": "mw_to_dbm"}],
+        tables=[{
+            "name": "optics",
+            "metrics": [
+                {"name": "rx_dbm", "oid": f"{T}.8", "scale": 0.001, "transform": "mw_to_dbm",
+                 "unavailable": [-1]},
+                {"name": "rx_low_dbm", "oid": f"{T}.13", "scale": 0.01},
+            ],
+            "component": "optic {index}",
+            "status": [{"when": {"metric": "rx_dbm", "below": "rx_low_dbm"},
+                        "status": "failed", "condition": "rx_low"}],
+        }])
+    result = await run(prof, {
+        "1.3.6.1.4.1.99999.2.0": 1000,  # 1000 uW = 1 mW = 0 dBm
+        col(8, 1): 10, col(13, 1): -1500,  # 10 uW = -20 dBm, below -15.00 dBm: failed
+        col(8, 2): 100, col(13, 2): -1500,  # 100 uW = -10 dBm, above -15.00
+        col(8, 3): 0, col(13, 3): -1500,  # no light: -40 dBm
+        col(8, 4): -1, col(13, 4): -1500,  # "cannot measure": no sample
+        col(8, 5): -7, col(13, 5): -1500,  # a negative power no sentinel explains: none
+    })
+    assert sample_value(result.samples, "laser_dbm", {}) == pytest.approx(0.0, abs=1e-12)
+    got = {s.labels["index"]: s.value for s in result.samples if s.name == "rx_dbm"}
+    assert got == pytest.approx({"1": -20.0, "2": -10.0, "3": -40.0}, abs=1e-12)
+    assert [component(result, f"optic {i}").status.value for i in "123"] == [
+        "failed", "ok", "failed"]
+
+
+@pytest.mark.parametrize(("metric", "message"), [
+    ({"transform": "mw_to_dbm", "enum": {1: "up"}}, "not to an enum or a counter"),
+    ({"transform": "mw_to_dbm", "type": "counter", "name": "x_total"},
+     "not to an enum or a counter"),
+    ({"transform": "w_to_dbm"}, "mw_to_dbm"),
+])
+def test_a_transform_the_schema_refuses(metric: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        parse_profile({"name": "t", "scalars": [
+            {"name": "x", "oid": "1.3.6.1.4.1.99999.2.0", **metric}]})

@@ -277,3 +277,45 @@ power_readings = Table(
     Column("value", Float, nullable=False),
     Index("ix_power_readings", "kind", "subject", "ts"),
 )
+
+# ---- network health (migration 0008): LLDP verdicts over time (nethealth/). One row per
+# declared link and verdict, from when it began until it changed (end_ts NULL while it
+# holds), written by the instance that polls the link's device; the monthly report reads
+# the history, a `--tier-only` instance the open rows (tierwatch/core/store/nethealth.py)
+lldp_verdicts = Table(
+    "lldp_verdicts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subsystem", String(32), nullable=False),
+    Column("feeder", String(255), nullable=False),  # the link: `node` fed from `feeder`
+    Column("node", String(255), nullable=False),
+    Column("device", String(255), nullable=False),  # the feeder's device and its port
+    Column("port", String(255), nullable=False),
+    Column("verdict", String(16), nullable=False),  # ok | missing | moved | unknown
+    Column("expected", String(255), nullable=False, default=""),
+    Column("seen_on", Text, nullable=False, default="[]"),  # moved: JSON list of ports
+    Column("start_ts", Float, nullable=False),
+    Column("end_ts", Float),
+    Column("writer", String(64), nullable=False),  # the instance (heartbeats.instance)
+    Index("ix_lldp_verdicts_link", "feeder", "node", "port", "start_ts"),
+    Index("ix_lldp_verdicts_open", "end_ts"),
+)
+
+# neighbours nothing declares where they were seen, from first to last sighting. The names
+# are the network's words: bounded and printable (nethealth/lldp.py refuses the rest),
+# shown only escaped
+lldp_unexpected = Table(
+    "lldp_unexpected", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device", String(255), nullable=False),
+    Column("port", String(255), nullable=False),  # the local port, as the device names it
+    Column("declared_port", String(255)),  # the declared link's `port` it is seen on, if any
+    Column("chassis_id", String(255), nullable=False),
+    Column("sys_name", String(255), nullable=False, default=""),
+    Column("neighbour_port", String(255), nullable=False, default=""),
+    Column("neighbour_device", String(255)),  # the tierwatch device it is, when it is one
+    Column("start_ts", Float, nullable=False),
+    Column("end_ts", Float),
+    Column("writer", String(64), nullable=False),
+    Index("ix_lldp_unexpected_port", "device", "port", "start_ts"),
+    Index("ix_lldp_unexpected_open", "end_ts"),
+)
