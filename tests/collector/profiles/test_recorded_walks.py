@@ -288,7 +288,8 @@ ELSEWHERE = {
     "apc-ups": "test_apc_ups.py", "apc-pdu": "test_apc_pdu.py", "apc-ats": "test_apc_ats.py",
     "eaton-ups": "test_eaton_ups.py", "entity-sensor": "test_entity_sensor.py",
     "geist-env": "test_geist_env.py", "host-resources": "test_host_resources.py",
-    "juniper-dom": "test_optics_walks.py", "lldp": "../../nethealth/test_lldp_walks.py",
+    "juniper-dom": "test_optics_walks.py", "huawei-optics": "test_optics_walks.py",
+    "lldp": "../../nethealth/test_lldp_walks.py",
 }
 
 
