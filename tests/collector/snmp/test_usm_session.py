@@ -241,7 +241,9 @@ def test_a_session_discovers_syncs_and_forgets(clock: FakeClock) -> None:
     assert (s.discovered, s.clock_authentic) == (True, False)
     s.sync_time(6, 2000)  # an authentic notInTimeWindows Report's clock
     assert (s.boots, s.engine_time(), s.clock_authentic) == (6, 2000, True)
-    s.sync_time(2**31 - 1, 2**31 - 1)  # the largest values are still values
+    s.sync_time(0, 0)  # the smallest and the largest values are still values
+    assert (s.boots, s.engine_time()) == (0, 0)
+    s.sync_time(2**31 - 1, 2**31 - 1)
     for boots, engine_time in ((2**31, 0), (0, 2**31), (-1, 0), (0, -1)):
         with pytest.raises(ValueError):
             s.sync_time(boots, engine_time)
@@ -329,3 +331,28 @@ def test_the_key_cache_is_bounded() -> None:
     almost = {i: b"" for i in range(usm._CACHE_LIMIT - 1)}
     usm._remember(almost, "new", b"v")
     assert len(almost) == usm._CACHE_LIMIT
+
+
+def test_constructors_that_fail_the_vector_one_way_are_not_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Encryption right, decryption wrong: the check needs both, so the public API serves.
+    from cryptography.hazmat.bindings._rust import openssl as rust_openssl
+
+    real_encryptor = rust_openssl.ciphers.create_encryption_ctx
+
+    class Garbled:
+        def update(self, data: bytes) -> bytes:
+            return bytes(len(data))
+
+    class HalfBroken:
+        create_encryption_ctx = staticmethod(real_encryptor)
+
+        @staticmethod
+        def create_decryption_ctx(algorithm: object, mode: object) -> Garbled:
+            return Garbled()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rust_openssl, "ciphers", HalfBroken())
+        enc, dec = usm._cipher_contexts()
+    assert (enc.__name__, dec.__name__) == ("public_encryptor", "public_decryptor")
