@@ -144,25 +144,34 @@ class Leadership:
 
     # ------------------------------------------------------------------ one round
 
+    async def _look(self) -> tuple[Lease | None, float]:
+        """Renew or try to take the lease: the row after it (None: the store did not
+        answer, counted), and when the request was sent (monotonic)."""
+        sent = self._monotonic()
+        try:
+            lease = await asyncio.to_thread(try_acquire, self.engine, self.name,
+                                            self.instance, self.config.lease)
+        except Exception as exc:
+            self.renew_errors += 1
+            log.warning("lease %r: the store did not answer (%s)", self.name, exc)
+            return None, sent
+        self.lease = lease
+        if lease.holder == self.instance and lease.token == self.fence.token:
+            self._valid_until = sent + self.config.lease  # renewed
+        return lease, sent
+
     async def round(self) -> None:
         """Renew or try to take the lease once, and change role if the answer says so."""
         async with self._changing:
-            sent = self._monotonic()
-            try:
-                lease = await asyncio.to_thread(try_acquire, self.engine, self.name,
-                                                self.instance, self.config.lease)
-            except Exception as exc:
-                self.renew_errors += 1
-                log.warning("lease %r: the store did not answer (%s)", self.name, exc)
+            lease, sent = await self._look()
+            if lease is None:
                 if self.role is Role.LEADER and self._monotonic() >= self._valid_until:
                     await self._become_standby("the lease lapsed while the store was out of "
                                                "reach")
                 return
-            self.lease = lease
             mine = lease.holder == self.instance
             if self.role is Role.LEADER:
                 if mine and lease.token == self.fence.token:
-                    self._valid_until = sent + self.config.lease
                     return
                 await self._become_standby(
                     f"the lease is held by {lease.holder} (token {lease.token})" if not mine
@@ -178,6 +187,9 @@ class Leadership:
             self.failovers += 1
         log.warning("lease %r taken by %s with token %d: leading", self.name, self.instance,
                     lease.token)
+        # starting the rooms may take longer than a lease: renew meanwhile (what the
+        # answers say is acted on by the next round, once the rooms are up)
+        keep = asyncio.create_task(self._renew_while_starting(), name="ha renew (starting)")
         try:
             await self._on_lead(lease.token)
         except Exception:
@@ -186,6 +198,15 @@ class Leadership:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(release, self.engine, self.name, self.instance,
                                         lease.token)
+        finally:
+            keep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keep
+
+    async def _renew_while_starting(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.renew)
+            await self._look()
 
     async def _become_standby(self, why: str) -> None:
         # writes are refused from this moment on, before the rooms stop
