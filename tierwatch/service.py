@@ -259,6 +259,9 @@ class Service:
         """The standby of a pair: poll, record and page nothing; keep the live state warm
         from what the leader writes to the store (as the tier instance mirrors shards)."""
         runtime = self._open()
+        # the leader serves the devices' series: Prometheus scrapes both members, and the
+        # standby's mirror of them would count every device twice and fire every rule twice
+        self.exporter.device_series = False
         feed = StoreFeed(runtime.store)
         self.components = [feed]
         await feed.start(runtime)
@@ -270,6 +273,7 @@ class Service:
         store = runtime.store
         for standing in reversed(self.components):
             await standing.stop()
+        self.exporter.device_series = not self.tier_only
         feed: Component
         if self.tier_only:  # before the Tier engine: its first score sees the shards' statuses
             feed = StoreFeed(store)

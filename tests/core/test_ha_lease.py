@@ -49,11 +49,13 @@ def store(pg_url: str) -> Iterator[Store]:
 def test_two_members_racing_for_a_free_lease_one_wins(store: Store) -> None:
     barrier = threading.Barrier(2)
     got: dict[str, tuple[str, int]] = {}
+    won: dict[str, bool] = {}
 
     def race(me: str) -> None:
         barrier.wait()
         lease = try_acquire(store.engine, "main", me, 30.0)
         got[me] = (lease.holder, lease.token)
+        won[me] = lease.ours
 
     threads = [threading.Thread(target=race, args=(me,)) for me in ("a", "b")]
     for t in threads:
@@ -64,27 +66,37 @@ def test_two_members_racing_for_a_free_lease_one_wins(store: Store) -> None:
     assert got["a"] == got["b"]
     holder, token = got["a"]
     assert holder in ("a", "b") and token == 1
+    assert won == {"a": holder == "a", "b": holder == "b"}  # and only the holder was told so
 
 
 def test_renew_keeps_the_token_and_a_lapsed_lease_goes_to_the_other_with_the_next(
         store: Store) -> None:
     first = try_acquire(store.engine, "main", "a", 1.0)
-    assert (first.holder, first.token) == ("a", 1)
-    renewed = try_acquire(store.engine, "main", "a", 1.0)
-    assert (renewed.holder, renewed.token) == ("a", 1)  # same term
+    assert (first.holder, first.token, first.ours) == ("a", 1, True)
+    renewed = try_acquire(store.engine, "main", "a", 1.0, token=1)
+    assert (renewed.holder, renewed.token, renewed.ours) == ("a", 1, True)  # same term
     assert renewed.acquired == first.acquired
     # b looks while a holds it: a's, untouched
     looked = try_acquire(store.engine, "main", "b", 1.0)
-    assert (looked.holder, looked.token) == ("a", 1)
+    assert (looked.holder, looked.token, looked.ours) == ("a", 1, False)
+    # a restarted process of the same name knows no token: it does not get a's term
+    again = try_acquire(store.engine, "main", "a", 1.0)
+    assert (again.token, again.ours) == (1, False)
     # a stops renewing; within a second (the database's clock) b takes it, term 2
     taken = wait_for(lambda: (lease := try_acquire(store.engine, "main", "b", 30.0))
-                     .holder == "b" and lease, 10, "the lease to lapse to b")
-    assert taken.token == 2
-    # and a, coming back, finds it b's
-    back = try_acquire(store.engine, "main", "a", 30.0)
-    assert (back.holder, back.token) == ("b", 2)
+                     .ours and lease, 10, "the lease to lapse to b")
+    assert (taken.holder, taken.token) == ("b", 2)
+    # and a, coming back with its old token, finds it b's
+    back = try_acquire(store.engine, "main", "a", 30.0, token=1)
+    assert (back.holder, back.token, back.ours) == ("b", 2, False)
     # other names are other leases: the tier instance's pair has its own
-    assert try_acquire(store.engine, "tier", "a", 30.0).token == 1
+    assert try_acquire(store.engine, "tier", "a", 1.0).token == 1
+    # a lapsed term taken again by its own holder is a new term all the same
+    wait_for(lambda: (row := read_lease(store.engine, "tier")) and row.expires <= row.now, 10,
+             "a's tier lease to lapse")
+    tier = try_acquire(store.engine, "tier", "a", 30.0, token=1)
+    assert tier.token == 2
+    assert (tier.holder, tier.ours) == ("a", True)
 
 
 def test_a_write_under_a_stale_token_is_refused_and_not_applied(store: Store) -> None:

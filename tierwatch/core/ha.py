@@ -150,13 +150,13 @@ class Leadership:
         sent = self._monotonic()
         try:
             lease = await asyncio.to_thread(try_acquire, self.engine, self.name,
-                                            self.instance, self.config.lease)
+                                            self.instance, self.config.lease, self.fence.token)
         except Exception as exc:
             self.renew_errors += 1
             log.warning("lease %r: the store did not answer (%s)", self.name, exc)
             return None, sent
         self.lease = lease
-        if lease.holder == self.instance and lease.token == self.fence.token:
+        if lease.ours and lease.token == self.fence.token:
             self._valid_until = sent + self.config.lease  # renewed
         return lease, sent
 
@@ -169,14 +169,14 @@ class Leadership:
                     await self._become_standby("the lease lapsed while the store was out of "
                                                "reach")
                 return
-            mine = lease.holder == self.instance
             if self.role is Role.LEADER:
-                if mine and lease.token == self.fence.token:
+                if lease.ours and lease.token == self.fence.token:
                     return
                 await self._become_standby(
-                    f"the lease is held by {lease.holder} (token {lease.token})" if not mine
+                    f"the lease is held by {lease.holder} (token {lease.token})"
+                    if not lease.ours
                     else f"the lease lapsed (token {self.fence.token} -> {lease.token})")
-            if mine:
+            if lease.ours:
                 await self._become_leader(lease, sent)
 
     async def _become_leader(self, lease: Lease, sent: float) -> None:

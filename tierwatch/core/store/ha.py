@@ -18,22 +18,24 @@ from sqlalchemy.engine import Connection, Engine
 _NOW = "extract(epoch from now())"
 
 # take the row when it is free or expired (a new term: token + 1), renew it when this
-# holder has it and it has not expired (same token); leave anybody else's alone. The row
-# lock the upsert takes waits for writes still checking the old token (FOR SHARE below):
-# a takeover commits only after them, and after it none of theirs can commit
+# holder has it under the token it was given and it has not expired (same term); leave
+# anybody else's alone. A holder is its name and its token: a restarted process of the same
+# name (it knows no token) waits for the lapse like anyone. RETURNING says whether this call
+# took or renewed it. The row lock the upsert takes waits for writes still checking the old
+# token (FOR SHARE below): a takeover commits only after them, and none of theirs after it
+_RENEWING = ("ha_lease.holder = EXCLUDED.holder AND ha_lease.token = :token "
+             "AND ha_lease.expires_ts > EXCLUDED.acquired_ts")
 _ACQUIRE = text(f"""
 INSERT INTO ha_lease (name, holder, token, acquired_ts, expires_ts)
 VALUES (:name, :holder, 1, {_NOW}, {_NOW} + :seconds)
 ON CONFLICT (name) DO UPDATE SET
     holder = EXCLUDED.holder,
-    token = CASE WHEN ha_lease.holder = EXCLUDED.holder
-                      AND ha_lease.expires_ts > EXCLUDED.acquired_ts
-                 THEN ha_lease.token ELSE ha_lease.token + 1 END,
-    acquired_ts = CASE WHEN ha_lease.holder = EXCLUDED.holder
-                            AND ha_lease.expires_ts > EXCLUDED.acquired_ts
-                       THEN ha_lease.acquired_ts ELSE EXCLUDED.acquired_ts END,
+    token = CASE WHEN {_RENEWING} THEN ha_lease.token ELSE ha_lease.token + 1 END,
+    acquired_ts = CASE WHEN {_RENEWING} THEN ha_lease.acquired_ts
+                       ELSE EXCLUDED.acquired_ts END,
     expires_ts = EXCLUDED.expires_ts
-WHERE ha_lease.holder = EXCLUDED.holder OR ha_lease.expires_ts <= EXCLUDED.acquired_ts
+WHERE ({_RENEWING}) OR ha_lease.expires_ts <= EXCLUDED.acquired_ts
+RETURNING token
 """)
 
 _READ = text(f"SELECT holder, token, acquired_ts, expires_ts, {_NOW} AS now "
@@ -58,22 +60,23 @@ class Lease:
     acquired: float  # when the holder's term began
     expires: float
     now: float  # the database's clock when this was read
-
-    def held_by(self, holder: str) -> bool:
-        return self.holder == holder and self.expires > self.now
+    ours: bool = False  # try_acquire: this call took or renewed it
 
 
-def _lease(name: str, row: Any) -> Lease:
+def _lease(name: str, row: Any, ours: bool = False) -> Lease:
     return Lease(name, str(row.holder), int(row.token), float(row.acquired_ts),
-                 float(row.expires_ts), float(row.now))
+                 float(row.expires_ts), float(row.now), ours)
 
 
-def try_acquire(engine: Engine, name: str, holder: str, seconds: float) -> Lease:
-    """Take or renew the lease `name` for `holder` for `seconds` if it may; the row after
-    the attempt either way (held by `holder` or by somebody else)."""
+def try_acquire(engine: Engine, name: str, holder: str, seconds: float,
+                token: int | None = None) -> Lease:
+    """Renew the lease `name` (`holder` holds it under `token`), or take it if it is free or
+    has lapsed, for `seconds`; the row after the attempt either way, `ours` when this call
+    renewed or took it."""
     with engine.begin() as conn:
-        conn.execute(_ACQUIRE, {"name": name, "holder": holder, "seconds": float(seconds)})
-        return _lease(name, conn.execute(_READ, {"name": name}).one())
+        took = conn.execute(_ACQUIRE, {"name": name, "holder": holder, "token": token,
+                                       "seconds": float(seconds)}).first()
+        return _lease(name, conn.execute(_READ, {"name": name}).one(), took is not None)
 
 
 def read_lease(engine: Engine, name: str) -> Lease | None:
