@@ -190,3 +190,40 @@ def test_sigkill_and_sigstop_of_the_leader(tmp_path: Path) -> None:
         assert all(len(t) == 1 and t[0][0] is None for t in untouched.values()), untouched
         # paged once while two leaders followed each other
         assert len(hook.alerts("UpsOnBypass", "firing")) == 1
+
+
+def tier_statuses(instance: Instance) -> dict[str, str] | None:
+    reply = httpx.get(f"{instance.base_url}/api/v1/tier", timeout=5)
+    if reply.status_code != 200 or not reply.json()["settled"]:
+        return None
+    return dict(reply.json()["statuses"])
+
+
+def test_the_tier_instance_of_a_sharded_site_as_a_pair(tmp_path: Path) -> None:
+    """`--tier-only` pairs the same way, under its own lease (`tier`): a polling instance
+    writes the statuses, two tier members read them; the one that leads scores, and when it
+    is killed the other scores the same picture, a fault made after the kill included."""
+    with run_postgres() as pg, run_simulator(tmp_path) as sim, \
+            contextlib.ExitStack() as stack:
+        poller = stack.enter_context(run_tierwatch(tmp_path, "poller",
+                                                   sim.config(INTERVAL, pg)))
+        t1 = stack.enter_context(run_tierwatch(
+            tmp_path, "t1", sim.config(INTERVAL, pg, ha={**HA, "instance": "tier-1"}),
+            "--tier-only"))
+        wait_for(lambda: leads(t1), 30, "t1 to lead")
+        t2 = stack.enter_context(run_tierwatch(
+            tmp_path, "t2", sim.config(INTERVAL, pg, ha={**HA, "instance": "tier-2"}),
+            "--tier-only"))
+        wait_for(lambda: ha(t2)["role"] == "standby" and ha(t2)["holder"] == "tier-1", 30,
+                 "t2 to stand by behind t1")
+        assert ha(t2)["lease_name"] == "tier"
+        wait_for(lambda: (seen := tier_statuses(t1)) is not None
+                 and seen == tier_statuses(poller), 60, "t1 to score what the poller sees")
+
+        os.kill(t1.proc.pid, signal.SIGKILL)
+        t1.proc.wait(10)
+        sim.sim("fault", "ups-b", "on-bypass")
+        wait_for(lambda: leads(t2), 15, "t2 to take over")
+        wait_for(lambda: (seen := tier_statuses(t2)) is not None
+                 and seen.get("UPS-B") == "bypass" and seen == tier_statuses(poller), 60,
+                 "t2 to score UPS-B on bypass as the poller does")
