@@ -305,3 +305,11 @@ def test_reports_email_needs_smtp(open_api: Api) -> None:
     refused = open_api.client.post("/api/v1/reports", headers=open_api.auth("admin"),
                                    json={"month": "2026-10", "email": True})
     assert refused.status_code == 422 and "reports.email" in refused.json()["message"]
+
+
+def test_an_instance_in_no_pair_says_so_and_is_not_fenced(open_api: Api) -> None:
+    response = open_api.client.get("/api/v1/ha")
+    assert response.status_code == 200
+    assert response.json()["enabled"] is False and response.json()["role"] == "single"
+    assert "x-tierwatch-role" not in response.headers  # only a pair member's answers say it
+    assert open_api.store.fence is None  # its writes are plain transactions

@@ -256,26 +256,19 @@ class _HaCollector(Collector):
         for name in Role:
             role.add_metric([str(name)], 1.0 if ha.role is name else 0.0)
         yield role
-        failovers = CounterMetricFamily(
-            "tierwatch_ha_failovers", "Terms this member began after an earlier holder's")
-        failovers.add_metric([], ha.failovers)
-        yield failovers
-        fenced = CounterMetricFamily(
-            "tierwatch_ha_fenced_writes",
-            "Writes refused because this member's lease token was not current")
-        fenced.add_metric([], ha.fence.refused)
-        yield fenced
-        errors = CounterMetricFamily("tierwatch_ha_renew_errors",
-                                     "Lease renewals or looks the store did not answer")
-        errors.add_metric([], ha.renew_errors)
-        yield errors
+        yield CounterMetricFamily("tierwatch_ha_failovers",
+                                  "Terms this member began after an earlier holder's",
+                                  value=ha.failovers)
+        yield CounterMetricFamily("tierwatch_ha_fenced_writes",
+                                  "Writes refused because this member's lease token was "
+                                  "not current", value=ha.fence.refused)
+        yield CounterMetricFamily("tierwatch_ha_renew_errors",
+                                  "Lease renewals or looks the store did not answer",
+                                  value=ha.renew_errors)
         if ha.lease is not None:
-            expiry = GaugeMetricFamily(
-                "tierwatch_ha_lease_expiry_timestamp_seconds",
-                "When the lease as last read expires (the database's clock)")
-            expiry.add_metric([], ha.lease.expires)
-            yield expiry
-            token = GaugeMetricFamily("tierwatch_ha_lease_token",
-                                      "The lease's fencing token as last read")
-            token.add_metric([], ha.lease.token)
-            yield token
+            yield GaugeMetricFamily("tierwatch_ha_lease_expiry_timestamp_seconds",
+                                    "When the lease as last read expires (the database's "
+                                    "clock)", value=ha.lease.expires)
+            yield GaugeMetricFamily("tierwatch_ha_lease_token",
+                                    "The lease's fencing token as last read",
+                                    value=ha.lease.token)
