@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
 import ipaddress
 import ssl
 import struct
@@ -186,6 +187,9 @@ class SimServer:
         """Hook: a TLS server swaps its certificate here."""
 
     async def stop(self) -> None:
+        await self._close_tcp()
+
+    async def _close_tcp(self) -> None:
         if self._server is not None:
             self._server.close()
             for w in list(self._writers):
@@ -383,6 +387,9 @@ class _SipUdp(asyncio.DatagramProtocol):
             self.transport.sendto(answer, addr)
 
 
+SIP_PORT_ATTEMPTS = 20
+
+
 class SipServer(SimServer):
     """A video-conference endpoint answering OPTIONS over UDP and TCP on one port."""
 
@@ -391,10 +398,22 @@ class SipServer(SimServer):
         self._udp: asyncio.DatagramTransport | None = None
 
     async def _listen(self) -> None:
-        await super()._listen()
+        # TCP picks the free port; UDP must then get the same number, which another
+        # process may hold on UDP alone: pick again (a port asked for is never retried)
+        chosen_freely = self.port == 0
         loop = asyncio.get_running_loop()
-        self._udp, _ = await loop.create_datagram_endpoint(
-            lambda: _SipUdp(self), local_addr=(self.host, self.port))
+        for attempt in range(SIP_PORT_ATTEMPTS):
+            await super()._listen()
+            try:
+                self._udp, _ = await loop.create_datagram_endpoint(
+                    lambda: _SipUdp(self), local_addr=(self.host, self.port))
+                return
+            except OSError as exc:
+                if (not chosen_freely or exc.errno != errno.EADDRINUSE
+                        or attempt == SIP_PORT_ATTEMPTS - 1):
+                    raise
+                await self._close_tcp()
+                self.port = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await reader.readuntil(b"\r\n\r\n")

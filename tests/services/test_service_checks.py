@@ -7,6 +7,7 @@ headers), each refused within the check's timeout and counted."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -228,3 +229,45 @@ async def test_tcp_banner() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_sip_picks_another_port_when_udp_holds_the_one_tcp_got(monkeypatch) -> None:
+    # a real collision: another socket holds UDP port P; the SIP server's first free TCP
+    # port is steered to P, so its UDP bind fails and it must pick a port free on both
+    from sim.egov import SimServer
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", 0))
+    taken = holder.getsockname()[1]
+    tried: list[int] = []
+    plain_listen = SimServer._listen
+
+    async def first_on_taken(self: SimServer) -> None:
+        if not tried:
+            self.port = taken
+        await plain_listen(self)
+        tried.append(self.port)
+
+    monkeypatch.setattr(SimServer, "_listen", first_on_taken)
+    server = SipServer()
+    try:
+        await server.start()
+        assert tried[0] == taken and server.port != taken and len(tried) == 2
+        check = {"sip": f"127.0.0.1:{server.port}", "transport": "udp"}
+        r = await run_probe(probe(check, timeout=1.0), LIMITS)
+        assert (r.ok, r.status_code) == (True, 200)
+    finally:
+        await server.stop()
+        holder.close()
+
+
+async def test_sip_on_a_port_asked_for_and_held_fails_to_start() -> None:
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", 0))
+    server = SipServer(port=holder.getsockname()[1])
+    try:
+        with pytest.raises(OSError):
+            await server.start()
+    finally:
+        await server.stop()
+        holder.close()

@@ -185,6 +185,20 @@ def test_shipped_demo_config_is_valid() -> None:
     assert result.config.devices
 
 
+def test_the_demo_writes_no_deprecated_section(tmp_path: Path) -> None:
+    # the config the demo runs (with its own trap receiver) is what `check` would pass
+    # without a deprecation warning: traps at the top level, not under alerts
+    import yaml
+
+    from tierwatch.commands.demo import effective_demo_config
+
+    raw = effective_demo_config({}, tmp_path, None, ("127.0.0.1", 16162))
+    result = parse(yaml.safe_dump(raw, allow_unicode=True), tmp_path / "tierwatch.yaml")
+    assert [w for w in result.warnings if "deprecated" in w] == []
+    assert (result.config.traps.enabled, result.config.traps.listen) == (True,
+                                                                         "127.0.0.1:16162")
+
+
 # ------------------------------------------------------------------ store.url is a secret
 
 PG_PASSWORD = "tw%41p@ss/:w0rd{x}"  # '%41' must stay three characters, '@' and '/' too

@@ -54,7 +54,7 @@ def effective_demo_config(addresses: dict[str, tuple[str, int]], run_dir: Path,
     if trap_listen is not None:
         # the demo's own trap receiver: its simulated devices send their traps there, so a
         # fault pages at once (sim/traps.py). Other instances on this config listen nowhere.
-        raw.setdefault("alerts", {})["traps"] = {
+        raw["traps"] = {
             "enabled": True, "listen": f"{trap_listen[0]}:{trap_listen[1]}",
             "communities": ["sim"]}
     for device in [*raw.get("devices", []), *(raw.get("modbus") or {}).get("devices", [])]:
