@@ -282,10 +282,11 @@ class Service:
             # power room's readings
             feed = StorePublisher(store, self.instance, [
                 *((m.device, m.metric) for m in demand_bindings(self.config.topology).values()),
-                *self.config.power.readings()])
+                *self.config.power.readings()], statuses=False)
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
-            History(store, instance=self.instance, record=not self.tier_only), feed,
+            History(store, instance=self.instance, record=not self.tier_only,
+                    current=not self.tier_only), feed,
             self.shared_verdicts, self.live, self.guard, self.nethealth, self.probes,
             self.agents, self.snmp, self.modbus, self.services, self.power, self.influx,
             self.alerts, self.traps, self.reports, self.discovery) if c is not None]

@@ -140,7 +140,8 @@ class Leadership:
     def _fenced(self, why: str) -> None:
         """A write was refused (from the loop or a worker thread): look at the lease now."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to wake
+                self._loop.call_soon_threadsafe(self._wake.set)
 
     # ------------------------------------------------------------------ one round
 

@@ -40,12 +40,16 @@ class History:
 
     def __init__(self, store: Store, instance: str = "main",
                  heartbeat_every: float = HEARTBEAT_EVERY, record: bool = True,
-                 timezone: str = "Asia/Ho_Chi_Minh") -> None:
+                 timezone: str = "Asia/Ho_Chi_Minh", current: bool = False) -> None:
+        """`current`: also write the status each change leaves (`current_status`, what the
+        tier instance and a pair's standby read), in the same transaction as the
+        transitions and outages (else the StorePublisher writes it, on its own)."""
         self.store = store
         self.instance = instance
         self.timezone = timezone
         # the tier instance mirrors the shards' statuses: they are recorded by the shards
         self.record = record
+        self.current = current
         self.heartbeat_every = heartbeat_every
         self._task: asyncio.Task[None] | None = None
         self.write_errors = 0
@@ -79,18 +83,25 @@ class History:
 
     def handle(self, changes: list[StatusChange]) -> None:
         try:
-            self.store.record_changes(changes)
-            for change in changes:
-                if change.component == DEVICE_COMPONENT:
-                    self._device(change)
+            # what the writes need to read, read first: a read on another connection inside
+            # the transaction would share (and end) the one connection of an in-memory store
+            windows = {c: planned_window(self.store, c.ts, devices={c.device},
+                                         timezone=self.timezone)
+                       for c in changes if c.component == DEVICE_COMPONENT
+                       and "unreachable" in c.conditions}
+            with self.store.write():  # one transaction: all of it, or none (Store.write)
+                self.store.record_changes(changes)
+                for change in changes:
+                    if change.component == DEVICE_COMPONENT:
+                        self._device(change, windows.get(change))
+                if self.current:
+                    self.store.set_current(changes, self.instance)
         except Exception:
             self.write_errors += 1
             log.exception("writing %d status changes to the store failed", len(changes))
 
-    def _device(self, change: StatusChange) -> None:
+    def _device(self, change: StatusChange, window: int | None) -> None:
         if "unreachable" in change.conditions:
-            window = planned_window(self.store, change.ts, devices={change.device},
-                                    timezone=self.timezone)
             self.store.open_outage("device", change.device, change.ts, change.reason,
                                    planned=window is not None, maintenance_id=window)
         elif change.old == Status.UNKNOWN or change.old is None:

@@ -11,6 +11,7 @@ every reader converts to the site's time zone only when it shows a time to a per
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -218,17 +219,33 @@ class Store:
         self.engine = engine
         # an active/standby pair's leader writes only while its lease token is current
         self.fence: Fence | None = None
+        # the write transaction open in this thread or task, which inner writes join
+        self._open_write: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+            f"store-write-{id(self)}", default=None)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: committed when the block ends, rolled back if it raises.
         Every write of the monitor's record goes through here (store/fencing.py): with a
         fence, the transaction first checks this instance's lease token and raises Fenced,
-        writing nothing, when another instance has taken over."""
+        writing nothing, when another instance has taken over.
+
+        A write inside another (in the same thread or task) joins it: what one status
+        change leaves (its transitions, outages, the current status) commits at once or
+        not at all, so a process killed between two of them cannot leave a record the
+        next leader would repeat or miss. Never await, nor start a task, inside a write."""
+        joined = self._open_write.get()
+        if joined is not None:
+            yield joined
+            return
         with self.engine.begin() as conn:
             if self.fence is not None:
                 self.fence.check(conn)
-            yield conn
+            mark = self._open_write.set(conn)
+            try:
+                yield conn
+            finally:
+                self._open_write.reset(mark)
 
     def confirm_lease(self) -> None:
         """Raise Fenced unless this instance may write now (before an act outside the
