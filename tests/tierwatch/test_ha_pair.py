@@ -145,6 +145,7 @@ def test_sigkill_and_sigstop_of_the_leader(tmp_path: Path) -> None:
         hook.wait_for_alert("UpsOnBypass", "firing", 30, device="ups-b")
         wait_for(lambda: "UpsOnBypass" in active_alerts(a), 30, "the alert in a's API")
         alert_id = active_alerts(a)["UpsOnBypass"][0]
+        assert active_alerts(b)["UpsOnBypass"] == (alert_id, "firing")  # read from the store
         # a killed between the receiver's yes and its record of it would send again (the
         # outbox's one allowed repeat, alerts/outbox.py): kill it once the record is made
         wait_for(lambda: pending_notifications(pg) == 0, 30, "a to record the page as sent")

@@ -1,4 +1,5 @@
-"""Writes what the state sees into the store: transitions, device outages, exposure.
+"""Writes what the state sees into the store: transitions, device outages, exposure, and
+the status each change leaves (`current_status`), one batch of changes in one transaction.
 
 A device that becomes unreachable opens a device outage, closed when it answers again; it is
 planned when a maintenance window on at that moment covers the device

@@ -1,8 +1,9 @@
 """The shared store as the meeting point of shards and the tier instance.
 
-* `StorePublisher` (every instance that polls): writes the status each change leaves a
-  device or component in to `current_status`, and the samples that feed the topology's
-  measured demands to `current_readings`.
+* `StorePublisher` (every instance that polls): writes the samples that feed the
+  topology's measured demands to `current_readings`, and (unless History does, with the
+  transitions in one transaction, as the wiring has it) the status each change leaves a
+  device or component in to `current_status`.
 * `StoreFeed` (the `--tier-only` instance): polls nothing; every `interval` it reads those
   tables and mirrors them into its own state (`State.mirror`), so the live Tier engine
   scores the whole picture exactly as a single instance would. A device whose writer has
