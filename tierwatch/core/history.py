@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from tierwatch.core.maintenance import planned_window
 from tierwatch.core.model import DEVICE_COMPONENT, Status, StatusChange
 from tierwatch.core.store import NOT_RUNNING, Store
+from tierwatch.core.store.fencing import Fenced
 
 if TYPE_CHECKING:
     from tierwatch.core.runtime import Runtime
@@ -70,6 +71,8 @@ class History:
                 await self._task
         try:
             self.store.heartbeat(self.instance, time.time())
+        except Fenced:
+            pass  # a deposed leader's: refused, counted and logged by the fence
         except Exception:
             log.exception("last heartbeat failed")
 
@@ -78,6 +81,8 @@ class History:
             await asyncio.sleep(self.heartbeat_every)
             try:
                 self.store.heartbeat(self.instance, time.time())
+            except Fenced:
+                pass  # refused, counted and logged by the fence; the leadership steps down
             except Exception:
                 self.write_errors += 1
                 log.exception("heartbeat write failed")
@@ -97,6 +102,8 @@ class History:
                         self._device(change, windows.get(change))
                 if self.current:
                     self.store.set_current(changes, self.instance)
+        except Fenced:
+            pass  # refused, counted and logged by the fence; the leadership steps down
         except Exception:
             self.write_errors += 1
             log.exception("writing %d status changes to the store failed", len(changes))
