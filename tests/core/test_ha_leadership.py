@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from tests.helpers.postgres import run_postgres
 from tierwatch.core.ha import HaConfig, Leadership, Role
@@ -143,5 +143,30 @@ def test_a_clean_stop_hands_over_at_the_next_look(members: tuple[Member, Member]
         await until(lambda: b.ha.role is Role.LEADER, 10, "b to take the released lease")
         assert b.events == ["lead 2"]
         await b.ha.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_leader_cut_off_from_the_store_stands_down_when_its_lease_would_lapse(
+        members: tuple[Member, Member]) -> None:
+    """It cannot learn whether another took over, so it assumes so once its own lease has
+    run out (counted from before its last renewal was sent): it pages nobody after that."""
+    a, _b = members
+    now = [1000.0]
+    a.ha._monotonic = lambda: now[0]  # its monotonic clock, moved by hand
+
+    async def scenario() -> None:
+        await a.ha.start()  # leads from 1000.0, its lease (1 s) runs to 1001.0
+        await a.ha.stop()  # no renewals by themselves: the rounds below are called by hand
+        assert a.ha.role is Role.LEADER
+        a.ha.engine = create_engine("postgresql+psycopg://tw@127.0.0.1:1/tw",
+                                    connect_args={"connect_timeout": 2})  # nobody there
+        now[0] = 1000.5
+        await a.ha.round()  # no answer, lease not yet over: still leads
+        assert a.ha.role is Role.LEADER and a.ha.renew_errors == 1
+        now[0] = 1001.0
+        await a.ha.round()
+        assert a.ha.role is Role.STANDBY and a.events == ["lead 1", "standby"]
+        assert a.ha.fence.token is None  # its writes are refused from now on
 
     asyncio.run(scenario())
