@@ -5,7 +5,8 @@ loop, each with its own fence, as two processes would have.
 * a leader that stops renewing (hung) is replaced after the lease, under token 2; when it
   comes back its writes are refused by the token and it steps down (rooms stopped);
 * a fenced write makes the member look at the lease at once;
-* a clean stop releases the lease: the other takes it at its next look.
+* a clean stop releases the lease: the other takes it at its next look;
+* a leader cut off from the store stands down when its own lease would have lapsed.
 """
 
 from __future__ import annotations
