@@ -271,8 +271,9 @@ class Service:
         pair's leader: after start_standby(), whose mirror stops first)."""
         runtime = self._open()
         store = runtime.store
-        for standing in reversed(self.components):
+        for standing in reversed(self.components):  # the standby's mirror, and its series
             await standing.stop()
+        self._forget_components()
         self.exporter.device_series = not self.tier_only
         feed: Component
         if self.tier_only:  # before the Tier engine: its first score sees the shards' statuses
@@ -293,6 +294,12 @@ class Service:
         for component in self.components:
             await component.start(runtime)
 
+    def _forget_components(self) -> None:
+        """The stopped components' state subscriptions and /metrics collectors leave too."""
+        if self._marks is not None:
+            self.state.forget_since(self._marks[0])
+            self.metrics.forget_since(self._marks[1])
+
     async def stop(self) -> None:
         # pollers used once without start() (`tierwatch poll`) hold sockets too
         unstarted = [p for p in self.pollers if p not in self.components]
@@ -303,9 +310,7 @@ class Service:
                 log.exception("stopping %r failed", component)
         if self.runtime is not None:
             self.runtime.scheduler.shutdown()
-        if self._marks is not None:  # the components' subscriptions and series leave too
-            self.state.forget_since(self._marks[0])
-            self.metrics.forget_since(self._marks[1])
+        self._forget_components()
         transport.close_all()
         if self.store is not None and self._own_store:
             self.store.close()

@@ -64,6 +64,12 @@ def metric(instance: Instance, name: str, labels: str = "") -> float | None:
     return float(found.group(1)) if found else None
 
 
+def families_once(instance: Instance) -> bool:
+    """Every metric family once on /metrics (a term's collectors leave with it)."""
+    types = [line for line in instance.metrics().splitlines() if line.startswith("# TYPE ")]
+    return len(types) == len(set(types))
+
+
 def leads(instance: Instance) -> bool:
     return ha(instance)["role"] == "leader"
 
@@ -163,6 +169,7 @@ def test_sigkill_and_sigstop_of_the_leader(tmp_path: Path) -> None:
         wait_for(lambda: recorded(pg, "pdu-r01-a", ("ok", "unknown")), 30,
                  "b to record pdu-r01-a silent")
         assert metric(b, "tierwatch_ha_failovers_total") == 1.0
+        assert families_once(b)
 
         # 4. a comes back as the standby; b hangs until a has taken over, then resumes
         a2 = stack.enter_context(run_tierwatch(tmp_path, "a2", a_config))
@@ -240,3 +247,4 @@ def test_the_tier_instance_of_a_sharded_site_as_a_pair(tmp_path: Path) -> None:
         wait_for(lambda: (seen := tier_statuses(t2)) is not None
                  and seen.get("UPS-B") == "bypass" and seen == tier_statuses(poller), 60,
                  "t2 to score UPS-B on bypass as the poller does")
+        assert families_once(t2)  # the standby's mirror left with its term
