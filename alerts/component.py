@@ -446,6 +446,10 @@ class AlertsComponent:
                 batch.append(alertmanager_alert(alert, Notice.ESCALATION,
                                                 self.config.external_url))
         if batch:
+            # a pair's deposed leader must not re-open in Alertmanager what the new leader
+            # resolved: Fenced (store/fencing.py) ends this before anything is posted
+            if self.store is not None:
+                self.store.confirm_lease()
             await self.am.post_alerts(batch, now)
         return len(batch)
 

@@ -95,6 +95,10 @@ class Outbox:
         """One pass over the queue; returns when the next pending row falls due."""
         now = self.clock()
         rows = self._rows()
+        if rows:
+            # a pair's deposed leader pages nobody: Fenced (the store's fence, store/
+            # fencing.py) ends the pass before any row is sent; the new leader sends them
+            self.store.confirm_lease()
         blocked: set[tuple[str, str, int | None]] = set()
         next_due: float | None = None
         for row in rows:

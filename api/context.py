@@ -18,6 +18,7 @@ from power.component import PowerComponent
 from report.config import Mailer, ReportSettings
 from services.component import ServicesComponent
 from tierwatch.config import Config
+from tierwatch.core.ha import Leadership
 from tierwatch.core.state import State
 from tierwatch.core.store import Store
 
@@ -40,3 +41,4 @@ class ApiContext:
     network: NetHealth | SharedVerdicts | None = None
     power: PowerComponent | None = None  # fuel, PUE, feed headroom, forecast (power:)
     discovery: Discovery | None = None  # sweeps (POST /api/v1/discover), where this polls
+    ha: Leadership | None = None  # this member's part in an active/standby pair, if any

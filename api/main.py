@@ -24,6 +24,7 @@ from api.routes import (
     components,
     devices,
     discover,
+    ha,
     health,
     maintenance,
     outages,
@@ -36,13 +37,14 @@ from api.routes import (
     topology,
     whatif,
 )
+from api.standby import StandbyGuard
 from tierwatch.core.version import __version__
 
 if TYPE_CHECKING:
     from api.context import ApiContext
 
 ROUTERS = (health, devices, components, topology, tier, whatif, outages, availability, alerts,
-           maintenance, reports, tokens, power, status, services, discover)
+           maintenance, reports, tokens, power, status, services, discover, ha)
 
 
 def create_app(context: ApiContext, clock: Callable[[], float] = time.time) -> FastAPI:
@@ -69,4 +71,11 @@ def create_app(context: ApiContext, clock: Callable[[], float] = time.time) -> F
                            allow_headers=["Authorization", "Content-Type"],
                            allow_credentials=False)
     app.add_middleware(BodyLimit, max_body=api.max_body)
+    app.add_middleware(StandbyGuard)  # outermost: a standby refuses a write before all else
     return app
+
+
+def set_context(app: FastAPI, context: ApiContext) -> None:
+    """Serve from another context from the next request on (a pair member's new term:
+    tierwatch/pair.py); the state and /metrics registry are the same, the rooms new."""
+    app.state.context = context

@@ -51,6 +51,7 @@ from tierwatch.core.configtypes import (
     check_secrets,
     split_host_port,
 )
+from tierwatch.core.ha import HaConfig
 from tierwatch.core.store.config import StoreConfig
 
 __all__ = ["Config", "ConfigError", "LoadResult", "load", "load_with_warnings", "parse"]
@@ -88,6 +89,8 @@ class Config(Strict):
     services: ServicesConfig = ServicesConfig()
     nethealth: NetHealthConfig = NetHealthConfig()
     power: PowerConfig = PowerConfig()
+    # one member of an active/standby pair (tierwatch/core/ha.py, docs/operations.md)
+    ha: HaConfig = Field(default_factory=HaConfig)
 
     # Where the file came from; set by load(), not read from YAML.
     source: Path | None = Field(default=None, exclude=True)
@@ -214,6 +217,7 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     snmp_ids = {d.id for d in config.devices}
     problems = check_snmp(config.snmp, config.credentials, config.devices)
     problems += [("store.url", p) for p in config.store.problems()]
+    problems += _check_ha(config)
     problems += _ids_across_sections(config)
     problems += check_agents(config.agents)
     problems += check_probes(config.probes, snmp_ids)
@@ -231,6 +235,17 @@ def cross_check(config: Config) -> list[tuple[str, str]]:
     problems += check_nethealth(config.nethealth, device_ids)
     problems += check_power(config.power, device_ids, config.topology.node_ids())
     return problems
+
+
+def _check_ha(config: Config) -> list[tuple[str, str]]:
+    """A pair shares its lease and its record through one PostgreSQL database."""
+    if not config.ha.enabled or config.store.problems():
+        return []
+    backend = config.store.resolved_url().get_backend_name()
+    if backend != "postgresql":
+        return [("ha.enabled", f"an active/standby pair needs a PostgreSQL store both members "
+                               f"share (store.url is {backend}); see docs/operations.md")]
+    return []
 
 
 def _store_warnings(store: StoreConfig) -> list[tuple[str, str]]:

@@ -47,7 +47,7 @@ from tierwatch.config import Config
 from tierwatch.core.history import History
 from tierwatch.core.model import PollResult
 from tierwatch.core.runtime import Component, DevicePoller, MetricsRegistry, Runtime, Scheduler
-from tierwatch.core.state import State
+from tierwatch.core.state import State, StateMark
 from tierwatch.core.store import Store
 from tierwatch.core.storefeed import StoreFeed, StorePublisher
 from tierwatch.sharding import Shard
@@ -80,9 +80,15 @@ class Service:
     """One tierwatch instance: the state, the store, /metrics, and every room's component."""
 
     def __init__(self, config: Config, shard: Shard | None = None,
-                 tier_only: bool = False, clock: Callable[[], float] = time.time) -> None:
+                 tier_only: bool = False, clock: Callable[[], float] = time.time,
+                 store: Store | None = None, carry: Service | None = None) -> None:
+        """`store`: an open store to use (and leave open at stop), else one is opened by
+        start(). `carry`: the previous term of the same pair member (tierwatch/pair.py): its
+        live state, /metrics registry and exporter go on, so the first poll of a new
+        leader compares with what was last known, not with nothing."""
         if shard is not None and tier_only:
             raise ValueError("an instance is either a shard or the tier instance, not both")
+        self.given = config
         self.shard = shard
         self.tier_only = tier_only
         self.instance = shard.instance if shard else ("tier" if tier_only else "main")
@@ -92,11 +98,23 @@ class Service:
             config = shard.share(config)
         self.config = config
         self.clock = clock
-        self.state = State(config.device_ids(), config.snmp.unreachable_after)
-        self.metrics = MetricsRegistry()
-        # the tier instance's device series would repeat the shards': it serves tier metrics
-        self.exporter = MetricsExporter(self.state, self.metrics, device_series=not tier_only)
-        self.store: Store | None = None  # opened by start(): a one-off poll needs none
+        self.state: State
+        self.metrics: MetricsRegistry
+        self.exporter: MetricsExporter
+        if carry is not None:
+            self.state, self.metrics, self.exporter = carry.state, carry.metrics, carry.exporter
+        else:
+            self.state = State(config.device_ids(), config.snmp.unreachable_after)
+            self.metrics = MetricsRegistry()
+            # the tier instance's device series would repeat the shards': it serves tier
+            # metrics
+            self.exporter = MetricsExporter(self.state, self.metrics,
+                                            device_series=not tier_only)
+        self.store: Store | None = store  # else opened by start(): a one-off poll needs none
+        self._own_store = store is None
+        # what the shared state and registry held before this term's components started:
+        # stop() leaves them so (a pair member's next term subscribes afresh)
+        self._marks: tuple[StateMark, int] | None = None
         self.runtime: Runtime | None = None
         self.started_at: float | None = None
 
@@ -216,15 +234,47 @@ class Service:
 
     # ------------------------------------------------------------------ lifetime
 
-    async def start(self) -> None:
+    def successor(self) -> Service:
+        """A fresh set of components for this pair member's next term, on the same store,
+        state and /metrics (components are started once: a new term builds new ones)."""
+        return Service(self.given, shard=self.shard, tier_only=self.tier_only,
+                       clock=self.clock, store=self.store if not self._own_store else None,
+                       carry=self)
+
+    def _open(self) -> Runtime:
+        if self.runtime is not None:
+            return self.runtime
         self.started_at = self.clock()
         if self.store is None:
             self.store = Store.open(self.config.store.resolved_url())
-        store = self.store
+        self._marks = (self.state.mark(), self.metrics.mark())
         self.runtime = Runtime(
-            site=self.config.site, state=self.state, store=store, metrics=self.metrics,
+            site=self.config.site, state=self.state, store=self.store, metrics=self.metrics,
             scheduler=Scheduler(self.config.site.timezone), instance=self.instance,
             clock=self.clock, poll_now=self.poll_once, ready=self.ready)
+        self.runtime.scheduler.start()
+        return self.runtime
+
+    async def start_standby(self) -> None:
+        """The standby of a pair: poll, record and page nothing; keep the live state warm
+        from what the leader writes to the store (as the tier instance mirrors shards)."""
+        runtime = self._open()
+        # the leader serves the devices' series: Prometheus scrapes both members, and the
+        # standby's mirror of them would count every device twice and fire every rule twice
+        self.exporter.device_series = False
+        feed = StoreFeed(runtime.store)
+        self.components = [feed]
+        await feed.start(runtime)
+
+    async def start(self) -> None:
+        """Start every component (a single instance, a shard, the tier instance, or a
+        pair's leader: after start_standby(), whose mirror stops first)."""
+        runtime = self._open()
+        store = runtime.store
+        for standing in reversed(self.components):  # the standby's mirror, and its series
+            await standing.stop()
+        self._forget_components()
+        self.exporter.device_series = not self.tier_only
         feed: Component
         if self.tier_only:  # before the Tier engine: its first score sees the shards' statuses
             feed = StoreFeed(store)
@@ -233,16 +283,22 @@ class Service:
             # power room's readings
             feed = StorePublisher(store, self.instance, [
                 *((m.device, m.metric) for m in demand_bindings(self.config.topology).values()),
-                *self.config.power.readings()])
+                *self.config.power.readings()], statuses=False)
         # in order: what records comes first, what reads what others publish comes last
         self.components = [c for c in (
-            History(store, instance=self.instance, record=not self.tier_only), feed,
+            History(store, instance=self.instance, record=not self.tier_only,
+                    current=not self.tier_only), feed,
             self.shared_verdicts, self.live, self.guard, self.nethealth, self.probes,
             self.agents, self.snmp, self.modbus, self.services, self.power, self.influx,
             self.alerts, self.traps, self.reports, self.discovery) if c is not None]
-        self.runtime.scheduler.start()
         for component in self.components:
-            await component.start(self.runtime)
+            await component.start(runtime)
+
+    def _forget_components(self) -> None:
+        """The stopped components' state subscriptions and /metrics collectors leave too."""
+        if self._marks is not None:
+            self.state.forget_since(self._marks[0])
+            self.metrics.forget_since(self._marks[1])
 
     async def stop(self) -> None:
         # pollers used once without start() (`tierwatch poll`) hold sockets too
@@ -254,8 +310,9 @@ class Service:
                 log.exception("stopping %r failed", component)
         if self.runtime is not None:
             self.runtime.scheduler.shutdown()
+        self._forget_components()
         transport.close_all()
-        if self.store is not None:
+        if self.store is not None and self._own_store:
             self.store.close()
 
 

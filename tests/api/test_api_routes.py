@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import insert
 
+from api.main import set_context
 from tests.helpers.api import Api
 from tests.report.seed import at
+from tierwatch.core.ha import HaConfig, Leadership
 from tierwatch.core.model import Sample, Status
+from tierwatch.core.store.ha import Lease
 from tierwatch.core.store.schema import alerts
 
 
@@ -305,3 +311,45 @@ def test_reports_email_needs_smtp(open_api: Api) -> None:
     refused = open_api.client.post("/api/v1/reports", headers=open_api.auth("admin"),
                                    json={"month": "2026-10", "email": True})
     assert refused.status_code == 422 and "reports.email" in refused.json()["message"]
+
+
+def test_an_instance_in_no_pair_says_so_and_is_not_fenced(open_api: Api) -> None:
+    response = open_api.client.get("/api/v1/ha")
+    assert response.status_code == 200
+    assert response.json()["enabled"] is False and response.json()["role"] == "single"
+    assert "x-tierwatch-role" not in response.headers  # only a pair member's answers say it
+    assert open_api.store.fence is None  # its writes are plain transactions
+
+
+def test_a_standby_answers_reads_and_refuses_writes_naming_the_leader(open_api: Api) -> None:
+    """The middleware of api/standby.py, with a member that has read the lease: tw-a leads
+    under token 7 (what GET /api/v1/ha and the 503 say is that row)."""
+    member = Leadership(open_api.store.engine, "main",
+                        HaConfig(enabled=True, instance="tw-b"),
+                        on_lead=_nothing_to_start, on_standby=_nothing_to_stop)
+    member.lease = Lease("main", "tw-a", 7, acquired=100.0, expires=2e9, now=1e9)
+    app = cast(FastAPI, open_api.client.app)
+    set_context(app, dataclasses.replace(app.state.context, ha=member))
+    windows = len(open_api.store.maintenance())
+    read = open_api.client.get("/api/v1/devices")
+    assert read.status_code == 200 and read.headers["x-tierwatch-role"] == "standby"
+    ha = open_api.client.get("/api/v1/ha").json()
+    assert (ha["role"], ha["holder"], ha["token"], ha["since"]) == ("standby", "tw-a", 7, 100.0)
+    write = open_api.client.post("/api/v1/maintenance", json={},
+                                 headers=open_api.auth("operator"))
+    assert write.status_code == 503 and write.headers["retry-after"] == "5"
+    assert write.json()["message"] == (
+        "this instance (tw-b) is the standby of an active/standby pair and writes nothing; "
+        "the leader is tw-a (lease token 7): send writes there")
+    # a what-if only computes: it is not refused as a write (whatever the route says)
+    whatif = open_api.client.post("/api/v1/whatif", json={})
+    assert "standby" not in whatif.text
+    assert len(open_api.store.maintenance()) == windows  # the refused booking is not there
+
+
+async def _nothing_to_start(token: int) -> None:
+    return None
+
+
+async def _nothing_to_stop() -> None:
+    return None

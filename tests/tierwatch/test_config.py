@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import textwrap
 from pathlib import Path
@@ -279,3 +280,24 @@ def test_check_warns_of_a_literal_store_password(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "warning: " in run.stderr and "store.url: password written literally" in run.stderr
     assert "s3cr" not in run.stdout + run.stderr
+
+
+def test_a_pair_needs_a_postgresql_store() -> None:
+    found = problems("site: {name: X}\nha:\n  enabled: true\n")
+    # line 3 of the file holds `enabled`; the store is the default SQLite file
+    assert found == ["tw.yaml:3: ha.enabled: an active/standby pair needs a PostgreSQL store "
+                     "both members share (store.url is sqlite); see docs/operations.md"]
+
+
+def test_a_pair_renews_well_within_its_lease() -> None:
+    found = problems("site: {name: X}\nstore: {url: 'postgresql+psycopg://tw@db/tw'}\n"
+                     "ha: {enabled: true, lease: 4s, renew: 3s}\n")
+    assert len(found) == 1 and found[0].startswith("tw.yaml:3: ha: ")
+    assert "ha.renew (3s) must be at most half of ha.lease (4s)" in found[0]
+
+
+def test_a_pair_member_on_postgresql_loads_with_its_defaults() -> None:
+    config = parse("site: {name: X}\nstore: {url: 'postgresql+psycopg://tw@db/tw'}\n"
+                   "ha: {enabled: true}\n", Path("tw.yaml")).config
+    assert (config.ha.lease, config.ha.renew) == (10.0, 3.0)
+    assert config.ha.instance.endswith(f"-{os.getpid()}")  # hostname-pid

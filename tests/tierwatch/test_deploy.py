@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -70,6 +71,25 @@ def test_compose_parses_and_every_service_names_a_pinned_image() -> None:
     for name in ("prometheus", "alertmanager", "influxdb"):
         for port in services[name].get("ports", []):
             assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_the_pair_override_runs_two_members_on_one_postgresql() -> None:
+    """deploy/compose.pair.yaml (docs/operations.md): a second member with the first one's
+    image, command and config, a PostgreSQL pinned and on the host's loopback only."""
+    pair: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.pair.yaml").read_text())
+    services = pair["services"]
+    base = compose()["services"]
+    assert isinstance(base, dict)
+    member = services["tierwatch-b"]
+    assert member["image"] == base["tierwatch"]["image"]
+    assert member["command"] == base["tierwatch"]["command"]
+    assert member["volumes"][0] == base["tierwatch"]["volumes"][0]  # the same tierwatch.yaml
+    assert services["tierwatch"]["hostname"] != member["hostname"]  # two names in the lease
+    # PostgreSQL's versions have two numbers (16.4 is a minor release, not a moving tag)
+    assert re.fullmatch(r"postgres:\d+\.\d+", services["postgres"]["image"])
+    assert all(str(p).startswith("127.0.0.1:") for p in services["postgres"]["ports"])
+    secrets = (DEPLOY / "secrets.env.example").read_text()
+    assert "\nPOSTGRES_PASSWORD=" in secrets and "\nPGPASSWORD=" in secrets
 
 
 def test_dockerfile_pins_its_base_and_copies_what_exists() -> None:

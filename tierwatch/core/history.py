@@ -1,4 +1,5 @@
-"""Writes what the state sees into the store: transitions, device outages, exposure.
+"""Writes what the state sees into the store: transitions, device outages, exposure, and
+the status each change leaves (`current_status`), one batch of changes in one transaction.
 
 A device that becomes unreachable opens a device outage, closed when it answers again; it is
 planned when a maintenance window on at that moment covers the device
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from tierwatch.core.maintenance import planned_window
 from tierwatch.core.model import DEVICE_COMPONENT, Status, StatusChange
 from tierwatch.core.store import NOT_RUNNING, Store
+from tierwatch.core.store.fencing import Fenced
 
 if TYPE_CHECKING:
     from tierwatch.core.runtime import Runtime
@@ -40,12 +42,16 @@ class History:
 
     def __init__(self, store: Store, instance: str = "main",
                  heartbeat_every: float = HEARTBEAT_EVERY, record: bool = True,
-                 timezone: str = "Asia/Ho_Chi_Minh") -> None:
+                 timezone: str = "Asia/Ho_Chi_Minh", current: bool = False) -> None:
+        """`current`: also write the status each change leaves (`current_status`, what the
+        tier instance and a pair's standby read), in the same transaction as the
+        transitions and outages (else the StorePublisher writes it, on its own)."""
         self.store = store
         self.instance = instance
         self.timezone = timezone
         # the tier instance mirrors the shards' statuses: they are recorded by the shards
         self.record = record
+        self.current = current
         self.heartbeat_every = heartbeat_every
         self._task: asyncio.Task[None] | None = None
         self.write_errors = 0
@@ -65,6 +71,8 @@ class History:
                 await self._task
         try:
             self.store.heartbeat(self.instance, time.time())
+        except Fenced:
+            pass  # a deposed leader's: refused, counted and logged by the fence
         except Exception:
             log.exception("last heartbeat failed")
 
@@ -73,24 +81,35 @@ class History:
             await asyncio.sleep(self.heartbeat_every)
             try:
                 self.store.heartbeat(self.instance, time.time())
+            except Fenced:
+                pass  # refused, counted and logged by the fence; the leadership steps down
             except Exception:
                 self.write_errors += 1
                 log.exception("heartbeat write failed")
 
     def handle(self, changes: list[StatusChange]) -> None:
         try:
-            self.store.record_changes(changes)
-            for change in changes:
-                if change.component == DEVICE_COMPONENT:
-                    self._device(change)
+            # what the writes need to read, read first: a read on another connection inside
+            # the transaction would share (and end) the one connection of an in-memory store
+            windows = {c: planned_window(self.store, c.ts, devices={c.device},
+                                         timezone=self.timezone)
+                       for c in changes if c.component == DEVICE_COMPONENT
+                       and "unreachable" in c.conditions}
+            with self.store.write():  # one transaction: all of it, or none (Store.write)
+                self.store.record_changes(changes)
+                for change in changes:
+                    if change.component == DEVICE_COMPONENT:
+                        self._device(change, windows.get(change))
+                if self.current:
+                    self.store.set_current(changes, self.instance)
+        except Fenced:
+            pass  # refused, counted and logged by the fence; the leadership steps down
         except Exception:
             self.write_errors += 1
             log.exception("writing %d status changes to the store failed", len(changes))
 
-    def _device(self, change: StatusChange) -> None:
+    def _device(self, change: StatusChange, window: int | None) -> None:
         if "unreachable" in change.conditions:
-            window = planned_window(self.store, change.ts, devices={change.device},
-                                    timezone=self.timezone)
             self.store.open_outage("device", change.device, change.ts, change.reason,
                                    planned=window is not None, maintenance_id=window)
         elif change.old == Status.UNKNOWN or change.old is None:

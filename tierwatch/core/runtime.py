@@ -77,6 +77,15 @@ class MetricsRegistry:
         self.registry.unregister(collector)
         self._collectors.remove(collector)
 
+    def mark(self) -> int:
+        """How many collectors are registered now (a pair member's term begins)."""
+        return len(self._collectors)
+
+    def forget_since(self, mark: int) -> None:
+        """Unregister every collector registered since `mark` (the term's rooms stopped)."""
+        for collector in self._collectors[mark:]:
+            self.unregister(collector)
+
     def collectors(self) -> Iterator[Collector]:
         """What is registered, in registration order (the alert engine reads them)."""
         yield from list(self._collectors)

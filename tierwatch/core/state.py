@@ -67,6 +67,9 @@ class DeviceState:
 Listener = Callable[[list[StatusChange]], None]
 ResultListener = Callable[[PollResult], None]
 DerivedListener = Callable[[str, list[Sample]], None]  # (device id, the derived samples)
+# how many listeners of each kind there were (State.mark): a pair member's term
+# subscribes its components and drops them at its end (State.forget_since)
+StateMark = tuple[int, int, int]
 
 
 class State:
@@ -106,6 +109,17 @@ class State:
         """Every batch of derived samples `add_samples` keeps (interface rates): exporters
         that write each poll's samples (InfluxDB) write these too, as the poll's."""
         self._derived_listeners.append(listener)
+
+    def mark(self) -> StateMark:
+        """Where the listeners stand now (a pair member's term begins)."""
+        return (len(self._listeners), len(self._result_listeners),
+                len(self._derived_listeners))
+
+    def forget_since(self, mark: StateMark) -> None:
+        """Drop every listener subscribed since `mark` (the term's components stopped)."""
+        del self._listeners[mark[0]:]
+        del self._result_listeners[mark[1]:]
+        del self._derived_listeners[mark[2]:]
 
     def _publish(self, changes: list[StatusChange]) -> None:
         if not changes:

@@ -1,8 +1,9 @@
 """The shared store as the meeting point of shards and the tier instance.
 
-* `StorePublisher` (every instance that polls): writes the status each change leaves a
-  device or component in to `current_status`, and the samples that feed the topology's
-  measured demands to `current_readings`.
+* `StorePublisher` (every instance that polls): writes the samples that feed the
+  topology's measured demands to `current_readings`, and (unless History does, with the
+  transitions in one transaction, as the wiring has it) the status each change leaves a
+  device or component in to `current_status`.
 * `StoreFeed` (the `--tier-only` instance): polls nothing; every `interval` it reads those
   tables and mirrors them into its own state (`State.mirror`), so the live Tier engine
   scores the whole picture exactly as a single instance would. A device whose writer has
@@ -37,18 +38,23 @@ class StorePublisher:
     """A component of every polling instance (single, or a shard)."""
 
     def __init__(self, store: Store, writer: str,
-                 demand_metrics: Iterable[tuple[str, str]] = ()) -> None:
+                 demand_metrics: Iterable[tuple[str, str]] = (), statuses: bool = True
+                 ) -> None:
         """`demand_metrics`: (device, metric name) pairs whose samples feed the topology's
-        measured demands; the tier instance reads them back."""
+        measured demands; the tier instance reads them back. `statuses=False`: the
+        current statuses are History's to write (with the transitions, in one
+        transaction: tierwatch/core/history.py), only the readings are this one's."""
         self.store = store
         self.writer = writer
+        self.statuses = statuses
         self.write_errors = 0
         self._demand_metrics: dict[str, set[str]] = {}  # device -> metric names
         for device, metric in demand_metrics:
             self._demand_metrics.setdefault(device, set()).add(metric)
 
     async def start(self, rt: Runtime) -> None:
-        rt.state.subscribe(self._changes)
+        if self.statuses:
+            rt.state.subscribe(self._changes)
         if self._demand_metrics:
             rt.state.subscribe_results(self._result)
         rt.metrics.register(_Counter("tierwatch_store_publish_errors",

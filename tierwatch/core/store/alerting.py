@@ -85,7 +85,7 @@ class AlertWriter:
 def alert_transaction(store: Store) -> Iterator[AlertWriter]:
     """One transaction over the alert tables: committed when the block ends, rolled back
     if it raises."""
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         yield AlertWriter(conn)
 
 
@@ -107,7 +107,7 @@ def acknowledgements(store: Store, ids: Sequence[int]) -> dict[int, Any]:
 
 
 def set_silence(store: Store, alert_id: int, silence_id: str | None) -> None:
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         conn.execute(update(alerts).where(alerts.c.id == alert_id)
                      .values(silence_id=silence_id))
 
@@ -123,14 +123,14 @@ def pending_notifications(store: Store, limit: int) -> list[Any]:
 
 
 def notification_sent(store: Store, row_id: int, now: float, attempts: int) -> None:
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         conn.execute(update(notification_outbox).where(notification_outbox.c.id == row_id)
                      .values(state="sent", sent_ts=now, attempts=attempts, last_error=""))
 
 
 def notification_failed(store: Store, row_id: int, *, dead: bool, attempts: int,
                         next_ts: float, error: str) -> None:
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         conn.execute(update(notification_outbox).where(notification_outbox.c.id == row_id)
                      .values(state="dead" if dead else "pending", attempts=attempts,
                              next_ts=next_ts, last_error=error[:1000]))
@@ -146,7 +146,7 @@ def pending_summary(store: Store) -> tuple[int, float | None]:
 
 
 def purge_sent(store: Store, before: float) -> None:
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         conn.execute(delete(notification_outbox).where(
             notification_outbox.c.state == "sent", notification_outbox.c.sent_ts < before))
 

@@ -11,9 +11,10 @@ every reader converts to the site's time zone only when it shows a time to a per
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,13 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from tierwatch.core.files import STORE_MODE, create_with_mode
 from tierwatch.core.model import StatusChange
+from tierwatch.core.store.fencing import Fence
 from tierwatch.core.store.schema import (
     alert_events,
     alerts,
@@ -215,6 +217,42 @@ def _unavailable(url: URL, exc: Exception, schema: bool = False) -> StoreUnavail
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # an active/standby pair's leader writes only while its lease token is current
+        self.fence: Fence | None = None
+        # the write transaction open in this thread or task, which inner writes join
+        self._open_write: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+            f"store-write-{id(self)}", default=None)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back if it raises.
+        Every write of the monitor's record goes through here (store/fencing.py): with a
+        fence, the transaction first checks this instance's lease token and raises Fenced,
+        writing nothing, when another instance has taken over.
+
+        A write inside another (in the same thread or task) joins it: what one status
+        change leaves (its transitions, outages, the current status) commits at once or
+        not at all, so a process killed between two of them cannot leave a record the
+        next leader would repeat or miss. Never await, nor start a task, inside a write."""
+        joined = self._open_write.get()
+        if joined is not None:
+            yield joined
+            return
+        with self.engine.begin() as conn:
+            if self.fence is not None:
+                self.fence.check(conn)
+            mark = self._open_write.set(conn)
+            try:
+                yield conn
+            finally:
+                self._open_write.reset(mark)
+
+    def confirm_lease(self) -> None:
+        """Raise Fenced unless this instance may write now (before an act outside the
+        store that only the leader may do, such as sending a page)."""
+        if self.fence is not None:
+            with self.write():
+                pass
 
     @classmethod
     def open(cls, url: str | URL) -> Store:
@@ -283,13 +321,13 @@ class Store:
             "reason": c.reason,
             "conditions": json.dumps(sorted(c.conditions)),
         } for c in changes]
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(insert(transitions), rows)
 
     def record_transition(self, kind: str, subject: str, old: str | None, new: str, ts: float,
                           reason: str = "", subsystem: str | None = None,
                           conditions: Iterable[str] = ()) -> None:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(insert(transitions).values(
                 ts=ts, kind=kind, subject=subject, subsystem=subsystem, old=old, new=new,
                 reason=reason, conditions=json.dumps(sorted(conditions))))
@@ -305,7 +343,7 @@ class Store:
             "reason": row.get("reason", ""),
             "conditions": json.dumps(sorted(row.get("conditions", ()))),
         } for row in rows]
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(insert(transitions), values)
 
     def first_observation(self) -> float | None:
@@ -337,7 +375,7 @@ class Store:
                     subsystem: str | None = None, planned: bool = False,
                     affected: Iterable[str] = (), maintenance_id: int | None = None) -> int:
         """Open an outage unless one is already open for the subject; returns its id."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             existing = conn.execute(select(outages.c.id).where(
                 outages.c.kind == kind, outages.c.subject == subject,
                 outages.c.end_ts.is_(None))).scalar()
@@ -350,7 +388,7 @@ class Store:
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def close_outage(self, kind: str, subject: str, end: float) -> bool:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             result = conn.execute(update(outages).where(
                 outages.c.kind == kind, outages.c.subject == subject,
                 outages.c.end_ts.is_(None)).values(end_ts=end))
@@ -358,7 +396,7 @@ class Store:
 
     def add_outage_affected(self, kind: str, subject: str, loads: Iterable[str]) -> bool:
         """Add loads to the `affected` list of the subject's open outage (if one is open)."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             row = conn.execute(select(outages.c.id, outages.c.affected).where(
                 outages.c.kind == kind, outages.c.subject == subject,
                 outages.c.end_ts.is_(None))).first()
@@ -398,7 +436,7 @@ class Store:
 
     def open_exposure(self, kind: str, subject: str, start: float,
                       subsystem: str | None = None, detail: str = "") -> None:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             open_ = conn.execute(select(exposures.c.id).where(
                 exposures.c.kind == kind, exposures.c.subject == subject,
                 exposures.c.end_ts.is_(None))).scalar()
@@ -408,7 +446,7 @@ class Store:
                                                       detail=detail))
 
     def close_exposure(self, kind: str, subject: str, end: float) -> None:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(update(exposures).where(
                 exposures.c.kind == kind, exposures.c.subject == subject,
                 exposures.c.end_ts.is_(None)).values(end_ts=end))
@@ -454,7 +492,7 @@ class Store:
                 "reachable": ("unreachable" not in c.conditions) if c.component == "device"
                 else None,
                 "ts": c.ts, "writer": writer}
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             _upsert(conn, current_status, list(latest.values()), ["device", "component"])
 
     def current_status(self) -> list[Any]:
@@ -466,7 +504,7 @@ class Store:
                      ts: float, writer: str) -> None:
         row = {"device": device, "samples": json.dumps(samples, ensure_ascii=False),
                "ts": ts, "writer": writer}
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             _upsert(conn, current_readings, [row], ["device"])
 
     def current_readings(self) -> dict[str, list[tuple[str, dict[str, str], float]]]:
@@ -487,7 +525,7 @@ class Store:
         is unmonitored (returned). Outages open at shutdown stay open: nothing closes them
         but a fresh observation."""
         gap: Interval | None = None
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             row = conn.execute(select(heartbeats).where(
                 heartbeats.c.instance == instance)).first()
             if row is not None and now - row.ts > max_silence:
@@ -506,7 +544,7 @@ class Store:
         return gap
 
     def heartbeat(self, instance: str, now: float) -> None:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(update(heartbeats).where(heartbeats.c.instance == instance)
                          .values(ts=now))
 
@@ -517,7 +555,7 @@ class Store:
         return None if found is None else float(found)
 
     def add_unmonitored(self, start: float, end: float, reason: str) -> None:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(insert(unmonitored).values(start_ts=start, end_ts=end, reason=reason))
 
     def unmonitored(self, since: float | None = None, until: float | None = None
@@ -537,7 +575,7 @@ class Store:
                         until: float | None = None, comment: str = "") -> int:
         if end <= start:
             raise ValueError("a maintenance window must end after it starts")
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             result = conn.execute(insert(maintenance_windows).values(
                 title=title, start_ts=start, end_ts=end, recurrence=recurrence, until_ts=until,
                 scope=json.dumps(scope, sort_keys=True), created_by=created_by,
@@ -552,7 +590,7 @@ class Store:
             return list(conn.execute(query))
 
     def delete_maintenance(self, window_id: int, now: float) -> bool:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             result = conn.execute(update(maintenance_windows).where(and_(
                 maintenance_windows.c.id == window_id,
                 maintenance_windows.c.deleted_ts.is_(None))).values(deleted_ts=now))
@@ -580,7 +618,7 @@ class Store:
         from sqlalchemy.exc import IntegrityError
 
         try:
-            with self.engine.begin() as conn:
+            with self.write() as conn:
                 conn.execute(insert(maintenance_silences).values(
                     window_id=window_id, occurrence_start=occurrence_start,
                     matchers=matchers[:255], silence_id=silence_id, created_ts=now))
@@ -592,7 +630,7 @@ class Store:
             return False
 
     def expire_maintenance_silence(self, row_id: int, now: float) -> None:
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             conn.execute(update(maintenance_silences).where(
                 maintenance_silences.c.id == row_id).values(expired_ts=now))
 
@@ -642,7 +680,7 @@ class Store:
         escalated; after `ack_for` seconds (if given) the acknowledgement lapses."""
         if not by.strip():
             raise ValueError("an acknowledgement needs a name (who)")
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
             if row is None:
                 raise NotFound(f"no alert with id {alert_id}")
@@ -692,7 +730,7 @@ class Store:
 
     def record_trap_events(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            with self.engine.begin() as conn:
+            with self.write() as conn:
                 conn.execute(insert(trap_events), list(rows))
 
     def count_trap_events(self) -> int:
@@ -702,7 +740,7 @@ class Store:
     def prune_trap_events(self, before: float, keep: int) -> int:
         """Delete trap events older than `before`, and all but the newest `keep` (by id,
         which grows with every insert); answers how many rows went."""
-        with self.engine.begin() as conn:
+        with self.write() as conn:
             gone = conn.execute(delete(trap_events).where(trap_events.c.ts < before)).rowcount
             newest = conn.execute(select(func.max(trap_events.c.id))).scalar()
             if newest is not None and newest > keep:

@@ -106,7 +106,7 @@ def record_lldp(store: Store, writer: str, verdicts: Sequence[LinkVerdict],
     changed = 0
     wanted = {v.key: v for v in verdicts}
     seen = set(sightings)
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         open_rows = conn.execute(select(lldp_verdicts).where(and_(
             lldp_verdicts.c.writer == writer, lldp_verdicts.c.end_ts.is_(None)))).all()
         kept: set[tuple[str, str, str, str]] = set()
@@ -146,7 +146,7 @@ def record_lldp(store: Store, writer: str, verdicts: Sequence[LinkVerdict],
 
 def close_lldp(store: Store, writer: str, ts: float) -> int:
     """Close every open row of `writer` at `ts` (it stops: what it saw ends there)."""
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         n = conn.execute(update(lldp_verdicts).where(and_(
             lldp_verdicts.c.writer == writer, lldp_verdicts.c.end_ts.is_(None)))
             .values(end_ts=ts)).rowcount

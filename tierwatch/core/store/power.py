@@ -17,7 +17,7 @@ def add_power_readings(store: Store, ts: float,
     """(kind, subject, value) rows, all at `ts`."""
     values = [{"ts": ts, "kind": k, "subject": s, "value": v} for k, s, v in rows]
     if values:
-        with store.engine.begin() as conn:
+        with store.write() as conn:
             conn.execute(insert(power_readings), values)
 
 
@@ -41,6 +41,6 @@ def power_subjects(store: Store, kind: str, since: float, until: float) -> list[
 
 
 def prune_power_readings(store: Store, before: float) -> int:
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         return int(conn.execute(delete(power_readings).where(
             power_readings.c.ts < before)).rowcount or 0)

@@ -68,7 +68,7 @@ def record_file(store: Store, *, month: str, lang: str, fmt: str, path: str, bod
                 created: float, trigger: str, complete: bool) -> int:
     """Register a report file (replacing the row of the same month, language and format);
     the new row's id."""
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         conn.execute(delete(reports).where(reports.c.month == month, reports.c.lang == lang,
                                            reports.c.format == fmt))
         result = conn.execute(insert(reports).values(

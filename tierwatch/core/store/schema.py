@@ -4,6 +4,7 @@ this schema; tests/core/test_store.py checks that they do."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -318,4 +319,16 @@ lldp_unexpected = Table(
     Column("writer", String(64), nullable=False),
     Index("ix_lldp_unexpected_port", "device", "port", "start_ts"),
     Index("ix_lldp_unexpected_open", "end_ts"),
+)
+
+# the active/standby pair's lease (tierwatch/core/ha.py): one row per instance name ("main",
+# "tier"); `token` grows on every takeover and fences the writes of an older holder
+# (store/fencing.py). Times are the database's clock (epoch seconds), never an instance's
+ha_lease = Table(
+    "ha_lease", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("acquired_ts", Float, nullable=False),  # when this holder's term began
+    Column("expires_ts", Float, nullable=False),
 )

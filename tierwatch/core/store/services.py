@@ -40,7 +40,7 @@ def record_certificates(store: Store, seen: Sequence[dict[str, Any]], now: float
     """Insert certificates not seen before (per service, endpoint and fingerprint); move the
     `last_seen` of the others to `now`. Returns how many were new."""
     new = 0
-    with store.engine.begin() as conn:
+    with store.write() as conn:
         for cert in seen:
             key = and_(certificates.c.service == cert["service"],
                        certificates.c.endpoint == cert["endpoint"],

@@ -1,5 +1,10 @@
 """The API tokens table: rows keep a token's public key, name, role and SHA-256 digest,
-never the token itself (api/tokens.py makes and checks tokens)."""
+never the token itself (api/tokens.py makes and checks tokens).
+
+Not fenced (store/fencing.py): tokens are the operator's bookkeeping, not the monitor's
+record. `tierwatch token` writes them from no pair member at all, and either member of a pair
+stamps `last_used` on the reads it serves (the standby's API writes nothing else: it refuses
+POST and DELETE)."""
 
 from __future__ import annotations
 
