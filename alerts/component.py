@@ -106,6 +106,7 @@ class AlertsComponent:
         self.store: Store | None = None
         self.active: dict[str, Alert] = {}
         self.windows: list[Window] = []
+        self._known_subsystems: dict[str, str] = {}
         esc = config.escalation
         self.policy = Policy(
             repeat_every=None if config.alertmanager else config.repeat_every,
@@ -152,6 +153,7 @@ class AlertsComponent:
         self.history = SeriesHistory(self.ruleset.windows())
         self._started = clock()
         self.active = self._load_active()
+        self._known_subsystems = self._subsystems_of(self.active)
         if self.config.alertmanager:
             self.am = AlertmanagerClient(self.config.alertmanager)
         if any(r.webhook for r in self.config.receivers):
@@ -187,7 +189,26 @@ class AlertsComponent:
     # ------------------------------------------------------------------ evaluation loop
 
     def identities(self) -> list[DeviceIdentity]:
-        return device_identities(self.devices(), self.config.device_subsystems)
+        devices = list(self.devices())
+        found = device_identities(devices, self.config.device_subsystems)
+        if not self._known_subsystems:
+            return found
+        # a `profile: auto` device silent since the start has no profiles yet, so its
+        # subsystem would read "other": it keeps the one its restored alerts carry, or the
+        # alerts about it would change labels, fire again and page twice
+        unresolved = {d.id for d in devices
+                      if d.kind == "snmp" and not set(d.profiles) - {"auto"}}
+        return [replace(i, subsystem=self._known_subsystems[i.id])
+                if i.id in unresolved and i.id in self._known_subsystems else i
+                for i in found]
+
+    def _subsystems_of(self, active: dict[str, Alert]) -> dict[str, str]:
+        """device -> subsystem, as restored alerts carry it from the device's identity
+        (not from their rule's own `subsystem` label)."""
+        assert self.ruleset is not None
+        own = {r.name for r in self.ruleset.rules if "subsystem" in r.labels}
+        return {a.labels["device"]: a.labels["subsystem"] for a in active.values()
+                if a.name not in own and "device" in a.labels and "subsystem" in a.labels}
 
     def _on_changes(self, changes: list[StatusChange]) -> None:
         self._trigger.set()

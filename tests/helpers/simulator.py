@@ -44,11 +44,14 @@ class Simulator:
 
 
 @contextlib.contextmanager
-def run_simulator(tmp: Path) -> Iterator[Simulator]:
+def run_simulator(tmp: Path, trap_sink: str | None = None) -> Iterator[Simulator]:
+    """`tierwatch sim serve`; with `trap_sink` (host:port) its devices send their traps
+    there when a fault is injected or cleared (sim/traps.py)."""
     run_dir = tmp / "sim"
     run_dir.mkdir(parents=True, exist_ok=True)
     log = tmp / "sim.log"
-    with process(tierwatch_cmd("sim", "serve", "--run-dir", str(run_dir)), log,
+    sink = ("--trap-sink", trap_sink) if trap_sink else ()
+    with process(tierwatch_cmd("sim", "serve", "--run-dir", str(run_dir), *sink), log,
                  env=env_with_repo()) as proc:
         def started() -> dict[str, Any] | None:
             if proc.poll() is not None:
