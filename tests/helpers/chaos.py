@@ -342,13 +342,14 @@ def dump(observed: Observed, path: Path) -> None:
 def chaos_site(tmp: Path, script: Script, pair: bool = False,
                log: Any = print) -> Iterator[Chaos]:
     """PostgreSQL, the simulator, the pager and the instance(s), all stopped at the end."""
-    trap_port = free_port(socket.SOCK_DGRAM)
-    with run_postgres() as pg, run_simulator(tmp, trap_sink=f"127.0.0.1:{trap_port}") as sim, \
+    # each member its own trap port; the simulated devices send every trap to all of them
+    traps = {name: free_port(socket.SOCK_DGRAM) for name in (["a", "b"] if pair else ["a"])}
+    sinks = [f"127.0.0.1:{port}" for port in traps.values()]
+    with run_postgres() as pg, run_simulator(tmp, trap_sinks=sinks) as sim, \
             webhook_receiver() as hook:
         rules = chaos_rules(tmp)
-        names = ["a", "b"] if pair else ["a"]
-        members = [Member(name, member_config(sim, script, pg, rules, hook, name, trap_port),
-                          tmp) for name in names]
+        members = [Member(name, member_config(sim, script, pg, rules, hook, name, port), tmp)
+                   for name, port in traps.items()]
         chaos = Chaos(script, sim, members, pg, hook, log)
         try:
             for member in members:

@@ -30,7 +30,9 @@ def device_row(ts: float, old: str | None, new: str, conditions: frozenset[str] 
 
 
 def page(ts: float, status: str, key: str, member: str = "a") -> Page:
-    return Page(T0 + ts, member, status, "fp1", "UpsOnBattery", "2027-01-15T08:00:10Z", key)
+    # startsAt: when the alert fired, T0 + 10.5 (T0 is 2027-01-15 08:00:00 UTC)
+    return Page(T0 + ts, member, status, "fp1", "UpsOnBattery", "2027-01-15T08:00:10.500Z",
+                key)
 
 
 def observed(**changes: object) -> Observed:
@@ -109,6 +111,12 @@ def test_an_alert_paged_twice_with_different_keys_fails_and_a_retry_does_not() -
     twice = [*observed().pages, page(11.6, "firing", "k3", member="b")]
     assert failing(compare(observed(pages=twice))) == [
         "UpsOnBattery paged", "every fired alert paged once and resolved"]
+
+
+def test_pages_of_a_later_incident_of_the_same_alert_are_not_this_ones() -> None:
+    later = Page(T0 + 60.0, "a", "firing", "fp1", "UpsOnBattery", "2027-01-15T08:01:00.000Z",
+                 "k9")
+    assert compare(observed(pages=[*observed().pages, later])).ok
 
 
 def test_an_alert_left_firing_fails() -> None:
