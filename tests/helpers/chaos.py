@@ -174,8 +174,14 @@ def _seconds(text: str) -> float:
 
 
 def member_config(sim: Simulator, script: Script, store_url: str, rules: Path,
-                  hook: WebhookReceiver, name: str, trap_port: int) -> dict[str, Any]:
+                  hook: WebhookReceiver, name: str, trap_port: int,
+                  pair: bool) -> dict[str, Any]:
+    """The demo's site polled every `script.interval`; the pager at the webhook receiver;
+    the traps at `trap_port`. In a pair, `ha:` with the shipped lease and renew times
+    (docs/operations.md), the member named by `name`."""
     config = sim.config(script.interval, store_url)
+    if pair:
+        config["ha"] = {"enabled": True, "instance": name}
     config["snmp"]["defaults"].update(timeout=script.timeout, retries=script.retries)
     config["alerts"] = {
         "evaluate_every": "1s",
@@ -348,8 +354,8 @@ def chaos_site(tmp: Path, script: Script, pair: bool = False,
     with run_postgres() as pg, run_simulator(tmp, trap_sinks=sinks) as sim, \
             webhook_receiver() as hook:
         rules = chaos_rules(tmp)
-        members = [Member(name, member_config(sim, script, pg, rules, hook, name, port), tmp)
-                   for name, port in traps.items()]
+        members = [Member(name, member_config(sim, script, pg, rules, hook, name, port, pair),
+                          tmp) for name, port in traps.items()]
         chaos = Chaos(script, sim, members, pg, hook, log)
         try:
             for member in members:
