@@ -178,10 +178,12 @@ def member_config(sim: Simulator, script: Script, store_url: str, rules: Path,
                   pair: bool) -> dict[str, Any]:
     """The demo's site polled every `script.interval`; the pager at the webhook receiver;
     the traps at `trap_port`. In a pair, `ha:` with the shipped lease and renew times
-    (docs/operations.md), the member named by `name`."""
+    (docs/operations.md) and the default member name (hostname-pid): a member restarted
+    after a kill is a new holder, so the standby takes over when the lease lapses. (With a
+    fixed `ha.instance` the restarted member resumes its dead predecessor's term at once.)"""
     config = sim.config(script.interval, store_url)
     if pair:
-        config["ha"] = {"enabled": True, "instance": name}
+        config["ha"] = {"enabled": True}
     config["snmp"]["defaults"].update(timeout=script.timeout, retries=script.retries)
     config["alerts"] = {
         "evaluate_every": "1s",
