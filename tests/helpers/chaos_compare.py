@@ -387,6 +387,8 @@ def _site_checks(observed: Observed, chains: dict[tuple[str, str], list[Transiti
         if kind != "device" and (kind, subject) not in explained:
             continue
         spans = explained.get((kind, subject), [])
+        if kind == "component":  # a silent agent takes all its components to unknown
+            spans = spans + explained.get(("device", subject.split("/", 1)[0]), [])
         previous: Transition | None = None
         for row in rows:
             moved = previous is None or (row.new, row.conditions) != (previous.new,

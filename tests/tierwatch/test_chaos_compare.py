@@ -131,6 +131,28 @@ def test_an_unscripted_status_change_fails() -> None:
     assert failing(compare(observed(transitions=stray))) == ["no unscripted status changes"]
 
 
+def test_a_silent_agent_explains_its_components_going_unknown() -> None:
+    # core-1 silent from 10 to 30: its trunk port (the subject of the trunk cut at 50..70)
+    # goes unknown with it; the same change at 40, outside both, is unexplained
+    silent = Fault(1, KINDS["outage"], "core-1", 10.0, 30.0)
+    trunk = Fault(2, KINDS["trunk-cut"], "core-1", 50.0, 70.0)
+    script = Script(seed=0, duration=80.0, interval=1.0, faults=(silent, trunk), kills=())
+    port = "core-1/port Gi1/0/15"
+
+    def rows(at: float) -> list[Transition]:
+        return [Transition(T0 + at, "component", port, "ok", "unknown", frozenset()),
+                Transition(T0 + at + 20, "component", port, "unknown", "ok", frozenset())]
+
+    def stray(at: float) -> list[str]:
+        played = [Played(silent, T0 + 10, T0 + 30), Played(trunk, T0 + 50, T0 + 70)]
+        seen = Observed(script, T0, played, [], rows(at), [], [], [], [], [])
+        return [c.found for c in compare(seen).checks
+                if c.check == "no unscripted status changes" and not c.ok]
+
+    assert stray(10.4) == []
+    assert stray(40.0) != []
+
+
 def test_a_script_is_its_seed() -> None:
     one = make_script(seed=5, duration=300, faults=20, kills=4)
     assert one == make_script(seed=5, duration=300, faults=20, kills=4)
