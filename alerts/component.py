@@ -107,6 +107,7 @@ class AlertsComponent:
         self.active: dict[str, Alert] = {}
         self.windows: list[Window] = []
         self._known_subsystems: dict[str, str] = {}
+        self._answered_before: dict[str, float] = {}  # device -> last answer before start
         esc = config.escalation
         self.policy = Policy(
             repeat_every=None if config.alertmanager else config.repeat_every,
@@ -154,6 +155,8 @@ class AlertsComponent:
         self._started = clock()
         self.active = self._load_active()
         self._known_subsystems = self._subsystems_of(self.active)
+        self._answered_before = {d.id: d.last_success_ts for d in rt.state.devices.values()
+                                 if d.last_success_ts is not None}
         if self.config.alertmanager:
             self.am = AlertmanagerClient(self.config.alertmanager)
         if any(r.webhook for r in self.config.receivers):
@@ -251,8 +254,13 @@ class AlertsComponent:
             # (each pages for the devices it polls); here only the site-wide ones
             view = {name: [s for s in samples if "device" not in s.labels]
                     for name, samples in view.items()}
+        # blind: unreachable, or not answered since this engine started. A pair member
+        # that takes over starts on the standby's mirrored state: statuses, but not the
+        # polled series (if_oper_status ...), so an alert on those would read as resolved
+        # until the new leader's first poll of the device
         blind = {d.id for d in self.rt.state.devices.values()
-                 if d.reachable is False or d.last_success_ts is None}
+                 if d.reachable is False or d.last_success_ts is None
+                 or d.last_success_ts == self._answered_before.get(d.id)}
         assert self.history is not None
         result = evaluate(self.ruleset.rules, self.history.source(view, now), now, self.active,
                           hold=lambda alert: alert.labels.get("device", "") in blind)

@@ -474,6 +474,44 @@ async def test_a_silent_auto_profile_device_keeps_its_alert_across_a_restart(
                                                      "resolved"]
 
 
+async def test_a_takeover_on_a_mirrored_state_holds_alerts_until_the_device_answers(
+        h: Harness) -> None:
+    # UpsRuntimeLow reads a polled series (ups_battery_runtime_seconds < 600, for 1m). A pair
+    # member taking over starts its alert engine on the standby's state, mirrored from the
+    # store: ups-a's statuses and last answer are there, its series are not. Until the new
+    # leader polls ups-a, the alert is held, not resolved (and so not paged again when the
+    # poll brings the series back); then it resolves when the runtime is back above 600 s.
+    def poll(runtime: float) -> None:
+        h.service.state.update(PollResult("ups-a", h.clock.now, samples=[
+            Sample("ups_battery_runtime_seconds", {"device": "ups-a"}, runtime, h.clock.now)],
+            components=[ComponentStatus("ups", Status.OK, "ok")]))
+
+    poll(300.0)
+    await h.tick()
+    await h.tick(61)
+    (record,) = h.store.alerts()
+    assert (record.alertname, record.state) == ("UpsRuntimeLow", "firing")
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing"]
+    # the takeover: the mirrored state keeps the statuses and the time of the last answer
+    h.service.state.devices["ups-a"].samples = []
+    h.clock.now += 5
+    taking_over = AlertsComponent(h.config.alerts, devices=lambda: list(h.service.directory))
+    runtime = Runtime.for_tests(h.store, h.service.state, site=h.config.site,
+                                metrics=h.service.metrics)
+    taking_over.attach(runtime, deliver=h.delivery, clock=h.clock)
+    h.alerts = taking_over
+    await h.tick(1)
+    assert [(r.alertname, r.state) for r in h.store.alerts(states=None)] == [
+        ("UpsRuntimeLow", "firing")]
+    poll(300.0)  # the new leader's first poll: still low, nothing new to page
+    await h.tick(1)
+    assert len(h.delivery.sent) == 2
+    poll(1200.0)
+    await h.tick(1)
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing", "resolved",
+                                                     "resolved"]
+
+
 RANGE_RULE = """\
 groups:
   - name: site
