@@ -109,10 +109,11 @@ async def test_a_load_outage_comes_from_the_topology_with_its_cause(rig: Rig) ->
     await rig.start(1000.0)
     await rig.polls(1001.0, **ALL_OK)
     await rig.polls(1010.0, pdu_a="silent")
-    await rig.polls(1012.0, pdu_a="silent")  # unreachable after two failed polls
+    # unreachable after two failed polls, and since the first of them (1010)
+    await rig.polls(1012.0, pdu_a="silent")
     # R1 keeps its B cord; R2 hangs on PDU-A alone
     (outage,) = rig.store.open_outages("load")
-    assert (outage.subject, outage.subsystem, outage.start) == ("R2", "power", 1012.0)
+    assert (outage.subject, outage.subsystem, outage.start) == ("R2", "power", 1010.0)
     assert outage.cause == "no path: PDU-A unknown"
     assert outage.affected == ["R2"] and not outage.planned
     await rig.polls(1020.0, ups_b=OFF)
@@ -122,7 +123,7 @@ async def test_a_load_outage_comes_from_the_topology_with_its_cause(rig: Rig) ->
     await rig.polls(1030.0, pdu_a=OK)
     assert {o.subject for o in rig.store.open_outages("load")} == set()
     spans = {(o.subject, o.start, o.end) for o in rig.store.outages(kind="load")}
-    assert spans == {("R2", 1012.0, 1030.0), ("R1", 1020.0, 1030.0)}
+    assert spans == {("R2", 1010.0, 1030.0), ("R1", 1020.0, 1030.0)}
     loads = [(t.subject, t.old, t.new) for t in rig.store.transitions(kind="load", since=1005)]
     assert loads == [
         ("R2", "served", "unserved"),
@@ -189,10 +190,11 @@ async def test_planned_when_a_maintenance_window_names_the_device(rig: Rig) -> N
     await rig.polls(1012.0, pdu_a="silent")
     (outage,) = rig.store.open_outages("load")
     assert outage.planned and outage.maintenance_id == window
-    # planned or not, it is downtime (Tier III: planned work must not drop a load)
+    # planned or not, it is downtime (Tier III: planned work must not drop a load): from
+    # the first unanswered poll (1010) to the end of the period (1100)
     report = availability_report(rig.store, "load:R2", (1000.0, 1100.0), now=1100.0)
-    assert report.report.downtime == pytest.approx(88.0)
-    assert report.planned_downtime == pytest.approx(88.0)
+    assert report.report.downtime == pytest.approx(90.0)
+    assert report.planned_downtime == pytest.approx(90.0)
 
 
 @pytest.mark.parametrize(
