@@ -85,6 +85,7 @@ class SnmpPolling:
         # worker process, the pipe to the service (start_schedule)
         self._on_result: Callable[[PollResult], object] | None = None
         self._on_skipped: Callable[[str], object] | None = None
+        self._may_poll: Callable[[], bool] | None = None
         factory = engine_factory(snmp.engine)
         for device in devices:
             target = build_target(snmp, credentials, device)
@@ -165,6 +166,10 @@ class SnmpPolling:
     async def _poll_job(self, device_id: str) -> None:
         on_result = self._on_result
         assert on_result is not None
+        if self._may_poll is not None and not self._may_poll():
+            if self._on_skipped is not None:  # (logged by whoever says no, once per burst)
+                self._on_skipped(device_id)
+            return
         try:
             result = await self.poll(device_id)
         except asyncio.CancelledError:
@@ -200,9 +205,13 @@ class SnmpPolling:
         self.start_schedule(rt.state.update, rt.state.count_skipped)
 
     def start_schedule(self, on_result: Callable[[PollResult], object],
-                       on_skipped: Callable[[str], object]) -> None:
-        """Poll every device on its interval from now on, on the running loop."""
+                       on_skipped: Callable[[str], object],
+                       may_poll: Callable[[], bool] | None = None) -> None:
+        """Poll every device on its interval from now on, on the running loop. A tick when
+        `may_poll()` says no (a poll worker whose service has not read its last results)
+        is skipped and counted like a tick whose last poll still runs."""
         self._on_result, self._on_skipped = on_result, on_skipped
+        self._may_poll = may_poll
         now = asyncio.get_running_loop().time()
         for device_id, runtime in self.devices.items():
             spread = random.uniform(0, self.snmp.jitter * runtime.interval)

@@ -32,6 +32,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import repeat
 from typing import Any
 
 from tierwatch.core.model import ComponentStatus, MetricMeta, PollResult, Sample, Status
@@ -48,6 +49,7 @@ _STATUS_CODE = {s: i for i, s in enumerate(_STATUSES)}
 _U8, _U16, _U32, _U64, _F64 = (struct.Struct(f) for f in ("<B", "<H", "<I", "<Q", "<d"))
 _RESULT_HEAD = struct.Struct("<IIddIB")  # device, tag, ts, duration, varbinds, flags
 _INT64 = (-(2**63), 2**63)
+_TYPE_CODE = {int: "q", float: "d"}
 _UINT64_TOP = 2**64
 
 
@@ -362,8 +364,14 @@ class ResultEncoder:
         values_part: bytes
         if samples:
             names, labels, values, stamps = zip(*samples, strict=True)
-            types = "".join(map(_value_code, values))
-            text = len(types) != len(values) or stamps.count(result.ts) != len(stamps)
+            # q for every int, d for every float, in C; "?" for anything else
+            types = "".join(map(_TYPE_CODE.get, map(type, values), repeat("?")))
+            text = "?" in types or stamps.count(result.ts) != len(stamps)
+            if not text and "q" in types and not all(
+                    _INT64[0] <= v < _INT64[1] for v in values if v.__class__ is int):
+                # an int beyond int64: u64 where it fits, else the whole poll as text
+                types = "".join(map(_value_code, values))
+                text = len(types) != len(values)
             if text:
                 types = "".join("q" if v.__class__ is int else "d" for v in values)
             last = self.shapes.get(device)
@@ -549,9 +557,10 @@ class ResultDecoder:
                 samples = _decode_text_values(r, shape)
             else:
                 values = shape.unpacker.unpack(r.raw(shape.unpacker.size))
-                new = _new_tuple
-                samples = [new(Sample, (n, labels, v, ts))
-                           for n, labels, v in zip(shape.names, shape.labels, values, strict=True)]
+                # Sample(name, labels, value, ts) for each, without a Python frame per
+                # sample (names, labels and values are all the shape's length)
+                samples = list(map(_new_tuple, repeat(Sample),
+                                   zip(shape.names, shape.labels, values, repeat(ts))))
             metadata = shape.metadata
         r.end()
         result = PollResult(device_id, ts, duration, samples, components, varbinds, error,

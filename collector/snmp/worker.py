@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import sys
@@ -50,9 +51,22 @@ from tierwatch.core.model import PollResult
 log = logging.getLogger(__name__)
 
 STATS_EVERY = 1.0  # seconds between STATS frames (only when a counter moved)
-# results waiting in the pipe to the service beyond which scheduled polls' results are not
-# queued (a service that stopped reading): they are counted as skipped ticks instead
-MAX_BACKLOG = 32 * 1024 * 1024
+# Octets written but not yet taken by the service (beyond the pipe's own 64 KiB) above
+# which no scheduled poll starts: its tick is skipped and counted, as a tick is when the
+# device's last poll still runs. So a service that falls behind (its one core busy with
+# /metrics, the store, the alerts) slows its workers down rather than reading results
+# seconds old: about 90 results of a 160-varbind walk.
+MAX_BACKLOG = 128 * 1024
+# beyond this, a poll that did run has its result dropped (counted as a skipped tick)
+# rather than queued: the polls in flight when the backlog began, at most `concurrency`
+MAX_QUEUED = 8 * 1024 * 1024
+# Frames are written to the pipe together, at most every FLUSH_EVERY seconds (sooner once
+# FLUSH_AT octets wait): each write wakes the service, whose one thread also renders
+# /metrics, and on a busy machine every wake-up waits for a core. A poll's result is
+# then up to 20 ms later, against intervals of seconds.
+FLUSH_EVERY = 0.02
+FLUSH_AT = 64 * 1024
+DRAIN_WITHIN = 10.0  # seconds, after STOP, for the service to read what is written
 
 
 class _Pipe(asyncio.Protocol):
@@ -81,15 +95,49 @@ class Worker:
         self.profiles_sent = {k: list(v) for k, v in self.polling.profiles().items()}
         self.owed_skips: dict[int, int] = {}  # ticks not yet reported (a full pipe)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.behind_logged = -math.inf
+        self.batch: list[bytes] = []  # frames not yet written (see FLUSH_EVERY)
+        self.batch_size = 0
+        self.flush_at: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ to the service
 
     def _write(self, data: bytes) -> None:
-        if not self.out.is_closing():
-            self.out.write(data)
+        if self.out.is_closing():
+            return
+        self.batch.append(data)
+        self.batch_size += len(data)
+        if self.batch_size >= FLUSH_AT:
+            self.flush()
+        elif self.flush_at is None:
+            self.flush_at = asyncio.get_running_loop().call_later(FLUSH_EVERY, self.flush)
+
+    def flush(self) -> None:
+        if self.flush_at is not None:
+            self.flush_at.cancel()
+            self.flush_at = None
+        if self.batch and not self.out.is_closing():
+            self.out.write(b"".join(self.batch))
+        self.batch.clear()
+        self.batch_size = 0
+
+    def unsent(self) -> int:
+        """Octets written here that the service has not taken (beyond the pipe's own)."""
+        return self.out.get_write_buffer_size() + self.batch_size
+
+    def may_poll(self) -> bool:
+        if self.unsent() <= MAX_BACKLOG:
+            return True
+        now = time.monotonic()
+        if now - self.behind_logged > 60.0:  # a line a minute at most; each tick is counted
+            self.behind_logged = now
+            log.warning("the service has not read %d octets of results: scheduled polls "
+                        "are skipped until it catches up (tierwatch_polls_skipped_total)",
+                        self.unsent())
+        return False
 
     def _backlogged(self) -> bool:
-        return self.out.get_write_buffer_size() > MAX_BACKLOG
+        return self.unsent() > MAX_QUEUED
 
     def send_result(self, result: PollResult, tag: int = 0) -> None:
         device = self.position[result.device]
@@ -116,7 +164,7 @@ class Worker:
     def send_skipped(self, device_id: str) -> None:
         device = self.position[device_id]
         self.owed_skips[device] = self.owed_skips.get(device, 0) + 1
-        if not self._backlogged():
+        if self.may_poll():
             self._pay_skips()
 
     def _pay_skips(self) -> None:
@@ -185,7 +233,7 @@ async def serve(stdin_fd: int, stdout_fd: int) -> int:
     worker = Worker(config, out)
     out.write(encode_hello(os.getpid(), worker.index))
     settle_garbage_collector()  # as the service's own process does once it runs
-    worker.polling.start_schedule(worker.send_result, worker.send_skipped)
+    worker.polling.start_schedule(worker.send_result, worker.send_skipped, worker.may_poll)
     stats = loop.create_task(worker.send_stats())
     terminated = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, terminated.set)
@@ -211,13 +259,16 @@ async def serve(stdin_fd: int, stdout_fd: int) -> int:
         stats.cancel()
         ended.cancel()
         await worker.stop()
+        worker.flush()
         if not out.is_closing():
-            # let what is written reach the service (it reads until our end closes)
-            deadline = time.monotonic() + 2.0
+            # let what is written reach the service (it reads until our end closes; it
+            # kills a worker that takes too long), never half a frame
+            deadline = time.monotonic() + DRAIN_WITHIN
             while out.get_write_buffer_size() and time.monotonic() < deadline \
                     and not pipe.closed.is_set():
                 await asyncio.sleep(0.01)
             out.close()
+            await asyncio.sleep(0)  # the transport's close runs on the loop
     return 0
 
 

@@ -230,9 +230,13 @@ class _Worker:
                     break
                 self._dispatch(*got)
         except WireError as exc:
-            self.pool.refused[exc.reason] = self.pool.refused.get(exc.reason, 0) + 1
-            log.error("poll worker %d sent a frame refused (%s): %s; killing it",
-                      self.index, exc.reason, exc)
+            if self.stopping and exc.reason == "truncated":
+                log.info("poll worker %d: its last frame was cut short at shutdown",
+                         self.index)
+            else:
+                self.pool.refused[exc.reason] = self.pool.refused.get(exc.reason, 0) + 1
+                log.error("poll worker %d sent a frame refused (%s): %s; killing it",
+                          self.index, exc.reason, exc)
         except TimeoutError:
             log.error("poll worker %d did not say hello within %gs", self.index, HELLO_WITHIN)
         except (BrokenPipeError, ConnectionResetError, asyncio.IncompleteReadError):
