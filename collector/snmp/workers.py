@@ -24,6 +24,7 @@ last reading (taken every second and at each scrape).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -119,6 +120,7 @@ class _Worker:
         self.cpu_last = 0.0  # the running process's CPU at its last reading
         self.stats_ended: dict[str, int] = {}
         self.stats: dict[str, int] = {}
+        self.ready = asyncio.Event()  # set while `up`
         self._pending: dict[int, asyncio.Future[PollResult]] = {}
         self._next_tag = 0
 
@@ -141,6 +143,10 @@ class _Worker:
     # ------------------------------------------------------------------ requests
 
     async def request(self, device_id: str, position: int, deadline: float) -> PollResult:
+        if not self.up and not self.stopping:  # starting, or between two processes
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(deadline):
+                    await self.ready.wait()
         process = self.process
         if not self.up or process is None or process.stdin is None:
             return PollResult(device_id, time.time(), error="worker_down",
@@ -222,6 +228,7 @@ class _Worker:
             if said.pid != process.pid or said.index != self.index:
                 raise WireError("malformed", f"HELLO from pid {said.pid} index {said.index}")
             self.up = True
+            self.ready.set()
             log.info("poll worker %d (pid %d) polls %d devices", self.index, process.pid,
                      len(self.share))
             while True:
@@ -243,6 +250,7 @@ class _Worker:
             pass  # the process is gone: its return code says more below
         finally:
             self.up = False
+            self.ready.clear()
             self.cpu_seconds()  # the last reading, while /proc still has it
             self.cpu_ended += self.cpu_last
             self.cpu_last = 0.0
@@ -298,21 +306,25 @@ class _Worker:
                 process.stdin.close()
             except (BrokenPipeError, ConnectionResetError):
                 pass
+        self.ready.set()  # a request waiting for the worker to start gives up now
         task = self.task
         if task is None:
             return
-        if process is None or process.returncode is not None:  # between two processes
-            task.cancel()
-        try:
-            async with asyncio.timeout(STOP_WITHIN):
-                await asyncio.shield(task)
-        except TimeoutError:
-            log.error("poll worker %d did not stop within %gs; killed", self.index,
-                      STOP_WITHIN)
-            if process is not None and process.returncode is None:
-                process.kill()
-        task.cancel()
+        if process is None or process.returncode is not None:
+            task.cancel()  # starting or between two processes: nothing to wait for
+        else:
+            done, _ = await asyncio.wait({task}, timeout=STOP_WITHIN)
+            if not done:
+                log.error("poll worker %d did not stop within %gs; killed", self.index,
+                          STOP_WITHIN)
+                if process.returncode is None:
+                    process.kill()
+                task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        process = self.process  # (a process started meanwhile is killed by the task's end)
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def _read_frame(stream: asyncio.StreamReader) -> tuple[Kind, bytes] | None:

@@ -200,3 +200,35 @@ def test_two_workers_show_what_one_process_shows_and_survive_a_killed_worker(
     assert "poll worker 1 ended" not in log
     with contextlib.suppress(subprocess.TimeoutExpired):
         one.wait(1)
+
+
+async def test_a_poll_now_goes_to_the_worker_that_owns_the_device(agent: Agent,
+                                                                   tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    """`poll_once` (the traps' confirming polls, the API) on a running service asks the
+    owning worker; before the service starts (`tierwatch poll -c`) it polls in-process."""
+    from collector.snmp.workers import WorkerPolling
+    from tierwatch.config import load
+    from tierwatch.service import Service
+
+    for key, value in (("TW_TEST_COMMUNITY", "public"), ("TW_TEST_AUTH", "authpass123"),
+                       ("TW_TEST_PRIV", "privpass123")):
+        monkeypatch.setenv(key, value)
+    service = Service(load(_config(tmp_path, agent, 2, free_port())))
+    assert isinstance(service.snmp, WorkerPolling)
+    before = await service.poll_once("sw-0")  # no worker yet: polled here (SNMPv3)
+    assert before.ok and any(s.name == "if_oper_status" for s in before.samples)
+    try:
+        await service.start()
+        assert service.runtime is not None
+        for device in ("sw-0", "sw-1"):  # v3 and v2c, each from its worker
+            result = await service.poll_once(device)
+            assert result.ok, result.message
+            assert result.device == device
+            names = {s.name for s in result.samples}
+            assert {"if_oper_status", "snmp_uptime_seconds"} <= names
+            assert service.state.devices[device].last_poll_ts == result.ts
+    finally:
+        await service.stop()
+    assert all(not w.up for w in service.snmp.workers)
