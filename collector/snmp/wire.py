@@ -336,24 +336,28 @@ def _value_code(value: object) -> str:
     return ""
 
 
-class _SentShape:
-    __slots__ = ("id", "labels", "metadata", "names", "packer", "types")
+class _Shape:
+    """A device's samples but for their values: each one's name and labels, the values'
+    types (their `struct` format), the families' HELP and TYPE; as sent, or as received."""
 
-    def __init__(self, shape_id: int, names: tuple[str, ...], labels: tuple[Any, ...],
-                 types: str, metadata: Mapping[str, MetricMeta]) -> None:
+    __slots__ = ("codec", "id", "labels", "metadata", "names", "types")
+
+    def __init__(self, shape_id: int, names: Sequence[str],
+                 labels: Sequence[Mapping[str, str]], types: str,
+                 metadata: Mapping[str, MetricMeta]) -> None:
         self.id = shape_id
         self.names = names
         self.labels = labels
         self.types = types
         self.metadata = metadata
-        self.packer = struct.Struct("<" + types)
+        self.codec = struct.Struct("<" + types)
 
 
 @dataclass
 class ResultEncoder:
     """The worker's side: what it last sent of each device (its shape, its components)."""
 
-    shapes: dict[int, _SentShape] = field(default_factory=dict)
+    shapes: dict[int, _Shape] = field(default_factory=dict)
     components: dict[int, list[ComponentStatus]] = field(default_factory=dict)
     _next_shape: int = 0
 
@@ -378,7 +382,7 @@ class ResultEncoder:
             if (last is None or last.types != types or last.names != names
                     or last.labels != labels or last.metadata is not result.metadata):
                 self._next_shape = self._next_shape % 0xFFFFFFFF + 1  # 0 is "no samples"
-                last = self.shapes[device] = _SentShape(self._next_shape, names, labels,
+                last = self.shapes[device] = _Shape(self._next_shape, names, labels,
                                                         types, result.metadata)
                 flags |= _SHAPE
                 shape_part = _encode_shape(last)
@@ -386,7 +390,7 @@ class ResultEncoder:
                 flags |= _TEXT
                 values_part = _encode_text_values(values, stamps)
             else:
-                values_part = last.packer.pack(*values)
+                values_part = last.codec.pack(*values)
             shape_id = last.id
         else:
             shape_id, values_part = 0, b""
@@ -426,7 +430,7 @@ class ResultEncoder:
         self.components.clear()
 
 
-def _encode_shape(shape: _SentShape) -> bytes:
+def _encode_shape(shape: _Shape) -> bytes:
     w = _Writer()
     w.text(shape.types, _U32)
     names: dict[str, int] = {}
@@ -464,19 +468,6 @@ def _encode_text_values(values: Sequence[object], stamps: Sequence[float]) -> by
         w.text(repr(value if value.__class__ is int else float(value)), _U8)  # type: ignore[arg-type]
         w.f64(stamp)
     return w.bytes()
-
-
-class _Shape:
-    __slots__ = ("id", "labels", "metadata", "names", "types", "unpacker")
-
-    def __init__(self, shape_id: int, names: list[str], labels: list[dict[str, str]],
-                 types: str, metadata: dict[str, MetricMeta]) -> None:
-        self.id = shape_id
-        self.names = names
-        self.labels = labels
-        self.types = types
-        self.metadata = metadata
-        self.unpacker = struct.Struct("<" + types)
 
 
 _EMPTY_META: Mapping[str, MetricMeta] = {}
@@ -556,7 +547,7 @@ class ResultDecoder:
             if flags & _TEXT:
                 samples = _decode_text_values(r, shape)
             else:
-                values = shape.unpacker.unpack(r.raw(shape.unpacker.size))
+                values = shape.codec.unpack(r.raw(shape.codec.size))
                 # Sample(name, labels, value, ts) for each, without a Python frame per
                 # sample (names, labels and values are all the shape's length)
                 samples = list(map(_new_tuple, repeat(Sample),
