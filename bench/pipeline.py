@@ -65,7 +65,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import ifmib, lab
-from bench.loadgen import Client, Load
+from bench.loadgen import Client, HttpError, Load
 
 SNMP_EXPORTER = "/usr/bin/prometheus-snmp-exporter"
 
@@ -198,7 +198,10 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
 
         async def scrape() -> bytes:
             started = time.perf_counter()
-            status, body = await client.get("/metrics")
+            try:
+                status, body = await client.get("/metrics")
+            except HttpError:  # a keep-alive connection the server closed as we asked again
+                status, body = await client.get("/metrics")
             scrape_times.append(time.perf_counter() - started)
             if status != 200:
                 raise RuntimeError(f"tierwatch /metrics answered {status}")

@@ -63,8 +63,8 @@ MAX_QUEUED = 8 * 1024 * 1024
 # Frames are written to the pipe together, at most every FLUSH_EVERY seconds (sooner once
 # FLUSH_AT octets wait): each write wakes the service, whose one thread also renders
 # /metrics, and on a busy machine every wake-up waits for a core. A poll's result is
-# then up to 20 ms later, against intervals of seconds.
-FLUSH_EVERY = 0.02
+# then up to 100 ms later, against intervals of seconds.
+FLUSH_EVERY = 0.1
 FLUSH_AT = 64 * 1024
 DRAIN_WITHIN = 10.0  # seconds, after STOP, for the service to read what is written
 
