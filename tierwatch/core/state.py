@@ -305,10 +305,10 @@ class State:
             except Exception:  # a broken subscriber must not stop the room that derives
                 log.exception("derived-samples listener %r failed", listener)
 
-    def count_skipped(self, device_id: str) -> None:
+    def count_skipped(self, device_id: str, count: int = 1) -> None:
         dev = self.devices.get(device_id)
         if dev is not None:
-            dev.polls_skipped_total += 1
+            dev.polls_skipped_total += count
 
     # ------------------------------------------------------------------ reboots
 
