@@ -29,11 +29,14 @@ from tierwatch.core.state import State
 
 log = logging.getLogger(__name__)
 
-# profile names -> subsystem, by the words they contain (first match wins)
+# profile names -> subsystem, by the words they contain (first match wins). Not "sensor":
+# entity-sensor (ENTITY-SENSOR-MIB) is what routers and switches answer, and it made a Cisco
+# router a cooling device; an environment monitor is named by its own profile.
 _SUBSYSTEM_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("power", ("ups", "pdu", "ats", "power", "genset", "generator", "battery")),
-    ("cooling", ("env", "geist", "sensor", "crac", "chiller", "cooling", "temp", "humid")),
-    ("network", ("if-mib", "cisco", "juniper", "switch", "router", "firewall", "net")),
+    ("power", ("ups", "pdu", "ats", "power", "genset", "generator", "battery", "galaxy")),
+    ("cooling", ("env", "geist", "netbotz", "crac", "chiller", "cooling", "temp", "humid")),
+    ("network", ("if-mib", "cisco", "juniper", "huawei-switch", "switch", "router",
+                 "firewall", "fortigate", "optics", "lldp", "net")),
 )
 
 

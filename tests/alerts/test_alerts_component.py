@@ -550,3 +550,21 @@ async def test_a_range_rule_reads_the_history_of_the_polls(tmp_path: Path) -> No
     (firing,) = h.store.alerts()
     assert firing.alertname == "UpsLoadHighForLong" and firing.state == "firing"
     assert firing.annotations["summary"] == "ups-a above 80 % for 2 minutes"
+
+
+@pytest.mark.parametrize(("profiles", "subsystem"), [
+    # what each kind of device is, known from the hardware, not from the code's word list
+    (["system", "cisco", "entity-sensor", "if-mib"], "network"),   # a Cisco router
+    (["entity-sensor"], "other"),                                  # sensors of unknown gear
+    (["apc-galaxy"], "power"), (["riello-ups"], "power"), (["apc-ats"], "power"),
+    (["vertiv-pdu"], "power"), (["huawei-ups"], "power"),
+    (["netbotz"], "cooling"), (["vertiv-crac"], "cooling"), (["geist-env"], "cooling"),
+    (["fortigate"], "network"), (["huawei-switch", "huawei-optics"], "network"),
+    (["juniper", "juniper-dom", "if-mib"], "network"), (["lldp"], "network"),
+    (["system", "auto"], "other"),
+])
+def test_a_device_subsystem_from_its_shipped_profiles(profiles: list[str],
+                                                       subsystem: str) -> None:
+    from alerts.view import infer_subsystem
+
+    assert infer_subsystem(profiles) == subsystem
