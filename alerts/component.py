@@ -106,6 +106,8 @@ class AlertsComponent:
         self.store: Store | None = None
         self.active: dict[str, Alert] = {}
         self.windows: list[Window] = []
+        self._known_subsystems: dict[str, str] = {}
+        self._answered_before: dict[str, float] = {}  # device -> last answer before start
         esc = config.escalation
         self.policy = Policy(
             repeat_every=None if config.alertmanager else config.repeat_every,
@@ -152,6 +154,9 @@ class AlertsComponent:
         self.history = SeriesHistory(self.ruleset.windows())
         self._started = clock()
         self.active = self._load_active()
+        self._known_subsystems = self._subsystems_of(self.active)
+        self._answered_before = {d.id: d.last_success_ts for d in rt.state.devices.values()
+                                 if d.last_success_ts is not None}
         if self.config.alertmanager:
             self.am = AlertmanagerClient(self.config.alertmanager)
         if any(r.webhook for r in self.config.receivers):
@@ -187,7 +192,26 @@ class AlertsComponent:
     # ------------------------------------------------------------------ evaluation loop
 
     def identities(self) -> list[DeviceIdentity]:
-        return device_identities(self.devices(), self.config.device_subsystems)
+        devices = list(self.devices())
+        found = device_identities(devices, self.config.device_subsystems)
+        if not self._known_subsystems:
+            return found
+        # a `profile: auto` device silent since the start has no profiles yet, so its
+        # subsystem would read "other": it keeps the one its restored alerts carry, or the
+        # alerts about it would change labels, fire again and page twice
+        unresolved = {d.id for d in devices
+                      if d.kind == "snmp" and not set(d.profiles) - {"auto"}}
+        return [replace(i, subsystem=self._known_subsystems[i.id])
+                if i.id in unresolved and i.id in self._known_subsystems else i
+                for i in found]
+
+    def _subsystems_of(self, active: dict[str, Alert]) -> dict[str, str]:
+        """device -> subsystem, as restored alerts carry it from the device's identity
+        (not from their rule's own `subsystem` label)."""
+        assert self.ruleset is not None
+        own = {r.name for r in self.ruleset.rules if "subsystem" in r.labels}
+        return {a.labels["device"]: a.labels["subsystem"] for a in active.values()
+                if a.name not in own and "device" in a.labels and "subsystem" in a.labels}
 
     def _on_changes(self, changes: list[StatusChange]) -> None:
         self._trigger.set()
@@ -230,8 +254,13 @@ class AlertsComponent:
             # (each pages for the devices it polls); here only the site-wide ones
             view = {name: [s for s in samples if "device" not in s.labels]
                     for name, samples in view.items()}
+        # blind: unreachable, or not answered since this engine started. A pair member
+        # that takes over starts on the standby's mirrored state: statuses, but not the
+        # polled series (if_oper_status ...), so an alert on those would read as resolved
+        # until the new leader's first poll of the device
         blind = {d.id for d in self.rt.state.devices.values()
-                 if d.reachable is False or d.last_success_ts is None}
+                 if d.reachable is False or d.last_success_ts is None
+                 or d.last_success_ts == self._answered_before.get(d.id)}
         assert self.history is not None
         result = evaluate(self.ruleset.rules, self.history.source(view, now), now, self.active,
                           hold=lambda alert: alert.labels.get("device", "") in blind)

@@ -29,6 +29,8 @@ ARGUMENTS: dict[str, list[str]] = {
     # 2,000 and 5,000 nodes, against the float engine it replaced (issue 15)
     "tier_score": ["--nodes", "2000,5000", "--repeat", "3", "--baseline-ref", "0f31eaa"],
     "snmp_engines": ["--repeat", "1", "--scenarios", "ifmib"],
+    # a month of faults in 15 minutes, a kill every 90 s (issue 19)
+    "chaos": ["--minutes", "15"],
 }
 # the issue's headline comparisons first, then the rest in name order
 FIRST = ("pipeline", "metrics_render", "memory_1000", "tier_score")

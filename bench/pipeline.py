@@ -37,6 +37,14 @@ run on the same two cores: their CPU is printed, never charged to a peer. Runs a
 load average is printed at the start and the end: other work on the machine moves these
 numbers, compare peers within one run.
 
+tierwatch runs twice in each round: in one process (`snmp.workers: 1`), and with both
+cores polling (`snmp.workers: 2`: two poll worker processes, each half of the device ids
+with its own event loop and UDP socket, sending results to the service process, which
+keeps the state and serves /metrics; collector/snmp/workers.py), `snmp.concurrency` 32
+per worker (64 in flight in all, as in the other runs). A run's CPU is the
+service's and its workers' together; its peak RSS is their peaks added up. Each is
+calibrated on its own.
+
 Then tierwatch's SNMPv3 authPriv (SHA + AES-128) against its own v2c on the same walk.
 """
 
@@ -57,7 +65,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import ifmib, lab
-from bench.loadgen import Client, Load
+from bench.loadgen import Client, HttpError, Load
 
 SNMP_EXPORTER = "/usr/bin/prometheus-snmp-exporter"
 
@@ -105,12 +113,14 @@ class Run:
 
 
 def tierwatch_config(devices: Sequence[tuple[str, int]], ids_per_device: int, version: str,
-                     profiles: Path, store: Path, interval: float, concurrency: int) -> str:
+                     profiles: Path, store: Path, interval: float, concurrency: int,
+                     workers: int = 1) -> str:
     lines = [
         "site: {name: bench}",
         f"store: {{url: 'sqlite:///{store}'}}",
         "snmp:",
         "  engine: native",
+        f"  workers: {workers}",
         f"  concurrency: {concurrency}",
         "  jitter: 1.0",
         f"  profile_dirs: ['{profiles}']",
@@ -159,14 +169,21 @@ def self_metrics(text: bytes) -> dict[str, float]:
     return out
 
 
+def tree_cpu(pids: Sequence[int]) -> float:
+    return sum(lab.proc_cpu(pid) for pid in pids)
+
+
 async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Namespace,
-                            work: Path, ids: int, window: float | None = None) -> Run:
+                            work: Path, ids: int, window: float | None = None,
+                            workers: int = 1) -> Run:
     window = window or args.window
-    tag = f"tw-{version}-{time.monotonic_ns()}"
+    tag = f"tw-{version}-{workers}w-{time.monotonic_ns()}"
     config = work / f"{tag}.yaml"
     config.write_text(tierwatch_config(fleet.devices, ids, version,
                                        work / "profiles", work / f"{tag}.sqlite",
-                                       args.interval, args.concurrency))
+                                       args.interval,
+                                       # the same polls in flight in all: per worker, a share
+                                       max(1, args.concurrency // max(1, workers)), workers))
     port = lab.free_tcp_port()
     process = start_tierwatch(config, port, work / f"{tag}.log")
     client = Client("127.0.0.1", port)
@@ -181,7 +198,10 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
 
         async def scrape() -> bytes:
             started = time.perf_counter()
-            status, body = await client.get("/metrics")
+            try:
+                status, body = await client.get("/metrics")
+            except HttpError:  # a keep-alive connection the server closed as we asked again
+                status, body = await client.get("/metrics")
             scrape_times.append(time.perf_counter() - started)
             if status != 200:
                 raise RuntimeError(f"tierwatch /metrics answered {status}")
@@ -193,7 +213,13 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
             next_at += args.interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         first = self_metrics(await scrape())
-        cpu0, wall0, self0 = lab.proc_cpu(process.pid), time.perf_counter(), lab.self_cpu()
+        # the service and its poll workers (started with it: present by /readyz)
+        tree = [process.pid, *lab.children(process.pid)]
+        if len(tree) != 1 + (workers if workers > 1 else 0):
+            raise RuntimeError(f"tierwatch: {len(tree) - 1} child processes, {workers} "
+                               f"workers configured")
+        cpu0, wall0, self0 = tree_cpu(tree), time.perf_counter(), lab.self_cpu()
+        main0 = lab.proc_cpu(process.pid)
         agents0 = fleet.cpu()
         scrape_times.clear()
         body = b""
@@ -201,10 +227,13 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
             next_at += args.interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             body = await scrape()
-        cpu, wall = lab.proc_cpu(process.pid) - cpu0, time.perf_counter() - wall0
+        cpu, wall = tree_cpu(tree) - cpu0, time.perf_counter() - wall0
+        main_cpu = lab.proc_cpu(process.pid) - main0
         loadgen, agents = lab.self_cpu() - self0, fleet.cpu() - agents0
         last = self_metrics(body)
-        peak = lab.proc_memory_kb(process.pid).get("VmHWM", 0)
+        peak = sum(lab.proc_memory_kb(pid).get("VmHWM", 0) for pid in tree)
+        if [process.pid, *lab.children(process.pid)] != tree:
+            raise RuntimeError("tierwatch: a poll worker was restarted during the window")
         if process.poll() is not None:
             raise RuntimeError("tierwatch exited during the run")
     finally:
@@ -217,13 +246,16 @@ async def measure_tierwatch(fleet: lab.Fleet, version: str, args: argparse.Names
     scrape_ms = statistics.median(scrape_times) * 1000 if scrape_times else float("nan")
     sent = delta("tierwatch_snmp_datagrams_sent_total")
     received = delta("tierwatch_snmp_datagrams_received_total")
-    return Run("tierwatch", version, delta("tierwatch_polls_total"),
+    return Run("tierwatch" if workers == 1 else f"tierwatch-{workers}w", version,
+               delta("tierwatch_polls_total"),
                delta("tierwatch_varbinds_total"), cpu, wall, peak,
                errors=delta("tierwatch_poll_errors_total"),
                skipped=delta("tierwatch_polls_skipped_total"), loadgen_cpu=loadgen,
                agents_cpu=agents,
                note=f"{ids} ids/device; /metrics {len(body) / 1e6:.1f} MB in {scrape_ms:.0f} ms; "
-                    f"datagrams {sent} sent, {received} received")
+                    f"datagrams {sent} sent, {received} received"
+                    + (f"; service process {main_cpu / wall:.2f} cores, workers "
+                       f"{(cpu - main_cpu) / wall:.2f}" if workers > 1 else ""))
 
 
 # --------------------------------------------------------------------------- snmp_exporter
@@ -275,17 +307,18 @@ async def measure_snmp_exporter(fleet: lab.Fleet, version: str, args: argparse.N
 
 
 async def calibrate(fleet: lab.Fleet, version: str, args: argparse.Namespace,
-                    work: Path) -> int:
+                    work: Path, workers: int = 1) -> int:
     """Ids per device for tierwatch: offered polls a little above what it can do.
 
     With 10 ids per device (1,000 polls a second offered) tierwatch shows what it can do;
     the measured runs are then offered about 1.3 times that. Offering far more would only
     add device ids that are exposed on every scrape but seldom polled."""
-    probe = await measure_tierwatch(fleet, version, args, work, 10, window=4.0)
+    probe = await measure_tierwatch(fleet, version, args, work, 10, window=4.0,
+                                    workers=workers)
     ids = max(1, min(10, math.ceil(1.3 * probe.polls_per_s * args.interval /
                                    len(fleet.devices))))
-    print(f"  calibration {version}: {probe.polls_per_s:.0f} polls/s with 10 ids per device "
-          f"-> {ids} ids per device", file=sys.stderr, flush=True)
+    print(f"  calibration {version}, {workers} worker(s): {probe.polls_per_s:.0f} polls/s "
+          f"with 10 ids per device -> {ids} ids per device", file=sys.stderr, flush=True)
     return ids
 
 
@@ -348,7 +381,8 @@ def report(rows: list[Run], args: argparse.Namespace) -> None:
             f"{'CPU us/varbind':>14} {'peak RSS MB':>11} {'errors':>6}")
     print(head)
     print("-" * len(head))
-    names = {"tierwatch": "tierwatch (whole pipeline)",
+    names = {"tierwatch": "tierwatch (one process)",
+             **{f"tierwatch-{n}w": f"tierwatch ({n} poll workers)" for n in range(2, 65)},
              "snmp_exporter": "snmp_exporter 0.21 (Go)",
              "snmpbulkwalk": "snmpbulkwalk (C, reference)"}
     for r in rows:
@@ -368,49 +402,70 @@ async def run_all(args: argparse.Namespace) -> None:
                   f"polls every {args.interval:g}s; window {args.window:g}s after "
                   f"{args.warmup:g}s warm-up; {args.repeat} runs each, median shown",
                   flush=True)
-            ids = {v: args.ids_per_device for v in ("v2c", "v3")}
-            if not args.ids_per_device:
-                for version in ("v2c", "v3"):
-                    ids[version] = await calibrate(fleet, version, args, work)
-            runs: dict[tuple[str, str], list[Run]] = {}
-            order = [("tierwatch", "v2c"), ("snmp_exporter", "v2c"), ("tierwatch", "v3")]
+            # (peer, version, poll workers): tierwatch in one process and on both cores
+            order = [("tierwatch", "v2c", 1), ("tierwatch", "v2c", args.workers),
+                     ("snmp_exporter", "v2c", 0), ("tierwatch", "v3", args.workers)]
             if args.exporter_v3:
-                order.append(("snmp_exporter", "v3"))
+                order.append(("snmp_exporter", "v3", 0))
             order = [o for o in order if o[0] in args.peers.split(",")]
-            for _ in range(args.repeat):
-                for peer, version in order:
+            ids = {(v, w): args.ids_per_device for _, v, w in order}
+            if not args.ids_per_device:
+                for peer, version, workers in order:
                     if peer == "tierwatch":
-                        run = await measure_tierwatch(fleet, version, args, work, ids[version])
+                        ids[(version, workers)] = await calibrate(fleet, version, args, work,
+                                                                  workers)
+                # polling from two cores is never offered less than from one: a probe that
+                # met a busy moment of the machine must not cap the run below saturation
+                for version in ("v2c", "v3"):
+                    if (version, 1) in ids and (version, args.workers) in ids:
+                        ids[(version, args.workers)] = max(ids[(version, args.workers)],
+                                                           ids[(version, 1)])
+            runs: dict[tuple[str, str, int], list[Run]] = {}
+            for _ in range(args.repeat):
+                for peer, version, workers in order:
+                    if peer == "tierwatch":
+                        run = await measure_tierwatch(fleet, version, args, work,
+                                                      ids[(version, workers)],
+                                                      workers=workers)
                     else:
                         run = await measure_snmp_exporter(fleet, version, args, work)
-                    runs.setdefault((peer, version), []).append(run)
+                    runs.setdefault((peer, version, workers), []).append(run)
                     print(run.line(), file=sys.stderr, flush=True)
             walk = await asyncio.to_thread(measure_snmpbulkwalk, fleet, args.bulkwalk_polls)
             print(walk.line(), file=sys.stderr, flush=True)
     rows = [median_run(runs[key]) for key in order]
-    rows.insert(2, walk)
+    rows.insert(min(3, len(rows)), walk)
     print()
     report(rows, args)
-    if len(order) < 3:
+    if len(order) < 4:
         return
-    tw, se, tw3 = (median_run(runs[k]) for k in order[:3])
-    loadgen = statistics.median(r.loadgen_cpu / r.wall for r in runs[order[1]])
+    tw1, tw, se, tw3 = (median_run(runs[k]) for k in order[:4])
+    loadgen = statistics.median(r.loadgen_cpu / r.wall for r in runs[order[2]])
     print(f"\nload generator (this process) while driving snmp_exporter: "
           f"{loadgen * 100:.0f}% of one core; not charged to any peer")
-    print(f"tierwatch: {tw.note}; skipped {tw.skipped} polls in {args.repeat} runs (offered "
-          f"more than it could poll: saturated); errors {tw.errors}")
-    print(f"snmpd agents' CPU per poll: {tw.agents_ms_per_poll:.2f} ms polled by tierwatch, "
-          f"{se.agents_ms_per_poll:.2f} ms by snmp_exporter (the agents share the 2 cores: "
-          f"what a peer leaves them bounds its polls/s)")
+    for name, run in (("tierwatch, one process", tw1),
+                      (f"tierwatch, {args.workers} poll workers", tw)):
+        print(f"{name}: {run.note}; skipped {run.skipped} polls in {args.repeat} runs "
+              f"(offered more than it could poll: saturated); errors {run.errors}; CPU "
+              f"{run.cpu / run.wall:.2f} cores")
+    print(f"snmp_exporter: CPU {se.cpu / se.wall:.2f} cores")
+    print(f"snmpd agents' CPU per poll: {tw.agents_ms_per_poll:.2f} ms polled by tierwatch "
+          f"({tw1.agents_ms_per_poll:.2f} ms by one process), {se.agents_ms_per_poll:.2f} ms "
+          f"by snmp_exporter (the agents share the 2 cores: what a peer leaves them bounds "
+          f"its polls/s)")
     print(f"v3 authPriv / v2c, tierwatch CPU per varbind: "
           f"{tw3.us_per_varbind / tw.us_per_varbind:.2f}")
     if args.exporter_v3:
-        se3 = median_run(runs[("snmp_exporter", "v3")])
+        se3 = median_run(runs[("snmp_exporter", "v3", 0)])
         print(f"v3 authPriv / v2c, snmp_exporter CPU per varbind: "
               f"{se3.us_per_varbind / se.us_per_varbind:.2f}")
     print(f"# end: {lab.machine_line()}")
     print(f"ratio_polls_per_s_vs_snmp_exporter={tw.polls_per_s / se.polls_per_s:.2f}")
     print(f"ratio_cpu_per_varbind_vs_snmp_exporter={tw.us_per_varbind / se.us_per_varbind:.2f}")
+    print(f"ratio_polls_per_s_one_process_vs_snmp_exporter="
+          f"{tw1.polls_per_s / se.polls_per_s:.2f}")
+    print(f"ratio_cpu_per_varbind_one_process_vs_snmp_exporter="
+          f"{tw1.us_per_varbind / se.us_per_varbind:.2f}")
     print(f"ratio_v3_vs_v2c_cpu_per_varbind={tw3.us_per_varbind / tw.us_per_varbind:.2f}")
 
 
@@ -422,6 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="tierwatch device ids per agent address (0: calibrate)")
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="tierwatch's poll workers in the both-cores runs")
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=3)

@@ -2,6 +2,7 @@
 
     snmp:
       engine: native               # native (default) | pysnmp | snmpkit (extra tierwatch[fast])
+      workers: auto                # poll processes: auto | 1 (in this process) | 2 ...
       defaults: {interval: 30s, timeout: 2s, retries: 1, max_repetitions: 25}
     credentials:
       ops-v3: {version: 3, user: ops, auth_protocol: SHA, auth_key: ${SNMP_AUTH}, ...}
@@ -29,6 +30,8 @@ from tierwatch.core.configtypes import (
     split_host_port,
 )
 
+MAX_WORKERS = 64
+
 
 def _version(value: object) -> str:
     text = str(value).strip().lower().removeprefix("v")
@@ -37,6 +40,14 @@ def _version(value: object) -> str:
     if text == "2":
         return "2c"
     raise ValueError("SNMP version must be 1, 2c or 3")
+
+
+def _workers(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_WORKERS:
+        return value
+    raise ValueError(f"workers must be auto or a whole number from 1 to {MAX_WORKERS}")
 
 
 # --------------------------------------------------------------------------- sections
@@ -56,7 +67,11 @@ class SnmpConfig(Strict):
     # native: our own v1/v2c/v3 codec (fast); pysnmp: the reference; snmpkit: optional (AGPL)
     engine: Literal["native", "pysnmp", "snmpkit"] = "native"
     defaults: SnmpDefaults = SnmpDefaults()
-    # polls in flight at once over all devices
+    # poll processes (collector/snmp/workers.py): `auto` is one per core when the devices
+    # offer enough polls to be worth it (collector/snmp/workershare.py), else 1; 1 polls
+    # in this process; 2 or more start that many worker processes, each its own share
+    workers: Annotated[Literal["auto"] | int, BeforeValidator(_workers)] = "auto"
+    # polls in flight at once over all devices (per worker process when there are several)
     concurrency: int = Field(default=64, ge=1, le=10_000)
     # consecutive failed polls before a device is declared unreachable (status unknown)
     unreachable_after: int = Field(default=3, ge=1, le=100)

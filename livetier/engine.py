@@ -371,8 +371,14 @@ class LiveTier:
             if self.state is None or snap is None:
                 continue
             demands = read_demands(self.demand_bindings, self.state)
-            if (_moved(demands, snap.demands) or self._burn() != snap.availability_burn
-                    or self._fuel() != snap.fuel_hours):
+            if _moved(demands, snap.demands):
+                # the state moved (a load's measured demand), as of now
+                now = self.clock()
+                self._change_ts = now if self._change_ts is None else max(self._change_ts, now)
+                self._wake.set()
+            elif self._burn() != snap.availability_burn or self._fuel() != snap.fuel_hours:
+                # only the readiness score's inputs moved: the state is as of the last
+                # change still (the re-score keeps its time, see `refresh`)
                 self._wake.set()
 
     def _fuel(self) -> float | None:
@@ -387,7 +393,8 @@ class LiveTier:
 
     async def refresh(self) -> LiveSnapshot | None:
         """Re-score now (not waiting for the debounce) and publish; returns the snapshot
-        (the previous one if scoring failed)."""
+        (the previous one if scoring failed). It is dated by the latest change folded in
+        (the previous snapshot's time when none came)."""
         assert self.state is not None
         async with self._lock:
             change_ts, self._change_ts = self._change_ts, None
@@ -411,7 +418,15 @@ class LiveTier:
             duration = time.perf_counter() - started
             now = self.clock()
             previous = self._snapshot
-            ts = now if change_ts is None else change_ts
+            # The snapshot is dated by the state it scores, never by when it was scored: a
+            # re-score no change asked for (the burn or the fuel moved) keeps the last
+            # one's time. Dated `now`, it would date a change observed before it but folded
+            # in after it (a slow poll; on the tier instance of a sharded site every change,
+            # which comes through the store up to a feed interval late) by this re-score:
+            # the load outage would start later than the device's own, and a tier instance
+            # would count less downtime than the shard saw.
+            unchanged = now if previous is None else previous.ts
+            ts = unchanged if change_ts is None else change_ts
             if previous is not None:
                 ts = max(ts, previous.ts)  # the recorder's intervals never run backwards
             self._seq += 1

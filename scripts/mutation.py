@@ -65,6 +65,7 @@ MODULES: dict[str, list[str]] = {
                                   "tests/collector/snmp/test_codec_fuzz.py",
                                   "tests/collector/snmp/test_usm.py"],
     "collector/snmp/usm.py": ["tests/collector/snmp/test_usm.py",
+                              "tests/collector/snmp/test_usm_session.py",
                               "tests/collector/snmp/test_message.py",
                               "tests/collector/snmp/test_codec_fuzz.py"],
     "alerts/engine.py": ["tests/alerts/test_alert_engine.py", "tests/alerts/test_promql.py"],

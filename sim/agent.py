@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -351,13 +351,13 @@ class Simulator:
 
     def __init__(self, run_dir: Path, inventory: list[DeviceSpec] | None = None,
                  host: str = "127.0.0.1", models: dict[str, Model] | None = None,
-                 trap_sink: tuple[str, int] | None = None,
+                 trap_sinks: Sequence[tuple[str, int]] = (),
                  modbus: list[ModbusSpec] | None = None) -> None:
         from sim.modbus import devices_from, load_modbus_models
 
         self.run_dir = run_dir
         self.host = host
-        self.trap_sink = trap_sink  # where devices send traps when faults change
+        self.trap_sinks = list(trap_sinks)  # where devices send traps when faults change
         self._by_device: dict[str, asyncio.DatagramTransport] = {}
         self._emitter_task: asyncio.Task[None] | None = None
         self.models = models or load_models()
@@ -400,10 +400,10 @@ class Simulator:
             self._by_device[spec.id] = transport
             self.addresses[spec.id] = sock.getsockname()[:2]
         self._write_inventory()
-        if self.trap_sink is not None:
+        if self.trap_sinks:
             from sim.traps import TrapEmitter
 
-            emitter = TrapEmitter(self.trap_sink, self.devices, self._send_from,
+            emitter = TrapEmitter(self.trap_sinks, self.devices, self._send_from,
                                   self.fault_file.refresh)
             self._emitter_task = asyncio.create_task(emitter.run(), name="sim traps")
 

@@ -3,7 +3,7 @@
 `models.yaml` names them per fault (`trap:` when injected, `clear_trap:` when cleared);
 `port-down` sends IF-MIB linkDown / linkUp for its port. Traps are SNMPv2c, sent from the
 device's own socket (so the receiver knows the device by its address and port) to the trap
-sink the simulator was given: `tierwatch demo` points it at its own trap receiver, which is
+sinks the simulator was given: `tierwatch demo` points it at its own trap receiver, which is
 how the demo shows a UPS on battery paging within a second rather than at the next poll.
 """
 
@@ -71,10 +71,12 @@ def traps_for(fault: str, params: Mapping[str, Any], cleared: bool,
 class TrapEmitter:
     """Watches each device's active faults and sends a trap for every change."""
 
-    def __init__(self, sink: tuple[str, int], devices: Mapping[str, Any],
+    def __init__(self, sinks: Sequence[tuple[str, int]], devices: Mapping[str, Any],
                  send: Callable[[str, bytes, tuple[str, int]], None],
                  refresh: Callable[[], None], every: float = 0.1) -> None:
-        self.sink = sink
+        # every trap goes to each sink, as a device configured with several trap receivers
+        # sends it (the two instances of an active/standby pair)
+        self.sinks = list(sinks)
         self.devices = devices
         self.send = send
         self.refresh = refresh
@@ -109,7 +111,9 @@ class TrapEmitter:
               cleared: bool) -> None:
         uptime = int((time.monotonic() - dev.started) * 100)
         for oid, varbinds in traps_for(fault, params, cleared, dev.model.traps):
-            self.send(dev_id, encode_v2c_trap(dev.community, oid, uptime, varbinds), self.sink)
+            datagram = encode_v2c_trap(dev.community, oid, uptime, varbinds)
+            for sink in self.sinks:
+                self.send(dev_id, datagram, sink)
             self.sent += 1
             log.info("sim: %s sent trap %s (%s %s)", dev_id, oid, fault,
                      "cleared" if cleared else "injected")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -11,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from api.context import ApiContext
 from api.main import create_app, set_context
 from tierwatch.config import Config
+from tierwatch.core.gcsettle import settle_garbage_collector
 from tierwatch.httpserver import HttpServer
 from tierwatch.pair import PairMember
 from tierwatch.service import Service
@@ -51,22 +51,6 @@ async def start(config: Config, listen: str | None = None, shard: Shard | None =
              f" ({role})" if role else "", server.url, len(service.state.devices),
              config.store.resolved_url().render_as_string(hide_password=True))
     return running, server
-
-
-# Allocations (minus frees) between two young-generation collections; Python's default is
-# 700. A poll allocates thousands of short-lived objects that reference counting frees;
-# at the default the collector runs several times per poll and, in full collections,
-# walks every object the process holds. Cycles still get collected, just less often.
-GC_THRESHOLD = (10_000, 10, 10)
-
-
-def settle_garbage_collector() -> None:
-    """Once the service runs: what exists now (modules, the config, compiled profiles)
-    lives as long as the process, so it leaves the collector's view (gc.freeze); and the
-    collector runs less often. In the bench this cut CPU per poll by about a sixth."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
 
 
 async def run_forever(config: Config, listen: str | None = None,

@@ -27,7 +27,7 @@ from collector.discovery.component import Discovery
 from collector.modbus.component import ModbusPolling
 from collector.probes.component import ProbeRunner
 from collector.snmp import transport
-from collector.snmp.component import SnmpPolling
+from collector.snmp.workers import snmp_polling
 from collector.traps.component import TrapsComponent
 from exporters.influx import InfluxExporter
 from exporters.prometheus import MetricsExporter
@@ -120,7 +120,8 @@ class Service:
 
         # the collector: what this instance polls (the tier instance polls nothing)
         polled = _nothing_polled(config) if tier_only else config
-        self.snmp = SnmpPolling(polled.snmp, polled.credentials, polled.devices)
+        # in this process, or from worker processes (`snmp.workers`, collector/snmp/workers.py)
+        self.snmp = snmp_polling(polled.snmp, polled.credentials, polled.devices)
         self.agents = AgentScraper(polled.agents) if polled.agents.hosts else None
         self.probes = (ProbeRunner(polled.probes, self.state)
                        if polled.probes.links or polled.probes.sites else None)

@@ -16,11 +16,12 @@ polls nothing and runs the Tier engine over the statuses the store holds
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from tierwatch.core.hashing import rendezvous_owner, weight
 
 if TYPE_CHECKING:
     from tierwatch.config import Config
@@ -29,14 +30,12 @@ _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 MAX_SHARDS = 1024
 
 
-def weight(shard: int, key: str) -> int:
-    digest = hashlib.blake2b(f"{shard}\x00{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+__all__ = ["MAX_SHARDS", "Shard", "owner", "split", "weight"]
 
 
 def owner(key: str, count: int) -> int:
     """The shard (0..count-1) a device id belongs to."""
-    return max(range(count), key=lambda shard: weight(shard, key))
+    return rendezvous_owner(key, count)
 
 
 @dataclass(frozen=True)

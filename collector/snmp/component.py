@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from collector.config import CredentialConfig, DeviceConfig, SnmpConfig, resolved_credentials
@@ -62,6 +62,15 @@ def build_target(snmp: SnmpConfig, credentials: Mapping[str, CredentialConfig],
     )
 
 
+def poll_deadline(runtime: DeviceRuntime) -> float:
+    """Seconds one poll of the device may take. A poll gets its interval, and at least the
+    time one request needs to fail (timeout x attempts) plus a margin, so an unreachable
+    device is reported as a timeout rather than cut short. Polls that overrun make the next
+    tick skip."""
+    attempt_budget = runtime.target.timeout * (runtime.target.retries + 1)
+    return max(runtime.interval, attempt_budget * 2 + 1.0)
+
+
 class SnmpPolling:
     """The SNMP devices of one instance (all of them, or a shard's share)."""
 
@@ -72,7 +81,11 @@ class SnmpPolling:
         self.polls = PollSchedule(self._poll_job, self._skipped)
         self._semaphore = asyncio.Semaphore(snmp.concurrency)
         self._defects_logged: set[tuple[str, str]] = set()  # (device, exception type)
-        self._rt: Runtime | None = None
+        # where each poll's result and each skipped tick go: the state (start) or, in a poll
+        # worker process, the pipe to the service (start_schedule)
+        self._on_result: Callable[[PollResult], object] | None = None
+        self._on_skipped: Callable[[str], object] | None = None
+        self._may_poll: Callable[[], bool] | None = None
         factory = engine_factory(snmp.engine)
         for device in devices:
             target = build_target(snmp, credentials, device)
@@ -129,11 +142,7 @@ class SnmpPolling:
 
     async def _poll(self, runtime: DeviceRuntime) -> PollResult:
         started = time.time()
-        # A poll gets its interval, and at least the time one request needs to fail
-        # (timeout x attempts) plus a margin, so an unreachable device is reported as a
-        # timeout rather than cut short. Polls that overrun make the next tick skip.
-        attempt_budget = runtime.target.timeout * (runtime.target.retries + 1)
-        deadline = max(runtime.interval, attempt_budget * 2 + 1.0)
+        deadline = poll_deadline(runtime)
         try:
             async with asyncio.timeout(deadline):
                 if runtime.plan is None:
@@ -155,8 +164,12 @@ class SnmpPolling:
                               message=f"internal error: {type(exc).__name__}: {exc}")
 
     async def _poll_job(self, device_id: str) -> None:
-        rt = self._rt
-        assert rt is not None
+        on_result = self._on_result
+        assert on_result is not None
+        if self._may_poll is not None and not self._may_poll():
+            if self._on_skipped is not None:  # (logged by whoever says no, once per burst)
+                self._on_skipped(device_id)
+            return
         try:
             result = await self.poll(device_id)
         except asyncio.CancelledError:
@@ -165,7 +178,7 @@ class SnmpPolling:
             self._log_defect(device_id, exc)
             result = PollResult(device_id, time.time(), error="internal",
                                 message=f"internal error: {type(exc).__name__}")
-        rt.state.update(result)
+        on_result(result)
 
     def _log_defect(self, device_id: str, exc: Exception) -> None:
         """The traceback of a defect once per device and exception type, a line after
@@ -180,16 +193,25 @@ class SnmpPolling:
                   "poll errors, reason internal)", device_id, exc_info=exc)
 
     def _skipped(self, device_id: str) -> None:
-        if self._rt is not None:
-            self._rt.state.count_skipped(device_id)
+        if self._on_skipped is not None:
+            self._on_skipped(device_id)
         log.warning("previous poll of %s has not completed; scheduled poll skipped", device_id)
 
     # ------------------------------------------------------------------ lifetime
 
     async def start(self, rt: Runtime) -> None:
-        self._rt = rt
         if self.devices:  # (the tier instance polls nothing: no engine series)
             rt.metrics.register(SnmpEngineCollector())
+        self.start_schedule(rt.state.update, rt.state.count_skipped)
+
+    def start_schedule(self, on_result: Callable[[PollResult], object],
+                       on_skipped: Callable[[str], object],
+                       may_poll: Callable[[], bool] | None = None) -> None:
+        """Poll every device on its interval from now on, on the running loop. A tick when
+        `may_poll()` says no (a poll worker whose service has not read its last results)
+        is skipped and counted like a tick whose last poll still runs."""
+        self._on_result, self._on_skipped = on_result, on_skipped
+        self._may_poll = may_poll
         now = asyncio.get_running_loop().time()
         for device_id, runtime in self.devices.items():
             spread = random.uniform(0, self.snmp.jitter * runtime.interval)

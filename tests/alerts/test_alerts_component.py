@@ -66,9 +66,9 @@ class Recorder:
 
 
 class Harness:
-    def __init__(self, tmp: Path, alertmanager: str = "") -> None:
+    def __init__(self, tmp: Path, alertmanager: str = "", config: str = CONFIG) -> None:
         self.db = tmp / "store.sqlite"
-        self.text = CONFIG.format(db=self.db, alertmanager=alertmanager)
+        self.text = config.format(db=self.db, alertmanager=alertmanager)
         self.config = parse(self.text).config
         self.clock = Clock()
         self.delivery = Recorder()
@@ -436,6 +436,80 @@ async def test_a_restart_holds_alerts_until_their_device_answers(h: Harness) -> 
     await h.tick(5)
     (record,) = h.store.alerts()
     assert record.state == "firing" and len(h.delivery.sent) == 2
+
+
+async def test_a_silent_auto_profile_device_keeps_its_alert_across_a_restart(
+        tmp_path: Path) -> None:
+    # pdu-x has `profile: auto`, resolved to apc-pdu when it last answered: its
+    # DeviceUnreachable carries subsystem "power" (tierwatch_device_info, from the profile's
+    # name). tierwatch restarts while it is still silent, so `auto` cannot be resolved
+    # again and its profiles are unknown. The restored alert must stay its one alert: no
+    # second incident labelled subsystem "other", no second page; one resolution.
+    auto = CONFIG.replace("devices:\n", "devices:\n  - {{id: pdu-x, name: PDU-X, address: "
+                          "\"127.0.0.1:3\", credentials: v2, profile: auto}}\n")
+    h = Harness(tmp_path, config=auto)
+
+    def silent() -> None:
+        for _ in range(3):  # snmp.unreachable_after
+            h.service.state.update(PollResult("pdu-x", h.clock.now, error="timeout"))
+
+    h.service.snmp.devices["pdu-x"].profiles = ["apc-pdu"]  # as the first poll resolved it
+    silent()
+    await h.tick()
+    await h.tick(61)  # DeviceUnreachable: for 1m
+    (record,) = h.store.alerts()
+    assert (record.alertname, record.labels["subsystem"]) == ("DeviceUnreachable", "power")
+    pages = [k for k, _, _ in h.delivery.kinds()]
+    assert pages == ["firing", "firing"]  # webhook and e-mail of oncall
+    h.restart()
+    silent()
+    await h.tick(5)
+    await h.tick(61)
+    assert [(r.alertname, r.labels["subsystem"], r.state)
+            for r in h.store.alerts(states=None)] == [("DeviceUnreachable", "power", "firing")]
+    h.service.state.update(PollResult("pdu-x", h.clock.now, components=[
+        ComponentStatus("pdu", Status.OK, "ok")]))
+    await h.tick(5)
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing", "resolved",
+                                                     "resolved"]
+
+
+async def test_a_takeover_on_a_mirrored_state_holds_alerts_until_the_device_answers(
+        h: Harness) -> None:
+    # UpsRuntimeLow reads a polled series (ups_battery_runtime_seconds < 600, for 1m). A pair
+    # member taking over starts its alert engine on the standby's state, mirrored from the
+    # store: ups-a's statuses and last answer are there, its series are not. Until the new
+    # leader polls ups-a, the alert is held, not resolved (and so not paged again when the
+    # poll brings the series back); then it resolves when the runtime is back above 600 s.
+    def poll(runtime: float) -> None:
+        h.service.state.update(PollResult("ups-a", h.clock.now, samples=[
+            Sample("ups_battery_runtime_seconds", {"device": "ups-a"}, runtime, h.clock.now)],
+            components=[ComponentStatus("ups", Status.OK, "ok")]))
+
+    poll(300.0)
+    await h.tick()
+    await h.tick(61)
+    (record,) = h.store.alerts()
+    assert (record.alertname, record.state) == ("UpsRuntimeLow", "firing")
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing"]
+    # the takeover: the mirrored state keeps the statuses and the time of the last answer
+    h.service.state.devices["ups-a"].samples = []
+    h.clock.now += 5
+    taking_over = AlertsComponent(h.config.alerts, devices=lambda: list(h.service.directory))
+    runtime = Runtime.for_tests(h.store, h.service.state, site=h.config.site,
+                                metrics=h.service.metrics)
+    taking_over.attach(runtime, deliver=h.delivery, clock=h.clock)
+    h.alerts = taking_over
+    await h.tick(1)
+    assert [(r.alertname, r.state) for r in h.store.alerts(states=None)] == [
+        ("UpsRuntimeLow", "firing")]
+    poll(300.0)  # the new leader's first poll: still low, nothing new to page
+    await h.tick(1)
+    assert len(h.delivery.sent) == 2
+    poll(1200.0)
+    await h.tick(1)
+    assert [k for k, _, _ in h.delivery.kinds()] == ["firing", "firing", "resolved",
+                                                     "resolved"]
 
 
 RANGE_RULE = """\

@@ -60,6 +60,22 @@ def test_unreachable_after_n_failures_and_back_on_first_good_poll() -> None:
     assert dev.reachable is True and dev.consecutive_failures == 0
 
 
+def test_unreachable_is_dated_from_the_first_unanswered_poll() -> None:
+    # polls at 1 (answered), 2, 3, 4 (not): the third failure confirms it, but the device
+    # has not answered since the poll at 2, so that is when its outage began; an answer at
+    # 6 ends the run, and the next run of failures (7, 8, 9) starts at 7, not at 2
+    state = State(["a"], unreachable_after=3)
+    state.update(ok("a", 1.0))
+    state.update(failed("a", 2.0))
+    state.update(failed("a", 3.0))
+    changes = state.update(failed("a", 4.0))
+    assert {(c.component, c.ts) for c in changes} == {("ups", 2.0), (DEVICE_COMPONENT, 2.0)}
+    state.update(ok("a", 6.0))
+    for ts in (7.0, 8.0):
+        assert state.update(failed("a", ts)) == []
+    assert {c.ts for c in state.update(failed("a", 9.0))} == {7.0}
+
+
 def test_removed_device_vanishes() -> None:
     state = State(["a", "b"])
     state.update(ok("b", 1.0))

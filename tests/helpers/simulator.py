@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,11 +44,14 @@ class Simulator:
 
 
 @contextlib.contextmanager
-def run_simulator(tmp: Path) -> Iterator[Simulator]:
+def run_simulator(tmp: Path, trap_sinks: Sequence[str] = ()) -> Iterator[Simulator]:
+    """`tierwatch sim serve`; with `trap_sinks` (host:port each) its devices send their
+    traps to every one of them when a fault is injected or cleared (sim/traps.py)."""
     run_dir = tmp / "sim"
     run_dir.mkdir(parents=True, exist_ok=True)
     log = tmp / "sim.log"
-    with process(tierwatch_cmd("sim", "serve", "--run-dir", str(run_dir)), log,
+    sink = [arg for where in trap_sinks for arg in ("--trap-sink", where)]
+    with process(tierwatch_cmd("sim", "serve", "--run-dir", str(run_dir), *sink), log,
                  env=env_with_repo()) as proc:
         def started() -> dict[str, Any] | None:
             if proc.poll() is not None:

@@ -23,8 +23,10 @@ from tests.livetier.live_helpers import (
 )
 from tierwatch.core.history import History
 from tierwatch.core.maintenance import Scope, Window
-from tierwatch.core.state import State
+from tierwatch.core.model import DEVICE_COMPONENT, Status, StatusChange
+from tierwatch.core.state import UNREACHABLE_CONDITIONS, State
 from tierwatch.core.store import Store
+from tierwatch.core.storefeed import StoreFeed
 
 DUAL = """\
 topology:
@@ -107,10 +109,11 @@ async def test_a_load_outage_comes_from_the_topology_with_its_cause(rig: Rig) ->
     await rig.start(1000.0)
     await rig.polls(1001.0, **ALL_OK)
     await rig.polls(1010.0, pdu_a="silent")
-    await rig.polls(1012.0, pdu_a="silent")  # unreachable after two failed polls
+    # unreachable after two failed polls, and since the first of them (1010)
+    await rig.polls(1012.0, pdu_a="silent")
     # R1 keeps its B cord; R2 hangs on PDU-A alone
     (outage,) = rig.store.open_outages("load")
-    assert (outage.subject, outage.subsystem, outage.start) == ("R2", "power", 1012.0)
+    assert (outage.subject, outage.subsystem, outage.start) == ("R2", "power", 1010.0)
     assert outage.cause == "no path: PDU-A unknown"
     assert outage.affected == ["R2"] and not outage.planned
     await rig.polls(1020.0, ups_b=OFF)
@@ -120,7 +123,7 @@ async def test_a_load_outage_comes_from_the_topology_with_its_cause(rig: Rig) ->
     await rig.polls(1030.0, pdu_a=OK)
     assert {o.subject for o in rig.store.open_outages("load")} == set()
     spans = {(o.subject, o.start, o.end) for o in rig.store.outages(kind="load")}
-    assert spans == {("R2", 1012.0, 1030.0), ("R1", 1020.0, 1030.0)}
+    assert spans == {("R2", 1010.0, 1030.0), ("R1", 1020.0, 1030.0)}
     loads = [(t.subject, t.old, t.new) for t in rig.store.transitions(kind="load", since=1005)]
     assert loads == [
         ("R2", "served", "unserved"),
@@ -145,6 +148,38 @@ async def test_a_device_outage_lists_the_loads_it_took_down(rig: Rig) -> None:
     assert device.subject == "pdu-a" and device.affected == ["R2"]
 
 
+async def test_a_change_the_store_brings_late_is_dated_when_the_shard_saw_it(rig: Rig) -> None:
+    """The tier instance of a sharded site learns a shard's changes through the store, up to
+    a feed interval after the shard saw them. A re-score in between that no change asked
+    for (the burn or the fuel moved: every `tier.refresh` while an outage is open) must not
+    date them: the outage starts when the shard saw PDU-A go silent, as on a single
+    instance (issue 19: dated by the re-score, the tier instance counted less downtime)."""
+    await rig.start(1000.0)
+    await rig.polls(1001.0, **ALL_OK)
+    feed = StoreFeed(rig.store, rig.state)
+    # the shard that polls pdu-a declares it unreachable at 1014 and writes it to the store
+    shard = "shard-0-of-2"
+    rig.store.start_instance(shard, 1000.0, max_silence=45.0)
+    rig.store.heartbeat(shard, 1014.0)
+    rig.store.set_current([StatusChange("pdu-a", DEVICE_COMPONENT, Status.OK, Status.UNKNOWN,
+                                        "no answer", 1014.0, UNREACHABLE_CONDITIONS)], shard)
+    rig.clock.now = 1015.0
+    await rig.live.refresh()  # the burn moved: a re-score before the feed's next read
+    assert rig.live.snapshot.ts == 1001.0  # the state it scores is still the one of 1001
+    rig.clock.now = 1016.0
+    seq = rig.live.snapshot.seq
+    await feed.refresh(now=1016.0)  # the feed reads the store
+    await settle(rig.live, seq)
+    # R2 hangs on PDU-A alone: down from 1014, when the shard saw PDU-A go (not 1015 or 1016)
+    (outage,) = rig.store.open_outages("load")
+    assert (outage.subject, outage.start) == ("R2", 1014.0)
+    nodes = [(t.subject, t.new, t.ts) for t in rig.store.transitions(kind="node", since=1005)]
+    assert nodes == [("PDU-A", "unknown", 1014.0)]
+    # so the downtime by 1030 is 1030 - 1014 = 16 s, what the shard's own history says
+    report = availability_report(rig.store, "load:R2", (1000.0, 1030.0), now=1030.0)
+    assert report.report.downtime == pytest.approx(16.0)
+
+
 async def test_planned_when_a_maintenance_window_names_the_device(rig: Rig) -> None:
     await rig.start(1000.0)
     window = rig.store.add_maintenance(
@@ -155,10 +190,11 @@ async def test_planned_when_a_maintenance_window_names_the_device(rig: Rig) -> N
     await rig.polls(1012.0, pdu_a="silent")
     (outage,) = rig.store.open_outages("load")
     assert outage.planned and outage.maintenance_id == window
-    # planned or not, it is downtime (Tier III: planned work must not drop a load)
+    # planned or not, it is downtime (Tier III: planned work must not drop a load): from
+    # the first unanswered poll (1010) to the end of the period (1100)
     report = availability_report(rig.store, "load:R2", (1000.0, 1100.0), now=1100.0)
-    assert report.report.downtime == pytest.approx(88.0)
-    assert report.planned_downtime == pytest.approx(88.0)
+    assert report.report.downtime == pytest.approx(90.0)
+    assert report.planned_downtime == pytest.approx(90.0)
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,9 @@ async def test_fuel_pue_and_headroom_live(tmp_path: Path) -> None:
         raw = sim.config(1.0, f"sqlite:///{tmp_path / 'tw.sqlite'}")
         raw["power"]["interval"] = 1
         raw["modbus"]["defaults"]["interval"] = 1
+        # the fuel part moves only on the live tier's refresh tick (default 30 s, as long
+        # as the waits below): tick every second so a wait covers many ticks
+        raw.setdefault("tier", {})["refresh"] = 1
         service = Service(Config.model_validate(raw))
         await service.start()
         try:

@@ -190,3 +190,26 @@ def test_example_2_depends_on_its_tie_only_when_path_a_is_out() -> None:
     assert doc["subsystems"]["power"]["manual_transfer"] == [
         {"load": "R", "ties": [{"from": "UPS-B", "to": "PDU-B"}]}
     ]
+
+
+def test_each_load_behind_its_own_manual_cord_names_its_cord() -> None:
+    # R1 and R2 each hang on one manual cord (PDU-1 -> R1, PDU-2 -> R2): with the ties open
+    # neither is reached, so each needs its own cord, and only that one. R0 is served by
+    # PDU-2 and has a manual cord from PDU-1 too: that tie (first in id order, PDU-1 -> R0)
+    # is upstream of neither R1 nor R2 and needed by neither.
+    topo = topology(
+        power=[
+            node("G1", "generator"),
+            node("SWB", "switchboard", "G1"),
+            node("PDU-1", "pdu", "SWB"),
+            node("PDU-2", "pdu", "SWB"),
+            node("R0", "rack", "PDU-2", manual("PDU-1"), demand=1),
+            node("R1", "rack", manual("PDU-1"), demand=1),
+            node("R2", "rack", manual("PDU-2"), demand=1),
+        ]
+    )
+    live = score(topo).subsystem("power").live
+    assert [(m.load, m.ties) for m in live.manual_transfer] == [
+        ("R1", (("PDU-1", "R1"),)),
+        ("R2", (("PDU-2", "R2"),)),
+    ]

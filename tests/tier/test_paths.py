@@ -126,6 +126,30 @@ CASES = [
         maintainability={"CORE": {"DIST": "no path", "S1": "no path", "S2": "no path"},
                          "DIST": {"S1": "no path"}},
     ),
+    # Two districts with the same feeds, successors and capacity (50), but their own demands
+    # differ: X 5, Y 40; site S (45) hangs on both. Now X carries 5 + 45 = 50, Y 40.
+    # Without X, Y would carry 40 + 45 = 85 > 50: S and Y (which shares that bottleneck) are
+    # short. Without Y, X carries 5 + 45 = 50 <= 50: nothing lost. So they are no twins:
+    # each is checked on its own. C1 and CORE are on every path.
+    Case(
+        "pass-through-loads-alike-but-for-their-demand",
+        topology(
+            network=[
+                node("C1", "carrier", capacity=100),
+                node("CORE", "core", "C1"),
+                node("X", "district", "CORE", demand=5, capacity=50),
+                node("Y", "district", "CORE", demand=40, capacity=50),
+                node("S", "site", "X", "Y", demand=45),
+            ]
+        ),
+        paths={"X": 1, "Y": 1, "S": 1},
+        spofs=["C1", "CORE", "X"],
+        maintainability={
+            "C1": {"X": "no path", "Y": "no path", "S": "no path"},
+            "CORE": {"X": "no path", "Y": "no path", "S": "no path"},
+            "X": {"Y": "capacity short", "S": "capacity short"},
+        },
+    ),
     # Three 40 kW twins (same feeds, same size) for 75 kW: any one can go (80 >= 75).
     Case(
         "twins",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 from tests.tier.build import fixture_topology
@@ -69,3 +71,27 @@ def test_example_scores() -> None:
 def test_non_finite_extras_are_refused() -> None:
     with pytest.raises(ValueError, match="fuel_hours"):
         score(fixture_topology("example2.yaml"), fuel_hours=float("nan"))
+
+
+def test_each_part_shows_its_weight_and_value() -> None:
+    # The weights of formula 8; fuel 6 h of 12 -> 0.5; the others as in parts_of().
+    power = SubsystemFigures("power", [1, 0, -1], [(30.0, 2, 2), (10.0, 1, 1)], 1, 4)
+    parts = score_parts([power], fuel_hours=6)
+    assert {p.name: p.to_json() for p in parts} == {
+        "capacity": {"weight": 25.0, "value": 0.5},
+        "paths": {"weight": 20.0, "value": 0.75},
+        "maintainability": {"weight": 25.0, "value": 0.75},
+        "dual_corded": {"weight": 10.0, "value": 0.75},
+        "fuel": {"weight": 5.0, "value": 0.5},
+        "environment": {"weight": 5.0, "value": None},
+        "availability": {"weight": 10.0, "value": None},
+    }
+
+
+def test_small_demands_are_weighed_by_demand_not_counted() -> None:
+    # 0.75 + 0.25 = 1 Mbit/s in all: the load with two paths carries 0.75 of it (by count it
+    # would be 1 of 2 loads, 0.5). Only loads that all draw nothing are counted.
+    net = SubsystemFigures("network", [], [(Fraction("0.75"), 2, 2), (Fraction("0.25"), 1, 1)],
+                           0, 0)
+    parts = {p.name: p.value for p in score_parts([net])}
+    assert parts["paths"] == 0.75

@@ -31,6 +31,10 @@ from tier.score import score
         ([60, 60], 60, None, 1, 1),  # one unit equals the demand: required 1
         ([50, 50, 50], 100, None, 2, 1),  # without one, 100 >= 100 still: one spare
         ([40], 100, 40, 3, -1),  # 60 missing: two more 40 kW units (ceil 1.5), not one
+        # no unit size given: the missing units are counted at the largest given one
+        ([100, 50], 400, None, 5, -1),  # 150 of 400: 250 missing, ceil(250/100) = 3 more
+        ([], 10, None, 1, -1),  # nothing to size by: at least one unit missing
+        ([1], 3, 1, 3, -1),  # units of one flow unit: 2 missing, ceil(2/1) = 2 more
     ],
 )
 def test_required_and_spare(
@@ -85,6 +89,7 @@ def test_a_declared_group_demand_replaces_what_the_loads_draw() -> None:
     declared = _generators(120)
     assert (declared["demand_exact"], declared["required"], declared["spare"]) == ("120", 2, 0)
     assert declared["label"] == "N"
+    assert (declared["demand"], served["demand"]) == (120.0, 80.0)  # the display figures
     # Declared 250: 200 < 250, one more 100 kW unit missing (N-1).
     short = _generators(250)
     assert (short["required"], short["spare"], short["label"]) == (3, -1, "N-1")

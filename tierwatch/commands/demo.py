@@ -83,7 +83,8 @@ async def _demo(listen: str | None, run_dir: Path, interval: float | None) -> No
     for mspec in modbus:
         mspec.port = wanted_ports.get(mspec.id) or 0
     trap_listen = _free_udp_or_default(DEMO_TRAPS)
-    simulator = sim_agent.Simulator(run_dir, inventory, trap_sink=trap_listen, modbus=modbus)
+    simulator = sim_agent.Simulator(run_dir, inventory, trap_sinks=[trap_listen],
+                                    modbus=modbus)
     sim_agent.write_faults(run_dir / "faults.json", {})  # a new demo starts healthy
     await simulator.start()
     city = CityServices(run_dir)  # the e-government services, real servers on loopback
@@ -186,17 +187,19 @@ def _concrete(listen: str) -> str:
 @sim_app.command("serve")
 def sim_serve(run_dir: RunDirOpt = DEFAULT_RUN_DIR,
               host: Annotated[str, typer.Option(help="loopback address to serve on")] = "127.0.0.1",
-              trap_sink: Annotated[str | None, typer.Option(
-                  help="HOST:PORT to send the devices' traps to when faults change")] = None,
+              trap_sink: Annotated[list[str] | None, typer.Option(
+                  metavar="HOST:PORT",
+                  help="where to send the devices' traps when faults change (repeat it: "
+                       "each trap goes to every sink)")] = None,
               ) -> None:
     """Serve the simulated devices (free ports; sim.json in the run dir says which)."""
-    sink = None
-    if trap_sink:
-        sink_host, sink_port = split_host_port(trap_sink, default_port=162)
-        sink = (sink_host, int(sink_port or 162))
+    sinks = []
+    for text in trap_sink or ():
+        sink_host, sink_port = split_host_port(text, default_port=162)
+        sinks.append((sink_host, int(sink_port or 162)))
 
     async def serve() -> None:
-        simulator = sim_agent.Simulator(run_dir.resolve(), host=host, trap_sink=sink)
+        simulator = sim_agent.Simulator(run_dir.resolve(), host=host, trap_sinks=sinks)
         await simulator.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

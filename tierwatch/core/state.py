@@ -44,6 +44,9 @@ class DeviceState:
     conditions: frozenset[str] = frozenset()
     reachable: bool | None = None  # None until the first poll ends
     consecutive_failures: int = 0
+    # when the current run of failed polls began (the first poll not answered): the device
+    # has been unreachable since then, the Nth failure only confirms it
+    failing_since: float | None = None
     # failed polls before unreachable, when this device's collector sets its own (probes)
     unreachable_after: int | None = None
     last_poll_ts: float | None = None
@@ -155,6 +158,7 @@ class State:
         changes: list[StatusChange] = []
         self._detect_reboot(dev, result)
         dev.consecutive_failures = 0
+        dev.failing_since = None
         dev.reachable = True
         dev.last_success_ts = ts
         dev.last_error = None
@@ -186,6 +190,8 @@ class State:
         reason = result.error or "error"
         dev.poll_errors_total[reason] = dev.poll_errors_total.get(reason, 0) + 1
         dev.consecutive_failures += 1
+        if dev.failing_since is None:
+            dev.failing_since = result.ts
         dev.last_error = reason
         dev.last_error_message = result.message
         # samples from an earlier poll are not current: they leave /metrics now. A failed
@@ -200,17 +206,21 @@ class State:
         was = dev.reachable
         dev.reachable = False
         text = f"unreachable: {result.message or reason}"
+        # dated from the first poll that went unanswered, not the Nth that confirmed it: an
+        # outage's start (and so its length) is then right within one poll interval, as
+        # its end is (the first answered poll)
+        since = dev.failing_since if dev.failing_since is not None else result.ts
         if was is not False:
             log.warning("device %s unreachable after %d failed polls: %s", dev.id,
                         dev.consecutive_failures, result.message or reason)
         for name, comp in list(dev.components.items()):
             if comp.status != Status.UNKNOWN:
                 changes.append(StatusChange(dev.id, name, comp.status, Status.UNKNOWN,
-                                            text, result.ts))
+                                            text, since))
             dev.components[name] = ComponentStatus(name, Status.UNKNOWN, text,
                                                    rollup=comp.rollup)
         changes.extend(self._set_device_status(dev, Status.UNKNOWN, text,
-                                               UNREACHABLE_CONDITIONS, result.ts))
+                                               UNREACHABLE_CONDITIONS, since))
         return changes
 
     def _set_device_status(self, dev: DeviceState, status: Status, reason: str,
@@ -295,10 +305,10 @@ class State:
             except Exception:  # a broken subscriber must not stop the room that derives
                 log.exception("derived-samples listener %r failed", listener)
 
-    def count_skipped(self, device_id: str) -> None:
+    def count_skipped(self, device_id: str, count: int = 1) -> None:
         dev = self.devices.get(device_id)
         if dev is not None:
-            dev.polls_skipped_total += 1
+            dev.polls_skipped_total += count
 
     # ------------------------------------------------------------------ reboots
 

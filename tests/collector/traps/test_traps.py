@@ -235,3 +235,22 @@ def test_traps_config_is_checked(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as caught:
             parse(base + f"alerts: {{traps: {traps}}}\n")
         assert message in str(caught.value) and "alerts.traps" in str(caught.value)
+
+
+def test_a_simulated_device_sends_each_trap_to_every_sink() -> None:
+    # a device configured with two trap receivers (the two instances of a pair): injecting
+    # on-battery into ups-a sends upsOnBattery once to each, clearing it powerRestored once
+    from sim.traps import TrapEmitter
+
+    models = sim_agent.load_models()
+    ups = sim_agent.SimDevice("ups-a", models["apc-smart-ups"], "public")
+    sent: list[tuple[str, tuple[str, int]]] = []
+    sinks = [("127.0.0.1", 1162), ("127.0.0.1", 2162)]
+    emitter = TrapEmitter(sinks, {"ups-a": ups}, lambda dev, _data, sink: sent.append((dev, sink)),
+                          refresh=lambda: None)
+    ups.faults = [("on-battery", {})]
+    emitter.check()
+    assert sent == [("ups-a", sinks[0]), ("ups-a", sinks[1])] and emitter.sent == 1
+    ups.faults = []
+    emitter.check()
+    assert len(sent) == 4 and emitter.sent == 2
