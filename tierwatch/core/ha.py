@@ -94,6 +94,7 @@ class Leadership:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._changing = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifetime
@@ -107,11 +108,17 @@ class Leadership:
 
     async def stop(self) -> None:
         """Stop renewing (the role stays as it is: the wiring stops the rooms, then
-        `resign()`s)."""
+        `resign()`s). A round under way ends first: a renewal cancelled while its statement
+        still ran could commit after the release and hold the lease on for a whole term."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self.config.lease)
+            except TimeoutError:  # the store does not answer: nothing of ours will commit
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
 
     async def resign(self) -> None:
@@ -131,11 +138,12 @@ class Leadership:
                               "when it lapses", self.name)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.config.renew)
             self._wake.clear()
-            await self.round()
+            if not self._stopping:
+                await self.round()
 
     def _fenced(self, why: str) -> None:
         """A write was refused (from the loop or a worker thread): look at the lease now."""
