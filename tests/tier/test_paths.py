@@ -126,6 +126,28 @@ CASES = [
         maintainability={"CORE": {"DIST": "no path", "S1": "no path", "S2": "no path"},
                          "DIST": {"S1": "no path"}},
     ),
+    # The same with L1 drawing nothing: no flow runs inside D's region (D -> L1 carries 0),
+    # but 20 kW still leave it for L2. Without D: L1 has no path, L2 gets G2's 30 < 50.
+    Case(
+        "dominator-with-no-flow-inside-its-region",
+        topology(
+            power=[
+                node("G1", "generator", capacity=100),
+                node("G2", "generator", capacity=30),
+                node("D", "switchboard", "G1"),
+                node("L1", "rack", "D", demand=0),
+                node("X", "switchboard", "D", "G2"),
+                node("L2", "rack", "X", demand=50),
+            ]
+        ),
+        paths={"L1": 1, "L2": 1},
+        spofs=["D", "G1", "X"],
+        maintainability={
+            "D": {"L1": "no path", "L2": "capacity short"},
+            "G1": {"L1": "no path", "L2": "capacity short"},
+            "X": {"L2": "no path"},
+        },
+    ),
     # Two districts with the same feeds, successors and capacity (50), but their own demands
     # differ: X 5, Y 40; site S (45) hangs on both. Now X carries 5 + 45 = 50, Y 40.
     # Without X, Y would carry 40 + 45 = 85 > 50: S and Y (which shares that bottleneck) are
