@@ -75,7 +75,8 @@ def test_non_finite_extras_are_refused() -> None:
 
 def test_each_part_shows_its_weight_and_value() -> None:
     # The weights of formula 8; fuel 6 h of 12 -> 0.5; the others as in parts_of().
-    power = SubsystemFigures("power", [1, 0, -1], [(30.0, 2, 2), (10.0, 1, 1)], 1, 4)
+    loads = [(Fraction(30), 2, 2), (Fraction(10), 1, 1)]
+    power = SubsystemFigures("power", [1, 0, -1], loads, 1, 4)
     parts = score_parts([power], fuel_hours=6)
     assert {p.name: p.to_json() for p in parts} == {
         "capacity": {"weight": 25.0, "value": 0.5},
