@@ -45,6 +45,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import networkx as nx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from tier.rings import shortest_ring
+
 if TYPE_CHECKING:  # tier.score imports tier.topology, which holds this section
     from tier.score import TierSnapshot
 
@@ -188,30 +190,10 @@ def validate_services(services: ServicesTopology, infra_nodes: Mapping[str, str]
     for component in sorted(nx.strongly_connected_components(graph), key=min):
         if len(component) < 2:
             continue
-        ring = _ring(graph, min(component), component)
+        ring = shortest_ring(graph, min(component), component)
         problems.append(f"{edge_key[(ring[0], ring[1])]}: cycle among services "
                         f"{' -> '.join(ring)}")
     return problems
-
-
-def _ring(graph: nx.DiGraph, start: str, within: set[str]) -> list[str]:
-    """The shortest cycle through `start` (breadth first, successors in id order)."""
-    parent: dict[str, str] = {}
-    frontier = [start]
-    while frontier:
-        following = []
-        for node in frontier:
-            for succ in sorted(s for s in graph.succ[node] if s in within):
-                if succ == start:
-                    ring = [node]
-                    while ring[-1] != start:
-                        ring.append(parent[ring[-1]])
-                    return [*reversed(ring), start]
-                if succ not in parent:
-                    parent[succ] = node
-                    following.append(succ)
-        frontier = following
-    raise AssertionError("a strongly connected set has a cycle through each node")
 
 
 def evaluation_order(services: ServicesTopology) -> list[str]:

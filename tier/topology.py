@@ -47,6 +47,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from tier.quantity import QuantityError, decimal_text, exact
+from tier.rings import shortest_ring
 from tier.services import ServicesTopology, validate_services
 from tier.status import NodeStatus
 
@@ -467,34 +468,13 @@ def _cycle_problems(graph: nx.DiGraph, edge_key: dict[tuple[str, str], str]) -> 
     for component in nx.strongly_connected_components(auto):
         if len(component) < 2:
             continue
-        ring = _shortest_ring(auto, min(component), component)
+        ring = shortest_ring(auto, min(component), component)
         closing = (ring[-2], ring[0])  # the last node feeds the first
         problems.append(
             f"{edge_key[closing]}: cycle {' -> '.join(ring)}: feeds in a loop must include a "
             "manual one (`mode: manual`, a normally open tie)"
         )
     return sorted(problems)
-
-
-def _shortest_ring(graph: nx.DiGraph, start: str, within: set[str]) -> list[str]:
-    """The shortest cycle through `start` inside a strongly connected set, as
-    [start, ..., start]; breadth first over successors in id order, so it is unique."""
-    parent: dict[str, str] = {}
-    frontier = [start]
-    while frontier:
-        following = []
-        for node in frontier:
-            for succ in sorted(s for s in graph.succ[node] if s in within):
-                if succ == start:
-                    ring = [node]
-                    while ring[-1] != start:
-                        ring.append(parent[ring[-1]])
-                    return [*reversed(ring), start]
-                if succ not in parent:
-                    parent[succ] = node
-                    following.append(succ)
-        frontier = following
-    raise AssertionError("a strongly connected set has a cycle through each of its nodes")
 
 
 def _unreachable_load_problems(
