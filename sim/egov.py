@@ -174,11 +174,7 @@ class SimServer:
         was_down = self.mode == "down"
         self.mode = mode
         if mode == "down" and self._server is not None:
-            self._server.close()
-            for w in list(self._writers):
-                w.close()
-            await self._server.wait_closed()
-            self._server = None
+            await self._close_tcp()
         elif was_down:
             await self._listen()
         await self.mode_changed()
