@@ -84,9 +84,10 @@ class RecordingLag(LagHistogram):
         super().__init__()
         self.values: list[float] = []
 
-    def observe(self, lag: float) -> None:
-        super().observe(lag)
-        self.values.append(max(0.0, lag))
+    def observe(self, lag: float) -> float:
+        lag = super().observe(lag)
+        self.values.append(lag)
+        return lag
 
 
 def free_tcp_port(host: str) -> int:

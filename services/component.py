@@ -47,6 +47,7 @@ from tier.services import (
     evaluate,
     infrastructure_health,
 )
+from tierwatch.core.histogram import LagCounts
 
 if TYPE_CHECKING:
     from services.recorder import ServicesRecorder
@@ -60,31 +61,20 @@ LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 Subscriber = Callable[[ServicesView], None]
 
 
-class LagHistogram:
+class LagHistogram(LagCounts):
+    """How late checks start (cumulative), with the last few thousand values kept for the
+    bench's quantiles."""
+
     def __init__(self) -> None:
-        self.counts = [0] * (len(LAG_BUCKETS) + 1)
-        self.total = 0.0
-        self.count = 0
-        self.samples: list[float] = []  # the last few thousand, for quantiles (bench)
+        super().__init__(LAG_BUCKETS)
+        self.samples: list[float] = []
 
-    def observe(self, lag: float) -> None:
-        import bisect
-
-        lag = max(0.0, lag)
-        self.counts[bisect.bisect_left(LAG_BUCKETS, lag)] += 1
-        self.total += lag
-        self.count += 1
+    def observe(self, lag: float) -> float:
+        lag = super().observe(lag)
         self.samples.append(lag)
         if len(self.samples) > 20000:
             del self.samples[:10000]
-
-    def buckets(self) -> list[tuple[str, float]]:
-        out, running = [], 0
-        for bound, count in zip(LAG_BUCKETS, self.counts, strict=False):
-            running += count
-            out.append((repr(bound), float(running)))
-        out.append(("+Inf", float(self.count)))
-        return out
+        return lag
 
 
 def phase_of(key: str, interval: float) -> float:

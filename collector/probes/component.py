@@ -34,6 +34,7 @@ from prometheus_client.registry import Collector
 from collector.probes.config import ProbesConfig, ProbeTargetConfig
 from collector.probes.icmp import IcmpSocket, IcmpUnavailable
 from collector.probes.probe import Prober, ProbeTarget, probe_round, uplink_components
+from tierwatch.core.histogram import LagCounts
 from tierwatch.core.model import ComponentStatus, PollResult
 from tierwatch.core.runtime import Runtime
 from tierwatch.core.state import State
@@ -43,34 +44,22 @@ log = logging.getLogger(__name__)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
-class LagHistogram:
+class LagHistogram(LagCounts):
     """How late rounds start against their beat (cumulative, as Prometheus wants it)."""
 
     def __init__(self) -> None:
-        self.counts = [0] * (len(LAG_BUCKETS) + 1)
-        self.total = 0.0
-        self.count = 0
+        super().__init__(LAG_BUCKETS)
         self.worst = 0.0
 
-    def observe(self, lag: float) -> None:
-        lag = max(0.0, lag)
-        self.counts[bisect.bisect_left(LAG_BUCKETS, lag)] += 1
-        self.total += lag
-        self.count += 1
+    def observe(self, lag: float) -> float:
+        lag = super().observe(lag)
         self.worst = max(self.worst, lag)
+        return lag
 
     def over(self, seconds: float) -> int:
         """Rounds that started more than `seconds` late (at bucket resolution)."""
         i = bisect.bisect_left(LAG_BUCKETS, seconds)
         return sum(self.counts[i + 1:]) if i < len(LAG_BUCKETS) else 0
-
-    def buckets(self) -> list[tuple[str, float]]:
-        out, running = [], 0
-        for bound, count in zip(LAG_BUCKETS, self.counts, strict=False):
-            running += count
-            out.append((repr(bound), float(running)))
-        out.append(("+Inf", float(self.count)))
-        return out
 
 
 @dataclass
