@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,7 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
                     return open_loads(pg) == {"R01"}
 
                 wait_for(tier_down, 30, "the tier instance to open R01's outage", interval=1.0)
+                seen_open = {pg: time.time()}
             finally:
                 single.proc.send_signal(signal.SIGCONT)
             wait_for(same_statuses, 30, "the statuses to agree with the faults in")
@@ -234,19 +236,22 @@ def test_two_shards_and_a_tier_instance_equal_one_instance(tmp_path: Path) -> No
                 single, tier, 60, "the tier instance to score the faults as the single "
                                   "instance does, the availability part aside",
                 also=both_down, compare=without_availability)
+            seen_open[sqlite] = time.time()  # both_down: its availability part fell below 1
             for view in (mine, theirs):  # each score is its own parts' (formula 8)
                 assert view["snapshot"]["site"]["score"] == score_of_parts(view)
             # each instance dates R01's outage by when its poller saw pdu-r01-a go silent
             # (the tier instance by the shard's time, carried by the store; issue 19): the
             # device's unreachable status is dated from its first unanswered poll, and the
-            # load's outage starts then, or later by as much as it took to confirm it (a
-            # re-score made meanwhile, for ups-b's bypass seen in the same poll round, has
-            # already recorded R01 served, and the record never runs backwards): 2 polls
-            # 2 s apart, each with 2 attempts of 1 s
-            confirm = 2 * INTERVAL + 2 * 1.0
+            # load's outage starts then, never earlier, or later: a re-score made while the
+            # silence was being confirmed (ups-b's bypass, a measured demand that moved)
+            # has already recorded R01 served, and the record never runs backwards. How
+            # much later depends on how long confirming took, which a loaded machine
+            # stretches (a run at load 8 saw 16 s): bounded by when the outage was seen
+            # open, not by a duration
             for store_url in (pg, sqlite):
-                late = load_outage_start(store_url, "R01") - written_at(store_url, "pdu-r01-a")
-                assert 0 <= late <= confirm, (store_url, late)
+                start = load_outage_start(store_url, "R01")
+                assert written_at(store_url, "pdu-r01-a") <= start <= seen_open[store_url], \
+                    (store_url, start)
 
 
 def _diff(mine: Any, theirs: Any, path: str = "") -> str:
