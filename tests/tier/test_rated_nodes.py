@@ -1,0 +1,44 @@
+"""A rated node's capacity holds however many feeders it has: hand-computed cases.
+
+The flow network gives a rated node with one feeder its rating on that edge, and splits a
+node with several feeders into an in-node and an out-node joined by its rating (tier/flow.py).
+These cases have a rated node with two and with three feeders as the bottleneck: rating
+below the load, feeders together well above it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tier.build import node, topology
+from tier.score import score
+
+
+def ups_fed_by(feeders: int, rating: int, load: int) -> dict[str, object]:
+    # G1..Gk (100 kW each) -> SWB1..SWBk -> UPS (rating) -> R (load)
+    nodes = []
+    for i in range(1, feeders + 1):
+        nodes += [node(f"G{i}", "generator", capacity=100), node(f"SWB{i}", "switchboard", f"G{i}")]
+    nodes += [
+        node("UPS", "ups", *(f"SWB{i}" for i in range(1, feeders + 1)), capacity=rating),
+        node("R", "rack", "UPS", demand=load),
+    ]
+    return score(topology(power=nodes)).to_json()["subsystems"]["power"]
+
+
+@pytest.mark.parametrize("feeders", [2, 3])
+def test_a_ups_with_several_feeders_carries_no_more_than_its_rating(feeders: int) -> None:
+    # UPS 50 kW, rack 80 kW: short, whatever the 100 kW on each of its feeders.
+    sub = ups_fed_by(feeders, rating=50, load=80)
+    assert [(ld["id"], ld["served"], ld["reason"]) for ld in sub["loads"]] == [
+        ("R", False, "capacity short")
+    ]
+
+
+@pytest.mark.parametrize("feeders", [2, 3])
+def test_a_ups_with_several_feeders_carries_its_full_rating(feeders: int) -> None:
+    # UPS 80 kW, rack 80 kW: exactly enough; one generator alone (100 kW) covers it, so
+    # every generator and switchboard can be lost, the UPS alone cannot.
+    sub = ups_fed_by(feeders, rating=80, load=80)
+    assert [(ld["id"], ld["served"]) for ld in sub["loads"]] == [("R", True)]
+    assert sub["spofs"] == ["UPS"]
