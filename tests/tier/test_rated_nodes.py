@@ -42,3 +42,13 @@ def test_a_ups_with_several_feeders_carries_its_full_rating(feeders: int) -> Non
     sub = ups_fed_by(feeders, rating=80, load=80)
     assert [(ld["id"], ld["served"]) for ld in sub["loads"]] == [("R", True)]
     assert sub["spofs"] == ["UPS"]
+
+
+def test_a_generator_rated_zero_serves_not_even_the_smallest_demand() -> None:
+    # 1 kW on a 0 kW generator: the whole demand is one flow unit (every quantity is whole),
+    # and none of it can flow.
+    topo = topology(power=[node("G1", "generator", capacity=0), node("R", "rack", "G1", demand=1)])
+    sub = score(topo).to_json()["subsystems"]["power"]
+    assert [(ld["id"], ld["served"], ld["reason"]) for ld in sub["loads"]] == [
+        ("R", False, "capacity short")
+    ]
