@@ -61,7 +61,9 @@ MODULES: dict[str, list[str]] = {
                              "tests/livetier/test_availability_api.py",
                              "tests/report/test_report_figures.py"],
     "report/data.py": ["tests/report/test_report_figures.py",
-                       "tests/report/test_report_render.py"],
+                       "tests/report/test_report_render.py",
+                       "tests/report/test_report_lldp.py",
+                       "tests/report/test_report_services.py"],
     "livetier/downtime.py": ["tests/livetier/test_availability_api.py",
                              "tests/livetier/test_tier_history.py",
                              "tests/livetier/test_tier_metrics_api.py"],
@@ -140,6 +142,10 @@ def _configure(dest: Path, module: str, tests: list[str]) -> None:
         f"do_not_mutate_patterns = {_toml_list(DO_NOT_MUTATE)}",
         f"pytest_add_cli_args_test_selection = {_toml_list(tests)}",
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "-m", "not integration"]',
+        # a mutant whose tests take 4 times the CPU of the clean run (plus a second) is
+        # stopped and counted killed (a timeout): mutmut's 15 let one mutant that turns a
+        # loop slow hold a worker for ten minutes
+        "timeout_multiplier = 4.0",
         "",
     ])
     pyproject.write_text(text + "\n" + section)
