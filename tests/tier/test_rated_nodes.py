@@ -52,3 +52,19 @@ def test_a_generator_rated_zero_serves_not_even_the_smallest_demand() -> None:
     assert [(ld["id"], ld["served"], ld["reason"]) for ld in sub["loads"]] == [
         ("R", False, "capacity short")
     ]
+
+
+def test_a_load_cut_off_beside_one_short_of_capacity() -> None:
+    # G1 (10 kW) -> UPS (failed) -> R1 (5 kW); G1 -> R2 (20 kW). R1 has no path left, R2 has
+    # one that carries 10 of its 20 kW: each is not served, for its own reason.
+    topo = topology(power=[
+        node("G1", "generator", capacity=10),
+        node("UPS", "ups", "G1", capacity=50),
+        node("R1", "rack", "UPS", demand=5),
+        node("R2", "rack", "G1", demand=20),
+    ])
+    sub = score(topo, {"UPS": "failed"}).to_json()["subsystems"]["power"]
+    assert [(ld["id"], ld["served"], ld["reason"]) for ld in sub["loads"]] == [
+        ("R1", False, "no path"), ("R2", False, "capacity short")
+    ]
+    assert sub["live_tier"] == 0
