@@ -134,7 +134,7 @@ def _toml_list(items: list[str]) -> str:
 
 def _configure(dest: Path, module: str, tests: list[str]) -> None:
     pyproject = dest / "pyproject.toml"
-    text = pyproject.read_text()
+    text = pyproject.read_text().split("\n[tool.mutmut]\n")[0]
     section = "\n".join([
         "[tool.mutmut]",
         f"source_paths = {_toml_list(PACKAGES)}",
@@ -174,14 +174,18 @@ def _diff(dest: Path, mutant: str) -> str:
                      if line.startswith(("-", "+")) and not line.startswith(("---", "+++")))
 
 
-def run_module(module: str, tests: list[str], box: float, jobs: int) -> Result:
+def run_module(module: str, tests: list[str], box: float, jobs: int,
+               resume: bool = False) -> Result:
     slug = module.replace("/", "_").removesuffix(".py")
     dest = BUILD / slug
-    _copy_tree(dest)
+    if not (resume and (dest / "mutants").is_dir()):
+        _copy_tree(dest)
+    # on --resume the copy (source and tests) stays as it was: mutmut keeps the verdicts
+    # it has and runs the mutants it has none for
     _configure(dest, module, tests)
     began = time.monotonic()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **RUN_ENV}
-    with open(dest / "mutmut.log", "w") as log:
+    with open(dest / "mutmut.log", "a" if resume else "w") as log:
         # its own process group: at the time box, mutmut and every worker it forked go
         proc = subprocess.Popen([*_mutmut(), "run", "--max-children", str(jobs)], cwd=dest,
                                 stdout=log, stderr=subprocess.STDOUT, env=env,
@@ -211,6 +215,9 @@ def main() -> int:
                         help="seconds for one module (default 900, or $MUTATION_BOX)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--survivors", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on with a module's last run (build/mutation/<module>/): "
+                             "the same copy of the tree, its verdicts kept")
     args = parser.parse_args()
     chosen = {m: t for m, t in MODULES.items()
               if not args.only or any(word in m for word in args.only)}
@@ -222,7 +229,7 @@ def main() -> int:
         print(f"mutating {module} with {len(present)} test paths ...", file=sys.stderr)
         for nodeid in DESELECT.get(module, []):
             present += ["--deselect", nodeid]
-        results.append(run_module(module, present, args.box, args.jobs))
+        results.append(run_module(module, present, args.box, args.jobs, args.resume))
     print(f"{'module':34} {'mutants':>7} {'killed':>6} {'survived':>8} {'not run':>7} "
           f"{'killed %':>8} {'seconds':>7}")
     below = False
