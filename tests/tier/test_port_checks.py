@@ -1,0 +1,52 @@
+"""The LLDP port of a feed is checked on the feeder's device, against a neighbour to expect
+there (tier/topology.py `_port_problems`): each rule on a two-node network, by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.tier.build import topology
+from tier.topology import validate_topology
+
+KEY = "topology.network.nodes[1].fed_from[0]"
+
+
+def problems(feed: dict[str, Any], core: dict[str, Any], edge: dict[str, Any]) -> list[str]:
+    topo = topology(network=[
+        {"id": "CORE", "kind": "carrier", "capacity": 10, **core},
+        {"id": "EDGE", "kind": "site", "demand": 1, "fed_from": [{"id": "CORE", **feed}], **edge},
+    ])
+    return validate_topology(topo)
+
+
+@pytest.mark.parametrize(
+    ("feed", "core", "edge", "expected"),
+    [
+        # no port, no neighbour: nothing to check
+        ({}, {}, {}, []),
+        ({}, {"device": "core1"}, {"device": "edge1"}, []),
+        # a neighbour needs a port
+        ({"neighbour": "edge1"}, {"device": "core1"}, {},
+         [f"{KEY}.neighbour: a neighbour is checked on a port: give `port` too"]),
+        # a port needs a device on the feeder to read LLDP from
+        ({"port": "ge-0/0/1"}, {}, {"device": "edge1"},
+         [f"{KEY}.port: feeder 'CORE' has no device to read LLDP from"]),
+        # a port and the node's own device: that device is the neighbour expected
+        ({"port": "ge-0/0/1"}, {"device": "core1"}, {"device": "edge1"}, []),
+        # a port and a neighbour named: fine with or without the node's device
+        ({"port": "ge-0/0/1", "neighbour": "edge1"}, {"device": "core1"}, {}, []),
+        ({"port": "ge-0/0/1", "neighbour": "x"}, {"device": "core1"}, {"device": "core1"}, []),
+        # a port, no neighbour, and the node has no device of its own, or the feeder's
+        ({"port": "ge-0/0/1"}, {"device": "core1"}, {},
+         [f"{KEY}.neighbour: what should LLDP see on core1 port ge-0/0/1? give `neighbour` "
+          "(its sysName), or bind node 'EDGE' to its own device"]),
+        ({"port": "ge-0/0/1"}, {"device": "core1"}, {"device": "core1"},
+         [f"{KEY}.neighbour: what should LLDP see on core1 port ge-0/0/1? give `neighbour` "
+          "(its sysName), or bind node 'EDGE' to its own device"]),
+    ],
+)
+def test_port_and_neighbour_rules(feed: dict[str, Any], core: dict[str, Any],
+                                  edge: dict[str, Any], expected: list[str]) -> None:
+    assert problems(feed, core, edge) == expected
