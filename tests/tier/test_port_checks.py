@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.tier.build import topology
-from tier.topology import validate_topology
+from tier.topology import port_bindings, validate_topology
 
 KEY = "topology.network.nodes[1].fed_from[0]"
 
@@ -50,3 +50,26 @@ def problems(feed: dict[str, Any], core: dict[str, Any], edge: dict[str, Any]) -
 def test_port_and_neighbour_rules(feed: dict[str, Any], core: dict[str, Any],
                                   edge: dict[str, Any], expected: list[str]) -> None:
     assert problems(feed, core, edge) == expected
+
+
+def test_port_bindings_name_what_lldp_should_see() -> None:
+    # CORE (device core1) feeds A (its own device a1) on ge-1, B (no device, neighbour
+    # named "b-sw") on ge-2, C (on core1 itself, neighbour "c") on ge-3, D with no port.
+    topo = topology(network=[
+        {"id": "CORE", "kind": "carrier", "capacity": 10, "device": "core1"},
+        {"id": "A", "kind": "site", "demand": 1, "device": "a1",
+         "fed_from": [{"id": "CORE", "port": "ge-1"}]},
+        {"id": "B", "kind": "site", "demand": 1,
+         "fed_from": [{"id": "CORE", "port": "ge-2", "neighbour": "b-sw"}]},
+        {"id": "C", "kind": "site", "demand": 1, "device": "core1",
+         "fed_from": [{"id": "CORE", "port": "ge-3", "neighbour": "c"}]},
+        {"id": "D", "kind": "site", "demand": 1, "device": "d1", "fed_from": ["CORE"]},
+    ])
+    assert validate_topology(topo) == []
+    got = [(b.subsystem, b.feeder, b.node, b.device, b.port, b.neighbour, b.neighbour_device)
+           for b in port_bindings(topo)]
+    assert got == [
+        ("network", "CORE", "A", "core1", "ge-1", None, "a1"),
+        ("network", "CORE", "B", "core1", "ge-2", "b-sw", None),
+        ("network", "CORE", "C", "core1", "ge-3", "c", None),
+    ]

@@ -68,3 +68,16 @@ def test_a_load_cut_off_beside_one_short_of_capacity() -> None:
         ("R1", False, "no path"), ("R2", False, "capacity short")
     ]
     assert sub["live_tier"] == 0
+
+
+def test_a_hub_with_a_rating_of_its_own_joins_no_capacity_group() -> None:
+    # C1 (1000) -> H (a district hub: a load of 50, rated 100) -> S3 (20). Loads never join
+    # a group: the only group is the carrier, 70 of 1000 (one unit, no spare).
+    topo = topology(network=[
+        node("C1", "carrier", capacity=1000),
+        node("H", "district", "C1", demand=50, capacity=100),
+        node("S3", "site", "H", demand=20),
+    ])
+    groups = score(topo).to_json()["subsystems"]["network"]["groups"]
+    assert [(g["id"], g["required"], g["installed"], g["spare"], g["label"], g["demand"])
+            for g in groups] == [("carrier", 1, 1, 0, "N", 70.0)]
