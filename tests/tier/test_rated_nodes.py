@@ -81,3 +81,51 @@ def test_a_hub_with_a_rating_of_its_own_joins_no_capacity_group() -> None:
     groups = score(topo).to_json()["subsystems"]["network"]["groups"]
     assert [(g["id"], g["required"], g["installed"], g["spare"], g["label"], g["demand"])
             for g in groups] == [("carrier", 1, 1, 0, "N", 70.0)]
+
+
+def test_two_ups_with_two_feeders_each_are_both_needed_for_capacity() -> None:
+    # G1, G2 (100 kW) -> SWB1, SWB2; UPS-A and UPS-B (50 kW each) on both switchboards;
+    # R (80 kW) on both UPSs. Two paths, but one UPS alone gives 50 of 80: each UPS is a
+    # SPOF by capacity and cannot be maintained; a generator or switchboard can.
+    topo = topology(power=[
+        node("G1", "generator", capacity=100),
+        node("G2", "generator", capacity=100),
+        node("SWB1", "switchboard", "G1"),
+        node("SWB2", "switchboard", "G2"),
+        node("UPS-A", "ups", "SWB1", "SWB2", capacity=50),
+        node("UPS-B", "ups", "SWB1", "SWB2", capacity=50),
+        node("R", "rack", "UPS-A", "UPS-B", demand=80),
+    ])
+    sub = score(topo).to_json()["subsystems"]["power"]
+    assert [(ld["id"], ld["paths_all"], ld["served"]) for ld in sub["loads"]] == [("R", 2, True)]
+    assert sub["spofs"] == ["UPS-A", "UPS-B"]
+    assert {d["node"]: d["lost"] for d in sub["maintainability_details"]} == {
+        "UPS-A": [{"load": "R", "reason": "capacity short"}],
+        "UPS-B": [{"load": "R", "reason": "capacity short"}],
+    }
+    assert sub["design_tier"] == 1
+
+
+def test_a_pdu_that_carries_part_of_a_rack_while_another_rack_is_short() -> None:
+    # G1 (1000 kW) -> SWB -> PDU-D -> PDU-P -> R1 (50 kW), which also hangs on UPS-X
+    # (30 kW, on SWB); R2 (1 kW) on PDU-D alone. Elsewhere GS (1 kW) -> RS (5 kW): short
+    # from the start. Without PDU-D, R2 has no path and R1 gets 30 of its 50 kW.
+    topo = topology(power=[
+        node("G1", "generator", capacity=1000),
+        node("SWB", "switchboard", "G1"),
+        node("PDU-D", "pdu", "SWB"),
+        node("PDU-P", "pdu", "PDU-D"),
+        node("UPS-X", "ups", "SWB", capacity=30),
+        node("R1", "rack", "PDU-P", "UPS-X", demand=50),
+        node("R2", "rack", "PDU-D", demand=1),
+        node("GS", "generator", capacity=1),
+        node("RS", "rack", "GS", demand=5),
+    ])
+    sub = score(topo).to_json()["subsystems"]["power"]
+    assert [(ld["id"], ld["served"]) for ld in sub["loads"]] == [
+        ("R1", True), ("R2", True), ("RS", False)
+    ]
+    details = {d["node"]: d["lost"] for d in sub["maintainability_details"]}
+    assert details["PDU-D"] == [
+        {"load": "R1", "reason": "capacity short"}, {"load": "R2", "reason": "no path"}
+    ]
