@@ -73,3 +73,17 @@ def test_port_bindings_name_what_lldp_should_see() -> None:
         ("network", "CORE", "B", "core1", "ge-2", "b-sw", None),
         ("network", "CORE", "C", "core1", "ge-3", "c", None),
     ]
+
+
+def test_a_load_in_a_group_and_a_group_declared_twice() -> None:
+    topo = topology(
+        power=[
+            {"id": "G1", "kind": "generator", "capacity": 100, "group": "gen"},
+            {"id": "R", "kind": "rack", "demand": 1, "group": "gen", "fed_from": ["G1"]},
+        ],
+        groups={"power": [{"id": "gen", "demand": 1}, {"id": "gen", "demand": 2}]},
+    )
+    assert validate_topology(topo) == [
+        "topology.power.nodes[1].group: load 'R' cannot join a capacity group",
+        "topology.power.groups[1].id: group 'gen' declared twice",
+    ]

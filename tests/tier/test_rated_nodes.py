@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tier.build import node, topology
+from tests.tier.build import manual, node, topology
 from tier.score import score
 
 
@@ -128,4 +128,21 @@ def test_a_pdu_that_carries_part_of_a_rack_while_another_rack_is_short() -> None
     details = {d["node"]: d["lost"] for d in sub["maintainability_details"]}
     assert details["PDU-D"] == [
         {"load": "R1", "reason": "capacity short"}, {"load": "R2", "reason": "no path"}
+    ]
+
+
+def test_a_rack_that_needs_nothing_is_served_without_closing_the_tie() -> None:
+    # G1 (100 kW) -> SWB, and G2 (100 kW) -> SWB through a manual tie; R1 (150 kW) and
+    # R0 (0 kW) on SWB. With the tie open G1 gives 100 of R1's 150: R1 is served only with
+    # the tie closed; R0 needs nothing and is served either way.
+    topo = topology(power=[
+        node("G1", "generator", capacity=100),
+        node("G2", "generator", capacity=100),
+        node("SWB", "switchboard", "G1", manual("G2")),
+        node("R1", "rack", "SWB", demand=150),
+        node("R0", "rack", "SWB", demand=0),
+    ])
+    loads = score(topo).to_json()["subsystems"]["power"]["loads"]
+    assert [(ld["id"], ld["served"], ld["served_active"]) for ld in loads] == [
+        ("R1", True, False), ("R0", True, True)
     ]

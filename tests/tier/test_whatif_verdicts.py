@@ -161,3 +161,17 @@ def test_a_load_behind_two_named_ties_lists_both() -> None:
     transfer = ManualTransfer("R", (("SWB", "PDU"), ("UPS-B", "PDU-B")))
     assert transfer.describe() == "R (tie SWB -> PDU, UPS-B -> PDU-B)"
     assert ManualTransfer("R", ()).describe() == "R (any of several manual ties)"
+
+
+def test_an_unavailable_edge_counts_now_and_afterwards() -> None:
+    # The 2N site plus R2 (1 kW) on PDU-B alone, with the link UPS-B -> PDU-B unverified
+    # (out): R2 is not served now, so taking UPS-A out cannot lose it; R loses path A and
+    # path B is cut: no path, and nothing is served afterwards (live tier 0).
+    topo = topology(power=[
+        *TWO_N_ACTIVE.model_dump()["power"]["nodes"],
+        node("R2", "rack", "PDU-B", demand=1),
+    ])
+    answer = whatif(topo, {}, ["UPS-A"], unavailable_edges=[("UPS-B", "PDU-B")])
+    assert [(x.load, x.reason) for x in answer.lost] == [("R", "no path")]
+    assert answer.after.live_tier == 0
+    assert answer.verdict.startswith("not now: ")
