@@ -87,3 +87,18 @@ def test_a_load_in_a_group_and_a_group_declared_twice() -> None:
         "topology.power.nodes[1].group: load 'R' cannot join a capacity group",
         "topology.power.groups[1].id: group 'gen' declared twice",
     ]
+
+
+def test_a_group_of_two_kinds_declared_as_one() -> None:
+    topo = topology(
+        power=[
+            {"id": "G1", "kind": "generator", "capacity": 100, "group": "gen"},
+            {"id": "U1", "kind": "ups", "capacity": 50, "group": "gen", "fed_from": ["G1"]},
+            {"id": "R", "kind": "rack", "demand": 1, "fed_from": ["U1"]},
+        ],
+        groups={"power": [{"id": "gen", "demand": 1, "kind": "generator"}]},
+    )
+    assert validate_topology(topo) == [
+        "topology.power.nodes: group 'gen' mixes kinds generator, ups",
+        "topology.power.groups[0].kind: group 'gen' is declared generator but holds generator, ups",
+    ]
