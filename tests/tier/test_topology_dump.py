@@ -8,6 +8,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from tests.tier.build import node, topology
+from tier.quantity import decimal_text
 from tier.topology import TopologyConfig
 
 
@@ -30,3 +31,11 @@ def test_a_third_has_no_decimal_and_dumps_as_a_fraction() -> None:
     # pydantic writes the Fraction kept for Python as "p/q" too (which the capacity
     # validator, expecting a decimal, does not read back: only Python callers can give one)
     assert topo.power.model_dump()["nodes"][0]["capacity"] == "1/3"
+
+
+def test_decimal_text_of_tiny_quantities_is_exact() -> None:
+    # 3e-25 is 3 / (2**25 * 5**25); 1/5**30 is 2**30 / 10**30 = 1073741824e-30. The
+    # denominators are beyond a float's 53 bits: the reduction must stay in integers.
+    assert decimal_text(Fraction(3, 10**25)) == "0." + "0" * 24 + "3"
+    assert decimal_text(Fraction(1, 5**30)) == "0." + "0" * 20 + "1073741824"
+    assert decimal_text(Fraction(1, 3)) == "1/3"
