@@ -3,6 +3,8 @@ the inputs. And the error a broken topology raises. Hand-computed figures."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.tier.build import node, topology
@@ -21,7 +23,7 @@ THREE_UPS = topology(
 )
 
 
-def ups_group(snap_json: dict) -> tuple:  # type: ignore[type-arg]
+def ups_group(snap_json: dict[str, Any]) -> tuple[Any, ...]:
     sub = snap_json["subsystems"]["power"]
     ups = next(g for g in sub["groups"] if g["id"] == "ups")
     return (sub["loads"][0]["served"], ups["required"], ups["spare"], ups["label"])

@@ -8,13 +8,15 @@ below the load, feeders together well above it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.tier.build import manual, node, topology
 from tier.score import score
 
 
-def ups_fed_by(feeders: int, rating: int, load: int) -> dict[str, object]:
+def ups_fed_by(feeders: int, rating: int, load: int) -> dict[str, Any]:
     # G1..Gk (100 kW each) -> SWB1..SWBk -> UPS (rating) -> R (load)
     nodes = []
     for i in range(1, feeders + 1):

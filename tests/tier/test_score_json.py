@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.tier.test_cases import N_MINUS_ONE, TWO_N_ACTIVE
 from tier.score import score, whatif
 
 
-def parts_of(doc: dict) -> dict[str, float | None]:  # type: ignore[type-arg]
+def parts_of(doc: dict[str, Any]) -> dict[str, float | None]:
     return {name: part["value"] for name, part in doc["site"]["score_parts"].items()}
 
 
@@ -26,10 +28,11 @@ def test_the_maintainability_details_cords_and_elements() -> None:
 def test_fuel_environment_and_availability_reach_the_score_parts() -> None:
     # fuel 6 h of the 12 h for full marks: 0.5; environment 0.5 as given; availability
     # 1 - 0.25 of the budget burnt: 0.75.
-    extras = {"fuel_hours": 6.0, "environment_share": 0.5, "availability_burn": 0.25}
-    parts = parts_of(score(N_MINUS_ONE, **extras).to_json())
+    parts = parts_of(score(N_MINUS_ONE, fuel_hours=6.0, environment_share=0.5,
+                           availability_burn=0.25).to_json())
     assert (parts["fuel"], parts["environment"], parts["availability"]) == (0.5, 0.5, 0.75)
-    after = parts_of(whatif(TWO_N_ACTIVE, {}, ["UPS-B"], **extras).to_json())
+    after = parts_of(whatif(TWO_N_ACTIVE, {}, ["UPS-B"], fuel_hours=6.0, environment_share=0.5,
+                            availability_burn=0.25).to_json())
     assert (after["fuel"], after["environment"], after["availability"]) == (0.5, 0.5, 0.75)
     bare = parts_of(score(N_MINUS_ONE).to_json())
     assert (bare["fuel"], bare["environment"], bare["availability"]) == (None, None, None)
