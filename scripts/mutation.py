@@ -52,10 +52,10 @@ MODULES: dict[str, list[str]] = {
     "tier/score.py": TIER_TESTS,
     "tier/topology.py": TIER_TESTS,
     "tier/quantity.py": TIER_TESTS,
-    "tier/rings.py": ["tests/tier/test_manual_ties.py", "tests/services/test_services_config.py",
-                      "tests/services/test_services_rules.py"],
-    "tier/services.py": ["tests/services/test_services_rules.py",
-                         "tests/services/test_services_config.py"],
+    # (tests/services/test_services_config.py runs `tierwatch` in a subprocess, whose
+    # traceback in mutmut's copy breaks its expected error lines: left out)
+    "tier/rings.py": ["tests/tier/test_manual_ties.py", "tests/services/test_services_rules.py"],
+    "tier/services.py": ["tests/services/test_services_rules.py"],
     "tier/status.py": ["tests/tier/test_cases.py"],
     "tier/availability.py": ["tests/tier/test_availability.py",
                              "tests/livetier/test_availability_api.py",
