@@ -148,3 +148,43 @@ def test_a_rack_that_needs_nothing_is_served_without_closing_the_tie() -> None:
     assert [(ld["id"], ld["served"], ld["served_active"]) for ld in loads] == [
         ("R1", True, False), ("R0", True, True)
     ]
+
+
+def three_ups_behind_ties(tie_to_b: bool) -> dict[str, Any]:
+    # G1, G2 (200 kW) on SWB-A and SWB-B; UPS-A (50) on SWB-A, UPS-B (50) on SWB-B, UPS-C
+    # (50) on both; PDU-A on UPS-A and, by a manual tie, UPS-C; PDU-B on UPS-B (and, when
+    # `tie_to_b`, by a manual tie on UPS-C); R (80 kW) on PDU-A and PDU-B.
+    return score(topology(power=[
+        node("G1", "generator", capacity=200),
+        node("G2", "generator", capacity=200),
+        node("SWB-A", "switchboard", "G1", "G2"),
+        node("SWB-B", "switchboard", "G1", "G2"),
+        node("UPS-A", "ups", "SWB-A", capacity=50),
+        node("UPS-B", "ups", "SWB-B", capacity=50),
+        node("UPS-C", "ups", "SWB-A", "SWB-B", capacity=50),
+        node("PDU-A", "pdu", "UPS-A", manual("UPS-C")),
+        node("PDU-B", "pdu", "UPS-B", *([manual("UPS-C")] if tie_to_b else [])),
+        node("R", "rack", "PDU-A", "PDU-B", demand=80),
+    ])).to_json()["subsystems"]["power"]
+
+
+def test_two_paths_and_spares_but_one_element_not_maintainable_is_tier_ii() -> None:
+    # Both groups have a spare (generators 200 of 80; UPSs 2 of 3 needed), R has two paths
+    # with the ties open and with them closed. Without PDU-A, R has PDU-B on UPS-B alone:
+    # 50 of 80. So PDU-A cannot be maintained: Tier II, not III.
+    power = three_ups_behind_ties(tie_to_b=False)
+    assert [(g["id"], g["spare"]) for g in power["groups"]] == [("generator", 1), ("ups", 1)]
+    assert [(ld["paths_all"], ld["paths_active"]) for ld in power["loads"]] == [(2, 2)]
+    assert power["maintainability_failures"] == ["PDU-A"]
+    assert power["design_tier"] == 2
+
+
+def test_every_element_maintainable_but_spofs_with_the_ties_open_is_tier_iii() -> None:
+    # With a tie from UPS-C to each PDU, any one element can go: the other side and UPS-C
+    # give 100 of 80. With the ties open each side gives 50: every element on a side (its
+    # switchboard, UPS and PDU) is a SPOF by capacity. Tier III, not IV.
+    power = three_ups_behind_ties(tie_to_b=True)
+    assert power["maintainability_failures"] == []
+    assert power["spofs"] == ["PDU-A", "PDU-B", "SWB-A", "SWB-B", "UPS-A", "UPS-B"]
+    assert [(ld["paths_all"], ld["paths_active"]) for ld in power["loads"]] == [(2, 2)]
+    assert power["design_tier"] == 3
