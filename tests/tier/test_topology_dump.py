@@ -7,8 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
+
 from tests.tier.build import node, topology
-from tier.quantity import decimal_text
+from tier.quantity import QuantityError, decimal_text, exact
 from tier.topology import TopologyConfig
 
 
@@ -39,3 +41,35 @@ def test_decimal_text_of_tiny_quantities_is_exact() -> None:
     assert decimal_text(Fraction(3, 10**25)) == "0." + "0" * 24 + "3"
     assert decimal_text(Fraction(1, 5**30)) == "0." + "0" * 20 + "1073741824"
     assert decimal_text(Fraction(1, 3)) == "1/3"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        # up to 30 digits before the point, and up to 30 places after it, written out
+        (Fraction(10**29), "1" + "0" * 29),
+        (Fraction(1, 10**30), "0." + "0" * 29 + "1"),
+        # beyond, with an exponent: d.ddd E sign power
+        (Fraction(10**30), "1E+30"),
+        (Fraction(1, 10**31), "1E-31"),
+        (Fraction(12345 * 10**30), "1.2345E+34"),
+        (Fraction(12 * 10**30), "1.2E+31"),
+        (Fraction(10**31 + 1, 10**31), "1." + "0" * 30 + "1E+0"),
+    ],
+)
+def test_decimal_text_switches_to_an_exponent_beyond_30_digits(value: Fraction, text: str) -> None:
+    assert decimal_text(value) == text
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("-5", "must be >= 0, got -5"),
+        (" -0.25 ", "must be >= 0, got -0.25"),
+        ("five", "must be a finite decimal number, got 'five'"),
+    ],
+)
+def test_a_negative_or_unreadable_quantity_is_refused_by_name(given: str, message: str) -> None:
+    with pytest.raises(QuantityError) as raised:
+        exact(given)
+    assert str(raised.value) == message
