@@ -10,7 +10,7 @@ from fractions import Fraction
 import pytest
 
 from tests.tier.build import node, topology
-from tier.quantity import QuantityError, decimal_text, exact
+from tier.quantity import QuantityError, decimal_text, exact, scale_for
 from tier.topology import TopologyConfig
 
 
@@ -73,3 +73,15 @@ def test_a_negative_or_unreadable_quantity_is_refused_by_name(given: str, messag
     with pytest.raises(QuantityError) as raised:
         exact(given)
     assert str(raised.value) == message
+
+
+def test_quantity_text_with_a_plus_or_digit_groups() -> None:
+    assert exact("1_000.5") == Fraction(2001, 2)
+    assert exact(" +2.5 ") == Fraction(5, 2)
+
+
+def test_scale_for_is_the_least_common_multiple_of_the_denominators() -> None:
+    # halves and fifths: 10; from a start of 4 with sixths: 12; whole numbers: the start.
+    assert scale_for([Fraction(1, 2), Fraction(1, 5)]) == 10
+    assert scale_for([Fraction(1, 6)], start=4) == 12
+    assert scale_for([Fraction(7), Fraction(3)]) == 1
