@@ -55,7 +55,10 @@ MODULES: dict[str, list[str]] = {
     # (tests/services/test_services_config.py runs `tierwatch` in a subprocess, whose
     # traceback in mutmut's copy breaks its expected error lines: left out)
     "tier/rings.py": ["tests/tier/test_manual_ties.py", "tests/services/test_services_rules.py"],
-    "tier/services.py": ["tests/services/test_services_rules.py"],
+    "tier/services.py": ["tests/services/test_services_rules.py",
+                         "tests/services/test_service_checks.py",
+                         "tests/services/test_demo_services.py",
+                         "tests/report/test_report_services.py"],
     "tier/status.py": ["tests/tier/test_cases.py"],
     "tier/availability.py": ["tests/tier/test_availability.py",
                              "tests/livetier/test_availability_api.py",
