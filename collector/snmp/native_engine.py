@@ -149,6 +149,7 @@ class _WalkPlan:
 # repetitions to fit: scalars ride along only where they cost the walk no repetition.
 _BULK_VARBINDS = 100
 _WALK_PLAN_LIMIT = 10_000
+_ROW_HINT_LIMIT = 64  # walk plans whose row counts a client keeps (a device has a few)
 _walk_plans: dict[tuple[tuple[str, ...], tuple[str, ...]], _WalkPlan] = {}
 
 
@@ -266,6 +267,17 @@ def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int
     return taken, seen
 
 
+def _skip_varbinds(data: bytes, pos: int, end: int, count: int) -> int:
+    """Where the `count` varbinds from `pos` end (the non-repeaters of an answer; what
+    is in them is read and checked by whoever takes them)."""
+    for _ in range(count):
+        if pos >= end or data[pos] != 0x30:
+            raise SnmpDecodeError("fewer answers than non-repeaters")
+        n, body = ber.read_length(data, pos + 1, end)
+        pos = body + n
+    return pos
+
+
 class NativeSnmpClient:
     """One agent's client. Implements `collector.snmp.client.SnmpClient`."""
 
@@ -288,6 +300,8 @@ class NativeSnmpClient:
         self.requests = 0  # requests sent, retries included
         self.timeouts = 0  # attempts that saw no answer
         self._failures = 0  # secured requests in a row that ended without an answer
+        # rows per column of this agent's last walk of each plan (see `_walk_in_batches`)
+        self._row_hints: dict[bytes, tuple[int, ...]] = {}
 
     def __repr__(self) -> str:
         return f"NativeSnmpClient({self.target}, v{self.target.credentials.version})"
@@ -577,9 +591,15 @@ class NativeSnmpClient:
         max_rows = self.target.max_rows
         repetitions = max(1, self.target.max_repetitions)
         v1 = self._version == V1
-        total = 0
         scalars = plan.scalars  # answered by the first answer, as its non-repeaters
-        fresh = True  # no column has moved yet: the prepared first request still fits
+        hint = None if v1 else self._row_hints.get(plan.first_varbinds)
+        total = 0
+        if hint is not None and len(hint) == len(active):
+            total, scalars = await self._walk_in_batches(active, hint, scalars, found)
+            active = [c for c in active if not c.done]
+        # no column has moved yet: the prepared first request still fits
+        fresh = len(active) == len(columns) and all(not c.rows and not c.last_tail
+                                                    for c in active)
         while active:
             if fresh:
                 varbinds = plan.first_varbinds
@@ -617,17 +637,84 @@ class NativeSnmpClient:
             if total > max_rows:
                 raise SnmpWalkError(f"{self.target}: walk exceeds {max_rows} rows")
             active = [c for c in active if not c.done]
+        if not v1:
+            hints = self._row_hints
+            if plan.first_varbinds not in hints and len(hints) >= _ROW_HINT_LIMIT:
+                hints.clear()
+            hints[plan.first_varbinds] = tuple(len(c.rows) for c in columns.values())
         return {root: column.rows for root, column in columns.items()}
+
+    async def _walk_in_batches(self, active: list[_Column], hint: Sequence[int],
+                               scalars: tuple[tuple[str, bytes], ...],
+                               found: dict[str, Value]
+                               ) -> tuple[int, tuple[tuple[str, bytes], ...]]:
+        """The walk's first requests when the agent's last walk of the same columns is
+        known. A column-parallel walk asks every column in every request, so the
+        repetitions a request can hold shrink as columns are added: four rows of 40 columns
+        take three requests (two rows, two rows, then the end of each). Here the columns go
+        in batches whose repetitions cover each one's rows last time plus the one past its
+        end, as many columns a request as the agent answers (`_BULK_VARBINDS` repetitions
+        in all); a column that had no rows is one GETNEXT among the first request's
+        non-repeaters, with the scalars. Four rows of 40 columns then take two requests.
+
+        Every column still gets the GETNEXT sequence from its root, so the rows are the
+        same. A column that has grown since, or an answer cut short, goes on in the
+        column-parallel walk, and so does everything after an error status. Returns (rows
+        taken, the scalars still to ask: none once the first request is answered)."""
+        limit = max(1, self.target.max_repetitions)
+        empty = [c for c, rows in zip(active, hint, strict=True) if rows == 0]
+        batches: list[tuple[int, list[_Column]]] = []
+        batch: list[_Column] = []
+        reps = 0
+        for column, rows in zip(active, hint, strict=True):
+            if rows == 0:
+                continue
+            want = min(limit, rows + 1)
+            wider = max(reps, want)
+            if batch and (len(batch) + 1) * wider > _BULK_VARBINDS:
+                batches.append((reps, batch))
+                batch, wider = [], want
+            batch.append(column)
+            reps = wider
+        if batch or not batches:
+            batches.append((reps or 1, batch))
+        total = 0
+        first = True
+        for reps, batch in batches:
+            lone = empty if first else []
+            parents = [encoded_oid(oid[:-2]) for oid, _ in scalars]
+            varbinds = ber.encode_null_varbinds(
+                [*parents, *(c.prefix for c in lone), *(c.prefix for c in batch)])
+            status, _, data, pos, end = await self._request(
+                GET_BULK_REQUEST, None, len(scalars) + len(lone), reps, varbinds)
+            if status:
+                return total, scalars
+            if scalars:
+                pos = self._take_scalars(data, pos, end, scalars, found)
+                scalars = ()
+            try:
+                if lone:  # one varbind each: a row of a column that had none, or its end
+                    split = _skip_varbinds(data, pos, end, len(lone))
+                    total += _absorb(data, pos, split, lone)[0]
+                    pos = split
+                if batch:
+                    total += _absorb(data, pos, end, batch)[0]
+            except SnmpWalkError as exc:
+                raise SnmpWalkError(f"{self.target}: {exc}") from None
+            except SnmpDecodeError as exc:  # (the non-repeaters short)
+                raise SnmpDecodeError(f"{self.target}: {exc}") from None
+            first = False
+            if total > self.target.max_rows:
+                raise SnmpWalkError(f"{self.target}: walk exceeds {self.target.max_rows} rows")
+        return total, scalars
 
     def _take_scalars(self, data: bytes, pos: int, end: int,
                       scalars: tuple[tuple[str, bytes], ...], found: dict[str, Value]) -> int:
         """Read the non-repeaters that answer `scalars` into `found`; where they end."""
-        split = pos
-        for _ in scalars:
-            if split >= end or data[split] != 0x30:
-                raise SnmpDecodeError(f"{self.target}: fewer answers than non-repeaters")
-            n, body = ber.read_length(data, split + 1, end)
-            split = body + n
+        try:
+            split = _skip_varbinds(data, pos, end, len(scalars))
+        except SnmpDecodeError as exc:
+            raise SnmpDecodeError(f"{self.target}: {exc}") from None
         answers = ber.decode_varbinds(data, pos, split)
         for (oid, expected), (name, value) in zip(scalars, answers, strict=True):
             found[oid] = value if name == expected and not isinstance(value, Missing) \
