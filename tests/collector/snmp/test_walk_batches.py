@@ -9,8 +9,9 @@ with ten rows, two dskTable columns with none (no `disk` line) and one scalar:
 - the first walk knows nothing: every column in every request, 11 of them, so the agent
   cuts the repetitions to 100 // 11 = 9: rows 1-9 of prTable (dskTable's two columns end at
   once), then 9 columns with 100 // 9 = 11 repetitions: row 10 and the end. 2 requests.
-- the next walk knows the rows (SNMPv3 authPriv the same): ten rows and the one past the end is 11 repetitions, 9 x 11 =
-  99 fit one request; the two empty columns and the scalar ride as non-repeaters. 1 request.
+- the next walk knows the rows (SNMPv3 authPriv the same): ten rows and the one past the
+  end is 11 repetitions, 9 x 11 = 99 fit one request; the two empty columns and the scalar
+  ride as non-repeaters. 1 request.
 
 Rows are compared with snmpbulkwalk's, read from the same agent: after the agent grows
 (14 rows: the walk must go on past what it expected) and shrinks (3 rows).
