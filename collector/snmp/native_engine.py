@@ -149,6 +149,7 @@ class _WalkPlan:
 # repetitions to fit: scalars ride along only where they cost the walk no repetition.
 _BULK_VARBINDS = 100
 _WALK_PLAN_LIMIT = 10_000
+_ROW_HINT_LIMIT = 64  # walk plans whose row counts a client keeps (a device has a few)
 _walk_plans: dict[tuple[tuple[str, ...], tuple[str, ...]], _WalkPlan] = {}
 
 
@@ -266,6 +267,69 @@ def _absorb(data: bytes, pos: int, end: int, active: list[_Column]) -> tuple[int
     return taken, seen
 
 
+def _skip_varbinds(data: bytes, pos: int, end: int, count: int) -> int:
+    """Where the `count` varbinds from `pos` end (the non-repeaters of an answer; what
+    is in them is read and checked by whoever takes them)."""
+    for _ in range(count):
+        if pos >= end or data[pos] != 0x30:
+            raise SnmpDecodeError("fewer answers than non-repeaters")
+        n, body = ber.read_length(data, pos + 1, end)
+        pos = body + n
+    return pos
+
+
+class _Batch:
+    """One request of a walk whose rows are known (`_batch_plan`): the columns asked as
+    repeaters and as non-repeaters (positions in the walk's column list), and the
+    VarBindList, with the scalars' parents ahead for the first request while they are
+    still to ask (`varbinds`) and without them (`varbinds_alone`)."""
+
+    __slots__ = ("first", "lone", "non_repeaters", "repeated", "repetitions", "varbinds",
+                 "varbinds_alone")
+
+    def __init__(self, plan: _WalkPlan, repetitions: int, lone: list[int],
+                 repeated: list[int], first: bool) -> None:
+        prefixes = [plan.roots[i][2] for i in (*lone, *repeated)]
+        parents = [encoded_oid(oid[:-2]) for oid, _ in plan.scalars] if first else []
+        self.first = first
+        self.repetitions = repetitions
+        self.lone = lone
+        self.repeated = repeated
+        self.non_repeaters = len(parents) + len(lone)
+        self.varbinds = ber.encode_null_varbinds([*parents, *prefixes])
+        self.varbinds_alone = ber.encode_null_varbinds(prefixes) if parents else self.varbinds
+
+
+def _batch_plan(plan: _WalkPlan, rows: Sequence[int], limit: int) -> list[_Batch]:
+    """The requests of a walk of `plan` on an agent whose last walk of it had `rows` rows
+    per column. A column-parallel walk asks every column in every request, so the
+    repetitions a request can hold shrink as columns are added: four rows of 40 columns
+    take three requests (two rows, two rows, then the end of each). Here the columns go in
+    batches whose repetitions (at most `limit`, the target's max_repetitions) cover each
+    one's rows plus the one past its end, as many columns a request as the agent answers
+    (`_BULK_VARBINDS` repetitions in all); a column that had no rows is one GETNEXT among
+    the first request's non-repeaters, with the scalars. Four rows of 40 columns then take
+    two requests."""
+    lone = [i for i, n in enumerate(rows) if n == 0]
+    groups: list[tuple[int, list[int]]] = []
+    group: list[int] = []
+    reps = 0
+    for i, n in enumerate(rows):
+        if n == 0:
+            continue
+        want = min(limit, n + 1)
+        wider = max(reps, want)
+        if group and (len(group) + 1) * wider > _BULK_VARBINDS:
+            groups.append((reps, group))
+            group, wider = [], want
+        group.append(i)
+        reps = wider
+    if group or not groups:
+        groups.append((reps or 1, group))
+    return [_Batch(plan, reps, lone if k == 0 else [], group, k == 0)
+            for k, (reps, group) in enumerate(groups)]
+
+
 class NativeSnmpClient:
     """One agent's client. Implements `collector.snmp.client.SnmpClient`."""
 
@@ -288,6 +352,9 @@ class NativeSnmpClient:
         self.requests = 0  # requests sent, retries included
         self.timeouts = 0  # attempts that saw no answer
         self._failures = 0  # secured requests in a row that ended without an answer
+        # rows per column of this agent's last walk of each plan, and the requests they
+        # make (see `_walk_in_batches`; made again only when the rows change)
+        self._row_hints: dict[bytes, tuple[tuple[int, ...], list[_Batch] | None]] = {}
 
     def __repr__(self) -> str:
         return f"NativeSnmpClient({self.target}, v{self.target.credentials.version})"
@@ -577,9 +644,19 @@ class NativeSnmpClient:
         max_rows = self.target.max_rows
         repetitions = max(1, self.target.max_repetitions)
         v1 = self._version == V1
-        total = 0
         scalars = plan.scalars  # answered by the first answer, as its non-repeaters
-        fresh = True  # no column has moved yet: the prepared first request still fits
+        known = None if v1 else self._row_hints.get(plan.first_varbinds)
+        total = 0
+        if known is not None:
+            rows, batches = known
+            if batches is None:
+                batches = _batch_plan(plan, rows, repetitions)
+                self._row_hints[plan.first_varbinds] = (rows, batches)
+            total, scalars = await self._walk_in_batches(active, batches, scalars, found)
+            active = [c for c in active if not c.done]
+        # no column has moved yet: the prepared first request still fits
+        fresh = len(active) == len(columns) and all(not c.rows and not c.last_tail
+                                                    for c in active)
         while active:
             if fresh:
                 varbinds = plan.first_varbinds
@@ -617,17 +694,59 @@ class NativeSnmpClient:
             if total > max_rows:
                 raise SnmpWalkError(f"{self.target}: walk exceeds {max_rows} rows")
             active = [c for c in active if not c.done]
+        if not v1:
+            rows = tuple([len(c.rows) for c in columns.values()])
+            hints = self._row_hints
+            if known is None or known[0] != rows:
+                if plan.first_varbinds not in hints and len(hints) >= _ROW_HINT_LIMIT:
+                    hints.clear()
+                hints[plan.first_varbinds] = (rows, None)
         return {root: column.rows for root, column in columns.items()}
+
+    async def _walk_in_batches(self, columns: list[_Column], batches: list[_Batch],
+                               scalars: tuple[tuple[str, bytes], ...],
+                               found: dict[str, Value]
+                               ) -> tuple[int, tuple[tuple[str, bytes], ...]]:
+        """The walk's first requests when the agent's last walk of the same columns is
+        known (`_batch_plan`). Every column still gets the GETNEXT sequence from its root,
+        so the rows are the same as the column-parallel walk's. A column that has grown
+        since, or an answer cut short, goes on in the column-parallel walk, and so does
+        everything after an error status. Returns (rows taken, the scalars still to ask:
+        none once the first request, which carries them, is answered)."""
+        total = 0
+        for batch in batches:
+            status, _, data, pos, end = await self._request(
+                GET_BULK_REQUEST, None, batch.non_repeaters if scalars else len(batch.lone),
+                batch.repetitions,
+                batch.varbinds if scalars or not batch.first else batch.varbinds_alone)
+            if status:
+                return total, scalars
+            if scalars:
+                pos = self._take_scalars(data, pos, end, scalars, found)
+                scalars = ()
+            try:
+                if batch.lone:  # one varbind each: a row of a column that had none, or its end
+                    lone = [columns[i] for i in batch.lone]
+                    split = _skip_varbinds(data, pos, end, len(lone))
+                    total += _absorb(data, pos, split, lone)[0]
+                    pos = split
+                if batch.repeated:
+                    total += _absorb(data, pos, end, [columns[i] for i in batch.repeated])[0]
+            except SnmpWalkError as exc:
+                raise SnmpWalkError(f"{self.target}: {exc}") from None
+            except SnmpDecodeError as exc:  # (the non-repeaters short)
+                raise SnmpDecodeError(f"{self.target}: {exc}") from None
+            if total > self.target.max_rows:
+                raise SnmpWalkError(f"{self.target}: walk exceeds {self.target.max_rows} rows")
+        return total, scalars
 
     def _take_scalars(self, data: bytes, pos: int, end: int,
                       scalars: tuple[tuple[str, bytes], ...], found: dict[str, Value]) -> int:
         """Read the non-repeaters that answer `scalars` into `found`; where they end."""
-        split = pos
-        for _ in scalars:
-            if split >= end or data[split] != 0x30:
-                raise SnmpDecodeError(f"{self.target}: fewer answers than non-repeaters")
-            n, body = ber.read_length(data, split + 1, end)
-            split = body + n
+        try:
+            split = _skip_varbinds(data, pos, end, len(scalars))
+        except SnmpDecodeError as exc:
+            raise SnmpDecodeError(f"{self.target}: {exc}") from None
         answers = ber.decode_varbinds(data, pos, split)
         for (oid, expected), (name, value) in zip(scalars, answers, strict=True):
             found[oid] = value if name == expected and not isinstance(value, Missing) \

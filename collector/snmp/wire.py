@@ -371,7 +371,10 @@ class ResultEncoder:
             # q for every int, d for every float, in C; "?" for anything else
             types = "".join(map(_TYPE_CODE.get, map(type, values), repeat("?")))
             text = "?" in types or stamps.count(result.ts) != len(stamps)
-            if not text and "q" in types and not all(
+            # (min and max in C bound every int, floats too: a float or NaN outside the
+            # range only sends this poll through the exact check below)
+            if not text and "q" in types and not (_INT64[0] <= min(values)
+                                                  and max(values) < _INT64[1]) and not all(
                     _INT64[0] <= v < _INT64[1] for v in values if v.__class__ is int):
                 # an int beyond int64: u64 where it fits, else the whole poll as text
                 types = "".join(map(_value_code, values))
