@@ -300,16 +300,18 @@ class _Batch:
         self.varbinds_alone = ber.encode_null_varbinds(prefixes) if parents else self.varbinds
 
 
-def _batch_plan(plan: _WalkPlan, rows: Sequence[int], limit: int) -> list[_Batch]:
+def _batch_plan(plan: _WalkPlan, rows: Sequence[int], limit: int,
+                room: int = _BULK_VARBINDS) -> list[_Batch]:
     """The requests of a walk of `plan` on an agent whose last walk of it had `rows` rows
     per column. A column-parallel walk asks every column in every request, so the
     repetitions a request can hold shrink as columns are added: four rows of 40 columns
     take three requests (two rows, two rows, then the end of each). Here the columns go in
     batches whose repetitions (at most `limit`, the target's max_repetitions) cover each
     one's rows plus the one past its end, as many columns a request as the agent answers
-    (`_BULK_VARBINDS` repetitions in all); a column that had no rows is one GETNEXT among
-    the first request's non-repeaters, with the scalars. Four rows of 40 columns then take
-    two requests."""
+    (`room` repeated varbinds in all: Net-SNMP's 100, or more where this agent has been
+    seen to answer more in one GETBULK); a column that had no rows is one GETNEXT among the
+    first request's non-repeaters, with the scalars. Four rows of 40 columns then take two
+    requests from Net-SNMP."""
     lone = [i for i, n in enumerate(rows) if n == 0]
     groups: list[tuple[int, list[int]]] = []
     group: list[int] = []
@@ -319,7 +321,7 @@ def _batch_plan(plan: _WalkPlan, rows: Sequence[int], limit: int) -> list[_Batch
             continue
         want = min(limit, n + 1)
         wider = max(reps, want)
-        if group and (len(group) + 1) * wider > _BULK_VARBINDS:
+        if group and (len(group) + 1) * wider > room:
             groups.append((reps, group))
             group, wider = [], want
         group.append(i)
@@ -354,7 +356,12 @@ class NativeSnmpClient:
         self._failures = 0  # secured requests in a row that ended without an answer
         # rows per column of this agent's last walk of each plan, and the requests they
         # make (see `_walk_in_batches`; made again only when the rows change)
+        # (an empty list: batches got an error status from this agent; not tried again
+        # until the rows change)
         self._row_hints: dict[bytes, tuple[tuple[int, ...], list[_Batch] | None]] = {}
+        # the most repeated varbinds this agent has answered in one GETBULK (at least
+        # Net-SNMP's cap): what a batch may ask
+        self._bulk_room = _BULK_VARBINDS
 
     def __repr__(self) -> str:
         return f"NativeSnmpClient({self.target}, v{self.target.credentials.version})"
@@ -650,10 +657,14 @@ class NativeSnmpClient:
         if known is not None:
             rows, batches = known
             if batches is None:
-                batches = _batch_plan(plan, rows, repetitions)
+                batches = _batch_plan(plan, rows, repetitions, self._bulk_room)
                 self._row_hints[plan.first_varbinds] = (rows, batches)
-            total, scalars = await self._walk_in_batches(active, batches, scalars, found)
-            active = [c for c in active if not c.done]
+            if batches:
+                total, scalars, refused = await self._walk_in_batches(active, batches,
+                                                                      scalars, found)
+                if refused:  # (the walk goes on the usual way; no batches until rows change)
+                    self._row_hints[plan.first_varbinds] = (rows, [])
+                active = [c for c in active if not c.done]
         # no column has moved yet: the prepared first request still fits
         fresh = len(active) == len(columns) and all(not c.rows and not c.last_tail
                                                     for c in active)
@@ -693,6 +704,8 @@ class NativeSnmpClient:
             total += added
             if total > max_rows:
                 raise SnmpWalkError(f"{self.target}: walk exceeds {max_rows} rows")
+            if seen > self._bulk_room:
+                self._bulk_room = seen
             active = [c for c in active if not c.done]
         if not v1:
             rows = tuple([len(c.rows) for c in columns.values()])
@@ -706,13 +719,14 @@ class NativeSnmpClient:
     async def _walk_in_batches(self, columns: list[_Column], batches: list[_Batch],
                                scalars: tuple[tuple[str, bytes], ...],
                                found: dict[str, Value]
-                               ) -> tuple[int, tuple[tuple[str, bytes], ...]]:
+                               ) -> tuple[int, tuple[tuple[str, bytes], ...], bool]:
         """The walk's first requests when the agent's last walk of the same columns is
         known (`_batch_plan`). Every column still gets the GETNEXT sequence from its root,
         so the rows are the same as the column-parallel walk's. A column that has grown
         since, or an answer cut short, goes on in the column-parallel walk, and so does
         everything after an error status. Returns (rows taken, the scalars still to ask:
-        none once the first request, which carries them, is answered)."""
+        none once the first request, which carries them, is answered, whether an error
+        status ended the batches)."""
         total = 0
         for batch in batches:
             status, _, data, pos, end = await self._request(
@@ -720,7 +734,7 @@ class NativeSnmpClient:
                 batch.repetitions,
                 batch.varbinds if scalars or not batch.first else batch.varbinds_alone)
             if status:
-                return total, scalars
+                return total, scalars, True
             if scalars:
                 pos = self._take_scalars(data, pos, end, scalars, found)
                 scalars = ()
@@ -731,14 +745,17 @@ class NativeSnmpClient:
                     total += _absorb(data, pos, split, lone)[0]
                     pos = split
                 if batch.repeated:
-                    total += _absorb(data, pos, end, [columns[i] for i in batch.repeated])[0]
+                    added, seen = _absorb(data, pos, end, [columns[i] for i in batch.repeated])
+                    total += added
+                    if seen > self._bulk_room:
+                        self._bulk_room = seen
             except SnmpWalkError as exc:
                 raise SnmpWalkError(f"{self.target}: {exc}") from None
             except SnmpDecodeError as exc:  # (the non-repeaters short)
                 raise SnmpDecodeError(f"{self.target}: {exc}") from None
             if total > self.target.max_rows:
                 raise SnmpWalkError(f"{self.target}: walk exceeds {self.target.max_rows} rows")
-        return total, scalars
+        return total, scalars, False
 
     def _take_scalars(self, data: bytes, pos: int, end: int,
                       scalars: tuple[tuple[str, bytes], ...], found: dict[str, Value]) -> int:

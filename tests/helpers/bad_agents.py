@@ -5,7 +5,9 @@ Each serves normal .snmprec-style data but breaks the protocol in one way:
 * `non_increasing`: asked for the successor of an existing row, it answers that same row;
 * `endless`: every GETNEXT answer is a new, larger OID under the asked column, forever;
 * `truncated`: every answer is cut in half (undecodable);
-* `garbage`: every answer is random bytes.
+* `garbage`: every answer is random bytes;
+* `toobig_non_repeaters`: a GETBULK with two or more non-repeaters is answered tooBig
+  (error-status 1), as an agent with a low message-size limit might.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.snmp import ber
+from collector.snmp import message as message_codec
 from sim import snmprec
 from sim.agent import FaultFile, Model, Responder, SimDevice
 
@@ -46,6 +49,16 @@ class _BadResponder(Responder):
         return super()._next(oid, overlay, v1)
 
     def _answer(self, data: bytes) -> bytes | None:
+        if self.mode == "toobig_non_repeaters":
+            message = message_codec.decode_community_message(data)
+            pdu = message.pdu
+            if (isinstance(pdu, message_codec.Pdu) and pdu.tag == ber.GET_BULK_REQUEST
+                    and pdu.error_status >= 2):  # (a GETBULK's non-repeaters)
+                varbinds = message_codec.encode_typed_varbinds(
+                    [(oid, ber.NULL, None) for oid, _ in pdu.varbinds])
+                body = message_codec.encode_pdu(ber.RESPONSE, pdu.request_id, varbinds, 1, 0)
+                header = message_codec.community_header(message.version, message.community)
+                return message_codec.encode_community_message(header, body)
         answer = super()._answer(data)
         if answer is None:
             return None

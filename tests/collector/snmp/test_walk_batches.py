@@ -14,7 +14,9 @@ with ten rows, two dskTable columns with none (no `disk` line) and one scalar:
   ride as non-repeaters. 1 request.
 
 Rows are compared with snmpbulkwalk's, read from the same agent: after the agent grows
-(14 rows: the walk must go on past what it expected) and shrinks (3 rows).
+(14 rows: the walk must go on past what it expected) and shrinks (3 rows). Then two agents
+of the simulator's responder (tests/helpers/bad_agents.py) with a table written out here:
+one answers more than 100 repetitions, one refuses the planned request.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 import pytest
 
 from collector.snmp import native_engine, transport
-from collector.snmp.client import Value
+from collector.snmp.client import Credentials, Target, Value
+from tests.helpers.bad_agents import bad_agent
 from tests.helpers.snmpd import SnmpdUser, run_snmpd, snmpd_available
 
 pytestmark = [
@@ -120,3 +123,58 @@ def test_a_table_that_changed_since_the_last_walk_is_walked_whole(tmp_path: Path
         expected = {root: reference(agent, root) for root in PR_COLUMNS}
     assert [len(expected[c]) for c in PR_COLUMNS] == [rows_now] * 9
     assert {c: walked[c] for c in PR_COLUMNS} == expected
+
+
+# An agent with no cap of 100 (the simulator's responder, as many embedded agents: as many
+# repetitions as fit a datagram): 40 columns of 4 rows and an empty column, under a private
+# enterprise arc, and one scalar after them.
+TABLE = "1.3.6.1.4.1.99999.1.1"
+WIDE_COLUMNS = [f"{TABLE}.{c}" for c in range(1, 41)]
+EMPTY_COLUMN = f"{TABLE}.41"
+SCALAR = "1.3.6.1.4.1.99999.2.0"
+WIDE_VALUES = {f"{TABLE}.{c}.{r}": (0x02, c * 100 + r) for c in range(1, 41)
+               for r in range(1, 5)}
+WIDE_VALUES[SCALAR] = (0x02, 7)
+# what each column holds, written out: rows 1-4, value column x 100 + row
+WIDE_EXPECTED = {f"{TABLE}.{c}": [(str(r), c * 100 + r) for r in range(1, 5)]
+                 for c in range(1, 41)}
+
+
+async def _walks(mode: str, count: int) -> list[tuple[dict[str, list[tuple[str, Value]]],
+                                                      Value, int]]:
+    async with bad_agent(mode, WIDE_VALUES) as (host, port):
+        target = Target(host, port, Credentials(version="2c", community="public"))
+        client = native_engine.open_client(target)
+        try:
+            out = []
+            for _ in range(count):
+                before = client.requests
+                got, walked = await client.get_walk([SCALAR], [*WIDE_COLUMNS, EMPTY_COLUMN])
+                out.append((walked, got[SCALAR], client.requests - before))
+            return out
+        finally:
+            await client.close()
+
+
+def test_an_agent_that_answers_more_than_a_hundred_keeps_its_one_request() -> None:
+    # first walk: 41 columns x 25 repetitions in one answer (1,025 varbinds, under the
+    # responder's 1,500): one request. Planned: 40 columns x 5 rows = 200 repetitions,
+    # which this agent was seen to answer, and the empty column as a non-repeater: one.
+    walks = run(_walks("plain", 3))
+    for walked, scalar, _ in walks:
+        assert {c: walked[c] for c in WIDE_COLUMNS} == WIDE_EXPECTED
+        assert walked[EMPTY_COLUMN] == []
+        assert scalar == 7
+    assert [requests for _, _, requests in walks] == [1, 1, 1]
+
+
+def test_an_agent_refusing_the_planned_request_is_walked_the_usual_way_after() -> None:
+    # the planned request carries two non-repeaters (the scalar and the empty column),
+    # which this agent answers tooBig: the walk goes on the usual way (one more request),
+    # and the next walk does not try the plan again
+    walks = run(_walks("toobig_non_repeaters", 3))
+    for walked, scalar, _ in walks:
+        assert {c: walked[c] for c in WIDE_COLUMNS} == WIDE_EXPECTED
+        assert walked[EMPTY_COLUMN] == []
+        assert scalar == 7
+    assert [requests for _, _, requests in walks] == [1, 2, 1]
