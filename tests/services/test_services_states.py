@@ -19,9 +19,9 @@ from tier.services import (
     Health,
     NodeHealth,
     Reach,
-    ServicesTopology,
     ServiceSpec,
     ServiceState,
+    ServicesTopology,
     agency_reach,
     evaluate,
     infrastructure_health,
@@ -130,9 +130,9 @@ def test_with_no_topology_scored_only_the_services_under_it_count() -> None:
 
 
 def test_a_target_in_percent_or_as_a_ratio() -> None:
-    assert ServiceSpec(id="a", target="50%").target == 0.5
+    assert ServiceSpec.model_validate({"id": "a", "target": "50%"}).target == 0.5
     assert ServiceSpec(id="a", target=0.5).target == 0.5
-    assert ServiceSpec(id="a", target=" 25 % ").target == 0.25
+    assert ServiceSpec.model_validate({"id": "a", "target": " 25 % "}).target == 0.25
 
 
 def test_every_reach_of_an_agency() -> None:
