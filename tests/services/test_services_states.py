@@ -27,6 +27,7 @@ from tier.services import (
     infrastructure_health,
     validate_services,
 )
+from tier.topology import TopologyConfig
 
 OK, FAILING = CheckVerdict("ok"), CheckVerdict("failing", "portal https: status 500")
 NONE, UNKNOWN = CheckVerdict("none"), CheckVerdict("unknown")
@@ -222,3 +223,23 @@ S = "topology.services"
 def test_each_problem_of_the_services_section_in_words(section: dict,
                                                        problems: list[str]) -> None:
     assert validate_services(ServicesTopology.model_validate(section), INFRA) == problems
+
+
+def test_a_load_a_single_loss_would_now_drop_is_at_risk() -> None:
+    # R (60) on SWB-A and SWB-B; G1 (50) feeds SWB-A, G2 (50) SWB-B, G3 (50) both. In the
+    # design any one element can go: two generators give 100 >= 60 through either board.
+    # With G3 failed R keeps its 2 paths (G1-SWB-A, G2-SWB-B), but losing G1, G2, SWB-A or
+    # SWB-B now leaves 50 < 60: formula 5 says R would drop, which the design would not
+    topo = TopologyConfig.model_validate({"power": {"nodes": [
+        {"id": "G1", "kind": "generator", "capacity": 50},
+        {"id": "G2", "kind": "generator", "capacity": 50},
+        {"id": "G3", "kind": "generator", "capacity": 50},
+        {"id": "SWB-A", "kind": "switchboard", "fed_from": ["G1", "G3"]},
+        {"id": "SWB-B", "kind": "switchboard", "fed_from": ["G2", "G3"]},
+        {"id": "R", "kind": "rack", "demand": 60, "fed_from": ["SWB-A", "SWB-B"]},
+    ]}})
+    assert infrastructure_health(score(topo, {}))["R"] == NodeHealth(Health.UP)
+    risk = infrastructure_health(score(topo, {"G3": "failed"}))["R"]
+    assert risk.health == Health.AT_RISK
+    assert risk.detail in {f"R would drop if {node} failed (power)"
+                           for node in ("G1", "G2", "SWB-A", "SWB-B")}
