@@ -22,6 +22,8 @@ from tier.services import (
     ServiceSpec,
     ServiceState,
     ServicesTopology,
+    ServicesView,
+    agencies_of,
     agency_reach,
     evaluate,
     infrastructure_health,
@@ -243,3 +245,20 @@ def test_a_load_a_single_loss_would_now_drop_is_at_risk() -> None:
     assert risk.health == Health.AT_RISK
     assert risk.detail in {f"R would drop if {node} failed (power)"
                            for node in ("G1", "G2", "SWB-A", "SWB-B")}
+
+
+def test_who_uses_what() -> None:
+    # w7 is not declared under agencies (validate_services names that); it still counts
+    topo = services({"id": "portal", "agencies": ["q1", "w7"]}, {"id": "mail"},
+                    {"id": "news", "agencies": ["q1"]},
+                    agencies=({"id": "q1"}, {"id": "q2"}))
+    assert topo.users("portal") == ["q1", "w7"]
+    assert topo.users("mail") == []
+    with pytest.raises(KeyError):
+        topo.users("nope")
+    assert agencies_of(topo) == {"q1": ["portal", "news"], "q2": [], "w7": ["portal"]}
+    reach = (Reach("q1", "portal", True), Reach("w7", "portal", False, "network: down"),
+             Reach("q1", "news", None))
+    view = ServicesView(ts=0.0, services={}, reach=reach)
+    assert view.reach_of("q1") == [reach[0], reach[2]]
+    assert view.reach_of("q2") == []
