@@ -56,6 +56,7 @@ MODULES: dict[str, list[str]] = {
     # traceback in mutmut's copy breaks its expected error lines: left out)
     "tier/rings.py": ["tests/tier/test_manual_ties.py", "tests/services/test_services_rules.py"],
     "tier/services.py": ["tests/services/test_services_rules.py",
+                         "tests/services/test_services_states.py",
                          "tests/services/test_service_checks.py",
                          "tests/services/test_demo_services.py",
                          "tests/report/test_report_services.py"],
