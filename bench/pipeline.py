@@ -14,8 +14,8 @@ The peers, each in its own process, at saturation (more work offered than it can
 (a) tierwatch: the real `tierwatch run` (poll schedule, native engine, profile mapping,
     state, status rules, store, /metrics) with a bench-only profile directory. The 1 s
     floor of `interval` allows one poll a second per device id, so each of the 100 devices
-    is configured as several device ids. How many: a calibration run with PROBE_IDS (20)
-    ids per device (2,000 polls a second offered) shows what tierwatch can do; the measured runs
+    is configured as several device ids. How many: a calibration run with PROBE_IDS (24)
+    ids per device (2,400 polls a second offered) shows what tierwatch can do; the measured runs
     are offered about 1.3 times that, so it is saturated (it skips and counts what it
     cannot poll in time) without exposing many more devices than it polls.
     `snmp.concurrency` 64. Its /metrics is scraped once per interval, so every poll's
@@ -68,7 +68,7 @@ from bench import ifmib, lab
 from bench.loadgen import Client, HttpError, Load
 
 SNMP_EXPORTER = "/usr/bin/prometheus-snmp-exporter"
-PROBE_IDS = 20  # device ids per agent address in the calibration run (see `calibrate`)
+PROBE_IDS = 24  # device ids per agent address in the calibration run (see `calibrate`)
 
 
 @dataclass
@@ -311,13 +311,15 @@ async def calibrate(fleet: lab.Fleet, version: str, args: argparse.Namespace,
                     work: Path, workers: int = 1) -> int:
     """Ids per device for tierwatch: offered polls a little above what it can do.
 
-    With PROBE_IDS ids per device (2,000 polls a second offered) tierwatch shows what it
-    can do; the measured runs are then offered about 1.3 times that. Offering far more
-    would only add device ids that are exposed on every scrape but seldom polled. (The
-    probe offered 1,000 until both cores polled more than that: a cap the bench set, not
-    tierwatch.)"""
-    probe = await measure_tierwatch(fleet, version, args, work, PROBE_IDS, window=4.0,
-                                    workers=workers)
+    With PROBE_IDS ids per device (2,400 polls a second offered) tierwatch shows what it
+    can do, over a window as long as the measured runs' (a 4 s probe read a third more
+    than the runs then measured, so they were offered 1.46 times what they polled, not
+    1.3); the measured runs are then offered about 1.3 times that. Offering far more
+    would only add device ids that are exposed on every scrape but seldom polled, and
+    ticks skipped and counted. (The probe offered 1,000 until both cores polled more than
+    that: a cap the bench set, not tierwatch.)"""
+    probe = await measure_tierwatch(fleet, version, args, work, PROBE_IDS,
+                                    window=args.window, workers=workers)
     ids = max(1, min(PROBE_IDS, math.ceil(1.3 * probe.polls_per_s * args.interval /
                                           len(fleet.devices))))
     print(f"  calibration {version}, {workers} worker(s): {probe.polls_per_s:.0f} polls/s "
