@@ -454,9 +454,10 @@ async def run_all(args: argparse.Namespace) -> None:
           f"{loadgen * 100:.0f}% of one core; not charged to any peer")
     for name, run in (("tierwatch, one process", tw1),
                       (f"tierwatch, {args.workers} poll workers", tw)):
+        verdict = ("offered more than it could poll: saturated" if run.skipped else
+                   "it polled all it was offered: not saturated, its polls/s a lower bound")
         print(f"{name}: {run.note}; skipped {run.skipped} polls in {args.repeat} runs "
-              f"(offered more than it could poll: saturated); errors {run.errors}; CPU "
-              f"{run.cpu / run.wall:.2f} cores")
+              f"({verdict}); errors {run.errors}; CPU {run.cpu / run.wall:.2f} cores")
     print(f"snmp_exporter: CPU {se.cpu / se.wall:.2f} cores")
     print(f"snmpd agents' CPU per poll: {tw.agents_ms_per_poll:.2f} ms polled by tierwatch "
           f"({tw1.agents_ms_per_poll:.2f} ms by one process), {se.agents_ms_per_poll:.2f} ms "
