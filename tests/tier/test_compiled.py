@@ -8,19 +8,12 @@ from typing import Any
 import pytest
 
 from tests.tier.build import node, topology
+from tests.tier.test_cases import N_MINUS_ONE
 from tier.graph import TopologyError, compile_topology
 from tier.score import score
 
-# G1 (200 kW) -> SWB -> UPS1..3 (40 kW each) -> PDU -> R
-THREE_UPS = topology(
-    power=[
-        node("G1", "generator", capacity=200),
-        node("SWB", "switchboard", "G1"),
-        *(node(f"UPS{i}", "ups", "SWB", capacity=40) for i in (1, 2, 3)),
-        node("PDU", "pdu", "UPS1", "UPS2", "UPS3"),
-        node("R", "rack", "PDU", demand=100),
-    ]
-)
+# G1 (200 kW) -> SWB -> UPS1..3 (40 kW each) -> PDU -> R (100 kW): test_cases' N-1 site
+THREE_UPS = N_MINUS_ONE
 
 
 def ups_group(snap_json: dict[str, Any]) -> tuple[Any, ...]:
