@@ -6,6 +6,8 @@ decimal arithmetic; the comments show the sums.
 
 from __future__ import annotations
 
+import copy
+import pickle
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,17 @@ def groups_of(doc: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
 )
 def test_a_quantity_is_the_decimal_written(value: object, expected: Fraction) -> None:
     assert exact(value) == expected
+
+
+def test_a_written_float_keeps_its_text_when_copied_or_pickled() -> None:
+    # "3.60" is what the file said; the float is 3.6 and exact() reads 360/100 = 36/10
+    written = WrittenFloat(3.6, "3.60")
+    for again in (copy.copy(written), copy.deepcopy(written),
+                  pickle.loads(pickle.dumps(written))):
+        assert type(again) is WrittenFloat
+        assert float(again) == 3.6
+        assert again.text == "3.60"
+        assert exact(again) == Fraction(36, 10)
 
 
 @pytest.mark.parametrize(
