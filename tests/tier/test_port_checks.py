@@ -75,6 +75,28 @@ def test_port_bindings_name_what_lldp_should_see() -> None:
     ]
 
 
+def test_port_bindings_after_a_feed_without_a_port_and_beside_a_named_neighbour() -> None:
+    # E (device e1) is fed from CORE with no port, then from CORE2 (device core2) on ge-5:
+    # the feed without a port is skipped, the next one is bound, and on ge-5 LLDP should
+    # see E's own device e1. F (device f1) is fed from CORE on ge-6 with the neighbour
+    # named "f-name": the name is what LLDP should see, so no device is expected there.
+    topo = topology(network=[
+        {"id": "CORE", "kind": "carrier", "capacity": 10, "device": "core1"},
+        {"id": "CORE2", "kind": "carrier", "capacity": 10, "device": "core2"},
+        {"id": "E", "kind": "site", "demand": 1, "device": "e1",
+         "fed_from": ["CORE", {"id": "CORE2", "port": "ge-5"}]},
+        {"id": "F", "kind": "site", "demand": 1, "device": "f1",
+         "fed_from": [{"id": "CORE", "port": "ge-6", "neighbour": "f-name"}]},
+    ])
+    assert validate_topology(topo) == []
+    got = [(b.subsystem, b.feeder, b.node, b.device, b.port, b.neighbour, b.neighbour_device)
+           for b in port_bindings(topo)]
+    assert got == [
+        ("network", "CORE2", "E", "core2", "ge-5", None, "e1"),
+        ("network", "CORE", "F", "core1", "ge-6", "f-name", None),
+    ]
+
+
 def test_a_load_in_a_group_and_a_group_declared_twice() -> None:
     topo = topology(
         power=[
