@@ -174,6 +174,32 @@ CASES = [
         maintainability={"G1": {"R": "no path"}, "SWB": {"R": "no path"},
                          "UOB": {"R": "no path"}},
     ),
+    # A pass-through load (HUB, 5) listed before other elements, in a state already short:
+    # P (capacity 5) cannot carry S3's 10, so S3 is not served and no removal is judged on
+    # it. C1 is on every path; HUB alone feeds S1, SW alone S2, P alone S3. Taking HUB out
+    # drops S1 only (S3 was lost already); SW, checked after HUB, drops S2; P drops no
+    # load that is served. SPOFs: the dominators of the reachable loads, S3 among them.
+    Case(
+        "pass-through-load-first-in-a-short-state",
+        topology(
+            network=[
+                node("C1", "carrier", capacity=100),
+                node("HUB", "district", "C1", demand=5),
+                node("S1", "site", "HUB", demand=10),
+                node("P", "core", "C1", capacity=5),
+                node("S3", "site", "P", demand=10),
+                node("SW", "core", "C1"),
+                node("S2", "site", "SW", demand=10),
+            ]
+        ),
+        paths={"HUB": 1, "S1": 1, "S3": 1, "S2": 1},
+        spofs=["C1", "HUB", "P", "SW"],
+        maintainability={
+            "C1": {"HUB": "no path", "S1": "no path", "S2": "no path"},
+            "HUB": {"S1": "no path"},
+            "SW": {"S2": "no path"},
+        },
+    ),
 ]
 
 
