@@ -10,8 +10,9 @@ Excluded from mutation, on purpose: the statement of a `raise` (its message is w
 not behaviour: the conditions that raise are on the line before and are mutated), and
 logging calls. Everything else mutmut knows how to mutate is mutated.
 
-    python scripts/mutation.py                    # every module in MODULES
+    python scripts/mutation.py                    # every module in MODULES but ON_REQUEST
     python scripts/mutation.py ber engine         # the modules whose name contains a word
+    python scripts/mutation.py report/data        # a module run only on request
     python scripts/mutation.py --survivors ber    # also print each survivor's diff
 
 Prints one table row per module (mutants, killed, survived, not run, kill rate, seconds)
@@ -40,6 +41,12 @@ GOAL = 0.90
 # most of them, the property tests among them. Fewer random sites per property test keep a
 # survivor's run short; the properties still run (default 25 examples in `make test`).
 RUN_ENV = {"TIER_PROPERTY_EXAMPLES": "5"}
+
+# Run only when named: report/data.py is outside issue 21's set (the Tier model, the SNMP
+# codec and USM, the alert engine, the availability modules, /metrics, the API's roles),
+# and its figure is not yet worth a goal: 46 % of its first 235 mutants killed, nothing in
+# its tests reading the report's JSON whole (docs/mutation.md)
+ON_REQUEST = {"report/data.py"}
 
 # module -> the test files that exercise it (unit and property tests only: no server)
 TIER_TESTS = ["tests/tier"]
@@ -224,7 +231,8 @@ def main() -> int:
                              "the same copy of the tree, its verdicts kept")
     args = parser.parse_args()
     chosen = {m: t for m, t in MODULES.items()
-              if not args.only or any(word in m for word in args.only)}
+              if (any(word in m for word in args.only) if args.only
+                  else m not in ON_REQUEST)}
     if not chosen:
         parser.error(f"no module matches {args.only}")
     results = []
