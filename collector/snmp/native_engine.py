@@ -281,23 +281,20 @@ def _skip_varbinds(data: bytes, pos: int, end: int, count: int) -> int:
 class _Batch:
     """One request of a walk whose rows are known (`_batch_plan`): the columns asked as
     repeaters and as non-repeaters (positions in the walk's column list), and the
-    VarBindList, with the scalars' parents ahead for the first request while they are
-    still to ask (`varbinds`) and without them (`varbinds_alone`)."""
+    VarBindList, the scalars' parents ahead in the first request (a walk's batches start
+    with its scalars still to ask: `_walk_in_batches` is where a walk begins)."""
 
-    __slots__ = ("first", "lone", "non_repeaters", "repeated", "repetitions", "varbinds",
-                 "varbinds_alone")
+    __slots__ = ("lone", "non_repeaters", "repeated", "repetitions", "varbinds")
 
     def __init__(self, plan: _WalkPlan, repetitions: int, lone: list[int],
                  repeated: list[int], first: bool) -> None:
         prefixes = [plan.roots[i][2] for i in (*lone, *repeated)]
         parents = [encoded_oid(oid[:-2]) for oid, _ in plan.scalars] if first else []
-        self.first = first
         self.repetitions = repetitions
         self.lone = lone
         self.repeated = repeated
         self.non_repeaters = len(parents) + len(lone)
         self.varbinds = ber.encode_null_varbinds([*parents, *prefixes])
-        self.varbinds_alone = ber.encode_null_varbinds(prefixes) if parents else self.varbinds
 
 
 def _batch_plan(plan: _WalkPlan, rows: Sequence[int], limit: int,
@@ -730,9 +727,8 @@ class NativeSnmpClient:
         total = 0
         for batch in batches:
             status, _, data, pos, end = await self._request(
-                GET_BULK_REQUEST, None, batch.non_repeaters if scalars else len(batch.lone),
-                batch.repetitions,
-                batch.varbinds if scalars or not batch.first else batch.varbinds_alone)
+                GET_BULK_REQUEST, None, batch.non_repeaters, batch.repetitions,
+                batch.varbinds)
             if status:
                 return total, scalars, True
             if scalars:
